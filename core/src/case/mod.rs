@@ -1,0 +1,255 @@
+//! Cases (案件): the header recorded at intake, the events of the case's
+//! life, and the state derived from them.
+
+mod event;
+mod placement;
+mod state;
+
+pub use event::{CaseEvent, CaseEventKind};
+pub use placement::grid_ref;
+pub(crate) use placement::place_fix;
+pub use state::{
+    CENTRE, CaseState, CaseStatus, DISTRICT_PLATFORM, Superseded, derive, sort_events,
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::ids::CaseId;
+use crate::model::{Actor, GpsFix, PhotoRef, Role, SourceChannel, check_text};
+
+/// Longest description accepted, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// Longest note, reason or comment accepted, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
+/// Most photos on one event or report.
+pub const MAX_PHOTOS: usize = 20;
+
+/// The grid cell a case falls in, with its ancestors.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GridRef {
+    /// The finest cell (a unit grid where the dataset has them).
+    pub cell: String,
+    /// The residential workstation the cell belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workstation: Option<String>,
+    /// The grid block the cell belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<String>,
+}
+
+/// What is fixed when a case is recorded. Never edited afterwards:
+/// corrections (checklist item, grid) arrive as events, so that concurrent
+/// corrections cannot overwrite one another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseHeader {
+    /// The case's id.
+    pub id: CaseId,
+    /// The intake channel.
+    pub channel: SourceChannel,
+    /// The checklist item the reporter picked.
+    pub checklist_item: String,
+    /// The item's category, copied at intake so statistics do not change
+    /// when the checklist is revised.
+    pub category: String,
+    /// The item's domain, copied likewise.
+    pub domain: String,
+    /// What the reporter saw.
+    pub description: String,
+    /// Where, when a phone took a fix (hotline cases have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps: Option<GpsFix>,
+    /// A street address, for cases that arrive by phone or WeChat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The grid the case falls in, when the fix or the reporter decided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<GridRef>,
+    /// When the fix's accuracy circle crossed grid boundaries and nobody
+    /// chose: the cells it may be in, for the centre to decide.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grid_candidates: Vec<String>,
+    /// Who reported it.
+    pub reporter: Actor,
+    /// "Before" photos.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<PhotoRef>,
+    /// The ticket number of the outside channel (e.g. a 12345 work order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+}
+
+/// A case as a screen shows it: header, ordered timeline and derived state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The intake facts.
+    pub header: CaseHeader,
+    /// Every event, in the order the derivation applies them.
+    pub events: Vec<CaseEvent>,
+    /// The derived state.
+    pub state: CaseState,
+}
+
+/// What a reporter supplies to record a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCase {
+    /// The intake channel.
+    pub channel: SourceChannel,
+    /// The checklist item picked.
+    pub checklist_item: String,
+    /// What was seen.
+    pub description: String,
+    /// The phone's fix, if any.
+    pub gps: Option<GpsFix>,
+    /// A street address, if any.
+    pub address: Option<String>,
+    /// A grid chosen by the reporter (required when the fix is ambiguous and
+    /// the reporter wants to decide, or when there is no fix).
+    pub grid: Option<String>,
+    /// "Before" photos (already in the photo store).
+    pub photos: Vec<PhotoRef>,
+    /// Ticket number of the outside channel.
+    pub external_ref: Option<String>,
+}
+
+impl NewCase {
+    /// A case reported from a grid officer's handheld with a GPS fix.
+    pub fn from_handheld(checklist_item: &str, description: &str, gps: GpsFix) -> Self {
+        NewCase {
+            channel: SourceChannel::GridOfficerHandheld,
+            checklist_item: checklist_item.to_owned(),
+            description: description.to_owned(),
+            gps: Some(gps),
+            address: None,
+            grid: None,
+            photos: Vec::new(),
+            external_ref: None,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        check_text("description", &self.description, MAX_DESCRIPTION_CHARS)?;
+        if let Some(gps) = &self.gps {
+            gps.validate()?;
+        }
+        if let Some(address) = &self.address {
+            check_text("address", address, 200)?;
+        }
+        if let Some(r) = &self.external_ref {
+            check_text("external reference", r, 64)?;
+        }
+        check_photos(&self.photos)
+    }
+}
+
+pub(crate) fn check_photos(photos: &[PhotoRef]) -> Result<()> {
+    if photos.len() > MAX_PHOTOS {
+        return Err(Error::invalid(
+            "photos",
+            format!(
+                "{} photos is too many; attach at most {MAX_PHOTOS}",
+                photos.len()
+            ),
+        ));
+    }
+    photos.iter().try_for_each(PhotoRef::validate)
+}
+
+/// Checks the free text, photos and role of an event before it is recorded.
+pub(crate) fn check_event_input(by: &Actor, kind: &CaseEventKind) -> Result<()> {
+    by.validate()?;
+    use CaseEventKind as K;
+    match kind {
+        K::Reported => {
+            return Err(Error::invalid(
+                "event",
+                "a case's report is recorded with record_case, not added as an event",
+            ));
+        }
+        K::Registered { case_number, .. } => check_text("case number", case_number, 64)?,
+        K::Rejected { reason } | K::Reopened { reason } | K::Escalated { reason } => {
+            check_text("reason", reason, MAX_NOTE_CHARS)?
+        }
+        K::Dispatched { units, note } => {
+            if units.is_empty() {
+                return Err(Error::invalid("units", "dispatch to at least one unit"));
+            }
+            units.iter().try_for_each(|u| check_text("unit", u, 64))?;
+            if let Some(n) = note {
+                check_text("note", n, MAX_NOTE_CHARS)?;
+            }
+        }
+        K::HandledOnSpot { note, .. }
+        | K::Feedback { note, .. }
+        | K::Comment { text: note, .. } => check_text("note", note, MAX_NOTE_CHARS)?,
+        K::Arrived { note } | K::Verified { note, .. } | K::Closed { note } => {
+            if let Some(n) = note {
+                check_text("note", n, MAX_NOTE_CHARS)?;
+            }
+        }
+    }
+    check_photos(kind.photos())?;
+    check_role(by.role, kind)
+}
+
+fn check_role(role: Role, kind: &CaseEventKind) -> Result<()> {
+    use CaseEventKind as K;
+    let (allowed, hint): (&[Role], &'static str) = match kind {
+        K::Registered { .. }
+        | K::Rejected { .. }
+        | K::Dispatched { .. }
+        | K::Closed { .. }
+        | K::Escalated { .. } => (&[Role::Centre], "the management centre does this"),
+        K::Verified { .. } | K::Reopened { .. } => (
+            &[Role::Centre, Role::Supervisor],
+            "the centre or a supervision team does this",
+        ),
+        K::HandledOnSpot { .. } => (
+            &[
+                Role::GridOfficer,
+                Role::StreetOfficial,
+                Role::WorkstationStaff,
+            ],
+            "the grid team or workstation on site does this",
+        ),
+        K::Arrived { .. } | K::Feedback { .. } => (
+            &[
+                Role::HandlingUnit,
+                Role::GridOfficer,
+                Role::StreetOfficial,
+                Role::Centre,
+            ],
+            "the unit the case was dispatched to does this",
+        ),
+        K::Reported | K::Comment { .. } => return Ok(()),
+    };
+    if allowed.contains(&role) {
+        Ok(())
+    } else {
+        Err(Error::RoleNotAllowed {
+            role: role.as_str(),
+            event: kind.name(),
+            hint,
+        })
+    }
+}
+
+/// Checks whether `next` may follow `events` as its author sees the case
+/// now: the role and input checks, then the workflow rule for the case's
+/// current state. Used before anything is written.
+pub fn validate_next(
+    header: &CaseHeader,
+    events: &[CaseEvent],
+    next: &CaseEvent,
+    catalog: &Catalog,
+) -> Result<()> {
+    check_event_input(&next.by, &next.kind)?;
+    state::check_next(header, events, next, catalog).map_err(|(status, refusal)| {
+        Error::EventNotAllowed {
+            event: next.kind.name(),
+            status,
+            hint: refusal.hint,
+        }
+    })
+}

@@ -1,0 +1,48 @@
+//! # wangge-core
+//!
+//! The library on a grid officer's phone (网格化管理): cases, the task
+//! checklist, grids and zero reports, stored durably in local SQLite and
+//! merged through Automerge so that nothing recorded offline is ever lost.
+//!
+//! * [`case`] — the case model: header, events, derived state.
+//! * [`checklist`] — the task checklist (任务清单) and the working-day calendar.
+//! * [`grid`] — grid blocks, workstations and unit grids; point → grid lookup.
+//! * [`zero_report`] — the workstations' daily zero reports.
+//! * [`store`] — the device's SQLite store.
+//! * [`doc`] — the Automerge document layout.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use wangge_core::{Actor, Catalog, DeviceId, GpsFix, NewCase, Role, Store, SystemClock};
+//!
+//! let device = DeviceId::generate();
+//! let store = Store::open("wangge.sqlite3", device, Arc::new(Catalog::demo()?), Arc::new(SystemClock))?;
+//! let me = Actor { id: "officer-017".into(), role: Role::GridOfficer, unit: Some("网格一组".into()), device };
+//! let fix = GpsFix { lat: 31.1905, lon: 121.4420, accuracy_m: 8.0, fix_time_ms: store.now_ms() };
+//! let id = store.record_case(&me, NewCase::from_handheld("A01-001", "流动摊贩占道经营", fix))?;
+//! println!("{:?}", store.case(id)?.state.status);
+//! # Ok::<(), wangge_core::Error>(())
+//! ```
+
+pub mod case;
+pub mod catalog;
+pub mod checklist;
+pub mod doc;
+pub mod error;
+pub mod grid;
+pub mod hlc;
+pub mod ids;
+pub mod model;
+pub mod store;
+pub mod zero_report;
+
+pub use case::{
+    CaseEvent, CaseEventKind, CaseHeader, CaseRecord, CaseState, CaseStatus, GridRef, NewCase,
+};
+pub use catalog::Catalog;
+pub use error::{Error, Result};
+pub use hlc::{Clock, Hlc, ManualClock, SystemClock};
+pub use ids::{CaseId, DeviceId, EventId, MatterId};
+pub use model::{Actor, GpsFix, PhotoRef, Role, SourceChannel};
+pub use store::{CaseQuery, CaseSummary, Store};
+pub use zero_report::{ZeroReport, ZeroReportEventKind};

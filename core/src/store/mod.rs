@@ -1,0 +1,642 @@
+//! The device's local store: SQLite (WAL, one writer) holding every case and
+//! zero report as an Automerge document, plus projection tables for queries.
+//!
+//! A write returns only after its transaction is committed with
+//! `synchronous = FULL`: once `record_case` returns, the case survives the
+//! app being killed and the phone losing power.
+
+mod docs;
+mod projection;
+mod query;
+pub mod schema;
+
+pub use docs::COMPACT_AFTER;
+pub use query::{CaseQuery, CaseSummary};
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use automerge::ActorId;
+use chrono::NaiveDate;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::case::{
+    CaseEvent, CaseEventKind, CaseHeader, CaseRecord, CaseStatus, GridRef, NewCase,
+    check_event_input,
+};
+use crate::catalog::Catalog;
+use crate::doc::{DocKind, EventDoc};
+use crate::error::{Error, Result};
+use crate::grid::GridLevel;
+use crate::hlc::{Clock, Hlc, HlcClock};
+use crate::ids::{CaseId, DeviceId, EventId};
+use crate::model::{Actor, Role};
+use crate::zero_report::{
+    ZeroReport, ZeroReportEvent, ZeroReportEventKind, ZeroReportHeader, check_entry,
+};
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+/// China Standard Time, UTC+8, in milliseconds.
+const CST_OFFSET_MS: i64 = 8 * 3_600_000;
+
+struct Writer {
+    conn: Connection,
+    hlc: HlcClock,
+}
+
+/// The local store of one device.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    device: DeviceId,
+    actor: ActorId,
+    catalog: Arc<Catalog>,
+    clock: Arc<dyn Clock>,
+    writer: Mutex<Writer>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("hlc", &self.hlc)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` for `device`.
+    ///
+    /// The database remembers the device it belongs to: opening it as
+    /// another device is refused, since the device's identity is part of
+    /// every event it records.
+    pub fn open(
+        path: impl AsRef<Path>,
+        device: DeviceId,
+        catalog: Arc<Catalog>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut conn = open_connection(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let followup = schema::migrate(&tx)?;
+        let stored_device: Option<String> = get_meta(&tx, "device_id")?;
+        match stored_device {
+            Some(d) if d != device.to_string() => {
+                return Err(Error::invalid(
+                    "device id",
+                    format!(
+                        "this store belongs to device {d}, not {device}; open it with its own device id"
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => set_meta(&tx, "device_id", device.to_string().as_bytes())?,
+        }
+        // A fresh Automerge actor per database: if the app is reinstalled
+        // with the same device id, its new changes must not reuse the
+        // sequence numbers of the old actor's.
+        let actor = match get_meta_bytes(&tx, "actor_id")? {
+            Some(bytes) => ActorId::from(bytes),
+            None => {
+                let actor = ActorId::from(uuid::Uuid::now_v7().as_bytes().to_vec());
+                set_meta(&tx, "actor_id", actor.to_bytes())?;
+                actor
+            }
+        };
+        let hlc = match get_meta(&tx, "hlc")? {
+            Some(text) => serde_json::from_str::<Hlc>(&text).unwrap_or_default(),
+            None => Hlc::default(),
+        };
+        if followup == schema::Followup::RebuildProjections {
+            projection::rebuild(&tx, &catalog, &actor)?;
+        }
+        tx.commit()?;
+
+        let reader = open_connection(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Ok(Store {
+            path,
+            device,
+            actor,
+            catalog,
+            clock,
+            writer: Mutex::new(Writer {
+                conn,
+                hlc: HlcClock::resume(hlc),
+            }),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The device this store belongs to.
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// The reference data (checklist, calendar, grids) in use.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Physical time now, as the store's clock reads it (ms).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (the transaction rolls back on drop), so a poisoned lock is safe
+        // to reuse.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check_actor(&self, by: &Actor) -> Result<()> {
+        by.validate()?;
+        if by.device != self.device {
+            return Err(Error::invalid(
+                "actor device",
+                format!(
+                    "the actor acts from device {}, but this store is device {}",
+                    by.device, self.device
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decides the grid of a new case: the reporter's choice if given, else
+    /// the fix's cell when the accuracy circle lies inside one cell, else
+    /// no grid and the candidates for the centre to choose from.
+    fn place(&self, new: &NewCase) -> Result<(Option<GridRef>, Vec<String>)> {
+        let grids = &self.catalog.grids;
+        if let Some(cell) = &new.grid {
+            if grids.cell(cell).is_none() {
+                return Err(Error::UnknownGrid(cell.clone()));
+            }
+            return Ok((Some(crate::case::grid_ref(grids, cell)), Vec::new()));
+        }
+        let Some(fix) = &new.gps else {
+            return Ok((None, Vec::new()));
+        };
+        crate::case::place_fix(grids, fix)
+    }
+
+    /// Records a new case with its report event, durably. Returns its id.
+    pub fn record_case(&self, by: &Actor, new: NewCase) -> Result<CaseId> {
+        self.check_actor(by)?;
+        new.validate()?;
+        let item = self
+            .catalog
+            .checklist
+            .item(&new.checklist_item)
+            .ok_or_else(|| Error::UnknownChecklistItem(new.checklist_item.clone()))?;
+        let (grid, grid_candidates) = self.place(&new)?;
+        let id = CaseId::generate();
+        let header = CaseHeader {
+            id,
+            channel: new.channel,
+            checklist_item: item.id.clone(),
+            category: item.category.clone(),
+            domain: item.domain.clone(),
+            description: new.description.trim().to_owned(),
+            gps: new.gps,
+            address: new.address,
+            grid,
+            grid_candidates,
+            reporter: by.clone(),
+            photos: new.photos,
+            external_ref: new.external_ref,
+        };
+        let mut w = self.writer();
+        let now = self.clock.now_ms();
+        let at = w.hlc.tick(now);
+        let event = CaseEvent {
+            id: EventId::generate(),
+            at,
+            by: by.clone(),
+            kind: CaseEventKind::Reported,
+        };
+        let doc_id = id.to_string();
+        let doc = EventDoc::create(
+            &doc_id,
+            &self.actor,
+            DocKind::Case,
+            &header,
+            &[(event.id.to_string(), &event)],
+        )?;
+        let state = crate::case::derive(&header, std::slice::from_ref(&event), &self.catalog);
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        docs::insert(&tx, &doc, DocKind::Case, now)?;
+        projection::upsert_case(&tx, &self.catalog, &header, &state)?;
+        set_meta(
+            &tx,
+            "hlc",
+            serde_json::to_string(&at).unwrap_or_default().as_bytes(),
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Adds an event to a case, if the case's current state allows it.
+    pub fn add_case_event(
+        &self,
+        case: CaseId,
+        by: &Actor,
+        kind: CaseEventKind,
+    ) -> Result<CaseRecord> {
+        self.check_actor(by)?;
+        check_event_input(by, &kind)?;
+        if let CaseEventKind::Registered {
+            checklist_item,
+            grid,
+            ..
+        } = &kind
+        {
+            if let Some(item) = checklist_item
+                && self.catalog.checklist.item(item).is_none()
+            {
+                return Err(Error::UnknownChecklistItem(item.clone()));
+            }
+            if let Some(cell) = grid
+                && self.catalog.grids.cell(cell).is_none()
+            {
+                return Err(Error::UnknownGrid(cell.clone()));
+            }
+        }
+        let mut w = self.writer();
+        let w = &mut *w;
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let doc_id = case.to_string();
+        let (kind_found, mut doc) = docs::load(&tx, &doc_id, &self.actor)?
+            .ok_or_else(|| Error::CaseNotFound(doc_id.clone()))?;
+        if kind_found != DocKind::Case {
+            return Err(Error::CaseNotFound(doc_id));
+        }
+        let (header, mut events, _) = projection::case_of(&doc, &self.catalog)?;
+        let now = self.clock.now_ms();
+        let mut hlc = w.hlc;
+        let event = CaseEvent {
+            id: EventId::generate(),
+            at: hlc.tick(now),
+            by: by.clone(),
+            kind,
+        };
+        crate::case::validate_next(&header, &events, &event, &self.catalog)?;
+        let old_heads = doc.heads();
+        doc.add_event(&event.id.to_string(), &event)?;
+        docs::append(&tx, &doc, &old_heads, now)?;
+        events.push(event);
+        let state = crate::case::derive(&header, &events, &self.catalog);
+        projection::upsert_case(&tx, &self.catalog, &header, &state)?;
+        set_meta(
+            &tx,
+            "hlc",
+            serde_json::to_string(&hlc.last())
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        tx.commit()?;
+        w.hlc = hlc;
+        crate::case::sort_events(&mut events);
+        Ok(CaseRecord {
+            header,
+            events,
+            state,
+        })
+    }
+
+    /// A case with its timeline and derived state.
+    pub fn case(&self, case: CaseId) -> Result<CaseRecord> {
+        let conn = self.reader();
+        let doc_id = case.to_string();
+        match docs::load(&conn, &doc_id, &self.actor)? {
+            Some((DocKind::Case, doc)) => {
+                let (header, events, state) = projection::case_of(&doc, &self.catalog)?;
+                Ok(CaseRecord {
+                    header,
+                    events,
+                    state,
+                })
+            }
+            _ => Err(Error::CaseNotFound(doc_id)),
+        }
+    }
+
+    /// Runs a case-list query; overdue flags are computed for now.
+    pub fn cases(&self, query: &CaseQuery) -> Result<Vec<CaseSummary>> {
+        query::cases(&self.reader(), query, self.clock.now_ms())
+    }
+
+    /// An officer's open cases: reported by them or held by one of their units.
+    pub fn my_open_cases(&self, staff_id: &str, units: &[String]) -> Result<Vec<CaseSummary>> {
+        self.cases(&CaseQuery {
+            open_only: true,
+            mine: Some((staff_id.to_owned(), units.to_vec())),
+            ..CaseQuery::default()
+        })
+    }
+
+    /// Open cases past a deadline, most urgent first.
+    pub fn overdue_cases(&self) -> Result<Vec<CaseSummary>> {
+        self.cases(&CaseQuery {
+            overdue_only: true,
+            ..CaseQuery::default()
+        })
+    }
+
+    /// Cases in a grid cell, workstation or block (open ones first).
+    pub fn cases_in_grid(&self, grid: &str) -> Result<Vec<CaseSummary>> {
+        self.cases(&CaseQuery {
+            grid: Some(grid.to_owned()),
+            ..CaseQuery::default()
+        })
+    }
+
+    /// Cases of a category (open ones first).
+    pub fn cases_in_category(&self, category: &str) -> Result<Vec<CaseSummary>> {
+        self.cases(&CaseQuery {
+            category: Some(category.to_owned()),
+            ..CaseQuery::default()
+        })
+    }
+
+    /// Cases whose description contains `text` (Chinese included).
+    pub fn search_cases(&self, text: &str) -> Result<Vec<CaseSummary>> {
+        self.cases(&CaseQuery {
+            text: Some(text.to_owned()),
+            ..CaseQuery::default()
+        })
+    }
+
+    /// How many cases stand in each status.
+    pub fn status_counts(&self) -> Result<Vec<(CaseStatus, u64)>> {
+        query::status_counts(&self.reader())
+    }
+
+    /// Files an entry in a workstation's zero report for `day`, creating
+    /// the report if this is the day's first entry. Returns the report.
+    pub fn file_zero_report(
+        &self,
+        by: &Actor,
+        workstation: &str,
+        day: NaiveDate,
+        kind: ZeroReportEventKind,
+    ) -> Result<ZeroReport> {
+        self.check_actor(by)?;
+        if !matches!(by.role, Role::WorkstationStaff | Role::Centre) {
+            return Err(Error::RoleNotAllowed {
+                role: by.role.as_str(),
+                event: "zero report",
+                hint: "residential workstation staff file zero reports",
+            });
+        }
+        if self.catalog.grids.cell(workstation).map(|c| c.level()) != Some(GridLevel::Workstation) {
+            return Err(Error::UnknownGrid(workstation.to_owned()));
+        }
+        let now = self.clock.now_ms();
+        let today = cst_day(now);
+        if day > today {
+            return Err(Error::invalid(
+                "day",
+                format!(
+                    "{day} is in the future (today is {today}); file the report on the day itself"
+                ),
+            ));
+        }
+        let header = ZeroReportHeader {
+            workstation: workstation.to_owned(),
+            day,
+        };
+        let doc_id = header.doc_id();
+        let mut w = self.writer();
+        let w = &mut *w;
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = docs::load(&tx, &doc_id, &self.actor)?;
+        let mut events: Vec<ZeroReportEvent> = match &existing {
+            Some((_, doc)) => doc.events()?,
+            None => Vec::new(),
+        };
+        check_entry(&kind, &events)?;
+        let mut hlc = w.hlc;
+        let event = ZeroReportEvent {
+            id: EventId::generate(),
+            at: hlc.tick(now),
+            by: by.clone(),
+            kind,
+        };
+        match existing {
+            Some((_, mut doc)) => {
+                let old_heads = doc.heads();
+                doc.add_event(&event.id.to_string(), &event)?;
+                docs::append(&tx, &doc, &old_heads, now)?;
+            }
+            None => {
+                let doc = EventDoc::create(
+                    &doc_id,
+                    &self.actor,
+                    DocKind::ZeroReport,
+                    &header,
+                    &[(event.id.to_string(), &event)],
+                )?;
+                docs::insert(&tx, &doc, DocKind::ZeroReport, now)?;
+            }
+        }
+        events.push(event);
+        let report = crate::zero_report::derive_zero_report(header, events);
+        projection::upsert_zero_report(&tx, &doc_id, &report)?;
+        set_meta(
+            &tx,
+            "hlc",
+            serde_json::to_string(&hlc.last())
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        tx.commit()?;
+        w.hlc = hlc;
+        Ok(report)
+    }
+
+    /// A workstation's report for a day, if anything was filed.
+    pub fn zero_report(&self, workstation: &str, day: NaiveDate) -> Result<Option<ZeroReport>> {
+        let doc_id = ZeroReportHeader {
+            workstation: workstation.to_owned(),
+            day,
+        }
+        .doc_id();
+        match docs::load(&self.reader(), &doc_id, &self.actor)? {
+            Some((DocKind::ZeroReport, doc)) => Ok(Some(projection::zero_report_of(&doc)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The workstations that have filed nothing for `day`.
+    pub fn workstations_without_report(&self, day: NaiveDate) -> Result<Vec<String>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT workstation FROM zero_report_view WHERE day = ?1 AND filed")?;
+        let filed = stmt
+            .query_map([day.to_string()], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<std::collections::HashSet<String>>>()?;
+        Ok(self
+            .catalog
+            .grids
+            .cells_at(GridLevel::Workstation)
+            .map(|c| c.id().to_owned())
+            .filter(|w| !filed.contains(w))
+            .collect())
+    }
+
+    /// Saved bytes of a stored document (snapshot plus chunks), for sync and export.
+    pub fn document_bytes(&self, doc_id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(docs::read_bytes(&self.reader(), doc_id)?.map(|(_, b)| b))
+    }
+
+    /// Merges a document received from elsewhere (another device, the
+    /// server) into the store, creating it if new. Returns true if anything
+    /// changed. The merged events' times advance this device's clock, so
+    /// what it records next is ordered after them.
+    pub fn merge_document(&self, doc_id: &str, bytes: &[u8]) -> Result<bool> {
+        let mut incoming = EventDoc::load(doc_id, bytes, &self.actor)?;
+        let kind = incoming.kind()?.ok_or_else(|| Error::CorruptDocument {
+            doc_id: doc_id.to_owned(),
+            reason: "the document has no kind".into(),
+        })?;
+        let max_at = max_event_time(&incoming, kind)?;
+        let mut w = self.writer();
+        let w = &mut *w;
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = self.clock.now_ms();
+        let doc = match docs::load(&tx, doc_id, &self.actor)? {
+            Some((stored_kind, mut doc)) => {
+                if stored_kind != kind {
+                    return Err(Error::CorruptDocument {
+                        doc_id: doc_id.to_owned(),
+                        reason: format!(
+                            "received a {} for a stored {}",
+                            kind.as_str(),
+                            stored_kind.as_str()
+                        ),
+                    });
+                }
+                let old_heads = doc.heads();
+                doc.merge(&mut incoming)?;
+                if doc.heads() == old_heads {
+                    return Ok(false);
+                }
+                docs::append(&tx, &doc, &old_heads, now)?;
+                doc
+            }
+            None => {
+                docs::insert(&tx, &incoming, kind, now)?;
+                incoming
+            }
+        };
+        projection::refresh(&tx, &self.catalog, kind, &doc)?;
+        let mut hlc = w.hlc;
+        hlc.observe(max_at);
+        set_meta(
+            &tx,
+            "hlc",
+            serde_json::to_string(&hlc.last())
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        tx.commit()?;
+        w.hlc = hlc;
+        Ok(true)
+    }
+
+    /// Derives every projection again from the documents. Returns how many
+    /// documents were projected.
+    pub fn rebuild_projections(&self) -> Result<usize> {
+        let mut w = self.writer();
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = projection::rebuild(&tx, &self.catalog, &self.actor)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Number of documents of a kind stored.
+    pub fn document_count(&self, kind: DocKind) -> Result<u64> {
+        let n: i64 = self.reader().query_row(
+            "SELECT count(*) FROM documents WHERE kind = ?1",
+            [kind.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+}
+
+fn max_event_time(doc: &EventDoc, kind: DocKind) -> Result<Hlc> {
+    Ok(match kind {
+        DocKind::Case => doc.events::<CaseEvent>()?.iter().map(|e| e.at).max(),
+        DocKind::ZeroReport => doc.events::<ZeroReportEvent>()?.iter().map(|e| e.at).max(),
+    }
+    .unwrap_or_default())
+}
+
+/// The calendar day in China Standard Time of an instant.
+pub fn cst_day(ms: i64) -> NaiveDate {
+    let days = (ms + CST_OFFSET_MS).div_euclid(DAY_MS);
+    NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or(NaiveDate::MIN)
+}
+
+fn get_meta_bytes(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(get_meta_bytes(conn, key)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &[u8]) -> Result<()> {
+    conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+        .execute(rusqlite::params![key, value])?;
+    Ok(())
+}

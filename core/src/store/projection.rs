@@ -1,0 +1,177 @@
+//! Projection tables: what the screens query, derived from the documents.
+//!
+//! Every write that changes a document updates its projection in the same
+//! transaction, and [`rebuild`] recreates every projection from the
+//! documents alone. The projections are never a source of truth.
+
+use automerge::ActorId;
+use rusqlite::{Connection, params};
+
+use crate::case::{CaseEvent, CaseHeader, CaseState, derive};
+use crate::catalog::Catalog;
+use crate::doc::{DocKind, EventDoc};
+use crate::error::Result;
+use crate::store::docs;
+use crate::zero_report::{ZeroReport, ZeroReportEvent, ZeroReportHeader, derive_zero_report};
+
+/// Writes the projection of one case.
+pub(crate) fn upsert_case(
+    conn: &Connection,
+    catalog: &Catalog,
+    header: &CaseHeader,
+    state: &CaseState,
+) -> Result<()> {
+    let grid = state
+        .grid
+        .as_deref()
+        .map(|cell| crate::case::grid_ref(&catalog.grids, cell));
+    let id = header.id.to_string();
+    conn.prepare_cached(
+        "INSERT INTO case_view (case_id, status, is_open, case_number, channel, checklist_item, category,
+             domain, grid, workstation, block, reporter, description, reported_at, response_due,
+             resolution_due, responded_at, resolved_at, closed_at, escalated, escalation_required,
+             last_event_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+             ?20, ?21, ?22)
+         ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, is_open = excluded.is_open,
+             case_number = excluded.case_number, checklist_item = excluded.checklist_item,
+             category = excluded.category, domain = excluded.domain, grid = excluded.grid,
+             workstation = excluded.workstation, block = excluded.block,
+             response_due = excluded.response_due, resolution_due = excluded.resolution_due,
+             responded_at = excluded.responded_at, resolved_at = excluded.resolved_at,
+             closed_at = excluded.closed_at, escalated = excluded.escalated,
+             escalation_required = excluded.escalation_required,
+             last_event_at = excluded.last_event_at",
+    )?
+    .execute(params![
+        id,
+        state.status.as_str(),
+        state.status.is_open(),
+        state.case_number,
+        header.channel.as_str(),
+        state.checklist_item,
+        category_of(catalog, header, state),
+        domain_of(catalog, header, state),
+        grid.as_ref().map(|g| g.cell.as_str()),
+        grid.as_ref().and_then(|g| g.workstation.as_deref()),
+        grid.as_ref().and_then(|g| g.block.as_deref()),
+        header.reporter.id,
+        header.description,
+        state.reported_at,
+        state.response_due,
+        state.resolution_due,
+        state.responded_at,
+        state.resolved_at,
+        state.closed_at,
+        state.escalated,
+        state.escalation_required,
+        state.last_event_at,
+    ])?;
+    let rowid: i64 = conn
+        .prepare_cached("SELECT rowid FROM case_view WHERE case_id = ?1")?
+        .query_row([&id], |r| r.get(0))?;
+    conn.prepare_cached("DELETE FROM case_fts WHERE rowid = ?1")?
+        .execute([rowid])?;
+    conn.prepare_cached("INSERT INTO case_fts (rowid, description) VALUES (?1, ?2)")?
+        .execute(params![rowid, header.description])?;
+    conn.prepare_cached("DELETE FROM case_holder WHERE case_id = ?1")?
+        .execute([&id])?;
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO case_holder (case_id, holder) VALUES (?1, ?2)")?;
+    for holder in &state.holders {
+        insert.execute(params![id, holder])?;
+    }
+    Ok(())
+}
+
+/// The category in force: the corrected item's, else the one copied at intake.
+fn category_of(catalog: &Catalog, header: &CaseHeader, state: &CaseState) -> String {
+    match catalog.checklist.item(&state.checklist_item) {
+        Some(item) if state.checklist_item != header.checklist_item => item.category.clone(),
+        _ => header.category.clone(),
+    }
+}
+
+fn domain_of(catalog: &Catalog, header: &CaseHeader, state: &CaseState) -> String {
+    match catalog.checklist.item(&state.checklist_item) {
+        Some(item) if state.checklist_item != header.checklist_item => item.domain.clone(),
+        _ => header.domain.clone(),
+    }
+}
+
+/// Writes the projection of one zero report.
+pub(crate) fn upsert_zero_report(
+    conn: &Connection,
+    doc_id: &str,
+    report: &ZeroReport,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO zero_report_view (doc_id, workstation, day, filed, nothing_to_report, matter_count, last_amended_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (doc_id) DO UPDATE SET filed = excluded.filed,
+             nothing_to_report = excluded.nothing_to_report, matter_count = excluded.matter_count,
+             last_amended_at = excluded.last_amended_at",
+    )?
+    .execute(params![
+        doc_id,
+        report.header.workstation,
+        report.header.day.to_string(),
+        report.filed,
+        report.nothing_to_report,
+        report.matters.len() as i64,
+        report.last_amended_at,
+    ])?;
+    Ok(())
+}
+
+/// Decodes a case document and derives its state.
+pub(crate) fn case_of(
+    doc: &EventDoc,
+    catalog: &Catalog,
+) -> Result<(CaseHeader, Vec<CaseEvent>, CaseState)> {
+    let header: CaseHeader = doc.header()?;
+    let mut events: Vec<CaseEvent> = doc.events()?;
+    crate::case::sort_events(&mut events);
+    let state = derive(&header, &events, catalog);
+    Ok((header, events, state))
+}
+
+/// Decodes a zero-report document and derives the report.
+pub(crate) fn zero_report_of(doc: &EventDoc) -> Result<ZeroReport> {
+    let header: ZeroReportHeader = doc.header()?;
+    let events: Vec<ZeroReportEvent> = doc.events()?;
+    Ok(derive_zero_report(header, events))
+}
+
+/// Refreshes the projection of one stored document of either kind.
+pub(crate) fn refresh(
+    conn: &Connection,
+    catalog: &Catalog,
+    kind: DocKind,
+    doc: &EventDoc,
+) -> Result<()> {
+    match kind {
+        DocKind::Case => {
+            let (header, _, state) = case_of(doc, catalog)?;
+            upsert_case(conn, catalog, &header, &state)
+        }
+        DocKind::ZeroReport => upsert_zero_report(conn, doc.id(), &zero_report_of(doc)?),
+    }
+}
+
+/// Drops every projection row and derives them all again from the documents.
+pub(crate) fn rebuild(conn: &Connection, catalog: &Catalog, actor: &ActorId) -> Result<usize> {
+    conn.execute_batch(
+        "DELETE FROM case_view; DELETE FROM case_holder; DELETE FROM case_fts; DELETE FROM zero_report_view;",
+    )?;
+    let mut n = 0;
+    for kind in [DocKind::Case, DocKind::ZeroReport] {
+        for id in docs::ids(conn, kind)? {
+            if let Some((kind, doc)) = docs::load(conn, &id, actor)? {
+                refresh(conn, catalog, kind, &doc)?;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}

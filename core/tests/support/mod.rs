@@ -1,0 +1,86 @@
+//! Shared fixtures for the integration tests: the demo catalog, actors, and
+//! GPS fixes that fall well inside a given grid cell.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, OnceLock};
+
+use geo::InteriorPoint;
+use wangge_core::grid::GridIndex;
+use wangge_core::{Actor, Catalog, DeviceId, GpsFix, ManualClock, Role, Store};
+
+/// 2026-03-02 09:00 China Standard Time (a Monday), in ms.
+pub const MONDAY_9AM: i64 = 1_772_413_200_000;
+pub const MINUTE: i64 = 60_000;
+pub const HOUR: i64 = 3_600_000;
+
+pub fn catalog() -> Arc<Catalog> {
+    static CATALOG: OnceLock<Arc<Catalog>> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| Arc::new(Catalog::demo().expect("the demo catalog loads")))
+        .clone()
+}
+
+pub fn actor(id: &str, role: Role, unit: Option<&str>, device: DeviceId) -> Actor {
+    Actor {
+        id: id.to_owned(),
+        role,
+        unit: unit.map(str::to_owned),
+        device,
+    }
+}
+
+/// A WGS-84 fix at an interior point of `cell`, with a small accuracy circle.
+pub fn fix_in(grids: &GridIndex, cell: &str, at_ms: i64) -> GpsFix {
+    let c = grids
+        .cell(cell)
+        .unwrap_or_else(|| panic!("demo grid has {cell}"));
+    let p = c
+        .geometry()
+        .interior_point()
+        .expect("cell has an interior point");
+    let (lat, lon) = grids.datum().to_wgs84(p.y(), p.x());
+    GpsFix {
+        lat,
+        lon,
+        accuracy_m: 3.0,
+        fix_time_ms: at_ms,
+    }
+}
+
+/// A device with its own store in `dir`, its clock standing at `start_ms`.
+pub struct Device {
+    pub id: DeviceId,
+    pub clock: Arc<ManualClock>,
+    pub store: Store,
+}
+
+impl Device {
+    pub fn open(dir: &std::path::Path, name: &str, start_ms: i64) -> Device {
+        let id = DeviceId::generate();
+        let clock = Arc::new(ManualClock::new(start_ms));
+        let store = Store::open(
+            dir.join(format!("{name}.sqlite3")),
+            id,
+            catalog(),
+            clock.clone(),
+        )
+        .unwrap();
+        Device { id, clock, store }
+    }
+
+    pub fn officer(&self) -> Actor {
+        actor("officer-017", Role::GridOfficer, Some("网格一组"), self.id)
+    }
+
+    pub fn centre(&self) -> Actor {
+        actor("centre-desk-2", Role::Centre, None, self.id)
+    }
+
+    pub fn unit(&self, unit: &str) -> Actor {
+        actor("handler-31", Role::HandlingUnit, Some(unit), self.id)
+    }
+
+    pub fn staff(&self) -> Actor {
+        actor("ws-staff-4", Role::WorkstationStaff, None, self.id)
+    }
+}

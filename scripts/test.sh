@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project, as CI does: formatting, lints,
+# then the whole test suite (unit, integration, property and crash tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --all-targets --locked
+
+echo "== doc tests"
+cargo test --workspace --doc --locked
