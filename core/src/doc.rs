@@ -101,6 +101,14 @@ impl EventDoc {
         })
     }
 
+    /// An empty document, to merge received changes into.
+    pub fn empty(id: &str, actor: &ActorId) -> Self {
+        EventDoc {
+            id: id.to_owned(),
+            doc: Automerge::new().with_actor(actor.clone()),
+        }
+    }
+
     /// Loads a document from saved bytes (a snapshot followed by any number
     /// of incremental chunks), checking that it is one of ours.
     pub fn load(id: &str, bytes: &[u8], actor: &ActorId) -> Result<Self> {

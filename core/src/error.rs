@@ -95,6 +95,14 @@ pub enum Error {
     )]
     Sqlite(#[from] rusqlite::Error),
 
+    /// A photo could not be imported.
+    #[error(transparent)]
+    Photo(#[from] crate::photo::PhotoError),
+
+    /// Syncing with the server failed.
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
+
     /// An I/O error outside SQLite (e.g. creating the store's folder).
     #[error("file error on {path}: {source}")]
     Io {

@@ -9,6 +9,8 @@
 //! * [`grid`] — grid blocks, workstations and unit grids; point → grid lookup.
 //! * [`zero_report`] — the workstations' daily zero reports.
 //! * [`store`] — the device's SQLite store.
+//! * [`photo`] — the photo capture pipeline: orient, downscale, strip, hash.
+//! * [`sync`] — the sync protocol and the device's sync client.
 //! * [`doc`] — the Automerge document layout.
 //!
 //! ```no_run
@@ -33,7 +35,9 @@ pub mod grid;
 pub mod hlc;
 pub mod ids;
 pub mod model;
+pub mod photo;
 pub mod store;
+pub mod sync;
 pub mod zero_report;
 
 pub use case::{
@@ -44,5 +48,6 @@ pub use error::{Error, Result};
 pub use hlc::{Clock, Hlc, ManualClock, SystemClock};
 pub use ids::{CaseId, DeviceId, EventId, MatterId};
 pub use model::{Actor, GpsFix, PhotoRef, Role, SourceChannel};
-pub use store::{CaseQuery, CaseSummary, Store};
+pub use store::{CaseQuery, CaseSummary, Store, SyncStatus};
+pub use sync::{SyncClient, SyncConfig, SyncError, SyncProgress};
 pub use zero_report::{ZeroReport, ZeroReportEventKind};

@@ -6,12 +6,14 @@
 //! app being killed and the phone losing power.
 
 mod docs;
-mod projection;
-mod query;
+pub mod projection;
+pub mod query;
 pub mod schema;
+mod sync_state;
 
 pub use docs::COMPACT_AFTER;
 pub use query::{CaseQuery, CaseSummary};
+pub use sync_state::SyncStatus;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -263,6 +265,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         docs::insert(&tx, &doc, DocKind::Case, now)?;
+        sync_state::mark_dirty(&tx, &doc_id)?;
         projection::upsert_case(&tx, &self.catalog, &header, &state)?;
         set_meta(
             &tx,
@@ -323,6 +326,7 @@ impl Store {
         let old_heads = doc.heads();
         doc.add_event(&event.id.to_string(), &event)?;
         docs::append(&tx, &doc, &old_heads, now)?;
+        sync_state::mark_dirty(&tx, &doc_id)?;
         events.push(event);
         let state = crate::case::derive(&header, &events, &self.catalog);
         projection::upsert_case(&tx, &self.catalog, &header, &state)?;
@@ -481,6 +485,7 @@ impl Store {
                 docs::insert(&tx, &doc, DocKind::ZeroReport, now)?;
             }
         }
+        sync_state::mark_dirty(&tx, &doc_id)?;
         events.push(event);
         let report = crate::zero_report::derive_zero_report(header, events);
         projection::upsert_zero_report(&tx, &doc_id, &report)?;
@@ -531,28 +536,59 @@ impl Store {
         Ok(docs::read_bytes(&self.reader(), doc_id)?.map(|(_, b)| b))
     }
 
-    /// Merges a document received from elsewhere (another device, the
-    /// server) into the store, creating it if new. Returns true if anything
-    /// changed. The merged events' times advance this device's clock, so
-    /// what it records next is ordered after them.
+    /// Merges a document received from elsewhere (another device, a file)
+    /// into the store, creating it if new. Returns true if anything changed.
+    /// The merged events' times advance this device's clock, so what it
+    /// records next is ordered after them.
     pub fn merge_document(&self, doc_id: &str, bytes: &[u8]) -> Result<bool> {
-        let mut incoming = EventDoc::load(doc_id, bytes, &self.actor)?;
-        let kind = incoming.kind()?.ok_or_else(|| Error::CorruptDocument {
-            doc_id: doc_id.to_owned(),
-            reason: "the document has no kind".into(),
-        })?;
-        let max_at = max_event_time(&incoming, kind)?;
+        let incoming = EventDoc::load(doc_id, bytes, &self.actor)?;
         let mut w = self.writer();
         let w = &mut *w;
         let tx = w
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut hlc = w.hlc;
+        let changed = self.merge_into(&tx, &mut hlc, incoming, None)?.is_some();
+        if changed {
+            sync_state::mark_dirty(&tx, doc_id)?;
+            tx.commit()?;
+            w.hlc = hlc;
+        }
+        Ok(changed)
+    }
+
+    /// Merges `incoming` into the stored document of the same id inside
+    /// `tx`, refreshes its projection and advances the clock. Returns the
+    /// merged document if anything changed. `expect_kind`, when given, is the
+    /// kind the sender declared.
+    fn merge_into(
+        &self,
+        tx: &Connection,
+        hlc: &mut HlcClock,
+        mut incoming: EventDoc,
+        expect_kind: Option<DocKind>,
+    ) -> Result<Option<EventDoc>> {
+        let doc_id = incoming.id().to_owned();
+        let kind = incoming.kind()?.ok_or_else(|| Error::CorruptDocument {
+            doc_id: doc_id.clone(),
+            reason: "the document has no kind".into(),
+        })?;
+        if expect_kind.is_some_and(|k| k != kind) {
+            return Err(Error::CorruptDocument {
+                doc_id,
+                reason: format!(
+                    "declared as another kind than the {} it holds",
+                    kind.as_str()
+                ),
+            });
+        }
+        let max_at = max_event_time(&incoming, kind)?;
         let now = self.clock.now_ms();
-        let doc = match docs::load(&tx, doc_id, &self.actor)? {
+        let doc = match docs::load(tx, &doc_id, &self.actor)? {
             Some((stored_kind, mut doc)) => {
                 if stored_kind != kind {
                     return Err(Error::CorruptDocument {
-                        doc_id: doc_id.to_owned(),
+                        doc_id,
                         reason: format!(
                             "received a {} for a stored {}",
                             kind.as_str(),
@@ -563,29 +599,26 @@ impl Store {
                 let old_heads = doc.heads();
                 doc.merge(&mut incoming)?;
                 if doc.heads() == old_heads {
-                    return Ok(false);
+                    return Ok(None);
                 }
-                docs::append(&tx, &doc, &old_heads, now)?;
+                docs::append(tx, &doc, &old_heads, now)?;
                 doc
             }
             None => {
-                docs::insert(&tx, &incoming, kind, now)?;
+                docs::insert(tx, &incoming, kind, now)?;
                 incoming
             }
         };
-        projection::refresh(&tx, &self.catalog, kind, &doc)?;
-        let mut hlc = w.hlc;
+        projection::refresh(tx, &self.catalog, kind, &doc)?;
         hlc.observe(max_at);
         set_meta(
-            &tx,
+            tx,
             "hlc",
             serde_json::to_string(&hlc.last())
                 .unwrap_or_default()
                 .as_bytes(),
         )?;
-        tx.commit()?;
-        w.hlc = hlc;
-        Ok(true)
+        Ok(Some(doc))
     }
 
     /// Derives every projection again from the documents. Returns how many

@@ -15,7 +15,7 @@ use crate::store::docs;
 use crate::zero_report::{ZeroReport, ZeroReportEvent, ZeroReportHeader, derive_zero_report};
 
 /// Writes the projection of one case.
-pub(crate) fn upsert_case(
+pub fn upsert_case(
     conn: &Connection,
     catalog: &Catalog,
     header: &CaseHeader,
@@ -100,11 +100,7 @@ fn domain_of(catalog: &Catalog, header: &CaseHeader, state: &CaseState) -> Strin
 }
 
 /// Writes the projection of one zero report.
-pub(crate) fn upsert_zero_report(
-    conn: &Connection,
-    doc_id: &str,
-    report: &ZeroReport,
-) -> Result<()> {
+pub fn upsert_zero_report(conn: &Connection, doc_id: &str, report: &ZeroReport) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO zero_report_view (doc_id, workstation, day, filed, nothing_to_report, matter_count, last_amended_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -125,7 +121,7 @@ pub(crate) fn upsert_zero_report(
 }
 
 /// Decodes a case document and derives its state.
-pub(crate) fn case_of(
+pub fn case_of(
     doc: &EventDoc,
     catalog: &Catalog,
 ) -> Result<(CaseHeader, Vec<CaseEvent>, CaseState)> {
@@ -137,7 +133,7 @@ pub(crate) fn case_of(
 }
 
 /// Decodes a zero-report document and derives the report.
-pub(crate) fn zero_report_of(doc: &EventDoc) -> Result<ZeroReport> {
+pub fn zero_report_of(doc: &EventDoc) -> Result<ZeroReport> {
     let header: ZeroReportHeader = doc.header()?;
     let events: Vec<ZeroReportEvent> = doc.events()?;
     Ok(derive_zero_report(header, events))

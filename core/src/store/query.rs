@@ -73,7 +73,7 @@ const OVERDUE: &str =
         OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, ?1) > v.resolution_due))";
 
 /// Runs a case query at time `now_ms` (which decides what is overdue).
-pub(crate) fn cases(conn: &Connection, q: &CaseQuery, now_ms: i64) -> Result<Vec<CaseSummary>> {
+pub fn cases(conn: &Connection, q: &CaseQuery, now_ms: i64) -> Result<Vec<CaseSummary>> {
     let mut sql = String::from(SELECT);
     let mut args: Vec<Value> = vec![Value::Integer(now_ms)];
     let mut conds: Vec<String> = Vec::new();
@@ -189,7 +189,7 @@ pub(crate) fn cases(conn: &Connection, q: &CaseQuery, now_ms: i64) -> Result<Vec
 }
 
 /// Number of cases per status.
-pub(crate) fn status_counts(conn: &Connection) -> Result<Vec<(CaseStatus, u64)>> {
+pub fn status_counts(conn: &Connection) -> Result<Vec<(CaseStatus, u64)>> {
     let mut stmt = conn.prepare_cached("SELECT status, count(*) FROM case_view GROUP BY status")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut out = Vec::new();

@@ -14,7 +14,7 @@ use rusqlite::{Connection, Transaction};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 /// Version 1: the documents, as a snapshot chunk plus incremental chunks.
 pub(crate) const V1: &str = "
@@ -38,9 +38,10 @@ CREATE TABLE doc_chunks (
 CREATE INDEX doc_chunks_by_doc ON doc_chunks(doc_id, id);
 ";
 
-/// Version 2: projections for the officer's screens. Everything here is
-/// derived from `documents`/`doc_chunks` and may be dropped and rebuilt.
-pub(crate) const V2: &str = "
+/// Version 2: projections for the officer's screens; the server reuses the
+/// same tables for its back office. Everything here is derived from the
+/// documents and may be dropped and rebuilt.
+pub const V2: &str = "
 CREATE TABLE case_view (
     case_id             TEXT PRIMARY KEY,
     status              TEXT NOT NULL,
@@ -92,6 +93,21 @@ CREATE TABLE zero_report_view (
 CREATE UNIQUE INDEX zero_report_by_day ON zero_report_view(workstation, day);
 ";
 
+/// Version 3: what the server has of each document. `synced_heads` are
+/// heads the server is known to hold (the push is computed as the changes
+/// after them); `local_version` counts local writes, so a write that lands
+/// while a push is in flight keeps the document dirty.
+pub(crate) const V3: &str = "
+CREATE TABLE sync_state (
+    doc_id        TEXT PRIMARY KEY,
+    synced_heads  BLOB,
+    local_version INTEGER NOT NULL DEFAULT 0,
+    dirty         INTEGER NOT NULL,
+    on_server     INTEGER NOT NULL
+);
+CREATE INDEX sync_state_dirty ON sync_state(dirty) WHERE dirty;
+";
+
 /// What an upgrade step needs done after its DDL.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Followup {
@@ -129,6 +145,7 @@ pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<Followup> {
 fn init(conn: &Connection) -> Result<()> {
     conn.execute_batch(V1)?;
     conn.execute_batch(V2)?;
+    conn.execute_batch(V3)?;
     Ok(())
 }
 
@@ -137,6 +154,14 @@ fn upgrade_from(conn: &Connection, from: i64) -> Result<Followup> {
         1 => {
             conn.execute_batch(V2)?;
             Ok(Followup::RebuildProjections)
+        }
+        2 => {
+            conn.execute_batch(V3)?;
+            // Everything written before sync existed still has to reach the server.
+            conn.execute_batch(
+                "INSERT INTO sync_state (doc_id, dirty, on_server) SELECT doc_id, 1, 0 FROM documents",
+            )?;
+            Ok(Followup::None)
         }
         other => Err(Error::invalid(
             "database",

@@ -1,0 +1,138 @@
+// The case detail screen: what was reported, where, its deadlines and who
+// holds it, the timeline, and the actions the signed-in person may take.
+package org.wangge.demo
+
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
+import org.wangge.core.CaseEventKind
+import org.wangge.core.CaseRecord
+import org.wangge.core.CaseStatus
+import org.wangge.core.Role
+import org.wangge.core.WanggeException
+
+/** What the person may do on this screen, by role and the case's status. */
+enum class CaseAction(val label: String) {
+    HANDLE_ON_SPOT("现场处置"),
+    ARRIVE("到场"),
+    FEEDBACK("处置反馈"),
+    VERIFY("核查"),
+    COMMENT("备注"),
+}
+
+/** One line of the timeline. */
+data class TimelineRow(
+    val time: String,
+    val what: String,
+    /** `officer-017（网格员）`. */
+    val who: String,
+    val note: String?,
+    /** Set when a concurrent event came first and this one changed nothing. */
+    val superseded: String?,
+)
+
+/** What the case detail screen shows. */
+data class CaseDetailState(
+    val caseId: String? = null,
+    val title: String = "",
+    val description: String = "",
+    val status: String = "",
+    val caseNumber: String? = null,
+    /** The grid's name, or the candidates when the centre has to choose. */
+    val place: String = "",
+    val responseDue: String = "",
+    val resolutionDue: String = "",
+    val overdue: Boolean = false,
+    val holders: String = "",
+    val timeline: List<TimelineRow> = emptyList(),
+    val actions: List<CaseAction> = emptyList(),
+    val error: String? = null,
+)
+
+/** The case detail screen's logic. */
+class CaseDetailViewModel(private val session: Session) {
+    private val _state = MutableStateFlow(CaseDetailState())
+    val state: StateFlow<CaseDetailState> = _state.asStateFlow()
+
+    /** Loads a case. */
+    suspend fun load(caseId: String) = act(caseId) { it.getCase(caseId) }
+
+    /** The grid team handled it on the spot (where the checklist allows). */
+    suspend fun handleOnSpot(note: String) = add(CaseEventKind.HandledOnSpot(note))
+
+    /** The handling unit is on site. */
+    suspend fun arrive() = add(CaseEventKind.Arrived())
+
+    /** The handling unit reports what it did. */
+    suspend fun feedback(note: String) = add(CaseEventKind.Feedback(note))
+
+    /** A supervisor's verdict. */
+    suspend fun verify(passed: Boolean, note: String? = null) = add(CaseEventKind.Verified(passed, note))
+
+    /** A remark on the case. */
+    suspend fun comment(text: String) = add(CaseEventKind.Comment(text))
+
+    private suspend fun add(kind: CaseEventKind) {
+        val id = _state.value.caseId ?: return
+        act(id) { it.addEvent(id, session.me, kind) }
+    }
+
+    private suspend fun act(caseId: String, call: (org.wangge.core.Store) -> CaseRecord) {
+        try {
+            val (record, now) = session.call { store -> call(store) to store.nowMs() }
+            _state.value = render(record, now)
+        } catch (e: WanggeException) {
+            _state.update { it.copy(caseId = it.caseId ?: caseId, error = e.screenMessage()) }
+        }
+    }
+
+    private fun render(r: CaseRecord, now: Long): CaseDetailState {
+        val catalog = session.catalog
+        val item = catalog.checklistItem(r.state.checklistItem)
+        val place = r.state.grid?.let { catalog.grid(it)?.name ?: it }
+            ?: r.header.gridCandidates.takeIf { it.isNotEmpty() }
+                ?.joinToString(" / ", prefix = "待中心确定：") { catalog.grid(it)?.name ?: it }
+            ?: "待中心确定"
+        return CaseDetailState(
+            caseId = r.header.id,
+            title = item?.titleZh ?: r.state.checklistItem,
+            description = r.header.description,
+            status = statusLabel(r.state.status),
+            caseNumber = r.state.caseNumber,
+            place = place,
+            responseDue = r.state.responseDueMs?.let { "${cstTime(it)}（${remaining(it, now)}）" } ?: "无时限",
+            resolutionDue = r.state.resolutionDueMs?.let { "${cstTime(it)}（${remaining(it, now)}）" } ?: "无时限",
+            overdue = r.state.overdue,
+            holders = r.state.holders.joinToString("、"),
+            timeline = r.events.map { e ->
+                TimelineRow(
+                    time = cstTime(e.atMs),
+                    what = eventLabel(e.kind),
+                    who = "${e.by.id}（${roleLabel(e.by.role)}）",
+                    note = eventNote(e.kind),
+                    superseded = e.superseded,
+                )
+            },
+            actions = actions(r, item?.onSpot == true),
+        )
+    }
+
+    private fun actions(r: CaseRecord, onSpot: Boolean): List<CaseAction> {
+        val status = r.state.status
+        val out = mutableListOf<CaseAction>()
+        when (session.me.role) {
+            Role.GRID_OFFICER, Role.STREET_OFFICIAL, Role.WORKSTATION_STAFF ->
+                if (onSpot && (status == CaseStatus.REPORTED || status == CaseStatus.REGISTERED)) {
+                    out += CaseAction.HANDLE_ON_SPOT
+                }
+            Role.HANDLING_UNIT -> {
+                if (status == CaseStatus.DISPATCHED) out += CaseAction.ARRIVE
+                if (status == CaseStatus.DISPATCHED || status == CaseStatus.IN_PROGRESS) out += CaseAction.FEEDBACK
+            }
+            Role.SUPERVISOR, Role.CENTRE -> if (status == CaseStatus.HANDLED) out += CaseAction.VERIFY
+        }
+        out += CaseAction.COMMENT
+        return out
+    }
+}

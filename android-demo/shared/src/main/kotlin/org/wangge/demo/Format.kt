@@ -1,0 +1,94 @@
+// How times, deadlines, statuses and events read on the screens (Chinese,
+// China Standard Time), in one place so every screen says them alike.
+package org.wangge.demo
+
+import java.time.Instant
+import java.time.ZoneOffset
+import java.time.format.DateTimeFormatter
+import org.wangge.core.CaseEventKind
+import org.wangge.core.CaseStatus
+import org.wangge.core.Role
+import org.wangge.core.TimeLimit
+import org.wangge.core.TimeUnit
+
+/** China Standard Time: UTC+8 all year. */
+val CST: ZoneOffset = ZoneOffset.ofHours(8)
+private val clockFormat = DateTimeFormatter.ofPattern("MM-dd HH:mm").withZone(CST)
+
+/** `11-28 09:15`, in China Standard Time. */
+fun cstTime(ms: Long): String = clockFormat.format(Instant.ofEpochMilli(ms))
+
+/** How long until (or since) a deadline, e.g. `还剩 12 分钟` or `超时 1 小时 5 分钟`. */
+fun remaining(dueMs: Long?, nowMs: Long): String {
+    if (dueMs == null) return "无时限"
+    val late = nowMs > dueMs
+    val minutes = Math.abs(dueMs - nowMs) / 60_000
+    val span = when {
+        minutes < 60 -> "$minutes 分钟"
+        minutes < 24 * 60 -> "${minutes / 60} 小时" + if (minutes % 60 > 0) " ${minutes % 60} 分钟" else ""
+        else -> "${minutes / (24 * 60)} 天" + if ((minutes / 60) % 24 > 0) " ${(minutes / 60) % 24} 小时" else ""
+    }
+    return if (late) "超时 $span" else "还剩 $span"
+}
+
+/** The status as the officers call it. */
+fun statusLabel(status: CaseStatus): String = when (status) {
+    CaseStatus.REPORTED -> "待立案"
+    CaseStatus.REGISTERED -> "已立案"
+    CaseStatus.REJECTED -> "不予立案"
+    CaseStatus.DISPATCHED -> "已派遣"
+    CaseStatus.IN_PROGRESS -> "处置中"
+    CaseStatus.HANDLED -> "已处置"
+    CaseStatus.VERIFIED -> "已核查"
+    CaseStatus.CLOSED -> "已结案"
+}
+
+/** A timeline entry's name. */
+fun eventLabel(kind: CaseEventKind): String = when (kind) {
+    is CaseEventKind.Reported -> "上报"
+    is CaseEventKind.Registered -> "立案 ${kind.caseNumber}"
+    is CaseEventKind.Rejected -> "不予立案"
+    is CaseEventKind.Dispatched -> "派遣 → ${kind.units.joinToString("、")}"
+    is CaseEventKind.Arrived -> "到场"
+    is CaseEventKind.HandledOnSpot -> "现场处置"
+    is CaseEventKind.Feedback -> "处置反馈"
+    is CaseEventKind.Verified -> if (kind.passed) "核查通过" else "核查退回"
+    is CaseEventKind.Closed -> "结案"
+    is CaseEventKind.Reopened -> "重新开启"
+    is CaseEventKind.Escalated -> "提交区级平台"
+    is CaseEventKind.Comment -> "备注"
+}
+
+/** The free text an event carries, if any. */
+fun eventNote(kind: CaseEventKind): String? = when (kind) {
+    is CaseEventKind.Reported -> null
+    is CaseEventKind.Registered -> null
+    is CaseEventKind.Rejected -> kind.reason
+    is CaseEventKind.Dispatched -> kind.note
+    is CaseEventKind.Arrived -> kind.note
+    is CaseEventKind.HandledOnSpot -> kind.note
+    is CaseEventKind.Feedback -> kind.note
+    is CaseEventKind.Verified -> kind.note
+    is CaseEventKind.Closed -> kind.note
+    is CaseEventKind.Reopened -> kind.reason
+    is CaseEventKind.Escalated -> kind.reason
+    is CaseEventKind.Comment -> kind.text
+}
+
+/** `15分钟`, `2小时`, `7天`, `5个工作日`. */
+fun limitLabel(limit: TimeLimit): String = when (limit.unit) {
+    TimeUnit.MINUTES -> "${limit.count}分钟"
+    TimeUnit.HOURS -> "${limit.count}小时"
+    TimeUnit.CALENDAR_DAYS -> "${limit.count}天"
+    TimeUnit.WORKING_DAYS -> "${limit.count}个工作日"
+}
+
+/** The role's name. */
+fun roleLabel(role: Role): String = when (role) {
+    Role.GRID_OFFICER -> "网格员"
+    Role.STREET_OFFICIAL -> "街道公务人员"
+    Role.WORKSTATION_STAFF -> "工作站"
+    Role.CENTRE -> "管理中心"
+    Role.HANDLING_UNIT -> "处置单位"
+    Role.SUPERVISOR -> "督察"
+}

@@ -1,0 +1,143 @@
+// The new report screen: pick the checklist item (category, then item),
+// describe, take the GPS fix, confirm the grid when the fix is not certain,
+// submit. Works offline: the case is stored on the phone at once.
+package org.wangge.demo
+
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
+import org.wangge.core.Category
+import org.wangge.core.ChecklistItem
+import org.wangge.core.GpsFix
+import org.wangge.core.GridMatch
+import org.wangge.core.GridPlace
+import org.wangge.core.NewCase
+import org.wangge.core.WanggeException
+
+/** What the GPS fix says about the grid. */
+sealed class GridChoice {
+    /** No fix yet. */
+    object Waiting : GridChoice()
+
+    /** The fix's whole accuracy circle lies in one cell. */
+    data class Certain(val place: GridPlace) : GridChoice()
+
+    /**
+     * The circle crosses a boundary: the officer picks one of the
+     * candidates, or leaves [chosen] empty for the centre to decide.
+     */
+    data class Choose(val candidates: List<GridPlace>, val chosen: String? = null) : GridChoice()
+
+    /** The fix is outside the street: the centre will place the case. */
+    object Outside : GridChoice()
+}
+
+/** One item in the picker, with its rules spelled out. */
+data class ItemChoice(
+    val id: String,
+    val title: String,
+    /** `15分钟响应 · 45分钟办结`. */
+    val limits: String,
+    /** May be handled on the spot (现场处置). */
+    val onSpot: Boolean,
+    /** Goes to the district platform. */
+    val escalates: Boolean,
+)
+
+/** What the new report screen shows. */
+data class NewReportState(
+    val categories: List<Category> = emptyList(),
+    val category: Category? = null,
+    val items: List<ItemChoice> = emptyList(),
+    val item: ChecklistItem? = null,
+    val description: String = "",
+    val fix: GpsFix? = null,
+    val grid: GridChoice = GridChoice.Waiting,
+    val submitting: Boolean = false,
+    val error: String? = null,
+    /** Set once the case is stored. */
+    val recordedCaseId: String? = null,
+) {
+    /** The submit button is enabled. */
+    val canSubmit: Boolean get() = item != null && description.isNotBlank() && !submitting && recordedCaseId == null
+}
+
+/** The new report screen's logic. */
+class NewReportViewModel(private val session: Session) {
+    private val _state = MutableStateFlow(NewReportState(categories = session.catalog.categories()))
+    val state: StateFlow<NewReportState> = _state.asStateFlow()
+
+    /** Opens a category of the checklist picker. */
+    fun pickCategory(categoryId: String) {
+        val category = _state.value.categories.firstOrNull { it.id == categoryId } ?: return
+        val items = session.catalog.checklistItemsInCategory(categoryId).map {
+            ItemChoice(
+                id = it.id,
+                title = it.titleZh,
+                limits = "${limitLabel(it.responseLimit)}响应 · ${limitLabel(it.resolutionLimit)}办结",
+                onSpot = it.onSpot,
+                escalates = it.escalateToDistrict,
+            )
+        }
+        _state.update { it.copy(category = category, items = items, item = null) }
+    }
+
+    /** Picks the checklist item. */
+    fun pickItem(itemId: String) {
+        _state.update { it.copy(item = session.catalog.checklistItem(itemId), error = null) }
+    }
+
+    /** The description as typed. */
+    fun describe(text: String) {
+        _state.update { it.copy(description = text) }
+    }
+
+    /** A fix from the location provider: looks up the grid it is in. */
+    suspend fun locate(fix: GpsFix) {
+        try {
+            val found = session.call { session.catalog.lookupGrid(fix) }
+            val choice = when (found) {
+                is GridMatch.Inside -> GridChoice.Certain(found.place)
+                is GridMatch.Ambiguous -> GridChoice.Choose(found.candidates)
+                is GridMatch.Outside -> GridChoice.Outside
+            }
+            _state.update { it.copy(fix = fix, grid = choice, error = null) }
+        } catch (e: WanggeException) {
+            _state.update { it.copy(fix = null, grid = GridChoice.Waiting, error = e.screenMessage()) }
+        }
+    }
+
+    /** The officer picks a candidate cell (or `null`: let the centre decide). */
+    fun chooseGrid(cell: String?) {
+        _state.update { s ->
+            val g = s.grid
+            if (g is GridChoice.Choose && (cell == null || g.candidates.any { it.cell == cell })) {
+                s.copy(grid = g.copy(chosen = cell))
+            } else {
+                s
+            }
+        }
+    }
+
+    /** Stores the case; returns its id, or null (with [NewReportState.error] set). */
+    suspend fun submit(): String? {
+        val s = _state.value
+        val item = s.item
+        if (item == null || !s.canSubmit) {
+            _state.update { it.copy(error = "请选择任务清单事项并填写描述") }
+            return null
+        }
+        _state.update { it.copy(submitting = true, error = null) }
+        val chosen = (s.grid as? GridChoice.Choose)?.chosen
+        val newCase = NewCase(checklistItem = item.id, description = s.description.trim(), gps = s.fix, grid = chosen)
+        return try {
+            val id = session.call { it.recordCase(session.me, newCase) }
+            _state.update { it.copy(submitting = false, recordedCaseId = id) }
+            id
+        } catch (e: WanggeException) {
+            _state.update { it.copy(submitting = false, error = e.screenMessage()) }
+            null
+        }
+    }
+}

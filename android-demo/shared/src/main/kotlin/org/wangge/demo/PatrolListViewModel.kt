@@ -1,0 +1,99 @@
+// The patrol list: the officer's open cases with their deadlines, most
+// urgent first; overdue ones flagged; a search box.
+package org.wangge.demo
+
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.update
+import org.wangge.core.CaseSummary
+import org.wangge.core.WanggeException
+
+/** Which cases the list shows. */
+enum class PatrolFilter {
+    /** Cases I reported or my units hold, still open. */
+    MINE,
+
+    /** Every open case past a deadline, street-wide ("who is late"). */
+    OVERDUE,
+}
+
+/** One line of the list, ready to show. */
+data class PatrolRow(
+    val caseId: String,
+    /** The checklist item's title, e.g. 流动摊贩. */
+    val title: String,
+    val description: String,
+    /** 待立案, 已派遣, … */
+    val status: String,
+    /** The grid cell's name, or 待定 when the centre has to choose. */
+    val grid: String,
+    /** `应处置 11-28 09:45 · 还剩 12 分钟`. */
+    val deadline: String,
+    val overdue: Boolean,
+    /** Who must act now, e.g. 城管中队. */
+    val holders: String,
+)
+
+/** What the patrol list screen shows. */
+data class PatrolListState(
+    val filter: PatrolFilter = PatrolFilter.MINE,
+    val search: String = "",
+    val rows: List<PatrolRow> = emptyList(),
+    val overdueCount: Int = 0,
+    val loading: Boolean = false,
+    val error: String? = null,
+)
+
+/** The patrol list's logic; the screen only renders [state] and forwards taps. */
+class PatrolListViewModel(private val session: Session) {
+    private val _state = MutableStateFlow(PatrolListState())
+    val state: StateFlow<PatrolListState> = _state.asStateFlow()
+
+    /** Shows another list and reloads it. */
+    suspend fun show(filter: PatrolFilter) {
+        _state.update { it.copy(filter = filter, search = "") }
+        refresh()
+    }
+
+    /** Searches every case's description (empty text goes back to the list). */
+    suspend fun search(text: String) {
+        _state.update { it.copy(search = text.trim()) }
+        refresh()
+    }
+
+    /** Reloads the list: one call to the store, whatever its length. */
+    suspend fun refresh() {
+        val current = _state.value
+        _state.update { it.copy(loading = true, error = null) }
+        try {
+            val (cases, now) = session.call { store ->
+                val list = when {
+                    current.search.isNotEmpty() -> store.searchCases(current.search)
+                    current.filter == PatrolFilter.MINE -> store.myOpenCases(session.me.id, session.units)
+                    else -> store.overdueCases()
+                }
+                list to store.nowMs()
+            }
+            val rows = cases.map { row(it, now) }
+            _state.update { it.copy(rows = rows, overdueCount = rows.count(PatrolRow::overdue), loading = false) }
+        } catch (e: WanggeException) {
+            _state.update { it.copy(loading = false, error = e.screenMessage()) }
+        }
+    }
+
+    private fun row(c: CaseSummary, now: Long): PatrolRow {
+        val catalog = session.catalog
+        val due = c.resolutionDueMs
+        return PatrolRow(
+            caseId = c.id,
+            title = catalog.checklistItem(c.checklistItem)?.titleZh ?: c.checklistItem,
+            description = c.description,
+            status = statusLabel(c.status),
+            grid = c.grid?.let { catalog.grid(it)?.name ?: it } ?: "待定",
+            deadline = if (due == null) "无时限" else "应处置 ${cstTime(due)} · ${remaining(due, now)}",
+            overdue = c.overdue,
+            holders = c.holders.joinToString("、"),
+        )
+    }
+}

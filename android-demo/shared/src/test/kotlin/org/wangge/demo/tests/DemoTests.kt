@@ -1,0 +1,183 @@
+// The demo's view models, driven as the Android screens drive them, on the
+// JVM against the real native library. Uses the bindings suite's harness
+// and fixtures (bindings/kotlin-tests).
+package org.wangge.demo.tests
+
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.runBlocking
+import org.wangge.core.Actor
+import org.wangge.core.CaseEventKind
+import org.wangge.core.GpsFix
+import org.wangge.demo.CaseAction
+import org.wangge.demo.CaseDetailViewModel
+import org.wangge.demo.GridChoice
+import org.wangge.demo.NewReportViewModel
+import org.wangge.demo.PatrolFilter
+import org.wangge.demo.PatrolListViewModel
+import org.wangge.demo.Session
+import org.wangge.demo.ZeroReportViewModel
+import org.wangge.tests.HOUR
+import org.wangge.tests.MINUTE
+import org.wangge.tests.Suite
+import org.wangge.tests.TestStore
+import org.wangge.tests.assertEq
+import org.wangge.tests.assertThat
+import org.wangge.tests.centre
+import org.wangge.tests.cityTeam
+import org.wangge.tests.fixNearW03Edge
+import org.wangge.tests.fixW01U1
+import org.wangge.tests.officer
+import org.wangge.tests.runSuites
+import org.wangge.tests.wsStaff
+
+private fun TestStore.session(who: Actor = officer) = Session(store, who, io = Dispatchers.IO)
+
+fun main(args: Array<String>) {
+    runSuites("android-demo", listOf(demoTests()), args)
+}
+
+fun demoTests() = Suite("android demo: view models").apply {
+    test("new report: checklist picker, certain fix, submit; the patrol list shows it with its deadline") {
+        val t = TestStore()
+        runBlocking {
+            val report = NewReportViewModel(t.session())
+            assertEq(17, report.state.value.categories.size, "categories in the picker")
+            assertEq(false, report.state.value.canSubmit, "nothing picked yet")
+            report.pickCategory("A02")
+            val vendors = report.state.value.items.first()
+            assertEq("流动摊贩", vendors.title, "item title")
+            assertEq("15分钟响应 · 45分钟办结", vendors.limits, "limits spelled out")
+            report.pickItem(vendors.id)
+            report.describe("菜场门口流动摊贩占道经营")
+            report.locate(fixW01U1())
+            val grid = report.state.value.grid
+            assertThat(grid is GridChoice.Certain && grid.place.name == "日晖新城第1单元网格") { "grid: $grid" }
+            val id = report.submit() ?: throw AssertionError("not recorded: ${report.state.value.error}")
+            assertEq(id, report.state.value.recordedCaseId, "recorded")
+            assertEq(false, report.state.value.canSubmit, "submitted once")
+
+            val list = PatrolListViewModel(t.session())
+            list.refresh()
+            val row = list.state.value.rows.single()
+            assertEq(id, row.caseId, "listed")
+            assertEq("流动摊贩", row.title, "title")
+            assertEq("待立案", row.status, "status")
+            assertEq("日晖新城第1单元网格", row.grid, "grid")
+            assertThat(row.deadline.endsWith("还剩 45 分钟")) { "deadline: ${row.deadline}" }
+        }
+    }
+
+    test("new report: ambiguous fix offers candidates; a bad fix and a missing item are refused") {
+        val t = TestStore()
+        runBlocking {
+            val report = NewReportViewModel(t.session())
+            report.locate(GpsFix(123.0, 121.44, 5.0, 0))
+            assertThat(report.state.value.error?.startsWith("定位无效") == true) { "error: ${report.state.value.error}" }
+            assertEq(null, report.submit(), "no item, no case")
+            assertEq("请选择任务清单事项并填写描述", report.state.value.error, "asks for the item")
+
+            report.pickCategory("A03")
+            report.pickItem("A03-001")
+            report.describe("居民楼顶正在搭建违法建筑")
+            report.locate(fixNearW03Edge(20.0))
+            val grid = report.state.value.grid
+            assertThat(grid is GridChoice.Choose && grid.candidates.map { it.cell } == listOf("XT-W03-U1", "XT-W03-U2")) {
+                "candidates: $grid"
+            }
+            report.chooseGrid("XT-W99") // not a candidate: ignored
+            assertEq(null, (report.state.value.grid as GridChoice.Choose).chosen, "only candidates")
+            report.chooseGrid("XT-W03-U2")
+            val id = report.submit() ?: throw AssertionError("not recorded: ${report.state.value.error}")
+            assertEq("XT-W03-U2", t.store.getCase(id).header.grid?.cell, "the officer's choice")
+        }
+    }
+
+    test("case detail: timeline, on-the-spot handling, the handling unit's actions") {
+        val t = TestStore()
+        runBlocking {
+            val report = NewReportViewModel(t.session())
+            report.pickCategory("A01")
+            report.pickItem("A01-001")
+            report.describe("垃圾箱旁暴露垃圾")
+            report.locate(fixW01U1())
+            val garbage = report.submit() ?: throw AssertionError("not recorded")
+
+            val detail = CaseDetailViewModel(t.session())
+            detail.load(garbage)
+            assertEq(listOf(CaseAction.HANDLE_ON_SPOT, CaseAction.COMMENT), detail.state.value.actions, "officer's actions")
+            t.clock.advanceMs(10 * MINUTE)
+            detail.handleOnSpot("已通知保洁员当场清理")
+            val s = detail.state.value
+            assertEq("已处置", s.status, "status")
+            assertEq(listOf("上报", "现场处置"), s.timeline.map { it.what }, "timeline")
+            assertEq("officer-017（网格员）", s.timeline[1].who, "who")
+            assertEq("已通知保洁员当场清理", s.timeline[1].note, "note")
+            assertEq(listOf(CaseAction.COMMENT), s.actions, "nothing more to do on the spot")
+            detail.handleOnSpot("再处理一次")
+            assertThat(detail.state.value.error?.startsWith("当前状态下不能这样操作") == true) { "error: ${detail.state.value.error}" }
+
+            // A case dispatched to the city-management team, seen by the team.
+            val vendor = t.store.recordCase(officer, org.wangge.core.NewCase("A02-001", "流动摊贩", gps = fixW01U1()))
+            t.store.addEvent(vendor, centre, CaseEventKind.Registered("XT-0101"))
+            t.store.addEvent(vendor, centre, CaseEventKind.Dispatched(listOf("城管中队")))
+            val team = CaseDetailViewModel(t.session(cityTeam))
+            team.load(vendor)
+            assertEq(listOf(CaseAction.ARRIVE, CaseAction.FEEDBACK, CaseAction.COMMENT), team.state.value.actions, "team's actions")
+            assertEq("城管中队", team.state.value.holders, "holders")
+            team.arrive()
+            team.feedback("摊贩已劝离")
+            assertEq("已处置", team.state.value.status, "handled by the team")
+            assertEq("XT-0101", team.state.value.caseNumber, "case number")
+        }
+    }
+
+    test("patrol list: overdue flagged after the deadline, the overdue filter, search") {
+        val t = TestStore()
+        runBlocking {
+            val vendor = t.store.recordCase(officer, org.wangge.core.NewCase("A02-001", "菜场门口流动摊贩", gps = fixW01U1()))
+            t.store.recordCase(officer, org.wangge.core.NewCase("A06-001", "餐饮油烟扰民", gps = fixW01U1()))
+            val list = PatrolListViewModel(t.session())
+            list.refresh()
+            assertEq(2, list.state.value.rows.size, "two open")
+            assertEq(0, list.state.value.overdueCount, "none overdue yet")
+            assertEq(vendor, list.state.value.rows.first().caseId, "most urgent first")
+
+            t.clock.advanceMs(HOUR)
+            list.refresh()
+            assertEq(1, list.state.value.overdueCount, "one overdue")
+            val late = list.state.value.rows.first()
+            assertThat(late.overdue && late.deadline.endsWith("超时 15 分钟")) { "late row: $late" }
+            list.show(PatrolFilter.OVERDUE)
+            assertEq(listOf(vendor), list.state.value.rows.map { it.caseId }, "overdue filter")
+            list.search("油烟")
+            assertEq(listOf("餐饮油烟扰民"), list.state.value.rows.map { it.description }, "search")
+            list.search("  ")
+            assertThat(list.state.value.error != null) { "blank search is refused with a message" }
+        }
+    }
+
+    test("zero report: the zero, a matter, a withdrawal, and who is still to file") {
+        val t = TestStore()
+        runBlocking {
+            val screen = ZeroReportViewModel(t.session(wsStaff), "XT-W01")
+            screen.load()
+            assertEq("日晖新城居民区工作站", screen.state.value.workstationName, "name")
+            assertEq("尚未上报", screen.state.value.summary, "not filed")
+            assertEq(18, screen.state.value.workstationsPending, "pending")
+            screen.fileNothingToReport()
+            assertEq("今日无事项上报（零报告）", screen.state.value.summary, "the zero")
+            assertEq(17, screen.state.value.workstationsPending, "pending after filing")
+            screen.recordMatter("调解私设地锁纠纷，业主已自行拆除", checklistItem = "A07-001")
+            assertEq("已备案 1 件", screen.state.value.summary, "a matter")
+            assertEq("私设地锁", screen.state.value.matters.single().item, "item title")
+            screen.withdraw(screen.state.value.matters.single().id, "误报")
+            assertEq("今日无事项上报（零报告）", screen.state.value.summary, "back to zero")
+
+            val officerScreen = ZeroReportViewModel(t.session(officer), "XT-W01")
+            officerScreen.fileNothingToReport()
+            assertThat(officerScreen.state.value.error?.startsWith("您的角色不能进行此操作") == true) {
+                "error: ${officerScreen.state.value.error}"
+            }
+        }
+    }
+}

@@ -1,0 +1,598 @@
+//! Cases as the app sees them: what a reporter supplies, the events of a
+//! case's life, its derived state, and the lines of a case list.
+
+use wangge_core as core_lib;
+
+use crate::error::Result;
+use crate::model::{Actor, GpsFix, PhotoRef, SourceChannel, photos_in, photos_out};
+
+/// What a reporter supplies to record a case. Only `checklist_item` and
+/// `description` are required; a phone report adds its GPS fix.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewCase {
+    /// The checklist item picked, e.g. `A02-001` (see `Catalog.checklistItems`).
+    pub checklist_item: String,
+    /// What was seen (at most 2,000 characters).
+    pub description: String,
+    /// The phone's fix. The case's grid is decided from it when its
+    /// accuracy circle lies inside one grid cell; otherwise the case records
+    /// the candidate cells and the centre (or `grid` below) chooses.
+    #[uniffi(default = None)]
+    pub gps: Option<GpsFix>,
+    /// The intake channel; `null` means a grid officer's handheld
+    /// ([`SourceChannel::GridOfficerHandheld`]).
+    #[uniffi(default = None)]
+    pub channel: Option<SourceChannel>,
+    /// A street address, for cases that arrive by phone or WeChat.
+    #[uniffi(default = None)]
+    pub address: Option<String>,
+    /// A grid cell chosen by the reporter, e.g. among the candidates of an
+    /// ambiguous fix (see `Catalog.lookupGrid`). Overrides the fix.
+    #[uniffi(default = None)]
+    pub grid: Option<String>,
+    /// "Before" photos, already in the photo store.
+    #[uniffi(default)]
+    pub photos: Vec<PhotoRef>,
+    /// The ticket number of an outside channel (e.g. a 12345 work order).
+    #[uniffi(default = None)]
+    pub external_ref: Option<String>,
+}
+
+impl From<NewCase> for core_lib::NewCase {
+    fn from(n: NewCase) -> Self {
+        core_lib::NewCase {
+            channel: n
+                .channel
+                .map_or(core_lib::SourceChannel::GridOfficerHandheld, Into::into),
+            checklist_item: n.checklist_item,
+            description: n.description,
+            gps: n.gps.map(Into::into),
+            address: n.address,
+            grid: n.grid,
+            photos: photos_in(n.photos),
+            external_ref: n.external_ref,
+        }
+    }
+}
+
+/// What happened to a case: the workflow steps of intake → register or
+/// reject → dispatch → arrive → handle → verify → close, with reopening,
+/// escalation and comments. Which roles may add which kinds, and in which
+/// status, is checked when an event is added.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum CaseEventKind {
+    /// The case entered the platform (上报). Always the first event; it is
+    /// recorded by `Store.recordCase`, never added.
+    Reported,
+    /// The centre registered the case (立案) with its official number,
+    /// possibly correcting the checklist item or choosing the grid.
+    Registered {
+        /// Official case number.
+        case_number: String,
+        /// Corrected checklist item, if the reporter picked the wrong one.
+        #[uniffi(default = None)]
+        checklist_item: Option<String>,
+        /// Grid chosen by the centre when the GPS fix was ambiguous.
+        #[uniffi(default = None)]
+        grid: Option<String>,
+    },
+    /// The centre declined the case (不予立案).
+    Rejected {
+        /// Why, for the reporter.
+        reason: String,
+    },
+    /// The centre dispatched the case to one or more units (联动处置).
+    Dispatched {
+        /// Units now responsible, e.g. `["城管中队", "物业"]`.
+        units: Vec<String>,
+        /// Instructions.
+        #[uniffi(default = None)]
+        note: Option<String>,
+    },
+    /// A unit arrived on site or accepted the case: the response is met.
+    Arrived {
+        /// Remarks.
+        #[uniffi(default = None)]
+        note: Option<String>,
+    },
+    /// The grid team handled a quick item on the spot (现场处置), where the
+    /// checklist allows it.
+    HandledOnSpot {
+        /// What was done.
+        note: String,
+        /// "After" photos.
+        #[uniffi(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// A unit reported how it handled the case (处置反馈).
+    Feedback {
+        /// What was done.
+        note: String,
+        /// "After" photos.
+        #[uniffi(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// A supervisor or the centre checked the result on site (核查).
+    Verified {
+        /// True if the matter is really dealt with; false sends it back.
+        passed: bool,
+        /// Remarks.
+        #[uniffi(default = None)]
+        note: Option<String>,
+        /// Photos taken while verifying.
+        #[uniffi(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// The centre closed the case (结案).
+    Closed {
+        /// Remarks.
+        #[uniffi(default = None)]
+        note: Option<String>,
+    },
+    /// A closed or rejected case was opened again.
+    Reopened {
+        /// Why.
+        reason: String,
+    },
+    /// The case was submitted to the district platform (提交区级平台).
+    Escalated {
+        /// Why.
+        reason: String,
+    },
+    /// A remark, with optional photos; changes nothing in the workflow.
+    Comment {
+        /// The remark.
+        text: String,
+        /// Photos.
+        #[uniffi(default)]
+        photos: Vec<PhotoRef>,
+    },
+}
+
+impl From<CaseEventKind> for core_lib::CaseEventKind {
+    fn from(kind: CaseEventKind) -> Self {
+        use CaseEventKind as K;
+        match kind {
+            K::Reported => Self::Reported,
+            K::Registered {
+                case_number,
+                checklist_item,
+                grid,
+            } => Self::Registered {
+                case_number,
+                checklist_item,
+                grid,
+            },
+            K::Rejected { reason } => Self::Rejected { reason },
+            K::Dispatched { units, note } => Self::Dispatched { units, note },
+            K::Arrived { note } => Self::Arrived { note },
+            K::HandledOnSpot { note, photos } => Self::HandledOnSpot {
+                note,
+                photos: photos_in(photos),
+            },
+            K::Feedback { note, photos } => Self::Feedback {
+                note,
+                photos: photos_in(photos),
+            },
+            K::Verified {
+                passed,
+                note,
+                photos,
+            } => Self::Verified {
+                passed,
+                note,
+                photos: photos_in(photos),
+            },
+            K::Closed { note } => Self::Closed { note },
+            K::Reopened { reason } => Self::Reopened { reason },
+            K::Escalated { reason } => Self::Escalated { reason },
+            K::Comment { text, photos } => Self::Comment {
+                text,
+                photos: photos_in(photos),
+            },
+        }
+    }
+}
+
+impl From<core_lib::CaseEventKind> for CaseEventKind {
+    fn from(kind: core_lib::CaseEventKind) -> Self {
+        use core_lib::CaseEventKind as K;
+        match kind {
+            K::Reported => Self::Reported,
+            K::Registered {
+                case_number,
+                checklist_item,
+                grid,
+            } => Self::Registered {
+                case_number,
+                checklist_item,
+                grid,
+            },
+            K::Rejected { reason } => Self::Rejected { reason },
+            K::Dispatched { units, note } => Self::Dispatched { units, note },
+            K::Arrived { note } => Self::Arrived { note },
+            K::HandledOnSpot { note, photos } => Self::HandledOnSpot {
+                note,
+                photos: photos_out(photos),
+            },
+            K::Feedback { note, photos } => Self::Feedback {
+                note,
+                photos: photos_out(photos),
+            },
+            K::Verified {
+                passed,
+                note,
+                photos,
+            } => Self::Verified {
+                passed,
+                note,
+                photos: photos_out(photos),
+            },
+            K::Closed { note } => Self::Closed { note },
+            K::Reopened { reason } => Self::Reopened { reason },
+            K::Escalated { reason } => Self::Escalated { reason },
+            K::Comment { text, photos } => Self::Comment {
+                text,
+                photos: photos_out(photos),
+            },
+        }
+    }
+}
+
+/// One entry of a case's timeline.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseEvent {
+    /// The event's id.
+    pub id: String,
+    /// When it was recorded (ms since the Unix epoch, by the recording
+    /// device's clock, never before an event that device had seen).
+    pub at_ms: i64,
+    /// Who recorded it.
+    pub by: Actor,
+    /// The device it was recorded on.
+    pub device_id: String,
+    /// What happened.
+    pub kind: CaseEventKind,
+    /// Set when the event changed nothing because a concurrent event came
+    /// first (two officers acting offline): why. The event stays in the
+    /// timeline; nothing recorded is ever dropped.
+    pub superseded: Option<String>,
+}
+
+/// The grid cell a case falls in, with its ancestors.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct GridRef {
+    /// The finest cell (a unit grid where the dataset has them).
+    pub cell: String,
+    /// The residential workstation the cell belongs to.
+    pub workstation: Option<String>,
+    /// The grid block the cell belongs to.
+    pub block: Option<String>,
+}
+
+/// What was fixed when a case was recorded; never edited afterwards
+/// (corrections arrive as events).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseHeader {
+    /// The case's id.
+    pub id: String,
+    /// The intake channel.
+    pub channel: SourceChannel,
+    /// The checklist item the reporter picked.
+    pub checklist_item: String,
+    /// The item's category at intake.
+    pub category: String,
+    /// The item's domain at intake.
+    pub domain: String,
+    /// What the reporter saw.
+    pub description: String,
+    /// Where, when a phone took a fix.
+    pub gps: Option<GpsFix>,
+    /// A street address, if given.
+    pub address: Option<String>,
+    /// The grid, when the fix or the reporter decided it.
+    pub grid: Option<GridRef>,
+    /// When the fix was ambiguous and nobody chose: the cells it may be in.
+    pub grid_candidates: Vec<String>,
+    /// Who reported it.
+    pub reporter: Actor,
+    /// The device it was reported from.
+    pub reporter_device_id: String,
+    /// "Before" photos.
+    pub photos: Vec<PhotoRef>,
+    /// The ticket number of an outside channel.
+    pub external_ref: Option<String>,
+}
+
+impl From<core_lib::CaseHeader> for CaseHeader {
+    fn from(h: core_lib::CaseHeader) -> Self {
+        CaseHeader {
+            id: h.id.to_string(),
+            channel: h.channel.into(),
+            checklist_item: h.checklist_item,
+            category: h.category,
+            domain: h.domain,
+            description: h.description,
+            gps: h.gps.map(Into::into),
+            address: h.address,
+            grid: h.grid.map(|g| GridRef {
+                cell: g.cell,
+                workstation: g.workstation,
+                block: g.block,
+            }),
+            grid_candidates: h.grid_candidates,
+            reporter_device_id: h.reporter.device.to_string(),
+            reporter: h.reporter.into(),
+            photos: photos_out(h.photos),
+            external_ref: h.external_ref,
+        }
+    }
+}
+
+/// Where a case stands in the workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum CaseStatus {
+    /// Entered the platform, awaiting registration by the centre.
+    Reported,
+    /// Registered (立案), awaiting dispatch.
+    Registered,
+    /// Declined by the centre (final unless reopened).
+    Rejected,
+    /// Dispatched to one or more units, nobody on site yet.
+    Dispatched,
+    /// A unit arrived or accepted it.
+    InProgress,
+    /// Handled (feedback or on the spot), awaiting verification.
+    Handled,
+    /// Verified as dealt with, awaiting closure.
+    Verified,
+    /// Closed (结案).
+    Closed,
+}
+
+impl From<core_lib::CaseStatus> for CaseStatus {
+    fn from(s: core_lib::CaseStatus) -> Self {
+        use core_lib::CaseStatus as S;
+        match s {
+            S::Reported => Self::Reported,
+            S::Registered => Self::Registered,
+            S::Rejected => Self::Rejected,
+            S::Dispatched => Self::Dispatched,
+            S::InProgress => Self::InProgress,
+            S::Handled => Self::Handled,
+            S::Verified => Self::Verified,
+            S::Closed => Self::Closed,
+        }
+    }
+}
+
+/// Everything the screens need to know about a case, derived from its
+/// events the same way on every device and on the server.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseState {
+    /// Workflow status.
+    pub status: CaseStatus,
+    /// True while someone still has to act (not closed, not rejected).
+    pub is_open: bool,
+    /// Official number, once registered.
+    pub case_number: Option<String>,
+    /// The checklist item in force (the reporter's, or the centre's correction).
+    pub checklist_item: String,
+    /// The grid cell in force.
+    pub grid: Option<String>,
+    /// Who must act now: units, the centre, the district platform.
+    pub holders: Vec<String>,
+    /// When the case entered the platform (ms).
+    pub reported_at_ms: i64,
+    /// When the current period started: the report, or the last reopening (ms).
+    pub clock_started_at_ms: i64,
+    /// Deadline to respond (arrive, clarify), if the checklist item is known (ms).
+    pub response_due_ms: Option<i64>,
+    /// Deadline to resolve (handle), if the checklist item is known (ms).
+    pub resolution_due_ms: Option<i64>,
+    /// When the response was met in the current period (ms).
+    pub responded_at_ms: Option<i64>,
+    /// When the matter was handled in the current period (ms).
+    pub resolved_at_ms: Option<i64>,
+    /// When the case was closed, if it is (ms).
+    pub closed_at_ms: Option<i64>,
+    /// Overdue in any respect while open, at the time of the call.
+    pub overdue: bool,
+    /// Submitted to the district platform.
+    pub escalated: bool,
+    /// The checklist says it must go to the district platform and it has not yet.
+    pub escalation_required: bool,
+    /// How many times it was reopened.
+    pub reopen_count: u32,
+    /// How many times verification sent it back.
+    pub sent_back_count: u32,
+    /// Time of the latest event (ms).
+    pub last_event_at_ms: i64,
+}
+
+impl CaseState {
+    fn from_core(s: &core_lib::CaseState, now_ms: i64) -> Self {
+        CaseState {
+            status: s.status.into(),
+            is_open: s.status.is_open(),
+            case_number: s.case_number.clone(),
+            checklist_item: s.checklist_item.clone(),
+            grid: s.grid.clone(),
+            holders: s.holders.clone(),
+            reported_at_ms: s.reported_at,
+            clock_started_at_ms: s.clock_started_at,
+            response_due_ms: s.response_due,
+            resolution_due_ms: s.resolution_due,
+            responded_at_ms: s.responded_at,
+            resolved_at_ms: s.resolved_at,
+            closed_at_ms: s.closed_at,
+            overdue: s.is_overdue(now_ms),
+            escalated: s.escalated,
+            escalation_required: s.escalation_required,
+            reopen_count: s.reopen_count,
+            sent_back_count: s.sent_back_count,
+            last_event_at_ms: s.last_event_at,
+        }
+    }
+}
+
+/// A case as its detail screen shows it: intake facts, ordered timeline
+/// and derived state.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseRecord {
+    /// The intake facts.
+    pub header: CaseHeader,
+    /// Every event, in the order the derivation applies them.
+    pub events: Vec<CaseEvent>,
+    /// The derived state.
+    pub state: CaseState,
+}
+
+impl CaseRecord {
+    /// Converts the core's record; `now_ms` decides what is overdue.
+    pub(crate) fn from_core(r: core_lib::CaseRecord, now_ms: i64) -> Self {
+        let state = CaseState::from_core(&r.state, now_ms);
+        let superseded = r.state.superseded;
+        let events = r
+            .events
+            .into_iter()
+            .map(|e| CaseEvent {
+                superseded: superseded
+                    .iter()
+                    .find(|s| s.event == e.id)
+                    .map(|s| s.reason.clone()),
+                id: e.id.to_string(),
+                at_ms: e.at.wall_ms,
+                device_id: e.by.device.to_string(),
+                by: e.by.into(),
+                kind: e.kind.into(),
+            })
+            .collect();
+        CaseRecord {
+            header: r.header.into(),
+            events,
+            state,
+        }
+    }
+}
+
+/// One line of a case list.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseSummary {
+    /// The case's id.
+    pub id: String,
+    /// Workflow status.
+    pub status: CaseStatus,
+    /// Official number, once registered.
+    pub case_number: Option<String>,
+    /// Checklist item in force.
+    pub checklist_item: String,
+    /// Category in force.
+    pub category: String,
+    /// Finest grid cell, if known.
+    pub grid: Option<String>,
+    /// Residential workstation, if known.
+    pub workstation: Option<String>,
+    /// Description as reported.
+    pub description: String,
+    /// When it entered the platform (ms).
+    pub reported_at_ms: i64,
+    /// Response deadline (ms).
+    pub response_due_ms: Option<i64>,
+    /// Resolution deadline (ms).
+    pub resolution_due_ms: Option<i64>,
+    /// Who must act now.
+    pub holders: Vec<String>,
+    /// Late in any respect while open, at the time of the query.
+    pub overdue: bool,
+    /// Submitted to the district platform.
+    pub escalated: bool,
+}
+
+impl From<core_lib::CaseSummary> for CaseSummary {
+    fn from(s: core_lib::CaseSummary) -> Self {
+        CaseSummary {
+            id: s.id,
+            status: s.status.into(),
+            case_number: s.case_number,
+            checklist_item: s.checklist_item,
+            category: s.category,
+            grid: s.grid,
+            workstation: s.workstation,
+            description: s.description,
+            reported_at_ms: s.reported_at,
+            response_due_ms: s.response_due,
+            resolution_due_ms: s.resolution_due,
+            holders: s.holders,
+            overdue: s.overdue,
+            escalated: s.escalated,
+        }
+    }
+}
+
+/// Converts a list of summaries.
+pub(crate) fn summaries(
+    list: core_lib::Result<Vec<core_lib::CaseSummary>>,
+) -> Result<Vec<CaseSummary>> {
+    Ok(list?.into_iter().map(Into::into).collect())
+}
+
+/// "My cases": reported by this staff member, or held by one of these units.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Mine {
+    /// The staff member's id.
+    pub staff_id: String,
+    /// The units or teams the staff member acts for.
+    #[uniffi(default)]
+    pub units: Vec<String>,
+}
+
+/// A filter over the case list; fields left at their defaults do not
+/// filter. Results come open cases first, then by resolution deadline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct CaseQuery {
+    /// Only cases still open.
+    #[uniffi(default = false)]
+    pub open_only: bool,
+    /// Only the cases of one staff member (see [`Mine`]).
+    #[uniffi(default = None)]
+    pub mine: Option<Mine>,
+    /// Only cases in this grid cell, workstation or block.
+    #[uniffi(default = None)]
+    pub grid: Option<String>,
+    /// Only cases of this category.
+    #[uniffi(default = None)]
+    pub category: Option<String>,
+    /// Only cases overdue now.
+    #[uniffi(default = false)]
+    pub overdue_only: bool,
+    /// Only cases whose description contains this text (Chinese included).
+    #[uniffi(default = None)]
+    pub text: Option<String>,
+    /// At most this many rows; 500 when not given.
+    #[uniffi(default = None)]
+    pub limit: Option<u32>,
+}
+
+impl From<CaseQuery> for core_lib::CaseQuery {
+    fn from(q: CaseQuery) -> Self {
+        core_lib::CaseQuery {
+            open_only: q.open_only,
+            mine: q.mine.map(|m| (m.staff_id, m.units)),
+            grid: q.grid,
+            category: q.category,
+            overdue_only: q.overdue_only,
+            text: q.text,
+            limit: q.limit,
+        }
+    }
+}
+
+/// How many cases stand in one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct StatusCount {
+    /// The status.
+    pub status: CaseStatus,
+    /// How many cases stand in it.
+    pub count: u64,
+}

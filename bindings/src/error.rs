@@ -1,0 +1,126 @@
+//! The one error type that crosses the boundary, and the one place where the
+//! core's errors are mapped onto it.
+//!
+//! The core's error is rich (it names fields, statuses, file positions); the
+//! boundary's is small: one variant per thing an app can react to
+//! differently, each carrying the core's full message. uniffi turns it into
+//! a sealed `WanggeException` class in Kotlin (one subclass per variant,
+//! `message` holding the text) and an `enum WanggeError: Error` in Swift.
+
+use wangge_core::checklist::ChecklistError;
+use wangge_core::grid::GridError;
+
+/// Everything a call into the Wangge library can fail with. Every message
+/// says what went wrong and what to do about it, in words fit for a log or
+/// (after translation) a screen.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum WanggeError {
+    /// A value supplied by the app is malformed or out of range: an empty
+    /// description, an id that is not an id, a day in the future, a store
+    /// opened with another device's id.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// A GPS fix that cannot be a position on Earth, or whose accuracy is
+    /// too coarse to place a case: ask the location provider again, or let
+    /// the officer pick the grid.
+    #[error("{0}")]
+    InvalidGpsFix(String),
+
+    /// The checklist item named does not exist in the loaded checklist.
+    #[error("{0}")]
+    UnknownChecklistItem(String),
+
+    /// The grid cell named does not exist in the loaded grids (or is not a
+    /// residential workstation where one is required).
+    #[error("{0}")]
+    UnknownGrid(String),
+
+    /// No case with this id is stored on this device.
+    #[error("{0}")]
+    CaseNotFound(String),
+
+    /// The event is not allowed in the case's current status (e.g. closing
+    /// a case that nobody handled yet).
+    #[error("{0}")]
+    EventNotAllowed(String),
+
+    /// The actor's role may not take this action (e.g. a grid officer
+    /// registering a case: only the centre does).
+    #[error("{0}")]
+    RoleNotAllowed(String),
+
+    /// The checklist, calendar or grid files could not be loaded; the
+    /// message names the entry and the field to fix.
+    #[error("{0}")]
+    InvalidCatalog(String),
+
+    /// A stored or received document could not be read: rebuild it from
+    /// the server with a sync.
+    #[error("{0}")]
+    CorruptData(String),
+
+    /// The database was written by a newer version of the app: update it.
+    #[error("{0}")]
+    SchemaTooNew(String),
+
+    /// The local database or file system failed (full storage, a file that
+    /// cannot be created).
+    #[error("{0}")]
+    Storage(String),
+
+    /// An error this version of the bindings does not classify; the message
+    /// says what happened.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Shorthand for results crossing the boundary.
+pub type Result<T, E = WanggeError> = std::result::Result<T, E>;
+
+impl From<wangge_core::Error> for WanggeError {
+    fn from(error: wangge_core::Error) -> Self {
+        use wangge_core::Error as E;
+        let message = error.to_string();
+        match error {
+            E::InvalidInput { .. } => WanggeError::InvalidInput(message),
+            E::InvalidGpsFix(_) => WanggeError::InvalidGpsFix(message),
+            E::UnknownChecklistItem(_) => WanggeError::UnknownChecklistItem(message),
+            E::UnknownGrid(_) => WanggeError::UnknownGrid(message),
+            E::CaseNotFound(_) => WanggeError::CaseNotFound(message),
+            E::EventNotAllowed { .. } => WanggeError::EventNotAllowed(message),
+            E::RoleNotAllowed { .. } => WanggeError::RoleNotAllowed(message),
+            E::Grid(GridError::InvalidFix { .. } | GridError::InvalidAccuracy { .. }) => {
+                WanggeError::InvalidGpsFix(message)
+            }
+            E::Grid(_) | E::Checklist(_) => WanggeError::InvalidCatalog(message),
+            E::CorruptDocument { .. } => WanggeError::CorruptData(message),
+            E::SchemaTooNew { .. } => WanggeError::SchemaTooNew(message),
+            E::Sqlite(_) | E::Io { .. } => WanggeError::Storage(message),
+            _ => WanggeError::Other(message),
+        }
+    }
+}
+
+impl From<ChecklistError> for WanggeError {
+    fn from(error: ChecklistError) -> Self {
+        wangge_core::Error::from(error).into()
+    }
+}
+
+impl From<GridError> for WanggeError {
+    fn from(error: GridError) -> Self {
+        wangge_core::Error::from(error).into()
+    }
+}
+
+/// An invalid-input error for a value the bindings parse themselves (ids,
+/// days), worded like the core's.
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> WanggeError {
+    wangge_core::Error::InvalidInput {
+        field,
+        reason: reason.into(),
+    }
+    .into()
+}

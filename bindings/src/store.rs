@@ -1,0 +1,214 @@
+//! The device's store as the app sees it: every method is a short
+//! delegation to `wangge_core::Store`, converting ids, days and records at
+//! the boundary.
+
+use std::sync::Arc;
+
+use wangge_core as core_lib;
+
+use crate::case::{
+    CaseEventKind, CaseQuery, CaseRecord, CaseSummary, NewCase, StatusCount, summaries,
+};
+use crate::catalog::Catalog;
+use crate::clock::ManualClock;
+use crate::error::Result;
+use crate::model::{Actor, parse_case_id, parse_day, parse_device_id};
+use crate::zero_report::{ZeroReport, ZeroReportEntry};
+
+/// The local store of one device: every case and zero report recorded on
+/// it or received by sync, in SQLite. Works fully offline.
+///
+/// A write returns only once it is durable: after `recordCase` returns, the
+/// case survives the app being killed and the phone losing power.
+///
+/// Safe to share between threads: reads run alongside each other, writes
+/// queue on one connection. Calls block for the time of one SQLite
+/// transaction (well under a few milliseconds), so they are fine on a
+/// background dispatcher; keep them off the main thread all the same.
+///
+/// Close it with `close()` (Kotlin's `use { }` does it too), or drop the
+/// last reference in Swift: the database is closed once calls in flight end.
+#[derive(Debug, uniffi::Object)]
+pub struct Store {
+    inner: core_lib::Store,
+    catalog: Arc<Catalog>,
+}
+
+#[uniffi::export]
+impl Store {
+    /// Opens (creating if needed) the store at `path` for the device
+    /// `device_id` (see `generateDeviceId`), with the demo street's
+    /// reference data and the phone's clock.
+    ///
+    /// A store remembers its device: opening it with another id throws
+    /// `InvalidInput`.
+    #[uniffi::constructor]
+    pub fn open(path: String, device_id: String) -> Result<Arc<Self>> {
+        Self::open_with(path, device_id, Catalog::demo()?, None)
+    }
+
+    /// Opens (creating if needed) the store at `path` for `device_id` with
+    /// the given reference data, and a manual clock instead of the phone's
+    /// when one is given.
+    #[uniffi::constructor(default(clock = None))]
+    pub fn open_with(
+        path: String,
+        device_id: String,
+        catalog: Arc<Catalog>,
+        clock: Option<Arc<ManualClock>>,
+    ) -> Result<Arc<Self>> {
+        let clock: Arc<dyn core_lib::Clock> = match clock {
+            Some(c) => c.inner.clone(),
+            None => Arc::new(core_lib::SystemClock),
+        };
+        let inner = core_lib::Store::open(
+            path,
+            parse_device_id(&device_id)?,
+            catalog.inner.clone(),
+            clock,
+        )?;
+        Ok(Arc::new(Store { inner, catalog }))
+    }
+
+    /// The device this store belongs to.
+    pub fn device_id(&self) -> String {
+        self.inner.device().to_string()
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> String {
+        self.inner.path().display().to_string()
+    }
+
+    /// The reference data (checklist, grids) the store uses.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.clone()
+    }
+
+    /// The time now by the store's clock (ms since the Unix epoch).
+    pub fn now_ms(&self) -> i64 {
+        self.inner.now_ms()
+    }
+
+    /// Today in China Standard Time by the store's clock, `YYYY-MM-DD`.
+    pub fn today(&self) -> String {
+        core_lib::store::cst_day(self.inner.now_ms()).to_string()
+    }
+
+    /// Records a new case with its report event, durably, and returns its
+    /// id. The grid is decided from the GPS fix when the fix is certain
+    /// (see `Catalog.lookupGrid`), else from `NewCase.grid`, else left to
+    /// the centre with the candidate cells.
+    ///
+    /// Throws `InvalidGpsFix`, `UnknownChecklistItem`, `UnknownGrid` or
+    /// `InvalidInput` (empty description, too many photos …).
+    pub fn record_case(&self, by: Actor, new_case: NewCase) -> Result<String> {
+        let by = by.on(self.inner.device());
+        Ok(self.inner.record_case(&by, new_case.into())?.to_string())
+    }
+
+    /// Adds an event to a case, if its current status allows it and the
+    /// actor's role may add it, and returns the case as it now stands.
+    ///
+    /// Throws `CaseNotFound`, `EventNotAllowed`, `RoleNotAllowed`,
+    /// `UnknownChecklistItem`, `UnknownGrid` or `InvalidInput`.
+    pub fn add_event(&self, case_id: String, by: Actor, kind: CaseEventKind) -> Result<CaseRecord> {
+        let by = by.on(self.inner.device());
+        let record = self
+            .inner
+            .add_case_event(parse_case_id(&case_id)?, &by, kind.into())?;
+        Ok(CaseRecord::from_core(record, self.inner.now_ms()))
+    }
+
+    /// A case with its timeline and derived state: the case detail
+    /// screen. Throws `CaseNotFound`.
+    pub fn get_case(&self, case_id: String) -> Result<CaseRecord> {
+        let record = self.inner.case(parse_case_id(&case_id)?)?;
+        Ok(CaseRecord::from_core(record, self.inner.now_ms()))
+    }
+
+    /// The cases matching a filter, in one list (open first, then by
+    /// resolution deadline).
+    pub fn cases(&self, query: CaseQuery) -> Result<Vec<CaseSummary>> {
+        summaries(self.inner.cases(&query.into()))
+    }
+
+    /// An officer's open cases: those they reported, and those held by one
+    /// of their units. The patrol list.
+    pub fn my_open_cases(&self, staff_id: String, units: Vec<String>) -> Result<Vec<CaseSummary>> {
+        summaries(self.inner.my_open_cases(&staff_id, &units))
+    }
+
+    /// Open cases past a deadline, most urgent first.
+    pub fn overdue_cases(&self) -> Result<Vec<CaseSummary>> {
+        summaries(self.inner.overdue_cases())
+    }
+
+    /// Cases in a grid cell, workstation or block (open ones first).
+    pub fn cases_in_grid(&self, grid: String) -> Result<Vec<CaseSummary>> {
+        summaries(self.inner.cases_in_grid(&grid))
+    }
+
+    /// Cases of a category (open ones first).
+    pub fn cases_in_category(&self, category: String) -> Result<Vec<CaseSummary>> {
+        summaries(self.inner.cases_in_category(&category))
+    }
+
+    /// Cases whose description contains `text` (Chinese included).
+    pub fn search_cases(&self, text: String) -> Result<Vec<CaseSummary>> {
+        summaries(self.inner.search_cases(&text))
+    }
+
+    /// How many cases stand in each status (statuses with none are left out).
+    pub fn status_counts(&self) -> Result<Vec<StatusCount>> {
+        Ok(self
+            .inner
+            .status_counts()?
+            .into_iter()
+            .map(|(status, count)| StatusCount {
+                status: status.into(),
+                count,
+            })
+            .collect())
+    }
+
+    /// Files an entry in a workstation's zero report for `day`
+    /// (`YYYY-MM-DD`, not in the future), creating the day's report with
+    /// its first entry, and returns the report as it now stands. Workstation
+    /// staff (or the centre) file them.
+    ///
+    /// Throws `UnknownGrid` (not a residential workstation), `RoleNotAllowed`
+    /// or `InvalidInput`.
+    pub fn file_zero_report(
+        &self,
+        by: Actor,
+        workstation: String,
+        day: String,
+        entry: ZeroReportEntry,
+    ) -> Result<ZeroReport> {
+        let by = by.on(self.inner.device());
+        let report =
+            self.inner
+                .file_zero_report(&by, &workstation, parse_day(&day)?, entry.into_core()?)?;
+        Ok(report.into())
+    }
+
+    /// A workstation's report for `day` (`YYYY-MM-DD`); `null` if nothing
+    /// was filed.
+    pub fn zero_report(&self, workstation: String, day: String) -> Result<Option<ZeroReport>> {
+        Ok(self
+            .inner
+            .zero_report(&workstation, parse_day(&day)?)?
+            .map(Into::into))
+    }
+
+    /// The residential workstations that have filed nothing for `day`.
+    pub fn workstations_without_report(&self, day: String) -> Result<Vec<String>> {
+        Ok(self.inner.workstations_without_report(parse_day(&day)?)?)
+    }
+
+    // ── Sync ─────────────────────────────────────────────────────────────
+    // The sync calls (sync with a progress callback, and the per-case
+    // "reached the server" state) are added here once `wangge_core::sync`
+    // exists: see `sync.rs` for the planned shape.
+}

@@ -1,0 +1,208 @@
+//! What the server holds of each document, and the store's side of a sync
+//! round: which changes to push, and applying the server's answer in one
+//! transaction so that an interruption at any point leaves the store as it
+//! was before the round or as it is after it, never in between.
+
+use automerge::ChangeHash;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use crate::doc::EventDoc;
+use crate::error::{Error, Result};
+use crate::ids::CaseId;
+use crate::store::{Store, docs, get_meta, set_meta};
+use crate::sync::protocol::{PushDoc, SyncResponse};
+
+/// Whether a document has reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// The server has acknowledged at least one version of the document.
+    pub on_server: bool,
+    /// There are local changes the server has not acknowledged yet.
+    pub pending: bool,
+}
+
+/// Records a local write: the document has changes to push.
+pub(crate) fn mark_dirty(conn: &Connection, doc_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_state (doc_id, local_version, dirty, on_server) VALUES (?1, 1, 1, 0)
+         ON CONFLICT (doc_id) DO UPDATE SET dirty = 1, local_version = local_version + 1",
+    )?
+    .execute([doc_id])?;
+    Ok(())
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            ChangeHash(h)
+        })
+        .collect()
+}
+
+/// A document prepared for a push, with the local version it was taken at.
+#[derive(Debug, Clone)]
+pub struct PreparedPush {
+    /// What goes on the wire.
+    pub doc: PushDoc,
+    /// The document's local write counter when the push was prepared.
+    pub local_version: i64,
+}
+
+impl Store {
+    /// The device's position in the server's change feed.
+    pub fn sync_cursor(&self) -> Result<u64> {
+        Ok(get_meta(&self.reader(), "sync_cursor")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Number of documents with changes the server has not acknowledged.
+    pub fn pending_count(&self) -> Result<u64> {
+        let n: i64 =
+            self.reader()
+                .query_row("SELECT count(*) FROM sync_state WHERE dirty", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(n as u64)
+    }
+
+    /// Whether a case has reached the server.
+    pub fn case_sync_status(&self, case: CaseId) -> Result<SyncStatus> {
+        self.doc_sync_status(&case.to_string())
+    }
+
+    /// Whether a document has reached the server.
+    pub fn doc_sync_status(&self, doc_id: &str) -> Result<SyncStatus> {
+        let row: Option<(bool, bool)> = self
+            .reader()
+            .query_row(
+                "SELECT on_server, dirty FROM sync_state WHERE doc_id = ?1",
+                [doc_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((on_server, pending)) => Ok(SyncStatus { on_server, pending }),
+            None => Err(Error::CaseNotFound(doc_id.to_owned())),
+        }
+    }
+
+    /// Prepares the next batch of documents to push: at most `max_docs`
+    /// documents and about `max_bytes` of changes (a single larger document
+    /// still goes alone).
+    pub fn prepare_push(&self, max_docs: usize, max_bytes: usize) -> Result<Vec<PreparedPush>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT doc_id, synced_heads, local_version FROM sync_state WHERE dirty ORDER BY doc_id LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([max_docs as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for (doc_id, synced, local_version) in rows {
+            let Some((kind, doc)) = docs::load(&conn, &doc_id, &self.actor)? else {
+                continue;
+            };
+            let synced = synced.map(|b| decode_heads(&b)).unwrap_or_default();
+            let changes = if synced.is_empty() {
+                doc.save()
+            } else {
+                doc.save_after(&synced)
+            };
+            bytes += changes.len();
+            out.push(PreparedPush {
+                doc: PushDoc {
+                    doc_id,
+                    kind,
+                    heads: doc.heads(),
+                    changes,
+                },
+                local_version,
+            });
+            if bytes >= max_bytes {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies the server's answer to a push of `pushed`: marks accepted
+    /// documents as on the server, merges the documents received, and moves
+    /// the cursor — all in one transaction. Returns how many received
+    /// documents changed something locally.
+    pub fn apply_sync_response(
+        &self,
+        pushed: &[PreparedPush],
+        response: &SyncResponse,
+    ) -> Result<usize> {
+        let mut w = self.writer();
+        let w = &mut *w;
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for accepted in &response.accepted {
+            let Some(p) = pushed.iter().find(|p| p.doc.doc_id == accepted.doc_id) else {
+                continue;
+            };
+            // The server holds at least what was pushed; later local writes
+            // (a higher local_version) keep the document dirty.
+            tx.prepare_cached(
+                "UPDATE sync_state SET synced_heads = ?2, on_server = 1, dirty = (local_version != ?3)
+                 WHERE doc_id = ?1",
+            )?
+            .execute(params![p.doc.doc_id, encode_heads(&p.doc.heads), p.local_version])?;
+        }
+        for doc_id in &response.resend {
+            tx.prepare_cached(
+                "UPDATE sync_state SET synced_heads = NULL, dirty = 1 WHERE doc_id = ?1",
+            )?
+            .execute([doc_id])?;
+        }
+        let mut hlc = w.hlc;
+        let mut changed = 0;
+        for d in &response.docs {
+            let incoming = EventDoc::load(&d.doc_id, &d.document, &self.actor)?;
+            let merged = self.merge_into(&tx, &mut hlc, incoming, Some(d.kind))?;
+            if merged.is_some() {
+                changed += 1;
+            }
+            let local_heads = match merged {
+                Some(doc) => doc.heads(),
+                None => match docs::load(&tx, &d.doc_id, &self.actor)? {
+                    Some((_, doc)) => doc.heads(),
+                    None => Vec::new(),
+                },
+            };
+            let mut server_heads = d.heads.clone();
+            server_heads.sort();
+            // Dirty only if this device holds changes the server lacks.
+            let dirty = local_heads != server_heads;
+            tx.prepare_cached(
+                "INSERT INTO sync_state (doc_id, synced_heads, local_version, dirty, on_server)
+                 VALUES (?1, ?2, 0, ?3, 1)
+                 ON CONFLICT (doc_id) DO UPDATE SET synced_heads = excluded.synced_heads,
+                     on_server = 1, dirty = excluded.dirty",
+            )?
+            .execute(params![d.doc_id, encode_heads(&server_heads), dirty])?;
+        }
+        set_meta(&tx, "sync_cursor", response.cursor.to_string().as_bytes())?;
+        tx.commit()?;
+        w.hlc = hlc;
+        Ok(changed)
+    }
+}

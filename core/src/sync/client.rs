@@ -1,0 +1,248 @@
+//! The device side of sync: rounds of one request and one response until
+//! nothing is left to push or pull.
+//!
+//! Each round pushes a batch of changed documents and receives a batch of
+//! documents from the server's change feed; the answer is applied in one
+//! local transaction. A round interrupted anywhere — before the request,
+//! with the response lost, while applying it — leaves the store as it was,
+//! and the next round repeats it: pushing the same Automerge changes twice
+//! and reading the same feed twice are both harmless.
+//!
+//! Network failures are retried with exponential backoff within a call;
+//! when the attempts run out the call fails with [`SyncError::Offline`] and
+//! every unsent change stays marked for the next call. Nothing is dropped
+//! after a failure (unlike upload queues that give up on an entry).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::sync::protocol::{SyncRequest, SyncResponse};
+
+/// Where and how to sync.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    pub server_url: String,
+    /// The device's token, issued at enrolment.
+    pub token: String,
+    /// Most documents pushed per request.
+    pub push_batch_docs: usize,
+    /// About how many bytes of changes per request.
+    pub push_batch_bytes: usize,
+    /// Most documents asked for per response.
+    pub pull_batch_docs: u32,
+    /// Attempts per request before giving up for this call.
+    pub max_attempts: u32,
+    /// First backoff delay; doubles on each retry, up to `max_backoff`.
+    pub initial_backoff: Duration,
+    /// Longest backoff delay.
+    pub max_backoff: Duration,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+}
+
+impl SyncConfig {
+    /// Sensible defaults for a phone on a mobile network.
+    pub fn new(server_url: impl Into<String>, token: impl Into<String>) -> Self {
+        SyncConfig {
+            server_url: server_url.into(),
+            token: token.into(),
+            push_batch_docs: 1000,
+            push_batch_bytes: 2 << 20,
+            pull_batch_docs: 2000,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Counters of a sync in progress, reported after every round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// Rounds (request/response pairs) completed.
+    pub rounds: u32,
+    /// Documents pushed and acknowledged.
+    pub docs_sent: u64,
+    /// Documents received.
+    pub docs_received: u64,
+    /// Request bytes sent.
+    pub bytes_sent: u64,
+    /// Response bytes received.
+    pub bytes_received: u64,
+    /// Documents still waiting to be pushed.
+    pub docs_pending: u64,
+    /// Requests retried after a failure.
+    pub retries: u32,
+}
+
+/// Why a sync failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The server could not be reached after every attempt.
+    #[error(
+        "cannot reach the sync server ({0}); changes are kept and will be sent at the next sync"
+    )]
+    Offline(String),
+    /// The token was refused: wrong, or the device was revoked.
+    #[error(
+        "the server refused this device's token ({0}); ask an administrator to enrol the device again"
+    )]
+    Unauthorized(String),
+    /// The server refused the request as malformed.
+    #[error("the server rejected the sync request ({status}: {message}); update the app")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The server's explanation.
+        message: String,
+    },
+    /// The server's answer could not be understood.
+    #[error("the server's answer is malformed ({0}); update the app or retry later")]
+    Protocol(String),
+}
+
+/// An HTTP client for one server, reusing its connections across syncs.
+#[derive(Debug, Clone)]
+pub struct SyncClient {
+    http: reqwest::blocking::Client,
+    config: SyncConfig,
+}
+
+impl SyncClient {
+    /// A client for the server in `config`.
+    pub fn new(config: SyncConfig) -> Result<Self> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| Error::Sync(SyncError::Offline(e.to_string())))?;
+        Ok(SyncClient { http, config })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// The underlying HTTP client (for photo transfers).
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
+    /// Sends one request with retries and backoff; returns the response body.
+    pub(crate) fn send_with_retry(
+        &self,
+        build: &dyn Fn() -> reqwest::blocking::RequestBuilder,
+        progress: &mut SyncProgress,
+    ) -> Result<Vec<u8>> {
+        let mut delay = self.config.initial_backoff;
+        let mut last = String::new();
+        for attempt in 1..=self.config.max_attempts.max(1) {
+            if attempt > 1 {
+                progress.retries += 1;
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(self.config.max_backoff);
+            }
+            let sent = build().bearer_auth(&self.config.token).send();
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    last = e.to_string();
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let body = match resp.bytes() {
+                Ok(b) => b.to_vec(),
+                Err(e) => {
+                    // The connection was cut in the middle of the response.
+                    last = format!("response cut short: {e}");
+                    continue;
+                }
+            };
+            if status.is_success() {
+                return Ok(body);
+            }
+            let message = String::from_utf8_lossy(&body)
+                .chars()
+                .take(500)
+                .collect::<String>();
+            if status.as_u16() == 401 || status.as_u16() == 403 {
+                return Err(Error::Sync(SyncError::Unauthorized(message)));
+            }
+            if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+                last = format!("{status}: {message}");
+                continue;
+            }
+            return Err(Error::Sync(SyncError::Rejected {
+                status: status.as_u16(),
+                message,
+            }));
+        }
+        Err(Error::Sync(SyncError::Offline(last)))
+    }
+
+    /// Syncs `store` with the server: pushes every local change and pulls
+    /// everything new in the device's scope, in as many rounds as needed.
+    /// `progress` is called after every round.
+    pub fn sync(
+        &self,
+        store: &Store,
+        progress: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<SyncProgress> {
+        let mut p = SyncProgress {
+            docs_pending: store.pending_count()?,
+            ..SyncProgress::default()
+        };
+        progress(&p);
+        let url = format!("{}/v1/sync", self.config.server_url.trim_end_matches('/'));
+        loop {
+            let pushed =
+                store.prepare_push(self.config.push_batch_docs, self.config.push_batch_bytes)?;
+            let request = SyncRequest {
+                request_id: *uuid::Uuid::now_v7().as_bytes(),
+                cursor: store.sync_cursor()?,
+                max_docs: self.config.pull_batch_docs,
+                docs: pushed.iter().map(|p| p.doc.clone()).collect(),
+            };
+            let body = request.encode();
+            let body_len = body.len() as u64;
+            let response = self.send_with_retry(
+                &|| {
+                    self.http
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                        .body(body.clone())
+                },
+                &mut p,
+            )?;
+            let decoded = SyncResponse::decode(&response)
+                .map_err(|e| Error::Sync(SyncError::Protocol(e.to_string())))?;
+            store.apply_sync_response(&pushed, &decoded)?;
+            p.rounds += 1;
+            p.bytes_sent += body_len;
+            p.bytes_received += response.len() as u64;
+            p.docs_sent += decoded.accepted.len() as u64;
+            p.docs_received += decoded.docs.len() as u64;
+            p.docs_pending = store.pending_count()?;
+            progress(&p);
+            // Stop when the server has nothing more and this round pushed
+            // everything that was pending (writes made meanwhile wait for
+            // the next call, so a busy device cannot keep a sync alive).
+            let pushed_all = pushed.len() < self.config.push_batch_docs
+                && decoded.accepted.len() == pushed.len();
+            if !decoded.more && (pushed_all || p.docs_pending == 0) {
+                return Ok(p);
+            }
+            if pushed.is_empty() && !decoded.more {
+                return Ok(p);
+            }
+        }
+    }
+}

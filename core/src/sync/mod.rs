@@ -1,0 +1,10 @@
+//! Sync with the server: the binary protocol and the device's client.
+//!
+//! See `docs/sync-protocol.md` for the protocol and [`client`] for how a
+//! device syncs.
+
+pub mod client;
+pub mod protocol;
+pub mod wire;
+
+pub use client::{SyncClient, SyncConfig, SyncError, SyncProgress};

@@ -1,0 +1,290 @@
+//! `wangge-server demo`: the server with its embedded SQLite, plus field
+//! devices that record cases offline and sync, and the centre registering
+//! and dispatching — so a newcomer sees the whole loop on one machine.
+//!
+//! Everything lives in `.wangge-demo/` (wiped at start).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use geo::InteriorPoint;
+use wangge_core::{
+    Actor, CaseSummary, Catalog, DeviceId, GpsFix, NewCase, Role, Store, SyncClient, SyncConfig,
+    SystemClock, ZeroReportEventKind,
+};
+use wangge_server::storage::sqlite::SqliteStorage;
+use wangge_server::storage::{DeviceRole, Scope};
+
+type DynError = Box<dyn std::error::Error>;
+
+const DIR: &str = ".wangge-demo";
+
+struct FieldDevice {
+    name: String,
+    block: String,
+    store: Store,
+    client: SyncClient,
+    officer: Actor,
+}
+
+fn fix_in(catalog: &Catalog, cell: &str) -> Option<GpsFix> {
+    let c = catalog.grids.cell(cell)?;
+    let p = c.geometry().interior_point()?;
+    let (lat, lon) = catalog.grids.datum().to_wgs84(p.y(), p.x());
+    Some(GpsFix {
+        lat,
+        lon,
+        accuracy_m: 5.0,
+        fix_time_ms: chrono::Utc::now().timestamp_millis(),
+    })
+}
+
+fn print_cases(title: &str, cases: &[CaseSummary]) {
+    println!("   {title} ({}):", cases.len());
+    for c in cases.iter().take(8) {
+        println!(
+            "     {:<12} {:<11} {:<10} {}{}",
+            c.case_number.as_deref().unwrap_or("(未立案)"),
+            c.status.as_str(),
+            c.grid.as_deref().unwrap_or("-"),
+            c.description,
+            if c.holders.is_empty() {
+                String::new()
+            } else {
+                format!("  → {}", c.holders.join("、"))
+            }
+        );
+    }
+}
+
+fn sync(device: &FieldDevice) -> Result<(), DynError> {
+    let report = device.client.sync(&device.store, &mut |p| {
+        if p.rounds > 0 {
+            println!(
+                "     {} round {}: sent {} docs, received {} docs, {} B up / {} B down, {} pending",
+                device.name,
+                p.rounds,
+                p.docs_sent,
+                p.docs_received,
+                p.bytes_sent,
+                p.bytes_received,
+                p.docs_pending
+            );
+        }
+    })?;
+    println!(
+        "   {} synced in {} round(s); every case on the server: {}",
+        device.name,
+        report.rounds,
+        device.store.pending_count()? == 0
+    );
+    Ok(())
+}
+
+/// Runs the demo.
+pub fn run(
+    _db: &Path,
+    listen: SocketAddr,
+    devices: usize,
+    stay: bool,
+    catalog: Arc<Catalog>,
+) -> Result<(), DynError> {
+    let _ = std::fs::remove_dir_all(DIR);
+    std::fs::create_dir_all(DIR)?;
+    let storage = Arc::new(SqliteStorage::open(
+        Path::new(DIR).join("server.sqlite3"),
+        catalog.clone(),
+    )?);
+    let base = format!("http://{listen}");
+
+    let (_, centre_token) = crate::enroll(
+        storage.as_ref(),
+        "管理中心-受理台",
+        DeviceRole::Centre,
+        Scope {
+            all: true,
+            ..Scope::default()
+        },
+    )?;
+    let blocks: Vec<String> = catalog
+        .grids
+        .cells_at(wangge_core::grid::GridLevel::Block)
+        .map(|c| c.id().to_owned())
+        .collect();
+    let mut field = Vec::new();
+    for i in 0..devices.max(1) {
+        let block = blocks[i % blocks.len()].clone();
+        let team = if i == 0 {
+            "城管中队"
+        } else {
+            "网格二组"
+        };
+        let name = format!("手持{:02}", i + 1);
+        let (device, token) = crate::enroll(
+            storage.as_ref(),
+            &name,
+            DeviceRole::Field,
+            Scope {
+                blocks: vec![block.clone()],
+                teams: vec![team.to_owned()],
+                ..Scope::default()
+            },
+        )?;
+        let id = DeviceId::parse(&device.device_id)?;
+        let store = Store::open(
+            Path::new(DIR).join(format!("device-{}.sqlite3", i + 1)),
+            id,
+            catalog.clone(),
+            Arc::new(SystemClock),
+        )?;
+        let client = SyncClient::new(SyncConfig::new(base.clone(), token))?;
+        println!("enrolled {name}: block {block}, team {team}");
+        field.push(FieldDevice {
+            name,
+            block,
+            store,
+            client,
+            officer: Actor {
+                id: format!("officer-{:03}", i + 1),
+                role: Role::GridOfficer,
+                unit: Some(team.to_owned()),
+                device: id,
+            },
+        });
+    }
+
+    // The server runs on its own thread, as it would on its own machine.
+    let server_storage = storage.clone();
+    let server_catalog = catalog.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = crate::serve(listen, server_storage, server_catalog) {
+            eprintln!("server stopped: {e}");
+        }
+    });
+    let http = reqwest::blocking::Client::new();
+    for _ in 0..50 {
+        if http.get(format!("{base}/health")).send().is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("server listening on {base} (database {DIR}/server.sqlite3)\n");
+
+    println!("1. The officers patrol with no signal and record cases offline.");
+    let items = ["A02-001", "A01-001", "A02-002", "A07-001", "A03-001"];
+    let texts = [
+        "菜场门口流动摊贩",
+        "弄堂口暴露垃圾",
+        "店铺占道经营",
+        "小区内私设地锁",
+        "楼顶正在搭建违法建筑",
+    ];
+    for d in &field {
+        let cells: Vec<String> = catalog
+            .grids
+            .leaves()
+            .filter(|c| {
+                catalog
+                    .grids
+                    .path(c.id())
+                    .is_some_and(|p| p.block == d.block)
+            })
+            .map(|c| c.id().to_owned())
+            .collect();
+        for (k, (item, text)) in items.iter().zip(texts).enumerate() {
+            let cell = &cells[(k * 7 + d.name.len()) % cells.len()];
+            if let Some(fix) = fix_in(&catalog, cell) {
+                d.store.record_case(
+                    &d.officer,
+                    NewCase::from_handheld(item, &format!("{text}（{}）", d.name), fix),
+                )?;
+            }
+        }
+        println!(
+            "   {} recorded {} cases; pending upload: {}",
+            d.name,
+            items.len(),
+            d.store.pending_count()?
+        );
+    }
+    let staff = Actor {
+        id: "ws-staff-01".into(),
+        role: Role::WorkstationStaff,
+        unit: None,
+        device: field[0].officer.device,
+    };
+    let ws = catalog
+        .grids
+        .cells_at(wangge_core::grid::GridLevel::Workstation)
+        .next()
+        .map(|c| c.id().to_owned())
+        .unwrap_or_default();
+    field[0].store.file_zero_report(
+        &staff,
+        &ws,
+        wangge_core::store::cst_day(chrono::Utc::now().timestamp_millis()),
+        ZeroReportEventKind::Filed {
+            nothing_to_report: true,
+            note: None,
+        },
+    )?;
+
+    println!("\n2. Signal is back: each device syncs (one request per batch).");
+    for d in &field {
+        sync(d)?;
+    }
+
+    println!(
+        "\n3. The centre registers every case (the server assigns the official numbers) and dispatches them to 城管中队."
+    );
+    let auth = format!("Bearer {centre_token}");
+    let cases: Vec<CaseSummary> = http
+        .get(format!("{base}/v1/cases"))
+        .header("Authorization", &auth)
+        .send()?
+        .error_for_status()?
+        .json()?;
+    for c in &cases {
+        http.post(format!("{base}/v1/cases/{}/register", c.id))
+            .header("Authorization", &auth)
+            .json(&serde_json::json!({}))
+            .send()?
+            .error_for_status()?;
+        http.post(format!("{base}/v1/cases/{}/events", c.id))
+            .header("Authorization", &auth)
+            .json(&serde_json::json!({"type": "dispatched", "units": ["城管中队"]}))
+            .send()?
+            .error_for_status()?;
+    }
+    println!("   registered and dispatched {} cases", cases.len());
+
+    println!(
+        "\n4. The devices sync again: {} receives every case dispatched to its team, with its history.",
+        field[0].name
+    );
+    for d in &field {
+        sync(d)?;
+    }
+    let mine = field[0]
+        .store
+        .my_open_cases(&field[0].officer.id, &["城管中队".to_owned()])?;
+    print_cases(&format!("{}'s open cases", field[0].name), &mine);
+
+    let stats: serde_json::Value = http
+        .get(format!("{base}/v1/stats"))
+        .header("Authorization", &auth)
+        .send()?
+        .error_for_status()?
+        .json()?;
+    println!("\n5. Back office figures: {stats}");
+    if stay {
+        println!("\nThe server keeps running on {base}. Centre token: {centre_token}");
+        println!("Try: curl -H 'Authorization: Bearer {centre_token}' {base}/v1/cases");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    Ok(())
+}

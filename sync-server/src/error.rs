@@ -1,0 +1,121 @@
+//! One error type for every endpoint, turned into an HTTP response with a
+//! stable machine code and a message that says what to do.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// An error answered to a client.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code (see `docs/sync-protocol.md`).
+    pub code: &'static str,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 for a malformed request.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 401: no or unknown token.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: message.into(),
+        }
+    }
+
+    /// A 403: the device may not do this.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
+    }
+
+    /// A 409: the request conflicts with the stored state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 422: well-formed, but refused by the domain rules.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 500. The detail is logged, not sent: it may name files or data.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "the server failed to complete the request; it was not applied, retry later"
+                .into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<wangge_core::Error> for ApiError {
+    fn from(e: wangge_core::Error) -> Self {
+        use wangge_core::Error as E;
+        match e {
+            E::CorruptDocument { .. } => ApiError::bad_request("corrupt_document", e.to_string()),
+            E::EventNotAllowed { .. } | E::RoleNotAllowed { .. } => {
+                ApiError::unprocessable("event_not_allowed", e.to_string())
+            }
+            E::CaseNotFound(_) => ApiError::not_found(e.to_string()),
+            E::InvalidInput { .. }
+            | E::InvalidGpsFix(_)
+            | E::UnknownChecklistItem(_)
+            | E::UnknownGrid(_)
+            | E::Grid(_)
+            | E::Checklist(_) => ApiError::unprocessable("invalid_input", e.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Result alias for handlers and storage.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,65 @@
+//! # wangge-sync-server
+//!
+//! The sync server and back office of Wangge. Devices sync over
+//! `POST /v1/sync` with the binary protocol of `wangge_core::sync::protocol`
+//! (see `docs/sync-protocol.md`); the management centre registers and
+//! dispatches cases and reads the figures over a small JSON API.
+//!
+//! [`router`] builds the whole HTTP application over a [`storage::Storage`],
+//! so tests drive the real application in-process or on a real socket.
+
+pub mod auth;
+pub mod docs;
+pub mod error;
+pub mod routes;
+pub mod storage;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use wangge_core::{Catalog, Clock};
+
+use crate::storage::Storage;
+
+/// Largest sync request body accepted (a batch of pushed documents).
+pub const MAX_SYNC_BODY: usize = 32 << 20;
+/// Largest JSON body accepted by the back-office endpoints.
+pub const MAX_JSON_BODY: usize = 64 << 10;
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where documents live.
+    pub storage: Arc<dyn Storage>,
+    /// The street's checklist, calendar and grids.
+    pub catalog: Arc<Catalog>,
+    /// The server's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Builds the HTTP application.
+pub fn router(state: AppState) -> Router {
+    let sync = Router::new()
+        .route("/v1/sync", post(routes::sync::sync))
+        .layer(DefaultBodyLimit::max(MAX_SYNC_BODY));
+    let office = Router::new()
+        .route("/v1/cases", get(routes::office::list_cases))
+        .route("/v1/cases/{id}", get(routes::office::get_case))
+        .route("/v1/cases/{id}/register", post(routes::office::register))
+        .route("/v1/cases/{id}/events", post(routes::office::add_event))
+        .route("/v1/stats", get(routes::office::stats))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .merge(sync)
+        .merge(office)
+        .with_state(state)
+}

@@ -1,0 +1,70 @@
+//! HTTP handlers.
+
+pub mod office;
+pub mod sync;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::storage::{Device, DeviceRole};
+use crate::{AppState, auth};
+
+/// The authenticated device making the request.
+#[derive(Debug, Clone)]
+pub struct AuthDevice(pub Device);
+
+impl FromRequestParts<AppState> for AuthDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let hash = auth::hash_token(auth::bearer(header)?);
+        let storage = state.storage.clone();
+        let device = blocking(move || storage.device_by_token(&hash))
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "unknown device token; enrol the device with `wangge-server enroll`",
+                )
+            })?;
+        if device.revoked_at.is_some() {
+            return Err(ApiError::forbidden(
+                "revoked",
+                "this device has been revoked; ask an administrator to enrol it again",
+            ));
+        }
+        Ok(AuthDevice(device))
+    }
+}
+
+/// An authenticated device of the management centre.
+#[derive(Debug, Clone)]
+pub struct CentreDevice(pub Device);
+
+impl FromRequestParts<AppState> for CentreDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AuthDevice(device) = AuthDevice::from_request_parts(parts, state).await?;
+        if device.role != DeviceRole::Centre {
+            return Err(ApiError::forbidden(
+                "centre_only",
+                "only the management centre's devices may use the back office",
+            ));
+        }
+        Ok(CentreDevice(device))
+    }
+}
+
+/// Runs blocking storage work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}

@@ -1,0 +1,149 @@
+//! The back office's JSON API: list and read cases, register (assigning
+//! the official number), dispatch and the other centre actions, figures.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary, DeviceId, Role};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::{CentreDevice, blocking};
+use crate::storage::{Device, Stats};
+
+fn centre_actor(device: &Device) -> Result<Actor, ApiError> {
+    Ok(Actor {
+        id: format!("centre:{}", device.name),
+        role: Role::Centre,
+        unit: None,
+        device: DeviceId::parse(&device.device_id).map_err(ApiError::internal)?,
+    })
+}
+
+fn check_case_id(id: &str) -> Result<(), ApiError> {
+    wangge_core::CaseId::parse(id)
+        .map(|_| ())
+        .map_err(|e| ApiError::bad_request("bad_case_id", e.to_string()))
+}
+
+/// Filters of `GET /v1/cases`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    /// Only open cases.
+    #[serde(default)]
+    pub open: bool,
+    /// Only overdue cases.
+    #[serde(default)]
+    pub overdue: bool,
+    /// Grid cell, workstation or block.
+    pub grid: Option<String>,
+    /// Category id.
+    pub category: Option<String>,
+    /// Text in the description.
+    pub q: Option<String>,
+    /// Most rows.
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/cases`.
+pub async fn list_cases(
+    State(state): State<AppState>,
+    _centre: CentreDevice,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    let q = CaseQuery {
+        open_only: p.open,
+        overdue_only: p.overdue,
+        grid: p.grid,
+        category: p.category,
+        text: p.q,
+        limit: Some(p.limit.unwrap_or(500).min(5000)),
+        mine: None,
+    };
+    let now = state.clock.now_ms();
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.cases(&q, now)).await?))
+}
+
+/// `GET /v1/cases/{id}`.
+pub async fn get_case(
+    State(state): State<AppState>,
+    _centre: CentreDevice,
+    Path(id): Path<String>,
+) -> Result<Json<CaseRecord>, ApiError> {
+    check_case_id(&id)?;
+    let storage = state.storage.clone();
+    let found = blocking(move || storage.case(&id)).await?;
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no such case on the server"))
+}
+
+/// Body of `POST /v1/cases/{id}/register`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    /// Corrected checklist item.
+    pub checklist_item: Option<String>,
+    /// Grid chosen when the fix was ambiguous.
+    pub grid: Option<String>,
+}
+
+/// `POST /v1/cases/{id}/register`: registers (立案) and assigns the number.
+pub async fn register(
+    State(state): State<AppState>,
+    CentreDevice(device): CentreDevice,
+    Path(id): Path<String>,
+    Json(body): Json<RegisterBody>,
+) -> Result<Json<CaseRecord>, ApiError> {
+    check_case_id(&id)?;
+    if let Some(item) = &body.checklist_item
+        && state.catalog.checklist.item(item).is_none()
+    {
+        return Err(ApiError::unprocessable(
+            "unknown_checklist_item",
+            format!("unknown checklist item '{item}'"),
+        ));
+    }
+    if let Some(grid) = &body.grid
+        && state.catalog.grids.cell(grid).is_none()
+    {
+        return Err(ApiError::unprocessable(
+            "unknown_grid",
+            format!("unknown grid '{grid}'"),
+        ));
+    }
+    let by = centre_actor(&device)?;
+    let now = state.clock.now_ms();
+    let storage = state.storage.clone();
+    Ok(Json(
+        blocking(move || storage.register_case(&id, &by, body.checklist_item, body.grid, now))
+            .await?,
+    ))
+}
+
+/// `POST /v1/cases/{id}/events`: dispatch, verify, close, reopen, escalate, comment.
+pub async fn add_event(
+    State(state): State<AppState>,
+    CentreDevice(device): CentreDevice,
+    Path(id): Path<String>,
+    Json(kind): Json<CaseEventKind>,
+) -> Result<Json<CaseRecord>, ApiError> {
+    check_case_id(&id)?;
+    let by = centre_actor(&device)?;
+    let now = state.clock.now_ms();
+    let storage = state.storage.clone();
+    Ok(Json(
+        blocking(move || storage.add_case_event(&id, &by, kind, now)).await?,
+    ))
+}
+
+/// `GET /v1/stats`.
+pub async fn stats(
+    State(state): State<AppState>,
+    _centre: CentreDevice,
+) -> Result<Json<Stats>, ApiError> {
+    let now = state.clock.now_ms();
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.stats(now)).await?))
+}

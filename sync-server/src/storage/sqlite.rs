@@ -1,0 +1,564 @@
+//! The embedded SQLite backend: one file, no set-up. One writer connection
+//! serialises writes (and so the change feed's sequence), a few reader
+//! connections serve authentication and back-office queries concurrently
+//! thanks to WAL.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use automerge::ActorId;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use wangge_core::case::{CaseEvent, CaseEventKind, validate_next};
+use wangge_core::doc::{DocKind, EventDoc};
+use wangge_core::hlc::HlcClock;
+use wangge_core::store::{projection, query, schema};
+use wangge_core::sync::protocol::{Accepted, PullDoc, SyncRequest, SyncResponse};
+use wangge_core::{Actor, CaseQuery, CaseRecord, CaseSummary, Catalog, EventId};
+
+use crate::docs::{Decoded, Merge, decode, decode_heads, encode_heads, merge_push};
+use crate::error::{ApiError, ApiResult};
+use crate::storage::{Device, DeviceRole, Scope, Stats, Storage};
+
+/// Schema of the server's own tables; the back-office projections come
+/// from the core (`wangge_core::store::schema::V2`), so the server derives
+/// cases exactly as the devices do.
+const SERVER_SCHEMA: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE devices (
+    device_id  TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+-- Every document, compacted, with its place in the change feed (seq) and
+-- the keys that decide which devices' scopes it is in.
+CREATE TABLE documents (
+    doc_id          TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    data            BLOB NOT NULL,
+    heads           BLOB NOT NULL,
+    seq             INTEGER NOT NULL,
+    block           TEXT,
+    workstation     TEXT,
+    reporter_device TEXT,
+    updated_at      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
+";
+
+const SCHEMA_VERSION: i64 = 1;
+/// Most documents one response carries, whatever the device asks.
+const MAX_PULL_DOCS: u32 = 5000;
+/// About how many document bytes one response carries.
+const MAX_PULL_BYTES: usize = 8 << 20;
+
+/// SQLite storage.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    catalog: Arc<Catalog>,
+    actor: ActorId,
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic mid-transaction rolls the transaction back: the connection is safe to reuse.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn connect(path: &Path) -> ApiResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn get_meta(conn: &Connection, key: &str) -> ApiResult<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> ApiResult<()> {
+    conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+        .execute(params![key, value])?;
+    Ok(())
+}
+
+fn device_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, String, i64, Option<i64>)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn to_device(row: (String, String, String, String, i64, Option<i64>)) -> ApiResult<Device> {
+    let (device_id, name, role, scope, created_at, revoked_at) = row;
+    Ok(Device {
+        role: DeviceRole::parse(&role)
+            .ok_or_else(|| ApiError::internal(format!("unknown role {role}")))?,
+        scope: serde_json::from_str(&scope).map_err(ApiError::internal)?,
+        device_id,
+        name,
+        created_at,
+        revoked_at,
+    })
+}
+
+fn kind_of(text: &str) -> ApiResult<DocKind> {
+    DocKind::parse(text).ok_or_else(|| ApiError::internal(format!("unknown stored kind {text}")))
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>, catalog: Arc<Catalog>) -> ApiResult<Self> {
+        let path = path.as_ref();
+        let mut conn = connect(path)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version == 0 {
+            tx.execute_batch(SERVER_SCHEMA)?;
+            tx.execute_batch(schema::V2)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        } else if version > SCHEMA_VERSION {
+            return Err(ApiError::internal(format!(
+                "database schema {version} is newer than this server ({SCHEMA_VERSION}); update the server"
+            )));
+        }
+        let actor = match get_meta(&tx, "actor_id")? {
+            Some(hex) => ActorId::from(
+                decode_hex(&hex).ok_or_else(|| ApiError::internal("bad actor id in meta"))?,
+            ),
+            None => {
+                let bytes = uuid::Uuid::now_v7().as_bytes().to_vec();
+                set_meta(&tx, "actor_id", &crate::auth::hex(&bytes))?;
+                ActorId::from(bytes)
+            }
+        };
+        tx.commit()?;
+        let readers = (0..4)
+            .map(|_| connect(path).map(Mutex::new))
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(SqliteStorage {
+            writer: Mutex::new(conn),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            catalog,
+            actor,
+        })
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        lock(&self.readers[i])
+    }
+
+    /// Stores a changed document, bumps the feed and refreshes the back-office rows.
+    fn store_doc(
+        &self,
+        tx: &Connection,
+        doc: &EventDoc,
+        kind: DocKind,
+        decoded: &Decoded,
+        now_ms: i64,
+    ) -> ApiResult<u64> {
+        let seq: u64 = get_meta(tx, "seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+            + 1;
+        set_meta(tx, "seq", &seq.to_string())?;
+        let placement = decoded.placement(&self.catalog);
+        tx.prepare_cached(
+            "INSERT INTO documents (doc_id, kind, data, heads, seq, block, workstation, reporter_device, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, heads = excluded.heads, seq = excluded.seq,
+                 block = excluded.block, workstation = excluded.workstation, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            doc.id(),
+            kind.as_str(),
+            doc.save(),
+            encode_heads(&doc.heads()),
+            seq as i64,
+            placement.block,
+            placement.workstation,
+            placement.reporter_device,
+            now_ms
+        ])?;
+        match decoded {
+            Decoded::Case { header, state, .. } => {
+                projection::upsert_case(tx, &self.catalog, header, state)?
+            }
+            Decoded::ZeroReport(report) => projection::upsert_zero_report(tx, doc.id(), report)?,
+        }
+        Ok(seq)
+    }
+
+    fn load(&self, conn: &Connection, doc_id: &str) -> ApiResult<Option<(DocKind, EventDoc)>> {
+        let row: Option<(String, Vec<u8>)> = conn
+            .prepare_cached("SELECT kind, data FROM documents WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((kind, data)) => Ok(Some((
+                kind_of(&kind)?,
+                EventDoc::load(doc_id, &data, &self.actor).map_err(ApiError::internal)?,
+            ))),
+        }
+    }
+
+    fn case_record(&self, doc: &EventDoc) -> ApiResult<CaseRecord> {
+        match decode(doc, DocKind::Case, &self.catalog)? {
+            Decoded::Case {
+                header,
+                events,
+                state,
+            } => Ok(CaseRecord {
+                header: *header,
+                events,
+                state: *state,
+            }),
+            Decoded::ZeroReport(_) => Err(ApiError::not_found("not a case")),
+        }
+    }
+
+    /// Adds a server-side event to a case in one transaction; `make` builds
+    /// the event kind inside it (so a case number is drawn only if the
+    /// event is stored).
+    fn server_event(
+        &self,
+        case_id: &str,
+        by: &Actor,
+        now_ms: i64,
+        make: &dyn Fn(&Connection) -> ApiResult<CaseEventKind>,
+    ) -> ApiResult<CaseRecord> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (kind, mut doc) = self.load(&tx, case_id)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "case {case_id} is not on the server; sync the device that recorded it"
+            ))
+        })?;
+        if kind != DocKind::Case {
+            return Err(ApiError::not_found(format!("{case_id} is not a case")));
+        }
+        let record = self.case_record(&doc)?;
+        let latest = record.events.iter().map(|e| e.at).max().unwrap_or_default();
+        let mut clock = HlcClock::resume(latest);
+        let event = CaseEvent {
+            id: EventId::generate(),
+            at: clock.tick(now_ms),
+            by: by.clone(),
+            kind: make(&tx)?,
+        };
+        validate_next(&record.header, &record.events, &event, &self.catalog)?;
+        doc.add_event(&event.id.to_string(), &event)?;
+        let decoded = decode(&doc, DocKind::Case, &self.catalog)?;
+        self.store_doc(&tx, &doc, DocKind::Case, &decoded, now_ms)?;
+        tx.commit()?;
+        self.case_record(&doc)
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect()
+}
+
+/// Shanghai's calendar year of an instant.
+fn cst_year(ms: i64) -> i32 {
+    use chrono::Datelike;
+    wangge_core::store::cst_day(ms).year()
+}
+
+impl Storage for SqliteStorage {
+    fn enroll(&self, device: &Device, token_hash: &[u8]) -> ApiResult<()> {
+        let conn = lock(&self.writer);
+        let scope = serde_json::to_string(&device.scope).map_err(ApiError::internal)?;
+        let inserted = conn.execute(
+            "INSERT OR IGNORE INTO devices (device_id, name, role, scope, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![device.device_id, device.name, device.role.as_str(), scope, token_hash, device.created_at],
+        )?;
+        if inserted == 0 {
+            return Err(ApiError::conflict(
+                "already_enrolled",
+                format!("device {} is already enrolled", device.device_id),
+            ));
+        }
+        Ok(())
+    }
+
+    fn revoke(&self, device_id: &str, now_ms: i64) -> ApiResult<bool> {
+        let conn = lock(&self.writer);
+        let n = conn.execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE device_id = ?1",
+            params![device_id, now_ms],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn devices(&self) -> ApiResult<Vec<Device>> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare("SELECT device_id, name, role, scope, created_at, revoked_at FROM devices ORDER BY created_at")?;
+        let rows = stmt
+            .query_map([], device_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(to_device).collect()
+    }
+
+    fn device_by_token(&self, token_hash: &[u8]) -> ApiResult<Option<Device>> {
+        let conn = self.reader();
+        let row = conn
+            .prepare_cached("SELECT device_id, name, role, scope, created_at, revoked_at FROM devices WHERE token_hash = ?1")?
+            .query_row([token_hash], device_from_row)
+            .optional()?;
+        row.map(to_device).transpose()
+    }
+
+    fn sync(&self, device: &Device, request: &SyncRequest, now_ms: i64) -> ApiResult<SyncResponse> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut accepted = Vec::new();
+        let mut resend = Vec::new();
+        // Documents the device already holds exactly as the server does.
+        let mut in_step: HashSet<&str> = HashSet::new();
+        for push in &request.docs {
+            let stored: Option<(String, Vec<u8>)> = tx
+                .prepare_cached("SELECT kind, data FROM documents WHERE doc_id = ?1")?
+                .query_row([&push.doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let stored = match &stored {
+                Some((k, d)) => Some((kind_of(k)?, d.as_slice())),
+                None => None,
+            };
+            let mut device_heads = push.heads.clone();
+            device_heads.sort();
+            match merge_push(
+                &push.doc_id,
+                push.kind,
+                stored,
+                &push.changes,
+                &self.catalog,
+                &self.actor,
+            )? {
+                Merge::MissingDeps => resend.push(push.doc_id.clone()),
+                Merge::Unchanged { heads } => {
+                    if heads == device_heads {
+                        in_step.insert(&push.doc_id);
+                    }
+                    accepted.push(Accepted {
+                        doc_id: push.doc_id.clone(),
+                        heads,
+                    });
+                }
+                Merge::Changed { doc, decoded } => {
+                    self.store_doc(&tx, &doc, push.kind, &decoded, now_ms)?;
+                    let heads = doc.heads();
+                    if heads == device_heads {
+                        in_step.insert(&push.doc_id);
+                    }
+                    accepted.push(Accepted {
+                        doc_id: push.doc_id.clone(),
+                        heads,
+                    });
+                }
+            }
+        }
+
+        let max_seq: u64 = get_meta(&tx, "seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        // A cursor beyond the feed means the server's database was replaced:
+        // start the device over rather than leave it deaf.
+        let cursor = if request.cursor > max_seq {
+            0
+        } else {
+            request.cursor
+        };
+        let limit = request.max_docs.clamp(1, MAX_PULL_DOCS);
+        let scope_json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        let mut stmt = tx.prepare_cached(
+            "SELECT d.doc_id, d.kind, d.data, d.heads, d.seq FROM documents d
+             WHERE d.seq > ?1 AND (?2
+                OR d.block IN (SELECT value FROM json_each(?3))
+                OR d.workstation IN (SELECT value FROM json_each(?4))
+                OR d.reporter_device = ?5
+                OR EXISTS (SELECT 1 FROM case_holder h WHERE h.case_id = d.doc_id
+                           AND h.holder IN (SELECT value FROM json_each(?6))))
+             ORDER BY d.seq LIMIT ?7",
+        )?;
+        let mut rows = stmt.query(params![
+            cursor as i64,
+            device.scope.all,
+            scope_json(&device.scope.blocks),
+            scope_json(&device.scope.workstations),
+            device.device_id,
+            scope_json(&device.scope.teams),
+            i64::from(limit),
+        ])?;
+        let mut docs = Vec::new();
+        let mut bytes = 0usize;
+        let mut seen = 0u32;
+        let mut last_seq = cursor;
+        let mut budget_hit = false;
+        while let Some(row) = rows.next()? {
+            seen += 1;
+            let doc_id: String = row.get(0)?;
+            last_seq = row.get::<_, i64>(4)? as u64;
+            if in_step.contains(doc_id.as_str()) {
+                continue;
+            }
+            let data: Vec<u8> = row.get(2)?;
+            bytes += data.len();
+            docs.push(PullDoc {
+                kind: kind_of(&row.get::<_, String>(1)?)?,
+                heads: decode_heads(&row.get::<_, Vec<u8>>(3)?),
+                document: data,
+                doc_id,
+            });
+            if bytes >= MAX_PULL_BYTES {
+                budget_hit = true;
+                break;
+            }
+        }
+        drop(rows);
+        drop(stmt);
+        let more = budget_hit || seen == limit;
+        let response = SyncResponse {
+            cursor: if more { last_seq } else { max_seq },
+            more,
+            accepted,
+            resend,
+            docs,
+        };
+        tx.commit()?;
+        Ok(response)
+    }
+
+    fn register_case(
+        &self,
+        case_id: &str,
+        by: &Actor,
+        checklist_item: Option<String>,
+        grid: Option<String>,
+        now_ms: i64,
+    ) -> ApiResult<CaseRecord> {
+        let make = |tx: &Connection| -> ApiResult<CaseEventKind> {
+            let year = cst_year(now_ms);
+            let key = format!("case_number:{year}");
+            let n: u64 = get_meta(tx, &key)?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+                + 1;
+            set_meta(tx, &key, &n.to_string())?;
+            Ok(CaseEventKind::Registered {
+                case_number: format!("XT-{year}-{n:06}"),
+                checklist_item: checklist_item.clone(),
+                grid: grid.clone(),
+            })
+        };
+        self.server_event(case_id, by, now_ms, &make)
+    }
+
+    fn add_case_event(
+        &self,
+        case_id: &str,
+        by: &Actor,
+        kind: CaseEventKind,
+        now_ms: i64,
+    ) -> ApiResult<CaseRecord> {
+        if matches!(kind, CaseEventKind::Registered { .. }) {
+            return Err(ApiError::unprocessable(
+                "use_register",
+                "register a case with POST /v1/cases/{id}/register, which assigns its official number",
+            ));
+        }
+        self.server_event(case_id, by, now_ms, &|_| Ok(kind.clone()))
+    }
+
+    fn case(&self, case_id: &str) -> ApiResult<Option<CaseRecord>> {
+        let conn = self.reader();
+        match self.load(&conn, case_id)? {
+            Some((DocKind::Case, doc)) => Ok(Some(self.case_record(&doc)?)),
+            _ => Ok(None),
+        }
+    }
+
+    fn cases(&self, q: &CaseQuery, now_ms: i64) -> ApiResult<Vec<CaseSummary>> {
+        Ok(query::cases(&self.reader(), q, now_ms)?)
+    }
+
+    fn stats(&self, now_ms: i64) -> ApiResult<Stats> {
+        let conn = self.reader();
+        let by_status: Vec<(String, u64)> = query::status_counts(&conn)?
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_owned(), n))
+            .collect();
+        let count = |sql: &str| -> ApiResult<u64> {
+            Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
+        let cases = count("SELECT count(*) FROM case_view")?;
+        let registered = count("SELECT count(*) FROM case_view WHERE case_number IS NOT NULL")?;
+        let closed = count("SELECT count(*) FROM case_view WHERE status = 'closed'")?;
+        let overdue: i64 = conn.query_row(
+            "SELECT count(*) FROM case_view v WHERE v.is_open AND (
+                (v.response_due IS NOT NULL AND coalesce(v.responded_at, ?1) > v.response_due) OR
+                (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, ?1) > v.resolution_due))",
+            [now_ms],
+            |r| r.get(0),
+        )?;
+        Ok(Stats {
+            cases,
+            registered,
+            closed,
+            closure_rate: if registered == 0 {
+                0.0
+            } else {
+                closed as f64 / registered as f64
+            },
+            overdue: overdue as u64,
+            by_status,
+            zero_reports: count("SELECT count(*) FROM zero_report_view WHERE filed")?,
+            documents: count("SELECT count(*) FROM documents")?,
+        })
+    }
+
+    fn document(&self, doc_id: &str) -> ApiResult<Option<Vec<u8>>> {
+        let conn = self.reader();
+        Ok(conn
+            .query_row(
+                "SELECT data FROM documents WHERE doc_id = ?1",
+                [doc_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+/// The scope a centre device has.
+pub fn everything() -> Scope {
+    Scope {
+        all: true,
+        ..Scope::default()
+    }
+}

@@ -1,0 +1,183 @@
+//! Bad input to the server gets a 4xx with a clear error, leaves stored
+//! data unchanged, and the server keeps serving.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use wangge_core::doc::DocKind;
+use wangge_core::sync::protocol::{PushDoc, SyncRequest};
+use wangge_core::{NewCase, Role};
+use wangge_e2e::*;
+use wangge_server::storage::{Scope, Storage};
+
+fn everything() -> Scope {
+    Scope {
+        all: true,
+        ..Scope::default()
+    }
+}
+
+/// What the server holds, to check that a refused request changed nothing.
+fn fingerprint(server: &TestServer) -> (Vec<(String, Vec<u8>, i64)>, String) {
+    let conn = rusqlite_conn(&server.db);
+    let mut stmt = conn
+        .prepare("SELECT doc_id, heads, seq FROM documents ORDER BY doc_id")
+        .unwrap();
+    let docs = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let stats = serde_json::to_string(&server.storage.stats(MONDAY_9AM).unwrap()).unwrap();
+    (docs, stats)
+}
+
+fn post(server: &TestServer, token: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let mut req = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/sync", server.base))
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+#[test]
+fn bad_requests_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let a = server.field_device(dir.path(), "a", everything());
+    let officer = a.actor("officer-1", Role::GridOfficer, None);
+    let case = a
+        .store
+        .record_case(
+            &officer,
+            NewCase::from_handheld("A02-001", "流动摊贩", fix_in("XT-W01-U1", MONDAY_9AM)),
+        )
+        .unwrap();
+    a.sync();
+    let before = fingerprint(&server);
+    let good_doc = a.store.document_bytes(&case.to_string()).unwrap().unwrap();
+    let request = |docs: Vec<PushDoc>| {
+        SyncRequest {
+            request_id: [1; 16],
+            cursor: 0,
+            max_docs: 100,
+            docs,
+        }
+        .encode()
+    };
+    let push = |doc_id: &str, kind: DocKind, changes: Vec<u8>| PushDoc {
+        doc_id: doc_id.into(),
+        kind,
+        heads: vec![],
+        changes,
+    };
+
+    // Not a sync message, truncated, trailing garbage.
+    let valid = request(vec![]);
+    for (body, what) in [
+        (b"hello".to_vec(), "not a Wangge"),
+        (valid[..valid.len() - 1].to_vec(), "truncated"),
+        ([valid.clone(), vec![0]].concat(), "unexpected bytes"),
+        (vec![], "truncated"),
+    ] {
+        let (status, body) = post(&server, Some(&a.token), body);
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "malformed_request");
+        assert!(body["message"].as_str().unwrap().contains(what), "{body}");
+    }
+    // Unknown document kind (byte 9).
+    let mut unknown_kind = request(vec![push(
+        &case.to_string(),
+        DocKind::Case,
+        good_doc.clone(),
+    )]);
+    // magic, version, type, request id, cursor, max_docs, count, then the id (length + 36 bytes).
+    let pos = 4 + 1 + 1 + 16 + 1 + 1 + 1 + 1 + 36;
+    assert_eq!(unknown_kind[pos], 1, "the case kind byte");
+    unknown_kind[pos] = 9;
+    let (status, body) = post(&server, Some(&a.token), unknown_kind);
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("kind"), "{body}");
+    // Corrupt Automerge bytes, in a batch with a good document: nothing of the batch is stored.
+    let other = wangge_core::CaseId::generate().to_string();
+    let (status, body) = post(
+        &server,
+        Some(&a.token),
+        request(vec![
+            push(&case.to_string(), DocKind::Case, good_doc.clone()),
+            push(
+                &other,
+                DocKind::Case,
+                vec![0x85, 0x6f, 0x4a, 0x83, 0xde, 0xad, 0xbe, 0xef],
+            ),
+        ]),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "corrupt_document");
+    assert!(body["message"].as_str().unwrap().contains(&other), "{body}");
+    // A case document pushed under another id, and as the wrong kind.
+    let (status, body) = post(
+        &server,
+        Some(&a.token),
+        request(vec![push(&other, DocKind::Case, good_doc.clone())]),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = post(
+        &server,
+        Some(&a.token),
+        request(vec![push(
+            &case.to_string(),
+            DocKind::ZeroReport,
+            good_doc.clone(),
+        )]),
+    );
+    assert_eq!(status, 400, "{body}");
+    // Tokens: none, wrong, revoked.
+    let (status, body) = post(&server, None, request(vec![]));
+    assert_eq!(status, 401);
+    assert!(
+        body["message"].as_str().unwrap().contains("Authorization"),
+        "{body}"
+    );
+    let (status, _) = post(&server, Some("wgt_not-a-token"), request(vec![]));
+    assert_eq!(status, 401);
+    let b = server.field_device(dir.path(), "b", everything());
+    server
+        .storage
+        .revoke(&b.id.to_string(), MONDAY_9AM)
+        .unwrap();
+    let (status, body) = post(&server, Some(&b.token), request(vec![]));
+    assert_eq!(status, 403);
+    assert_eq!(body["error"], "revoked");
+    assert!(matches!(
+        b.client.sync(&b.store, &mut |_| {}).unwrap_err(),
+        wangge_core::Error::Sync(wangge_core::SyncError::Unauthorized(_))
+    ));
+    // Oversize body.
+    let (status, _) = post(
+        &server,
+        Some(&a.token),
+        vec![0u8; wangge_server::MAX_SYNC_BODY + 1],
+    );
+    assert_eq!(status, 413);
+
+    assert_eq!(
+        fingerprint(&server),
+        before,
+        "a refused request changed stored data"
+    );
+    // The server still serves.
+    a.store
+        .record_case(
+            &officer,
+            NewCase::from_handheld("A01-001", "暴露垃圾", fix_in("XT-W01-U1", MONDAY_9AM)),
+        )
+        .unwrap();
+    assert_eq!(a.sync().docs_sent, 1);
+}
