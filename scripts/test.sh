@@ -16,3 +16,6 @@ cargo test --workspace --lib --bins --tests --examples --locked
 
 echo "== doc tests"
 cargo test --workspace --doc --locked
+
+echo "== Kotlin on the JVM (bindings and the Android demo's view models)"
+bash scripts/test-kotlin.sh

@@ -6,7 +6,7 @@ use wangge_core as core_lib;
 use crate::error::Result;
 use crate::model::{Actor, GpsFix, PhotoRef, SourceChannel, photos_in, photos_out};
 
-/// What a reporter supplies to record a case. Only `checklist_item` and
+/// What a reporter supplies to record a case. Only `checklistItem` and
 /// `description` are required; a phone report adds its GPS fix.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewCase {
@@ -20,7 +20,7 @@ pub struct NewCase {
     #[uniffi(default = None)]
     pub gps: Option<GpsFix>,
     /// The intake channel; `null` means a grid officer's handheld
-    /// ([`SourceChannel::GridOfficerHandheld`]).
+    /// (`GRID_OFFICER_HANDHELD` in Kotlin, `.gridOfficerHandheld` in Swift).
     #[uniffi(default = None)]
     pub channel: Option<SourceChannel>,
     /// A street address, for cases that arrive by phone or WeChat.
@@ -554,7 +554,7 @@ pub struct CaseQuery {
     /// Only cases still open.
     #[uniffi(default = false)]
     pub open_only: bool,
-    /// Only the cases of one staff member (see [`Mine`]).
+    /// Only the cases of one staff member (see `Mine`).
     #[uniffi(default = None)]
     pub mine: Option<Mine>,
     /// Only cases in this grid cell, workstation or block.
@@ -595,4 +595,85 @@ pub struct StatusCount {
     pub status: CaseStatus,
     /// How many cases stand in it.
     pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo() -> PhotoRef {
+        PhotoRef {
+            sha256: "ab".repeat(32),
+            bytes: 120_000,
+            width: 1600,
+            height: 1200,
+        }
+    }
+
+    #[test]
+    fn every_event_kind_crosses_the_boundary_and_back_unchanged() {
+        let kinds = vec![
+            CaseEventKind::Reported,
+            CaseEventKind::Registered {
+                case_number: "XT-1".into(),
+                checklist_item: Some("A01-001".into()),
+                grid: Some("XT-W01-U1".into()),
+            },
+            CaseEventKind::Rejected {
+                reason: "重复".into(),
+            },
+            CaseEventKind::Dispatched {
+                units: vec!["城管中队".into(), "物业".into()],
+                note: Some("联合处置".into()),
+            },
+            CaseEventKind::Arrived { note: None },
+            CaseEventKind::HandledOnSpot {
+                note: "已清理".into(),
+                photos: vec![photo()],
+            },
+            CaseEventKind::Feedback {
+                note: "已劝离".into(),
+                photos: vec![],
+            },
+            CaseEventKind::Verified {
+                passed: false,
+                note: Some("仍有垃圾".into()),
+                photos: vec![photo()],
+            },
+            CaseEventKind::Closed { note: None },
+            CaseEventKind::Reopened {
+                reason: "复发".into(),
+            },
+            CaseEventKind::Escalated {
+                reason: "违建".into(),
+            },
+            CaseEventKind::Comment {
+                text: "备注".into(),
+                photos: vec![photo()],
+            },
+        ];
+        for kind in kinds {
+            let core_kind = core_lib::CaseEventKind::from(kind.clone());
+            assert_eq!(CaseEventKind::from(core_kind), kind);
+        }
+    }
+
+    #[test]
+    fn an_empty_query_filters_nothing_and_a_new_case_defaults_to_the_handheld() {
+        assert_eq!(
+            core_lib::CaseQuery::from(CaseQuery::default()),
+            core_lib::CaseQuery::default()
+        );
+        let new = core_lib::NewCase::from(NewCase {
+            checklist_item: "A01-001".into(),
+            description: "暴露垃圾".into(),
+            gps: None,
+            channel: None,
+            address: None,
+            grid: None,
+            photos: vec![],
+            external_ref: None,
+        });
+        assert_eq!(new.channel, core_lib::SourceChannel::GridOfficerHandheld);
+    }
 }

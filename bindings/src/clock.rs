@@ -14,7 +14,7 @@ pub struct ManualClock {
 
 #[uniffi::export]
 impl ManualClock {
-    /// A clock standing at `now_ms` (ms since the Unix epoch).
+    /// A clock standing at `nowMs` (ms since the Unix epoch).
     #[uniffi::constructor]
     pub fn new(now_ms: i64) -> Arc<Self> {
         Arc::new(ManualClock {
@@ -27,12 +27,12 @@ impl ManualClock {
         wangge_core::Clock::now_ms(&*self.inner)
     }
 
-    /// Moves the clock to `now_ms`, backwards too (as a badly set phone would).
+    /// Moves the clock to `nowMs`, backwards too (as a badly set phone would).
     pub fn set_ms(&self, now_ms: i64) {
         self.inner.set(now_ms);
     }
 
-    /// Moves the clock forward by `delta_ms`.
+    /// Moves the clock forward by `deltaMs`.
     pub fn advance_ms(&self, delta_ms: i64) {
         self.inner.advance(delta_ms);
     }

@@ -124,3 +124,71 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> WanggeE
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wangge_core::Error as E;
+
+    /// Whether a mapped error is the expected variant.
+    type IsExpected = fn(&WanggeError) -> bool;
+
+    #[test]
+    fn each_core_error_maps_to_its_variant_with_the_full_message() {
+        let cases: Vec<(E, IsExpected)> = vec![
+            (
+                E::InvalidGpsFix("latitude 91 is not between -90 and 90".into()),
+                |e| matches!(e, WanggeError::InvalidGpsFix(_)),
+            ),
+            (E::UnknownChecklistItem("Z99".into()), |e| {
+                matches!(e, WanggeError::UnknownChecklistItem(_))
+            }),
+            (E::UnknownGrid("XT-W99".into()), |e| {
+                matches!(e, WanggeError::UnknownGrid(_))
+            }),
+            (E::CaseNotFound("0190".into()), |e| {
+                matches!(e, WanggeError::CaseNotFound(_))
+            }),
+            (
+                E::Grid(GridError::InvalidAccuracy { accuracy_m: -1.0 }),
+                |e| matches!(e, WanggeError::InvalidGpsFix(_)),
+            ),
+            (E::Grid(GridError::EmptyDataset), |e| {
+                matches!(e, WanggeError::InvalidCatalog(_))
+            }),
+            (E::Checklist(ChecklistError::NoItems), |e| {
+                matches!(e, WanggeError::InvalidCatalog(_))
+            }),
+            (
+                E::SchemaTooNew {
+                    found: 9,
+                    supported: 3,
+                },
+                |e| matches!(e, WanggeError::SchemaTooNew(_)),
+            ),
+            (
+                E::CorruptDocument {
+                    doc_id: "d".into(),
+                    reason: "bad".into(),
+                },
+                |e| matches!(e, WanggeError::CorruptData(_)),
+            ),
+            (
+                E::Io {
+                    path: "/data/wangge".into(),
+                    source: std::io::Error::other("no space left on device"),
+                },
+                |e| matches!(e, WanggeError::Storage(_)),
+            ),
+        ];
+        for (core_error, is_expected) in cases {
+            let message = core_error.to_string();
+            let mapped = WanggeError::from(core_error);
+            assert!(is_expected(&mapped), "{message} → {mapped:?}");
+            assert_eq!(mapped.to_string(), message, "the message crosses unchanged");
+        }
+        let invalid = invalid("day", "'x' is not a day");
+        assert!(matches!(invalid, WanggeError::InvalidInput(_)));
+        assert_eq!(invalid.to_string(), "invalid day: 'x' is not a day");
+    }
+}

@@ -225,7 +225,7 @@ impl From<core_lib::SourceChannel> for SourceChannel {
 }
 
 /// The channel's Chinese name as the back office knows it, e.g.
-/// `网格员手持终端` for [`SourceChannel::GridOfficerHandheld`].
+/// `网格员手持终端` for a grid officer's handheld.
 #[uniffi::export]
 pub fn source_channel_name(channel: SourceChannel) -> String {
     core_lib::SourceChannel::from(channel).name_zh().to_owned()

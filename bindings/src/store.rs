@@ -21,10 +21,11 @@ use crate::zero_report::{ZeroReport, ZeroReportEntry};
 /// A write returns only once it is durable: after `recordCase` returns, the
 /// case survives the app being killed and the phone losing power.
 ///
-/// Safe to share between threads: reads run alongside each other, writes
-/// queue on one connection. Calls block for the time of one SQLite
-/// transaction (well under a few milliseconds), so they are fine on a
-/// background dispatcher; keep them off the main thread all the same.
+/// Safe to share between threads: reads queue on one reader connection and
+/// writes on one writer connection, the two running alongside each other.
+/// A call blocks for the time of one SQLite transaction (about a
+/// millisecond for a write, which waits for the disk), so make calls from a
+/// background dispatcher, not the main thread.
 ///
 /// Close it with `close()` (Kotlin's `use { }` does it too), or drop the
 /// last reference in Swift: the database is closed once calls in flight end.
@@ -37,7 +38,7 @@ pub struct Store {
 #[uniffi::export]
 impl Store {
     /// Opens (creating if needed) the store at `path` for the device
-    /// `device_id` (see `generateDeviceId`), with the demo street's
+    /// `deviceId` (see `generateDeviceId`), with the demo street's
     /// reference data and the phone's clock.
     ///
     /// A store remembers its device: opening it with another id throws
@@ -47,7 +48,7 @@ impl Store {
         Self::open_with(path, device_id, Catalog::demo()?, None)
     }
 
-    /// Opens (creating if needed) the store at `path` for `device_id` with
+    /// Opens (creating if needed) the store at `path` for `deviceId` with
     /// the given reference data, and a manual clock instead of the phone's
     /// when one is given.
     #[uniffi::constructor(default(clock = None))]

@@ -12,7 +12,7 @@ use crate::model::{Actor, PhotoRef, parse_matter_id, photos_in, photos_out};
 /// write into the same report and their entries merge.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum ZeroReportEntry {
-    /// The day's report is filed; `nothing_to_report = true` is the "zero".
+    /// The day's report is filed; `nothingToReport = true` is the "zero".
     /// A matter recorded the same day beats a concurrent "nothing".
     Filed {
         /// Nothing happened that needed reporting.

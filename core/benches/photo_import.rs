@@ -1,11 +1,13 @@
-//! Benchmark of the photo import (`cargo bench --bench photo_import`; not a test).
+//! Benchmark of the photo import (`cargo bench -p wangge-core --bench photo_import`; not a test).
 //!
 //! Generates a 12-megapixel camera-like JPEG (4000×3000, EXIF orientation 6, 3–6 MB), then in
-//! the same run times `wangge_core::photo::prepare` and ImageMagick's
+//! the same run times the whole import — `Store::import_photo` into a real store on disk:
+//! decode, orient, resize, encode, thumbnail, hash, and the durable write of the photo, its
+//! thumbnail and its record — and ImageMagick's
 //! `convert IN -auto-orient -resize 1600x1600 -strip -quality 80 OUT` on that file, and measures
-//! the peak memory of each in a child process. Prints median and p95 times, the ratio
-//! ours/ImageMagick, peak memory and output sizes. Targets: ratio ≤ 1.0, peak < 200 MB,
-//! stored photo < 400 KB.
+//! the peak memory of each in a child process. `prepare` alone (no store) is timed too, to show
+//! what the store adds. Prints median and p95 times, the ratio ours/ImageMagick, peak memory and
+//! output sizes. Targets: ratio ≤ 1.0, peak < 200 MB, stored photo < 400 KB.
 //!
 //! Environment: `PHOTO_BENCH_RUNS` (default 11) sets the number of timed runs of each;
 //! `PHOTO_BENCH_CONVERT` the ImageMagick binary (default `/usr/bin/convert`).
@@ -17,16 +19,18 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wangge_core::photo::{PhotoOptions, prepare};
+use wangge_core::{Catalog, DeviceId, Store, SystemClock};
 
-const CHILD_FLAG: &str = "--child-prepare";
+const CHILD_FLAG: &str = "--child-import";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == CHILD_FLAG) {
-        child_prepare(Path::new(&args[i + 1]));
+        child_import(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
         return;
     }
     let runs: usize = std::env::var("PHOTO_BENCH_RUNS")
@@ -59,19 +63,38 @@ fn main() {
     let opts = PhotoOptions::default();
     let output = dir.join("imagemagick-out.jpg");
 
+    let store = open_store(&dir.join("bench-store.sqlite3"));
+    let db = rusqlite::Connection::open(store.path()).expect("open the store's database");
+    let empty_store = || {
+        db.execute_batch("DELETE FROM photos; DELETE FROM photo_data; DELETE FROM photo_thumbs;")
+            .expect("empty the photo store");
+    };
+
     // Warm-up (page cache, CPU frequency, lazily initialised SIMD dispatch).
     let prepared = prepare(&bytes, &opts).expect("prepare the benchmark photo");
+    store
+        .import_photo(&bytes, &opts)
+        .expect("import the benchmark photo");
     if im_available {
         run_convert(&convert, &input, &output);
     }
 
-    // Interleaved, so that a slow phase of the machine hits both alike.
-    let (mut ours, mut theirs) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    // Interleaved, so that a slow phase of the machine hits all alike. The store is emptied
+    // before each timed import (untimed), so that every import really writes the photo.
+    let (mut ours, mut prepare_only, mut theirs) = (
+        Vec::with_capacity(runs),
+        Vec::with_capacity(runs),
+        Vec::with_capacity(runs),
+    );
     for _ in 0..runs {
+        empty_store();
         let t = Instant::now();
-        let p = prepare(&bytes, &opts).expect("prepare");
+        let photo = store.import_photo(&bytes, &opts).expect("import");
         ours.push(t.elapsed());
-        assert_eq!(p.sha256, prepared.sha256, "prepare is not deterministic");
+        assert_eq!(photo.sha256, prepared.sha256, "import is not deterministic");
+        let t = Instant::now();
+        std::hint::black_box(prepare(&bytes, &opts).expect("prepare"));
+        prepare_only.push(t.elapsed());
         if im_available {
             let t = Instant::now();
             run_convert(&convert, &input, &output);
@@ -80,16 +103,22 @@ fn main() {
     }
 
     let (our_median, our_p95) = support::median_p95(&ours);
+    let (prep_median, prep_p95) = support::median_p95(&prepare_only);
     println!("\nwhole import of a 12 MP JPEG, {runs} runs each, release build");
     println!(
-        "  ours (prepare: sniff, EXIF, decode, resize, orient, encode, thumbnail, SHA-256): median {:>7.1} ms, p95 {:>7.1} ms",
+        "  ours (import_photo: sniff, EXIF, decode, resize, orient, encode, thumbnail, SHA-256, store): median {:>7.1} ms, p95 {:>7.1} ms",
         ms(our_median),
         ms(our_p95)
+    );
+    println!(
+        "    of which prepare alone (no store):                                                    median {:>7.1} ms, p95 {:>7.1} ms",
+        ms(prep_median),
+        ms(prep_p95)
     );
     if im_available {
         let (im_median, im_p95) = support::median_p95(&theirs);
         println!(
-            "  ImageMagick convert -auto-orient -resize 1600x1600 -strip -quality 80:          median {:>7.1} ms, p95 {:>7.1} ms",
+            "  ImageMagick convert -auto-orient -resize 1600x1600 -strip -quality 80:                     median {:>7.1} ms, p95 {:>7.1} ms",
             ms(im_median),
             ms(im_p95)
         );
@@ -101,8 +130,12 @@ fn main() {
 
     // Peak memory, each in a fresh child process so that nothing else counts.
     let exe = std::env::current_exe().expect("find the benchmark executable");
-    let (_, polled, reported) =
-        support::run_measured(Command::new(&exe).arg(CHILD_FLAG).arg(&input));
+    let (_, polled, reported) = support::run_measured(
+        Command::new(&exe)
+            .arg(CHILD_FLAG)
+            .arg(&input)
+            .arg(dir.join("child-store.sqlite3")),
+    );
     let self_reported = reported.trim().parse::<u64>().ok();
     println!("\npeak resident memory (VmHWM)");
     println!(
@@ -133,15 +166,26 @@ fn main() {
         let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
         println!("  ImageMagick: {:.1} KB", size as f64 / 1000.0);
     }
+    drop(store);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Child mode: prepare the photo once and print this process's peak resident memory in bytes.
-fn child_prepare(path: &Path) {
+/// A fresh device store at `path`.
+fn open_store(path: &Path) -> Store {
+    let catalog = Arc::new(Catalog::demo().expect("load the demo catalog"));
+    Store::open(path, DeviceId::generate(), catalog, Arc::new(SystemClock)).expect("open a store")
+}
+
+/// Child mode: import the photo once into a fresh store and print this process's peak resident
+/// memory in bytes.
+fn child_import(path: &Path, store_path: &Path) {
+    let store = open_store(store_path);
     let bytes = std::fs::read(path).expect("read the input photo");
-    let prepared = prepare(&bytes, &PhotoOptions::default()).expect("prepare");
+    let photo = store
+        .import_photo(&bytes, &PhotoOptions::default())
+        .expect("import");
     drop(bytes);
-    std::hint::black_box(&prepared);
+    std::hint::black_box(&photo);
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
     println!("{}", support::vm_hwm_bytes(&status).unwrap_or(0));
 }

@@ -39,6 +39,12 @@ pub enum Error {
     #[error("case {0} is not on this device; sync to fetch it or check the id")]
     CaseNotFound(String),
 
+    /// A case, event or zero-report matter names a photo this device does not hold.
+    #[error(
+        "photo {0} is not in this device's photo store: import it with import_photo (or sync to receive it) before attaching it"
+    )]
+    UnknownPhoto(String),
+
     /// The event is not allowed in the case's current state.
     #[error("{event} is not allowed while the case is {status}: {hint}")]
     EventNotAllowed {

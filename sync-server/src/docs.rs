@@ -173,21 +173,4 @@ pub fn merge_push(
     })
 }
 
-/// Heads as stored: sorted 32-byte hashes, concatenated.
-pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    let mut sorted = heads.to_vec();
-    sorted.sort();
-    sorted.iter().flat_map(|h| h.0).collect()
-}
-
-/// Inverse of [`encode_heads`].
-pub fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
-    bytes
-        .chunks_exact(32)
-        .map(|c| {
-            let mut h = [0u8; 32];
-            h.copy_from_slice(c);
-            ChangeHash(h)
-        })
-        .collect()
-}
+pub use wangge_core::doc::{decode_heads, encode_heads};

@@ -2,7 +2,8 @@
 //!
 //! The sync server and back office of Wangge. Devices sync over
 //! `POST /v1/sync` with the binary protocol of `wangge_core::sync::protocol`
-//! (see `docs/sync-protocol.md`); the management centre registers and
+//! (see `docs/sync-protocol.md`) and upload and fetch photos, resumably and
+//! by hash, under `/v1/photos`; the management centre registers and
 //! dispatches cases and reads the figures over a small JSON API.
 //!
 //! [`router`] builds the whole HTTP application over a [`storage::Storage`],
@@ -27,6 +28,11 @@ use crate::storage::Storage;
 pub const MAX_SYNC_BODY: usize = 32 << 20;
 /// Largest JSON body accepted by the back-office endpoints.
 pub const MAX_JSON_BODY: usize = 64 << 10;
+/// Largest photo upload chunk accepted in one request.
+pub const MAX_PHOTO_CHUNK: usize = 8 << 20;
+/// Largest photo (or thumbnail) the server stores. Devices store photos of a few hundred KB;
+/// this leaves room for a much larger `max_edge` and refuses anything absurd.
+pub const MAX_PHOTO_BYTES: u64 = 32 << 20;
 
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -57,9 +63,21 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/cases/{id}/events", post(routes::office::add_event))
         .route("/v1/stats", get(routes::office::stats))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    let photos = Router::new()
+        .route(
+            "/v1/photos/{sha}",
+            get(routes::photos::get_photo).put(routes::photos::put_chunk),
+        )
+        .route("/v1/photos/{sha}/upload", get(routes::photos::upload_state))
+        .route(
+            "/v1/photos/{sha}/thumbnail",
+            get(routes::photos::get_thumbnail),
+        )
+        .layer(DefaultBodyLimit::max(MAX_PHOTO_CHUNK));
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .merge(sync)
         .merge(office)
+        .merge(photos)
         .with_state(state)
 }

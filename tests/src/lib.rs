@@ -226,3 +226,481 @@ pub fn fix_in(cell: &str, at_ms: i64) -> GpsFix {
         fix_time_ms: at_ms,
     }
 }
+
+// ---------------------------------------------------------------------------
+// Seeded scenarios, replica comparison, a server in a child process, and a
+// fault-injecting TCP proxy.
+// ---------------------------------------------------------------------------
+
+/// A small deterministic random generator (SplitMix64), so that a failing
+/// scenario is replayed exactly from its seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator started from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn percent(&mut self, percent: u32) -> bool {
+        self.below(100) < percent as usize
+    }
+
+    /// One of `items` (not empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// The heads of a saved document.
+pub fn heads_of(doc_id: &str, bytes: &[u8]) -> Vec<automerge::ChangeHash> {
+    wangge_core::doc::EventDoc::load(doc_id, bytes, &automerge::ActorId::random())
+        .unwrap()
+        .heads()
+}
+
+/// Every document of a server database with its heads, computed from the
+/// stored bytes (and checked against the `heads` column).
+pub fn server_heads(db: &Path) -> std::collections::BTreeMap<String, Vec<automerge::ChangeHash>> {
+    let conn = rusqlite_conn(db);
+    let mut stmt = conn
+        .prepare("SELECT doc_id, data, heads FROM documents ORDER BY doc_id")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
+    })
+    .unwrap()
+    .map(|row| {
+        let (id, data, column) = row.unwrap();
+        let heads = heads_of(&id, &data);
+        assert_eq!(
+            wangge_core::doc::decode_heads(&column),
+            heads,
+            "server heads column of {id} disagrees with its data"
+        );
+        (id, heads)
+    })
+    .collect()
+}
+
+/// The end of a server's change feed.
+pub fn server_seq(db: &Path) -> u64 {
+    rusqlite_conn(db)
+        .query_row("SELECT value FROM meta WHERE key = 'seq'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(0)
+}
+
+/// Every row a query returns, each rendered as text, for comparing the
+/// same table across databases.
+pub fn table_rows(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..n)
+            .map(|i| {
+                r.get::<_, rusqlite::types::Value>(i)
+                    .map(|v| format!("{v:?}"))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map(|cols| cols.join(" | "))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// The projection tables the device and the server share, as rows: what
+/// "identical derived state" means table by table.
+pub fn projection_rows(db: &Path) -> Vec<(&'static str, Vec<String>)> {
+    let conn = rusqlite_conn(db);
+    [
+        (
+            "case_view",
+            "SELECT case_id, status, is_open, case_number, channel, checklist_item, category, domain,
+                grid, workstation, block, reporter, description, reported_at, response_due,
+                resolution_due, responded_at, resolved_at, closed_at, escalated,
+                escalation_required, last_event_at FROM case_view ORDER BY case_id",
+        ),
+        (
+            "case_holder",
+            "SELECT case_id, holder FROM case_holder ORDER BY case_id, holder",
+        ),
+        (
+            "zero_report_view",
+            "SELECT doc_id, workstation, day, filed, nothing_to_report, matter_count,
+                last_amended_at FROM zero_report_view ORDER BY doc_id",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, sql)| (name, table_rows(&conn, sql)))
+    .collect()
+}
+
+impl TestDevice {
+    /// Every document on the device with its heads.
+    pub fn heads(&self) -> std::collections::BTreeMap<String, Vec<automerge::ChangeHash>> {
+        self.doc_ids()
+            .into_iter()
+            .map(|id| {
+                let bytes = self.store.document_bytes(&id).unwrap().unwrap();
+                let heads = heads_of(&id, &bytes);
+                (id, heads)
+            })
+            .collect()
+    }
+
+    /// A sync client for this device with another server address (a proxy,
+    /// a restarted server) and `attempts` attempts per request.
+    pub fn client_for(&self, base: &str, attempts: u32) -> SyncClient {
+        let mut config = SyncConfig::new(base, &self.token);
+        config.initial_backoff = Duration::from_millis(20);
+        config.max_attempts = attempts;
+        config.request_timeout = Duration::from_secs(60);
+        SyncClient::new(config).unwrap()
+    }
+}
+
+/// Environment variables that make a re-executed test binary serve.
+const CHILD_DB_ENV: &str = "WANGGE_E2E_CHILD_SERVER_DB";
+const CHILD_PORT_ENV: &str = "WANGGE_E2E_CHILD_SERVER_PORT";
+
+/// If this process was started by [`ServerProcess::spawn`], serves
+/// `wangge_server::router` over `SqliteStorage` on the given database and
+/// port until killed, and never returns. Otherwise returns at once. Call it
+/// first thing in the test (or `main`) that spawns the server.
+pub fn serve_if_child() {
+    let (Ok(db), Ok(port)) = (std::env::var(CHILD_DB_ENV), std::env::var(CHILD_PORT_ENV)) else {
+        return;
+    };
+    let storage = Arc::new(SqliteStorage::open(&db, catalog()).unwrap());
+    let state = AppState {
+        storage,
+        catalog: catalog(),
+        clock: Arc::new(ManualClock::new(MONDAY_9AM)),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap()))
+            .await
+            .unwrap();
+        axum::serve(listener, router(state)).await.unwrap();
+    });
+    std::process::exit(0)
+}
+
+/// A server in a child process (this test binary, re-executed), so that a
+/// test can kill it with SIGKILL in the middle of a request.
+pub struct ServerProcess {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Its database file.
+    pub db: PathBuf,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Re-executes this binary with `args` (for a libtest binary:
+    /// `--exact <test name> --test-threads 1`) as a server on `db` and
+    /// `port`, and waits until it answers.
+    pub fn spawn(args: &[&str], db: &Path, port: u16) -> ServerProcess {
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(args)
+            .env(CHILD_DB_ENV, db)
+            .env(CHILD_PORT_ENV, port.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut server = ServerProcess {
+            base: format!("http://127.0.0.1:{port}"),
+            db: db.to_path_buf(),
+            child,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("the server process exited before serving: {status}");
+            }
+            let ok = http
+                .get(format!("{}/health", self.base))
+                .send()
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server process did not answer within 120 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the server with SIGKILL and reaps it.
+    pub fn kill(mut self) {
+        self.kill_now();
+    }
+
+    fn kill_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill_now();
+    }
+}
+
+/// What the [`Proxy`] does with the connections it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// Forward everything both ways.
+    Pass,
+    /// Forward requests, but close the connection once `after` bytes of
+    /// the response went through, for the next `times` connections; then
+    /// pass.
+    CutResponse {
+        /// Response bytes let through before the cut.
+        after: u64,
+        /// How many connections to cut.
+        times: usize,
+    },
+}
+
+/// Bytes one proxied connection carried.
+#[derive(Debug, Default)]
+pub struct ConnStats {
+    /// Request bytes forwarded to the server.
+    pub up: std::sync::atomic::AtomicU64,
+    /// Response bytes forwarded to the client.
+    pub down: std::sync::atomic::AtomicU64,
+    /// The proxy cut this connection.
+    pub cut: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+struct ProxyShared {
+    mode: std::sync::Mutex<Option<ProxyMode>>,
+    conns: std::sync::Mutex<Vec<(Arc<ConnStats>, std::net::TcpStream)>>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// A TCP proxy on 127.0.0.1 in front of a server, counting the bytes of
+/// each connection and cutting responses on demand.
+pub struct Proxy {
+    /// `http://127.0.0.1:<port>` of the proxy.
+    pub base: String,
+    addr: SocketAddr,
+    shared: Arc<ProxyShared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// A proxy forwarding to `127.0.0.1:<upstream_port>`.
+    pub fn start(upstream_port: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(ProxyShared::default());
+        *shared.mode.lock().unwrap() = Some(ProxyMode::Pass);
+        let s = shared.clone();
+        let thread = std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if s.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                let cut_after = {
+                    let mut mode = s.mode.lock().unwrap();
+                    match *mode {
+                        Some(ProxyMode::CutResponse { after, times }) => {
+                            *mode = Some(if times > 1 {
+                                ProxyMode::CutResponse {
+                                    after,
+                                    times: times - 1,
+                                }
+                            } else {
+                                ProxyMode::Pass
+                            });
+                            Some(after)
+                        }
+                        _ => None,
+                    }
+                };
+                let Ok(upstream) = std::net::TcpStream::connect(("127.0.0.1", upstream_port))
+                else {
+                    // The server is down: the client sees the connection closed.
+                    continue;
+                };
+                let stats = Arc::new(ConnStats::default());
+                s.conns
+                    .lock()
+                    .unwrap()
+                    .push((stats.clone(), client.try_clone().unwrap()));
+                spawn_pipe(
+                    client.try_clone().unwrap(),
+                    upstream.try_clone().unwrap(),
+                    stats.clone(),
+                    true,
+                    None,
+                );
+                spawn_pipe(upstream, client, stats, false, cut_after);
+            }
+        });
+        Proxy {
+            base: format!("http://{addr}"),
+            addr,
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// Changes what happens to new connections, and closes the open ones
+    /// (so that a pooled keep-alive connection does not escape the new mode).
+    pub fn set_mode(&self, mode: ProxyMode) {
+        *self.shared.mode.lock().unwrap() = Some(mode);
+        self.close_all();
+    }
+
+    /// Closes every open connection.
+    pub fn close_all(&self) {
+        for (_, stream) in self.shared.conns.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Statistics of every connection accepted so far, oldest first
+    /// (connections closed by [`Proxy::close_all`] excluded).
+    pub fn connections(&self) -> Vec<Arc<ConnStats>> {
+        self.shared
+            .conns
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.close_all();
+        // Wake the accept loop.
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn spawn_pipe(
+    mut from: std::net::TcpStream,
+    mut to: std::net::TcpStream,
+    stats: Arc<ConnStats>,
+    up: bool,
+    cut_after: Option<u64>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        let counter = if up { &stats.up } else { &stats.down };
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let done = counter.load(Ordering::SeqCst);
+            let (n, cut) = match cut_after {
+                Some(limit) if done + n as u64 >= limit => {
+                    ((limit - done.min(limit)) as usize, true)
+                }
+                _ => (n, false),
+            };
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            counter.fetch_add(n as u64, Ordering::SeqCst);
+            if cut {
+                stats.cut.store(true, Ordering::SeqCst);
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Both);
+        let _ = from.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+/// Enrols a device directly in a server's storage (for a server that runs
+/// in a child process) and returns it with its token.
+pub fn enroll_in(
+    storage: &dyn Storage,
+    name: &str,
+    role: DeviceRole,
+    scope: Scope,
+) -> (Device, String) {
+    let token = auth::new_token().unwrap();
+    let device = Device {
+        device_id: DeviceId::generate().to_string(),
+        name: name.into(),
+        role,
+        scope,
+        created_at: MONDAY_9AM,
+        revoked_at: None,
+    };
+    storage.enroll(&device, &auth::hash_token(&token)).unwrap();
+    (device, token)
+}
+
+impl TestServer {
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+}

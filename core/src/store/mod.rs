@@ -1,17 +1,21 @@
 //! The device's local store: SQLite (WAL, one writer) holding every case and
-//! zero report as an Automerge document, plus projection tables for queries.
+//! zero report as an Automerge document, plus projection tables for queries,
+//! and the photos with their thumbnails, content-addressed (`photos.rs`).
 //!
 //! A write returns only after its transaction is committed with
 //! `synchronous = FULL`: once `record_case` returns, the case survives the
 //! app being killed and the phone losing power.
 
 mod docs;
+mod photos;
 pub mod projection;
 pub mod query;
 pub mod schema;
 mod sync_state;
 
 pub use docs::COMPACT_AFTER;
+pub use photos::{PhotoDiskUsage, StoredPhoto};
+pub(crate) use photos::{PhotoPart, is_sha256_hex};
 pub use query::{CaseQuery, CaseSummary};
 pub use sync_state::SyncStatus;
 
@@ -264,9 +268,11 @@ impl Store {
         let tx = w
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        photos::check_refs(&tx, &header.photos)?;
         docs::insert(&tx, &doc, DocKind::Case, now)?;
         sync_state::mark_dirty(&tx, &doc_id)?;
         projection::upsert_case(&tx, &self.catalog, &header, &state)?;
+        photos::index_refs(&tx, &doc_id, &header.photos)?;
         set_meta(
             &tx,
             "hlc",
@@ -307,6 +313,7 @@ impl Store {
         let tx = w
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        photos::check_refs(&tx, kind.photos())?;
         let doc_id = case.to_string();
         let (kind_found, mut doc) = docs::load(&tx, &doc_id, &self.actor)?
             .ok_or_else(|| Error::CaseNotFound(doc_id.clone()))?;
@@ -327,6 +334,7 @@ impl Store {
         doc.add_event(&event.id.to_string(), &event)?;
         docs::append(&tx, &doc, &old_heads, now)?;
         sync_state::mark_dirty(&tx, &doc_id)?;
+        photos::index_refs(&tx, &doc_id, event.kind.photos())?;
         events.push(event);
         let state = crate::case::derive(&header, &events, &self.catalog);
         projection::upsert_case(&tx, &self.catalog, &header, &state)?;
@@ -461,6 +469,7 @@ impl Store {
             None => Vec::new(),
         };
         check_entry(&kind, &events)?;
+        photos::check_refs(&tx, photos::zero_report_photos(&kind))?;
         let mut hlc = w.hlc;
         let event = ZeroReportEvent {
             id: EventId::generate(),
@@ -486,6 +495,7 @@ impl Store {
             }
         }
         sync_state::mark_dirty(&tx, &doc_id)?;
+        photos::index_refs(&tx, &doc_id, photos::zero_report_photos(&event.kind))?;
         events.push(event);
         let report = crate::zero_report::derive_zero_report(header, events);
         projection::upsert_zero_report(&tx, &doc_id, &report)?;

@@ -11,7 +11,7 @@ use crate::case::{CaseEvent, CaseHeader, CaseState, derive};
 use crate::catalog::Catalog;
 use crate::doc::{DocKind, EventDoc};
 use crate::error::Result;
-use crate::store::docs;
+use crate::store::{docs, photos};
 use crate::zero_report::{ZeroReport, ZeroReportEvent, ZeroReportHeader, derive_zero_report};
 
 /// Writes the projection of one case.
@@ -139,7 +139,8 @@ pub fn zero_report_of(doc: &EventDoc) -> Result<ZeroReport> {
     Ok(derive_zero_report(header, events))
 }
 
-/// Refreshes the projection of one stored document of either kind.
+/// Refreshes the projection of one stored document of either kind, with the photos it
+/// references (device only: the server keeps no `photo_refs`).
 pub(crate) fn refresh(
     conn: &Connection,
     catalog: &Catalog,
@@ -148,17 +149,29 @@ pub(crate) fn refresh(
 ) -> Result<()> {
     match kind {
         DocKind::Case => {
-            let (header, _, state) = case_of(doc, catalog)?;
-            upsert_case(conn, catalog, &header, &state)
+            let (header, events, state) = case_of(doc, catalog)?;
+            upsert_case(conn, catalog, &header, &state)?;
+            let events = events.iter().flat_map(|e| e.kind.photos());
+            photos::index_refs(conn, doc.id(), header.photos.iter().chain(events))
         }
-        DocKind::ZeroReport => upsert_zero_report(conn, doc.id(), &zero_report_of(doc)?),
+        DocKind::ZeroReport => {
+            let report = zero_report_of(doc)?;
+            upsert_zero_report(conn, doc.id(), &report)?;
+            let entries = report.events.iter();
+            photos::index_refs(
+                conn,
+                doc.id(),
+                entries.flat_map(|e| photos::zero_report_photos(&e.kind)),
+            )
+        }
     }
 }
 
 /// Drops every projection row and derives them all again from the documents.
 pub(crate) fn rebuild(conn: &Connection, catalog: &Catalog, actor: &ActorId) -> Result<usize> {
     conn.execute_batch(
-        "DELETE FROM case_view; DELETE FROM case_holder; DELETE FROM case_fts; DELETE FROM zero_report_view;",
+        "DELETE FROM case_view; DELETE FROM case_holder; DELETE FROM case_fts; DELETE FROM zero_report_view;
+         DELETE FROM photo_refs;",
     )?;
     let mut n = 0;
     for kind in [DocKind::Case, DocKind::ZeroReport] {

@@ -146,7 +146,7 @@ pub fn cases(conn: &Connection, q: &CaseQuery, now_ms: i64) -> Result<Vec<CaseSu
         sql.push_str(&conds.join(" AND "));
     }
     sql.push_str(
-        " ORDER BY v.is_open DESC, v.resolution_due IS NULL, v.resolution_due, v.reported_at DESC",
+        " ORDER BY v.is_open DESC, v.resolution_due IS NULL, v.resolution_due, v.reported_at DESC, v.case_id",
     );
     sql.push_str(&format!(" LIMIT {}", q.limit.unwrap_or(500)));
 

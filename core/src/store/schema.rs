@@ -8,13 +8,15 @@
 //! Version 1 holds the truth: the Automerge documents, as chunks. Version 2
 //! adds the projection tables, which are derived from the documents and
 //! rebuilt from them on upgrade — that is the proof that they can be.
+//! Version 3 adds what the server holds of each document; version 4 the
+//! photo store (its DDL, `V4`, lives next to its code in `store/photos.rs`).
 
 use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 4;
 
 /// Version 1: the documents, as a snapshot chunk plus incremental chunks.
 pub(crate) const V1: &str = "
@@ -146,6 +148,7 @@ fn init(conn: &Connection) -> Result<()> {
     conn.execute_batch(V1)?;
     conn.execute_batch(V2)?;
     conn.execute_batch(V3)?;
+    conn.execute_batch(super::photos::V4)?;
     Ok(())
 }
 
@@ -162,6 +165,12 @@ fn upgrade_from(conn: &Connection, from: i64) -> Result<Followup> {
                 "INSERT INTO sync_state (doc_id, dirty, on_server) SELECT doc_id, 1, 0 FROM documents",
             )?;
             Ok(Followup::None)
+        }
+        3 => {
+            conn.execute_batch(super::photos::V4)?;
+            // Documents received before version 4 may reference photos taken on other
+            // devices: rebuilding the projections fills `photo_refs` from them.
+            Ok(Followup::RebuildProjections)
         }
         other => Err(Error::invalid(
             "database",

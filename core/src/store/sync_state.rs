@@ -3,11 +3,10 @@
 //! transaction so that an interruption at any point leaves the store as it
 //! was before the round or as it is after it, never in between.
 
-use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use crate::doc::EventDoc;
+use crate::doc::{EventDoc, decode_heads, encode_heads};
 use crate::error::{Error, Result};
 use crate::ids::CaseId;
 use crate::store::{Store, docs, get_meta, set_meta};
@@ -30,21 +29,6 @@ pub(crate) fn mark_dirty(conn: &Connection, doc_id: &str) -> Result<()> {
     )?
     .execute([doc_id])?;
     Ok(())
-}
-
-fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
-    heads.iter().flat_map(|h| h.0).collect()
-}
-
-fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
-    bytes
-        .chunks_exact(32)
-        .map(|c| {
-            let mut h = [0u8; 32];
-            h.copy_from_slice(c);
-            ChangeHash(h)
-        })
-        .collect()
 }
 
 /// A document prepared for a push, with the local version it was taken at.

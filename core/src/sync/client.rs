@@ -42,6 +42,8 @@ pub struct SyncConfig {
     pub max_backoff: Duration,
     /// Timeout of one request.
     pub request_timeout: Duration,
+    /// Bytes per photo upload request: what a cut connection costs at most to send again.
+    pub photo_chunk_bytes: usize,
 }
 
 impl SyncConfig {
@@ -57,6 +59,7 @@ impl SyncConfig {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            photo_chunk_bytes: 256 << 10,
         }
     }
 }
@@ -78,6 +81,14 @@ pub struct SyncProgress {
     pub docs_pending: u64,
     /// Requests retried after a failure.
     pub retries: u32,
+    /// Photos and thumbnails whose upload completed (each blob counts once).
+    pub photos_sent: u64,
+    /// Thumbnails and full photos downloaded.
+    pub photos_received: u64,
+    /// Photo and thumbnail bytes uploaded (chunk bodies the server acknowledged).
+    pub photo_bytes_sent: u64,
+    /// Photo and thumbnail bytes downloaded.
+    pub photo_bytes_received: u64,
 }
 
 /// Why a sync failed.
@@ -105,6 +116,21 @@ pub enum SyncError {
     /// The server's answer could not be understood.
     #[error("the server's answer is malformed ({0}); update the app or retry later")]
     Protocol(String),
+    /// A photo asked for is not on the server (yet).
+    #[error(
+        "photo {0} is not on the server yet: the device that took it has not uploaded it; try again after that device syncs"
+    )]
+    PhotoNotOnServer(String),
+    /// Photos whose bytes the server refused (they do not match their hash: damaged storage).
+    #[error(
+        "the server refused {count} photo(s) of this device as damaged ({detail}); the other photos were sent. Re-take or re-import them"
+    )]
+    PhotosRefused {
+        /// How many photos were refused.
+        count: usize,
+        /// The first refusal, as the server explained it.
+        detail: String,
+    },
 }
 
 /// An HTTP client for one server, reusing its connections across syncs.
@@ -189,7 +215,9 @@ impl SyncClient {
     }
 
     /// Syncs `store` with the server: pushes every local change and pulls
-    /// everything new in the device's scope, in as many rounds as needed.
+    /// everything new in the device's scope, in as many rounds as needed,
+    /// then uploads the photos the server lacks and downloads the
+    /// thumbnails of the stored cases (see [`SyncClient::sync_photos`]).
     /// `progress` is called after every round.
     pub fn sync(
         &self,
@@ -238,11 +266,15 @@ impl SyncClient {
             let pushed_all = pushed.len() < self.config.push_batch_docs
                 && decoded.accepted.len() == pushed.len();
             if !decoded.more && (pushed_all || p.docs_pending == 0) {
-                return Ok(p);
+                break;
             }
             if pushed.is_empty() && !decoded.more {
-                return Ok(p);
+                break;
             }
         }
+        // Photos after the documents: a case reaches the centre first, its photos follow.
+        self.sync_photos(store, &mut p)?;
+        progress(&p);
+        Ok(p)
     }
 }

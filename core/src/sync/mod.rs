@@ -4,6 +4,7 @@
 //! device syncs.
 
 pub mod client;
+pub mod photos;
 pub mod protocol;
 pub mod wire;
 

@@ -1,6 +1,7 @@
 //! HTTP handlers.
 
 pub mod office;
+pub mod photos;
 pub mod sync;
 
 use axum::extract::FromRequestParts;

@@ -99,6 +99,52 @@ pub struct Stats {
     pub documents: u64,
 }
 
+/// Where a resumable photo upload stands (`GET /v1/photos/{sha}/upload`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoUpload {
+    /// The photo's (or thumbnail's) SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Bytes the server holds, from offset 0: where the next chunk starts.
+    pub received: u64,
+    /// The size the upload in progress declared; `None` before the first chunk.
+    pub total: Option<u64>,
+    /// The whole photo is stored and its hash verified.
+    pub complete: bool,
+}
+
+/// One chunk of a photo upload.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoChunk<'a> {
+    /// The content address the bytes must hash to once complete.
+    pub sha256: &'a str,
+    /// Where the chunk starts in the photo.
+    pub offset: u64,
+    /// The photo's whole size.
+    pub total: u64,
+    /// The bytes.
+    pub data: &'a [u8],
+    /// For a thumbnail: the hash of the photo it shows (so `GET /v1/photos/{photo}/thumbnail`
+    /// finds it).
+    pub thumbnail_of: Option<&'a str>,
+    /// The device uploading.
+    pub device_id: &'a str,
+}
+
+/// What became of a chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// Appended (or the photo was already complete: a no-op); where the upload now stands.
+    Stored(PhotoUpload),
+    /// The chunk does not start where the upload stands; nothing was written.
+    WrongOffset(PhotoUpload),
+    /// The last byte arrived but the bytes hash to `actual`, not to the name: the partial
+    /// upload was discarded and nothing is stored.
+    HashMismatch {
+        /// What the bytes hash to.
+        actual: String,
+    },
+}
+
 /// The server's storage.
 pub trait Storage: Send + Sync + 'static {
     /// Enrols a device whose token hashes to `token_hash`.
@@ -137,4 +183,13 @@ pub trait Storage: Send + Sync + 'static {
     fn stats(&self, now_ms: i64) -> ApiResult<Stats>;
     /// Bytes of a document as stored (for tests and exports).
     fn document(&self, doc_id: &str) -> ApiResult<Option<Vec<u8>>>;
+    /// Where the upload of a photo stands.
+    fn photo_upload(&self, sha256: &str) -> ApiResult<PhotoUpload>;
+    /// Appends a chunk to a photo upload, durably, in one transaction; when the last byte
+    /// arrives, verifies the hash and stores the photo (or discards the upload).
+    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<ChunkOutcome>;
+    /// A complete photo's bytes.
+    fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>>;
+    /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.
+    fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>>;
 }

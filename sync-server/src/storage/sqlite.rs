@@ -19,7 +19,13 @@ use wangge_core::{Actor, CaseQuery, CaseRecord, CaseSummary, Catalog, EventId};
 
 use crate::docs::{Decoded, Merge, decode, decode_heads, encode_heads, merge_push};
 use crate::error::{ApiError, ApiResult};
-use crate::storage::{Device, DeviceRole, Scope, Stats, Storage};
+use crate::storage::{
+    ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Scope, Stats, Storage,
+};
+
+#[path = "sqlite_photos.rs"]
+mod photos;
+pub use photos::{check_sha256, is_sha256_hex};
 
 /// Schema of the server's own tables; the back-office projections come
 /// from the core (`wangge_core::store::schema::V2`), so the server derives
@@ -54,7 +60,8 @@ CREATE TABLE documents (
 CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 ";
 
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 adds the photo tables (`sqlite_photos.rs`).
+const SCHEMA_VERSION: i64 = 2;
 /// Most documents one response carries, whatever the device asks.
 const MAX_PULL_DOCS: u32 = 5000;
 /// About how many document bytes one response carries.
@@ -135,6 +142,10 @@ impl SqliteStorage {
         if version == 0 {
             tx.execute_batch(SERVER_SCHEMA)?;
             tx.execute_batch(schema::V2)?;
+            tx.execute_batch(photos::PHOTO_SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        } else if version == 1 {
+            tx.execute_batch(photos::PHOTO_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
             return Err(ApiError::internal(format!(
@@ -552,6 +563,22 @@ impl Storage for SqliteStorage {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    fn photo_upload(&self, sha256: &str) -> ApiResult<PhotoUpload> {
+        self.photo_upload_state(sha256)
+    }
+
+    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<ChunkOutcome> {
+        self.append_photo_chunk(chunk, now_ms)
+    }
+
+    fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>> {
+        self.photo_data(sha256)
+    }
+
+    fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>> {
+        self.thumbnail_data(sha256)
     }
 }
 

@@ -101,8 +101,8 @@ class CaseDetailViewModel(private val session: Session) {
             status = statusLabel(r.state.status),
             caseNumber = r.state.caseNumber,
             place = place,
-            responseDue = r.state.responseDueMs?.let { "${cstTime(it)}（${remaining(it, now)}）" } ?: "无时限",
-            resolutionDue = r.state.resolutionDueMs?.let { "${cstTime(it)}（${remaining(it, now)}）" } ?: "无时限",
+            responseDue = deadlineLabel(r.state.responseDueMs, r.state.respondedAtMs, now),
+            resolutionDue = deadlineLabel(r.state.resolutionDueMs, r.state.resolvedAtMs, now),
             overdue = r.state.overdue,
             holders = r.state.holders.joinToString("、"),
             timeline = r.events.map { e ->

@@ -43,6 +43,16 @@ fun statusLabel(status: CaseStatus): String = when (status) {
     CaseStatus.CLOSED -> "已结案"
 }
 
+/** False once nobody has to act any more (closed or rejected). */
+fun CaseStatus.isOpen(): Boolean = this != CaseStatus.CLOSED && this != CaseStatus.REJECTED
+
+/** A deadline as the detail screen shows it: met (when), or due (how long left). */
+fun deadlineLabel(dueMs: Long?, metAtMs: Long?, nowMs: Long): String = when {
+    dueMs == null -> "无时限"
+    metAtMs != null -> "${cstTime(dueMs)}（已于 ${cstTime(metAtMs)} ${if (metAtMs > dueMs) "超时完成" else "完成"}）"
+    else -> "${cstTime(dueMs)}（${remaining(dueMs, nowMs)}）"
+}
+
 /** A timeline entry's name. */
 fun eventLabel(kind: CaseEventKind): String = when (kind) {
     is CaseEventKind.Reported -> "上报"

@@ -6,6 +6,7 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import org.wangge.core.CaseStatus
 import org.wangge.core.CaseSummary
 import org.wangge.core.WanggeException
 
@@ -84,16 +85,30 @@ class PatrolListViewModel(private val session: Session) {
 
     private fun row(c: CaseSummary, now: Long): PatrolRow {
         val catalog = session.catalog
-        val due = c.resolutionDueMs
         return PatrolRow(
             caseId = c.id,
             title = catalog.checklistItem(c.checklistItem)?.titleZh ?: c.checklistItem,
             description = c.description,
             status = statusLabel(c.status),
             grid = c.grid?.let { catalog.grid(it)?.name ?: it } ?: "待定",
-            deadline = if (due == null) "无时限" else "应处置 ${cstTime(due)} · ${remaining(due, now)}",
+            deadline = deadline(c, now),
             overdue = c.overdue,
             holders = c.holders.joinToString("、"),
         )
+    }
+
+    /**
+     * The deadline that matters now: none once the matter is handled; the
+     * response deadline when that is the one missed; else the resolution's.
+     */
+    private fun deadline(c: CaseSummary, now: Long): String {
+        val due = c.resolutionDueMs
+        return when {
+            c.status == CaseStatus.HANDLED || c.status == CaseStatus.VERIFIED -> "已处置 · 待中心核查结案"
+            !c.status.isOpen() -> statusLabel(c.status)
+            due == null -> "无时限"
+            c.overdue && now <= due -> "响应超时 · 应于 ${cstTime(c.responseDueMs ?: due)} 前响应"
+            else -> "应处置 ${cstTime(due)} · ${remaining(due, now)}"
+        }
     }
 }

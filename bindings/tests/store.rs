@@ -1,0 +1,149 @@
+//! The exported API called from Rust, as Kotlin and Swift call it: the
+//! wrapper stays a plain Rust type, so its delegation is tested here too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use wangge_ffi::{
+    Actor, CaseEventKind, CaseQuery, CaseStatus, Catalog, GpsFix, GridMatch, ManualClock, NewCase,
+    Role, Store, WanggeError, ZeroReportEntry, generate_device_id,
+};
+
+/// 09:00 China Standard Time on 2026-03-16, a Monday.
+const MONDAY_9AM: i64 = 1_773_622_800_000;
+
+fn officer() -> Actor {
+    Actor {
+        id: "officer-017".into(),
+        role: Role::GridOfficer,
+        unit: Some("网格一组".into()),
+    }
+}
+
+/// Well inside unit grid XT-W01-U1 (WGS-84).
+fn fix() -> GpsFix {
+    GpsFix {
+        lat: 31.199_147_7,
+        lon: 121.427_325_5,
+        accuracy_m: 5.0,
+        fix_time_ms: MONDAY_9AM,
+    }
+}
+
+fn new_case(item: &str) -> NewCase {
+    NewCase {
+        checklist_item: item.into(),
+        description: "菜场门口流动摊贩占道经营".into(),
+        gps: Some(fix()),
+        channel: None,
+        address: None,
+        grid: None,
+        photos: vec![],
+        external_ref: None,
+    }
+}
+
+#[test]
+fn record_query_and_reopen_through_the_exported_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3").display().to_string();
+    let device = generate_device_id();
+    let clock = ManualClock::new(MONDAY_9AM);
+    let store = Store::open_with(
+        path.clone(),
+        device.clone(),
+        Catalog::demo().unwrap(),
+        Some(clock.clone()),
+    )
+    .unwrap();
+    assert_eq!(store.today(), "2026-03-16");
+
+    let catalog = store.catalog();
+    assert!(matches!(
+        catalog.lookup_grid(fix()).unwrap(),
+        GridMatch::Inside { place } if place.cell == "XT-W01-U1"
+    ));
+    let id = store.record_case(officer(), new_case("A02-001")).unwrap();
+    let record = store.get_case(id.clone()).unwrap();
+    assert_eq!(record.state.status, CaseStatus::Reported);
+    assert_eq!(record.header.grid.unwrap().cell, "XT-W01-U1");
+    assert_eq!(
+        record.state.resolution_due_ms,
+        Some(MONDAY_9AM + 45 * 60_000)
+    );
+
+    clock.advance_ms(60 * 60_000);
+    let overdue = store.overdue_cases().unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0].overdue);
+    assert!(store.get_case(id.clone()).unwrap().state.overdue);
+
+    let handled = store
+        .add_event(
+            id.clone(),
+            officer(),
+            CaseEventKind::HandledOnSpot {
+                note: "已劝离".into(),
+                photos: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(handled.state.status, CaseStatus::Handled);
+    assert_eq!(handled.events.len(), 2);
+    assert_eq!(handled.events[1].device_id, device);
+    drop(store);
+
+    let again = Store::open_with(path, device, Catalog::demo().unwrap(), Some(clock)).unwrap();
+    assert_eq!(again.cases(CaseQuery::default()).unwrap().len(), 1);
+    assert_eq!(
+        again.get_case(id).unwrap().state.status,
+        CaseStatus::Handled
+    );
+}
+
+#[test]
+fn errors_cross_as_their_own_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3").display().to_string();
+    let store = Store::open_with(
+        path,
+        generate_device_id(),
+        Catalog::demo().unwrap(),
+        Some(ManualClock::new(MONDAY_9AM)),
+    )
+    .unwrap();
+    let err = store
+        .record_case(officer(), new_case("Z99-999"))
+        .unwrap_err();
+    assert!(matches!(err, WanggeError::UnknownChecklistItem(_)), "{err}");
+    let mut bad = new_case("A01-001");
+    bad.gps = Some(GpsFix {
+        lat: f64::NAN,
+        ..fix()
+    });
+    let err = store.record_case(officer(), bad).unwrap_err();
+    assert!(matches!(err, WanggeError::InvalidGpsFix(_)), "{err}");
+    let err = store.get_case("nope".into()).unwrap_err();
+    assert!(matches!(err, WanggeError::InvalidInput(_)), "{err}");
+    let err = store
+        .file_zero_report(
+            officer(),
+            "XT-W01".into(),
+            "2026-03-16".into(),
+            ZeroReportEntry::Filed {
+                nothing_to_report: true,
+                note: None,
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, WanggeError::RoleNotAllowed(_)), "{err}");
+    let err = Store::open_with(
+        dir.path().join("s.sqlite3").display().to_string(),
+        generate_device_id(),
+        Catalog::demo().unwrap(),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, WanggeError::InvalidInput(m) if m.contains("belongs to device")),
+        "{err}"
+    );
+}

@@ -1,0 +1,646 @@
+//! The device's photo store: content-addressed import, attaching photos to cases and events,
+//! thumbnails, evidence flags from the original's metadata, upload bookkeeping, disk usage,
+//! refusal of unknown photos, and a SIGKILL during a loop of imports leaving no partial photo.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Cursor, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use image::{Rgb, RgbImage};
+use rusqlite::Connection;
+use sha2::{Digest, Sha256};
+use support::*;
+use wangge_core::photo::{EvidenceFlag, PhotoFormat, PhotoOptions};
+use wangge_core::zero_report::ZeroReportEventKind;
+use wangge_core::{
+    CaseEventKind, DeviceId, Error, GpsFix, MatterId, NewCase, PhotoRef, Store, SystemClock,
+};
+
+/// 2024-05-01 14:03:22 +08:00, the capture time the EXIF below writes.
+const TAKEN_MS: i64 = 1_714_543_402_000;
+const TAKEN_EXIF: &str = "2024:05:01 14:03:22";
+/// Xietu Road street office, Xuhui, Shanghai (approximately).
+const XIETU: (f64, f64) = (31.1937, 121.4527);
+
+fn sha_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A photo-like picture whose content depends on `seed`: gradients, a block of the seed's
+/// colour, and noise (so its JPEG is not trivially small).
+fn picture(seed: u64, width: u32, height: u32) -> RgbImage {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    RgbImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let noise = (state & 0x1F) as u8;
+        if x < 32 && y < 32 {
+            return Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8]);
+        }
+        Rgb([
+            ((x * 255 / width) as u8).saturating_add(noise),
+            ((y * 255 / height) as u8).saturating_add(noise / 2),
+            (((x + y) % 256) as u8) ^ noise,
+        ])
+    })
+}
+
+fn jpeg_of(img: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(img)
+        .unwrap();
+    out
+}
+
+/// A plain JPEG without EXIF.
+fn plain_jpeg(seed: u64) -> Vec<u8> {
+    jpeg_of(&picture(seed, 480, 360))
+}
+
+/// A JPEG whose EXIF says it was taken at `TAKEN_EXIF` at `gps`, as a phone camera writes it.
+fn camera_jpeg(seed: u64, gps: (f64, f64)) -> Vec<u8> {
+    use exif::{Field, In, Rational, Tag, Value};
+    let jpeg = plain_jpeg(seed);
+    let ascii = |tag, s: &str| Field {
+        tag,
+        ifd_num: In::PRIMARY,
+        value: Value::Ascii(vec![s.as_bytes().to_vec()]),
+    };
+    let dms = |tag, degrees: f64| {
+        let d = degrees.abs();
+        let whole = d.trunc();
+        let minutes = ((d - whole) * 60.0).trunc();
+        let seconds = ((d - whole) * 60.0 - minutes) * 60.0;
+        Field {
+            tag,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(vec![
+                Rational {
+                    num: whole as u32,
+                    denom: 1,
+                },
+                Rational {
+                    num: minutes as u32,
+                    denom: 1,
+                },
+                Rational {
+                    num: (seconds * 10_000.0).round() as u32,
+                    denom: 10_000,
+                },
+            ]),
+        }
+    };
+    let fields = [
+        ascii(Tag::Make, "TestPhone"),
+        ascii(Tag::DateTimeOriginal, TAKEN_EXIF),
+        ascii(Tag::GPSLatitudeRef, "N"),
+        dms(Tag::GPSLatitude, gps.0),
+        ascii(Tag::GPSLongitudeRef, "E"),
+        dms(Tag::GPSLongitude, gps.1),
+    ];
+    let mut writer = exif::experimental::Writer::new();
+    for f in &fields {
+        writer.push_field(f);
+    }
+    let mut tiff = Cursor::new(Vec::new());
+    writer.write(&mut tiff, false).unwrap();
+    let tiff = tiff.into_inner();
+    let len = u16::try_from(2 + 6 + tiff.len()).unwrap();
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// A point `metres` due north of `from`.
+fn north_of(from: (f64, f64), metres: f64) -> (f64, f64) {
+    (from.0 + metres / 111_195.0, from.1)
+}
+
+fn fix_at(pos: (f64, f64), at_ms: i64) -> GpsFix {
+    GpsFix {
+        lat: pos.0,
+        lon: pos.1,
+        accuracy_m: 5.0,
+        fix_time_ms: at_ms,
+    }
+}
+
+/// A case in a fixed grid cell whose report carries `photos` and a fix at `pos`.
+fn new_case(pos: (f64, f64), at_ms: i64, photos: Vec<PhotoRef>) -> NewCase {
+    let mut new = NewCase::from_handheld("A02-001", "流动摊贩占道经营", fix_at(pos, at_ms));
+    new.grid = Some("XT-W01-U1".into());
+    new.photos = photos;
+    new
+}
+
+fn count(path: &std::path::Path, table: &str) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_duplicate_import_stores_one_blob() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let opts = PhotoOptions::default();
+    let bytes = plain_jpeg(1);
+    let first = d.store.import_photo(&bytes, &opts).unwrap();
+    let again = d.store.import_photo(&bytes, &opts).unwrap();
+    assert_eq!(first, again);
+    let path = d.store.path().to_owned();
+    for table in ["photos", "photo_data", "photo_thumbs"] {
+        assert_eq!(count(&path, table), 1, "{table}");
+    }
+    // The stored bytes are what the reference names.
+    let stored = d.store.photo_bytes(&first.sha256).unwrap().unwrap();
+    assert_eq!(sha_hex(&stored), first.sha256);
+    assert_eq!(stored.len() as u64, first.bytes);
+    assert_eq!((first.width, first.height), (480, 360));
+    // Another photo is another blob.
+    let other = d.store.import_photo(&plain_jpeg(2), &opts).unwrap();
+    assert_ne!(other.sha256, first.sha256);
+    assert_eq!(count(&path, "photo_data"), 2);
+}
+
+#[test]
+fn a_refused_photo_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let opts = PhotoOptions::default();
+    for bad in [Vec::new(), b"not an image at all".to_vec(), {
+        let mut truncated = plain_jpeg(3);
+        truncated.truncate(truncated.len() / 2);
+        truncated
+    }] {
+        let err = d.store.import_photo(&bad, &opts).unwrap_err();
+        assert!(matches!(err, Error::Photo(_)), "{err}");
+    }
+    assert_eq!(d.store.photo_disk_usage().unwrap().total_bytes(), 0);
+    assert!(d.store.photos_not_uploaded().unwrap().is_empty());
+}
+
+#[test]
+fn photos_attach_to_a_case_and_an_event_and_their_thumbnails_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let opts = PhotoOptions::default();
+    let before = d.store.import_photo(&plain_jpeg(10), &opts).unwrap();
+    let after = d.store.import_photo(&plain_jpeg(11), &opts).unwrap();
+    let case = d
+        .store
+        .record_case(
+            &d.officer(),
+            new_case(XIETU, MONDAY_9AM, vec![before.clone()]),
+        )
+        .unwrap();
+    d.clock.advance(10 * MINUTE);
+    let record = d
+        .store
+        .add_case_event(
+            case,
+            &d.officer(),
+            CaseEventKind::Comment {
+                text: "摊贩已劝离".into(),
+                photos: vec![after.clone(), before.clone()],
+            },
+        )
+        .unwrap();
+    assert_eq!(record.header.photos, vec![before.clone()]);
+
+    let thumbs = d.store.case_thumbnails(case).unwrap();
+    let refs: Vec<&PhotoRef> = thumbs.iter().map(|(p, _)| p).collect();
+    assert_eq!(refs, vec![&before, &after], "report first, each photo once");
+    for (photo, thumb) in &thumbs {
+        assert_eq!(
+            Some(thumb),
+            d.store.thumbnail(&photo.sha256).unwrap().as_ref()
+        );
+        let img = image::load_from_memory_with_format(thumb, image::ImageFormat::Jpeg).unwrap();
+        assert_eq!((img.width(), img.height()), (320, 240));
+        let stored = d.store.stored_photo(&photo.sha256).unwrap().unwrap();
+        assert_eq!(stored.thumb_sha256, sha_hex(thumb));
+        assert_eq!(stored.thumb_bytes, thumb.len() as u64);
+    }
+    // The thumbnails survive a reopen (they are in the database, not in memory).
+    let path = d.store.path().to_owned();
+    drop(d);
+    let store = Store::open(
+        &path,
+        DeviceId::parse(&device_of(&path)).unwrap(),
+        catalog(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    assert_eq!(store.case_thumbnails(case).unwrap(), thumbs);
+}
+
+fn device_of(path: &std::path::Path) -> String {
+    let bytes: Vec<u8> = Connection::open(path)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn evidence_flags_a_photo_taken_days_before_or_far_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", TAKEN_MS + 5 * MINUTE);
+    let opts = PhotoOptions::default();
+    // Taken at the Xietu office, five minutes before the report: nothing to flag.
+    let photo = d
+        .store
+        .import_photo(&camera_jpeg(20, XIETU), &opts)
+        .unwrap();
+    let stored = d.store.stored_photo(&photo.sha256).unwrap().unwrap();
+    assert_eq!(stored.original.taken_at_ms, Some(TAKEN_MS));
+    assert_eq!(stored.original.format, PhotoFormat::Jpeg);
+    let (lat, lon) = stored.original.gps.unwrap();
+    assert!((lat - XIETU.0).abs() < 1e-5 && (lon - XIETU.1).abs() < 1e-5);
+    // The stored JPEG itself carries none of it.
+    let jpeg = d.store.photo_bytes(&photo.sha256).unwrap().unwrap();
+    assert!(
+        exif::Reader::new()
+            .read_from_container(&mut Cursor::new(&jpeg))
+            .is_err()
+    );
+    let good = d
+        .store
+        .record_case(
+            &d.officer(),
+            new_case(XIETU, d.store.now_ms(), vec![photo.clone()]),
+        )
+        .unwrap();
+    assert_eq!(
+        d.store.photo_evidence(good).unwrap(),
+        vec![(photo.sha256.clone(), vec![])]
+    );
+
+    // The same photo attached three days later to a case 2 km away.
+    d.clock.set(TAKEN_MS + 72 * HOUR);
+    let far = north_of(XIETU, 2000.0);
+    let suspicious = d
+        .store
+        .record_case(
+            &d.officer(),
+            new_case(far, d.store.now_ms(), vec![photo.clone()]),
+        )
+        .unwrap();
+    let evidence = d.store.photo_evidence(suspicious).unwrap();
+    assert_eq!(evidence.len(), 1);
+    let (sha, flags) = &evidence[0];
+    assert_eq!(sha, &photo.sha256);
+    assert_eq!(flags[0], EvidenceFlag::TakenLongBefore { hours: 72 });
+    let EvidenceFlag::FarFromReport { metres } = flags[1] else {
+        panic!("expected FarFromReport, got {flags:?}");
+    };
+    assert!((1990..=2010).contains(&metres), "{metres}");
+
+    // An event photo is judged against the event's time; a photo without EXIF says so.
+    let bare = d.store.import_photo(&plain_jpeg(21), &opts).unwrap();
+    d.store
+        .add_case_event(
+            good,
+            &d.officer(),
+            CaseEventKind::Comment {
+                text: "现场照片".into(),
+                photos: vec![bare.clone()],
+            },
+        )
+        .unwrap();
+    let evidence = d.store.photo_evidence(good).unwrap();
+    assert_eq!(
+        evidence,
+        vec![
+            (photo.sha256.clone(), vec![]),
+            (
+                bare.sha256.clone(),
+                vec![EvidenceFlag::NoCaptureTime, EvidenceFlag::NoPosition]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn photos_not_uploaded_lists_every_imported_photo_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let opts = PhotoOptions::default();
+    assert!(d.store.photos_not_uploaded().unwrap().is_empty());
+    let a = d.store.import_photo(&plain_jpeg(30), &opts).unwrap();
+    d.clock.advance(MINUTE);
+    let b = d.store.import_photo(&plain_jpeg(31), &opts).unwrap();
+    let pending = d.store.photos_not_uploaded().unwrap();
+    let shas: Vec<&str> = pending.iter().map(|p| p.photo.sha256.as_str()).collect();
+    assert_eq!(shas, vec![a.sha256.as_str(), b.sha256.as_str()]);
+    for p in &pending {
+        assert!(!p.photo_uploaded && !p.thumb_uploaded);
+        assert_eq!(p.thumb_sha256.len(), 64);
+        assert!(p.thumb_bytes > 0 && p.thumb_bytes < p.photo.bytes);
+    }
+    assert_eq!(pending[0].imported_at_ms, MONDAY_9AM);
+    assert_eq!(pending[1].imported_at_ms, MONDAY_9AM + MINUTE);
+    // Importing a duplicate adds nothing to upload.
+    d.store.import_photo(&plain_jpeg(30), &opts).unwrap();
+    assert_eq!(d.store.photos_not_uploaded().unwrap().len(), 2);
+}
+
+#[test]
+fn disk_usage_counts_photos_and_thumbnails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let opts = PhotoOptions::default();
+    let a = d.store.import_photo(&plain_jpeg(40), &opts).unwrap();
+    let b = d.store.import_photo(&plain_jpeg(41), &opts).unwrap();
+    d.store.import_photo(&plain_jpeg(40), &opts).unwrap();
+    let usage = d.store.photo_disk_usage().unwrap();
+    assert_eq!(usage.photos, 2);
+    assert_eq!(usage.photo_bytes, a.bytes + b.bytes);
+    let thumbs: u64 = [&a, &b]
+        .iter()
+        .map(|p| d.store.thumbnail(&p.sha256).unwrap().unwrap().len() as u64)
+        .sum();
+    assert_eq!(usage.thumbnails, 2);
+    assert_eq!(usage.thumbnail_bytes, thumbs);
+    assert_eq!(usage.total_bytes(), a.bytes + b.bytes + thumbs);
+}
+
+#[test]
+fn an_unknown_photo_hash_is_refused_and_nothing_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let unknown = PhotoRef {
+        sha256: "ab".repeat(32),
+        bytes: 1000,
+        width: 10,
+        height: 10,
+    };
+    let err = d
+        .store
+        .record_case(
+            &d.officer(),
+            new_case(XIETU, MONDAY_9AM, vec![unknown.clone()]),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownPhoto(s) if *s == unknown.sha256),
+        "{err}"
+    );
+    assert!(err.to_string().contains("import_photo"), "{err}");
+    assert_eq!(
+        d.store
+            .document_count(wangge_core::doc::DocKind::Case)
+            .unwrap(),
+        0
+    );
+
+    // On an event of an existing case.
+    let case = d
+        .store
+        .record_case(&d.officer(), new_case(XIETU, MONDAY_9AM, vec![]))
+        .unwrap();
+    let err = d
+        .store
+        .add_case_event(
+            case,
+            &d.officer(),
+            CaseEventKind::Comment {
+                text: "补充照片".into(),
+                photos: vec![unknown.clone()],
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownPhoto(_)), "{err}");
+    assert_eq!(d.store.case(case).unwrap().events.len(), 1);
+
+    // A reference that lies about a stored photo's size.
+    let real = d
+        .store
+        .import_photo(&plain_jpeg(50), &PhotoOptions::default())
+        .unwrap();
+    let lying = PhotoRef {
+        bytes: real.bytes + 1,
+        ..real.clone()
+    };
+    let err = d
+        .store
+        .record_case(&d.officer(), new_case(XIETU, MONDAY_9AM, vec![lying]))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+
+    // On a zero report's matter.
+    let err = d
+        .store
+        .file_zero_report(
+            &d.staff(),
+            "XT-W01",
+            wangge_core::store::cst_day(MONDAY_9AM),
+            ZeroReportEventKind::MatterRecorded {
+                matter: MatterId::generate(),
+                checklist_item: None,
+                description: "楼道堆物已清理".into(),
+                photos: vec![unknown],
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownPhoto(_)), "{err}");
+    assert_eq!(
+        d.store
+            .zero_report("XT-W01", wangge_core::store::cst_day(MONDAY_9AM))
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn a_received_case_lists_its_thumbnails_as_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Device::open(dir.path(), "a", MONDAY_9AM);
+    let b = Device::open(dir.path(), "b", MONDAY_9AM);
+    let photo = a
+        .store
+        .import_photo(&plain_jpeg(60), &PhotoOptions::default())
+        .unwrap();
+    let case = a
+        .store
+        .record_case(
+            &a.officer(),
+            new_case(XIETU, MONDAY_9AM, vec![photo.clone()]),
+        )
+        .unwrap();
+    assert!(a.store.thumbnails_missing(10).unwrap().is_empty());
+    let bytes = a.store.document_bytes(&case.to_string()).unwrap().unwrap();
+    b.store.merge_document(&case.to_string(), &bytes).unwrap();
+    assert_eq!(
+        b.store.thumbnails_missing(10).unwrap(),
+        vec![photo.sha256.clone()]
+    );
+    // B cannot show it yet, nor attach it: it holds neither the photo nor its thumbnail.
+    assert!(b.store.case_thumbnails(case).unwrap().is_empty());
+    assert!(b.store.photo_evidence(case).unwrap().is_empty());
+    let err = b
+        .store
+        .record_case(&b.officer(), new_case(XIETU, MONDAY_9AM, vec![photo]))
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownPhoto(_)), "{err}");
+    // The references are a projection: rebuilt from the documents.
+    b.store.rebuild_projections().unwrap();
+    assert_eq!(b.store.thumbnails_missing(10).unwrap().len(), 1);
+}
+
+const CHILD_ENV: &str = "WANGGE_PHOTO_CRASH_CHILD_STORE";
+const DEVICE_ENV: &str = "WANGGE_PHOTO_CRASH_CHILD_DEVICE";
+const ROUND_ENV: &str = "WANGGE_PHOTO_CRASH_CHILD_ROUND";
+const CRASH_TEST: &str = "a_killed_importer_leaves_no_partial_photo";
+
+/// The child: imports distinct photos forever, printing each hash once the call returns.
+fn child_loop(path: &str, device: &str, round: u64) -> ! {
+    let device = DeviceId::parse(device).unwrap();
+    let store = Store::open(path, device, catalog(), Arc::new(SystemClock)).unwrap();
+    let opts = PhotoOptions::default();
+    let mut img = picture(round, 480, 360);
+    let mut out = std::io::stdout().lock();
+    for i in 0u64.. {
+        let seed = round * 1_000_000 + i;
+        for y in 0..32 {
+            for x in 0..32 {
+                img.put_pixel(
+                    x,
+                    y,
+                    Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8]),
+                );
+            }
+        }
+        let photo = store.import_photo(&jpeg_of(&img), &opts).unwrap();
+        writeln!(out, "imported {}", photo.sha256).unwrap();
+        out.flush().unwrap();
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_killed_importer_leaves_no_partial_photo() {
+    if let (Ok(path), Ok(device), Ok(round)) = (
+        std::env::var(CHILD_ENV),
+        std::env::var(DEVICE_ENV),
+        std::env::var(ROUND_ENV),
+    ) {
+        child_loop(&path, &device, round.parse().unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photo-crash.sqlite3");
+    let device = DeviceId::generate();
+    let mut acknowledged: Vec<String> = Vec::new();
+    for round in 0..3u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", CRASH_TEST, "--nocapture", "--test-threads", "1"])
+            .env(CHILD_ENV, &path)
+            .env(DEVICE_ENV, device.to_string())
+            .env(ROUND_ENV, (round + 1).to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Kill after a varying number of acknowledged imports, while the child is in the
+        // middle of the next one (most of an import is preparing; the kill lands in the
+        // transaction now and then, and the check below must hold either way).
+        let target = 4 + round as usize * 3;
+        let mut seen = 0;
+        for line in lines.by_ref() {
+            if let Some(sha) = line.unwrap().strip_prefix("imported ") {
+                acknowledged.push(sha.to_owned());
+                seen += 1;
+                if seen == target {
+                    break;
+                }
+            }
+        }
+        // A short, varying delay moves the kill across the phases of the next import.
+        std::thread::sleep(std::time::Duration::from_millis(3 + 7 * round));
+        child.kill().unwrap(); // SIGKILL
+        for line in lines.map_while(Result::ok) {
+            if let Some(sha) = line.strip_prefix("imported ") {
+                acknowledged.push(sha.to_owned());
+            }
+        }
+        assert!(
+            !child.wait().unwrap().success(),
+            "the child must have been killed"
+        );
+    }
+    assert!(acknowledged.len() >= 4 + 7 + 10);
+
+    let store = Store::open(&path, device, catalog(), Arc::new(SystemClock)).unwrap();
+    let conn = Connection::open(&path).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    // Every blob hashes to its name, and every photo has both blobs and its row.
+    let mut stmt = conn.prepare("SELECT sha256, jpeg FROM photo_data").unwrap();
+    let data: Vec<(String, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (sha, jpeg) in &data {
+        assert_eq!(&sha_hex(jpeg), sha, "a photo's bytes do not match its hash");
+    }
+    let mut stmt = conn
+        .prepare("SELECT thumb_sha256, jpeg FROM photo_thumbs")
+        .unwrap();
+    for row in stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .unwrap()
+    {
+        let (sha, jpeg) = row.unwrap();
+        assert_eq!(
+            sha_hex(&jpeg),
+            sha,
+            "a thumbnail's bytes do not match its hash"
+        );
+    }
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM photos p WHERE NOT EXISTS (SELECT 1 FROM photo_data d WHERE d.sha256 = p.sha256)
+                 OR NOT EXISTS (SELECT 1 FROM photo_thumbs t WHERE t.sha256 = p.sha256))
+             + (SELECT count(*) FROM photo_data d WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = d.sha256))
+             + (SELECT count(*) FROM photo_thumbs t WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = t.sha256))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "a photo was stored in part");
+    assert_eq!(count(&path, "photos"), data.len() as i64);
+    for sha in &acknowledged {
+        let bytes = store
+            .photo_bytes(sha)
+            .unwrap()
+            .unwrap_or_else(|| panic!("acknowledged photo {sha} lost"));
+        assert_eq!(&sha_hex(&bytes), sha);
+        assert!(store.thumbnail(sha).unwrap().is_some());
+    }
+    // And the store still imports.
+    store
+        .import_photo(&plain_jpeg(999), &PhotoOptions::default())
+        .unwrap();
+}

@@ -1,0 +1,333 @@
+//! Photos in the SQLite backend: resumable, content-addressed uploads.
+//!
+//! **Why a partial upload is a table of chunks in the database**, rather than a partial file
+//! appended and fsynced next to it:
+//! 1. The server is stateless over its storage (several instances may share one PostgreSQL
+//!    database): a partial file on one machine's disk would be invisible to the instance that
+//!    receives the next chunk. Rows of chunks work the same in SQLite and PostgreSQL.
+//! 2. Each chunk is one transaction that also moves the upload's offset, committed with
+//!    `synchronous = FULL`. The offset the server reports is exactly what it durably holds, and a
+//!    restart (or a crash) loses nothing that was acknowledged. A file's length and a separate
+//!    offset record can disagree after a crash (a torn tail, or an append the record missed),
+//!    which would need fsync ordering and a repair pass at start-up.
+//! 3. Completion — checking the hash, storing the photo, dropping the chunks — is one
+//!    transaction too: a photo is either absent, partial, or complete and verified, never a
+//!    stored photo whose bytes do not match its name.
+//!
+//! The cost is that each byte is written twice (as a chunk, then into the photo), which at a
+//! few hundred KB per photo is nothing next to sending it over a mobile network. The photo is
+//! assembled by streaming the chunks into a pre-sized BLOB (incremental BLOB I/O) while hashing
+//! them, so completion holds one chunk in memory, not the photo.
+
+use rusqlite::{Connection, MAIN_DB, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use super::{SqliteStorage, lock};
+use crate::error::{ApiError, ApiResult};
+use crate::storage::{ChunkOutcome, PhotoChunk, PhotoUpload};
+use crate::{MAX_PHOTO_BYTES, MAX_PHOTO_CHUNK};
+
+/// The photo tables (schema version 2 of the server database).
+pub(super) const PHOTO_SCHEMA: &str = "
+CREATE TABLE photos (
+    sha256      TEXT PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL
+);
+-- Uploads in progress: the chunks received so far cover [0, received).
+CREATE TABLE photo_uploads (
+    sha256     TEXT PRIMARY KEY,
+    total      INTEGER NOT NULL,
+    received   INTEGER NOT NULL,
+    device_id  TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX photo_uploads_by_age ON photo_uploads(updated_at);
+CREATE TABLE photo_chunks (
+    sha256 TEXT NOT NULL,
+    start  INTEGER NOT NULL,
+    data   BLOB NOT NULL,
+    PRIMARY KEY (sha256, start)
+);
+-- Which thumbnail shows which photo (both stored in `photos` under their own hashes).
+CREATE TABLE photo_thumbnails (
+    photo_sha256 TEXT PRIMARY KEY,
+    thumb_sha256 TEXT NOT NULL
+);
+";
+
+/// Uploads untouched for this long are dropped when another upload starts: a device that
+/// comes back later asks where its upload stands and starts again from zero.
+const STALE_UPLOAD_MS: i64 = 30 * 24 * 3_600_000;
+
+/// True if `text` is a SHA-256 in lowercase hex.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Refuses a hash that is not 64 lowercase hex digits.
+pub fn check_sha256(what: &str, text: &str) -> ApiResult<()> {
+    if is_sha256_hex(text) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_photo_hash",
+            format!(
+                "{what} '{}' is not a SHA-256 in lowercase hex (64 characters)",
+                text.chars().take(80).collect::<String>()
+            ),
+        ))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn complete_size(conn: &Connection, sha256: &str) -> ApiResult<Option<u64>> {
+    Ok(conn
+        .prepare_cached("SELECT size FROM photos WHERE sha256 = ?1")?
+        .query_row([sha256], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|n| n as u64))
+}
+
+fn partial(conn: &Connection, sha256: &str) -> ApiResult<Option<(u64, u64)>> {
+    Ok(conn
+        .prepare_cached("SELECT total, received FROM photo_uploads WHERE sha256 = ?1")?
+        .query_row([sha256], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })
+        .optional()?)
+}
+
+fn state(conn: &Connection, sha256: &str) -> ApiResult<PhotoUpload> {
+    if let Some(size) = complete_size(conn, sha256)? {
+        return Ok(PhotoUpload {
+            sha256: sha256.to_owned(),
+            received: size,
+            total: Some(size),
+            complete: true,
+        });
+    }
+    let (total, received) = match partial(conn, sha256)? {
+        Some((total, received)) => (Some(total), received),
+        None => (None, 0),
+    };
+    Ok(PhotoUpload {
+        sha256: sha256.to_owned(),
+        received,
+        total,
+        complete: false,
+    })
+}
+
+fn discard(conn: &Connection, sha256: &str) -> ApiResult<()> {
+    conn.prepare_cached("DELETE FROM photo_chunks WHERE sha256 = ?1")?
+        .execute([sha256])?;
+    conn.prepare_cached("DELETE FROM photo_uploads WHERE sha256 = ?1")?
+        .execute([sha256])?;
+    Ok(())
+}
+
+fn link_thumbnail(conn: &Connection, chunk: &PhotoChunk<'_>) -> ApiResult<()> {
+    if let Some(photo) = chunk.thumbnail_of {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO photo_thumbnails (photo_sha256, thumb_sha256) VALUES (?1, ?2)",
+        )?
+        .execute(params![photo, chunk.sha256])?;
+    }
+    Ok(())
+}
+
+fn validate(chunk: &PhotoChunk<'_>) -> ApiResult<()> {
+    check_sha256("photo hash", chunk.sha256)?;
+    if let Some(photo) = chunk.thumbnail_of {
+        check_sha256("thumbnail_of", photo)?;
+    }
+    if chunk.total == 0 || chunk.total > MAX_PHOTO_BYTES {
+        return Err(ApiError {
+            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            code: "photo_too_large",
+            message: format!(
+                "a photo of {} bytes cannot be stored: photos must be 1 to {MAX_PHOTO_BYTES} bytes; \
+                 import it again with a smaller max_edge",
+                chunk.total
+            ),
+        });
+    }
+    if chunk.data.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_chunk",
+            "the chunk has no bytes; send the bytes from `offset` on",
+        ));
+    }
+    if chunk.data.len() > MAX_PHOTO_CHUNK {
+        return Err(ApiError {
+            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            code: "body_too_large",
+            message: format!("chunks are at most {MAX_PHOTO_CHUNK} bytes; send smaller chunks"),
+        });
+    }
+    if chunk.offset.saturating_add(chunk.data.len() as u64) > chunk.total {
+        return Err(ApiError::bad_request(
+            "chunk_beyond_total",
+            format!(
+                "{} bytes at offset {} end past the declared total of {} bytes",
+                chunk.data.len(),
+                chunk.offset,
+                chunk.total
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl SqliteStorage {
+    pub(super) fn photo_upload_state(&self, sha256: &str) -> ApiResult<PhotoUpload> {
+        check_sha256("photo hash", sha256)?;
+        state(&self.reader(), sha256)
+    }
+
+    pub(super) fn append_photo_chunk(
+        &self,
+        chunk: &PhotoChunk<'_>,
+        now_ms: i64,
+    ) -> ApiResult<ChunkOutcome> {
+        validate(chunk)?;
+        let sha = chunk.sha256;
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if complete_size(&tx, sha)?.is_some() {
+            // Idempotent: the photo is already here, verified. Nothing to write but the
+            // thumbnail link, in case an earlier upload of the same bytes did not declare it.
+            link_thumbnail(&tx, chunk)?;
+            let outcome = ChunkOutcome::Stored(state(&tx, sha)?);
+            tx.commit()?;
+            return Ok(outcome);
+        }
+        let received = match partial(&tx, sha)? {
+            Some((total, received)) if total == chunk.total => received,
+            // Another size for the same hash: the old partial cannot be this photo. A client
+            // starting over (offset 0) replaces it; any other offset is told where things stand.
+            Some(_) if chunk.offset == 0 => {
+                discard(&tx, sha)?;
+                0
+            }
+            Some(_) => return Ok(ChunkOutcome::WrongOffset(state(&tx, sha)?)),
+            None => {
+                tx.prepare_cached(
+                    "DELETE FROM photo_chunks WHERE sha256 IN
+                         (SELECT sha256 FROM photo_uploads WHERE updated_at < ?1)",
+                )?
+                .execute([now_ms - STALE_UPLOAD_MS])?;
+                tx.prepare_cached("DELETE FROM photo_uploads WHERE updated_at < ?1")?
+                    .execute([now_ms - STALE_UPLOAD_MS])?;
+                0
+            }
+        };
+        if chunk.offset != received {
+            return Ok(ChunkOutcome::WrongOffset(state(&tx, sha)?));
+        }
+        let end = received + chunk.data.len() as u64;
+        tx.prepare_cached("INSERT INTO photo_chunks (sha256, start, data) VALUES (?1, ?2, ?3)")?
+            .execute(params![sha, received as i64, chunk.data])?;
+        tx.prepare_cached(
+            "INSERT INTO photo_uploads (sha256, total, received, device_id, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (sha256) DO UPDATE SET received = excluded.received,
+                 device_id = excluded.device_id, updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            sha,
+            chunk.total as i64,
+            end as i64,
+            chunk.device_id,
+            now_ms
+        ])?;
+        if end < chunk.total {
+            let outcome = ChunkOutcome::Stored(state(&tx, sha)?);
+            tx.commit()?;
+            return Ok(outcome);
+        }
+        let outcome = match assemble(&tx, chunk, now_ms)? {
+            None => {
+                link_thumbnail(&tx, chunk)?;
+                ChunkOutcome::Stored(state(&tx, sha)?)
+            }
+            Some(actual) => ChunkOutcome::HashMismatch { actual },
+        };
+        discard(&tx, sha)?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    pub(super) fn photo_data(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>> {
+        check_sha256("photo hash", sha256)?;
+        Ok(self
+            .reader()
+            .prepare_cached("SELECT data FROM photos WHERE sha256 = ?1")?
+            .query_row([sha256], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub(super) fn thumbnail_data(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>> {
+        check_sha256("photo hash", sha256)?;
+        Ok(self
+            .reader()
+            .prepare_cached(
+                "SELECT t.thumb_sha256, p.data FROM photo_thumbnails t
+                 JOIN photos p ON p.sha256 = t.thumb_sha256 WHERE t.photo_sha256 = ?1",
+            )?
+            .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+}
+
+/// Streams the chunks into a new `photos` row while hashing them. Returns `None` when the
+/// bytes hash to the photo's name; otherwise removes the row again and returns the actual hash.
+fn assemble(tx: &Connection, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<Option<String>> {
+    let sha = chunk.sha256;
+    let total = chunk.total;
+    tx.prepare_cached(
+        "INSERT INTO photos (sha256, size, data, uploaded_by, uploaded_at)
+         VALUES (?1, ?2, zeroblob(?2), ?3, ?4)",
+    )?
+    .execute(params![sha, total as i64, chunk.device_id, now_ms])?;
+    let rowid = tx.last_insert_rowid();
+    let mut hasher = Sha256::new();
+    {
+        let mut blob = tx.blob_open(MAIN_DB, "photos", "data", rowid, false)?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT start, data FROM photo_chunks WHERE sha256 = ?1 ORDER BY start",
+        )?;
+        let mut rows = stmt.query([sha])?;
+        let mut pos: u64 = 0;
+        while let Some(row) = rows.next()? {
+            let start = row.get::<_, i64>(0)? as u64;
+            let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            if start != pos || pos + data.len() as u64 > total {
+                return Err(ApiError::internal(format!(
+                    "photo {sha}: chunk at {start} does not follow {pos} within {total} bytes"
+                )));
+            }
+            hasher.update(data);
+            blob.write_all_at(data, pos as usize)?;
+            pos += data.len() as u64;
+        }
+        if pos != total {
+            return Err(ApiError::internal(format!(
+                "photo {sha}: chunks cover {pos} of {total} bytes"
+            )));
+        }
+    }
+    let actual = hex(&hasher.finalize());
+    if actual == sha {
+        return Ok(None);
+    }
+    tx.prepare_cached("DELETE FROM photos WHERE sha256 = ?1")?
+        .execute([sha])?;
+    Ok(Some(actual))
+}

@@ -1,0 +1,193 @@
+//! Sync benchmark (not a test): the server in a child process (this
+//! binary, re-executed) on 127.0.0.1, devices in this process, release build.
+//!
+//! ```text
+//! cargo bench -p wangge-e2e --bench sync_bench
+//! ```
+//!
+//! Measures: pushing 10,000 cases recorded offline (time, requests, bytes
+//! on the wire per case); a fresh device pulling a scope of 10,000 cases; a
+//! sync with nothing to do with 1,000 and with 10,000 documents stored
+//! (median of 25 runs); the server's peak memory (VmHWM). Targets: push
+//! ≤ 5 s, pull ≤ 5 s, no-op ≤ 20 ms, ≤ 1 KB per new case.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use wangge_core::{GpsFix, NewCase, Role, SyncProgress};
+use wangge_e2e::*;
+use wangge_server::storage::sqlite::SqliteStorage;
+use wangge_server::storage::{DeviceRole, Scope};
+
+const NOOP_RUNS: usize = 25;
+/// Unit grids of block XT-B1, where every benchmark case lies.
+const B1_CELLS: [&str; 5] = [
+    "XT-W01-U1",
+    "XT-W02-U2",
+    "XT-W03-U1",
+    "XT-W04-U2",
+    "XT-W05-U3",
+];
+
+fn main() {
+    serve_if_child();
+    let dir = tempfile::tempdir().unwrap();
+
+    let small = Setup::new(dir.path(), "small");
+    let (_, p) = small.record_and_push(1_000);
+    let noop_1k = small.noop(&small.pusher);
+    let hwm_small = small.server_hwm_kib();
+    println!("1,000 cases: pushed in {} requests", p.rounds);
+    drop(small);
+
+    let big = Setup::new(dir.path(), "big");
+    let (push, p) = big.record_and_push(10_000);
+    let per_case_up = p.bytes_sent as f64 / 10_000.0;
+    let noop_10k = big.noop(&big.pusher);
+    let fresh = big.device("fresh");
+    let t = Instant::now();
+    let pulled = fresh.sync();
+    let pull = t.elapsed();
+    assert_eq!(pulled.docs_received, 10_000);
+    let noop_10k_fresh = big.noop(&fresh);
+    let hwm_big = big.server_hwm_kib();
+
+    println!();
+    println!("sync benchmark (release, server in a child process on 127.0.0.1)");
+    println!(
+        "push 10,000 offline cases : {:>8.2} s   ({} requests, {:.0} B/case request body, {} B total; target ≤ 5 s, ≤ 1024 B/case)",
+        push.as_secs_f64(),
+        p.rounds,
+        per_case_up,
+        p.bytes_sent
+    );
+    println!(
+        "fresh device pulls 10,000 : {:>8.2} s   ({} requests, {:.0} B/case response body; target ≤ 5 s)",
+        pull.as_secs_f64(),
+        pulled.rounds,
+        pulled.bytes_received as f64 / 10_000.0
+    );
+    println!(
+        "no-op sync,  1,000 stored : {:>8.2} ms median ({:.2} ms p90; target ≤ 20 ms)",
+        ms(noop_1k.0),
+        ms(noop_1k.1)
+    );
+    println!(
+        "no-op sync, 10,000 stored : {:>8.2} ms median ({:.2} ms p90; target ≤ 20 ms)",
+        ms(noop_10k.0),
+        ms(noop_10k.1)
+    );
+    println!(
+        "no-op sync, 10,000 stored : {:>8.2} ms median ({:.2} ms p90) on the device that pulled them",
+        ms(noop_10k_fresh.0),
+        ms(noop_10k_fresh.1)
+    );
+    println!(
+        "server peak memory (VmHWM): {:>8.1} MiB with 1,000 documents, {:.1} MiB with 10,000",
+        hwm_small as f64 / 1024.0,
+        hwm_big as f64 / 1024.0
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A server process with its database, and the device that pushes.
+struct Setup {
+    dir: std::path::PathBuf,
+    server: ServerProcess,
+    pusher: TestDevice,
+}
+
+impl Setup {
+    fn new(dir: &Path, name: &str) -> Setup {
+        let dir = dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("server.sqlite3");
+        // Create the schema before the server starts.
+        drop(SqliteStorage::open(&db, catalog()).unwrap());
+        let server = ServerProcess::spawn(&[], &db, free_port());
+        let mut setup = Setup {
+            pusher: open_device(&dir, &db, &server.base, "pusher"),
+            dir,
+            server,
+        };
+        setup.pusher.name = "pusher".into();
+        setup
+    }
+
+    fn device(&self, name: &str) -> TestDevice {
+        open_device(&self.dir, &self.server.db, &self.server.base, name)
+    }
+
+    /// Records `n` cases offline on the pusher (not timed), then pushes
+    /// them in one sync (timed).
+    fn record_and_push(&self, n: usize) -> (Duration, SyncProgress) {
+        let dev = &self.pusher;
+        let officer = dev.actor("officer-017", Role::GridOfficer, Some("网格一组"));
+        let fixes: Vec<GpsFix> = B1_CELLS.iter().map(|c| fix_in(c, MONDAY_9AM)).collect();
+        for i in 0..n {
+            dev.clock.advance(1_000);
+            let mut fix = fixes[i % fixes.len()];
+            fix.fix_time_ms = MONDAY_9AM + i as i64 * 1_000;
+            dev.store
+                .record_case(
+                    &officer,
+                    NewCase::from_handheld("A02-001", &format!("流动摊贩占道经营，第{i}处"), fix),
+                )
+                .unwrap();
+        }
+        let t = Instant::now();
+        let p = dev.sync();
+        let elapsed = t.elapsed();
+        assert_eq!(p.docs_sent as usize, n);
+        assert_eq!(dev.store.pending_count().unwrap(), 0);
+        (elapsed, p)
+    }
+
+    /// Median and 90th percentile of a sync with nothing to do.
+    fn noop(&self, dev: &TestDevice) -> (Duration, Duration) {
+        for _ in 0..3 {
+            dev.sync();
+        }
+        let mut times: Vec<Duration> = (0..NOOP_RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                let p = dev.sync();
+                let d = t.elapsed();
+                assert_eq!((p.docs_sent, p.docs_received, p.rounds), (0, 0, 1));
+                d
+            })
+            .collect();
+        times.sort();
+        (times[NOOP_RUNS / 2], times[NOOP_RUNS * 9 / 10])
+    }
+
+    /// The server process's peak resident memory, in KiB.
+    fn server_hwm_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.server.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
+/// Enrols a field device whose scope is block XT-B1 and opens its store.
+fn open_device(dir: &Path, db: &Path, base: &str, name: &str) -> TestDevice {
+    let storage = SqliteStorage::open(db, catalog()).unwrap();
+    let (device, token) = enroll_in(
+        &storage,
+        name,
+        DeviceRole::Field,
+        Scope {
+            blocks: vec!["XT-B1".into()],
+            ..Scope::default()
+        },
+    );
+    TestDevice::open(dir, name, &device, base, &token)
+}
