@@ -3,7 +3,9 @@
 # builds the library, generates the Kotlin (and Swift), compiles the
 # bindings, the tests and the Android demo's plain-Kotlin layer with
 # warnings as errors, then runs
-#   - the bindings' suite (bindings/kotlin-tests), and
+#   - the bindings' suite (bindings/kotlin-tests), whose sync tests start
+#     the real sync server (target/debug/wangge-server, built by build.sh)
+#     on a free 127.0.0.1 port, and
 #   - the demo's view-model suite (android-demo/shared/src/test).
 # Closes with "N passed, M failed" over both; exits non-zero on any failure.
 # Extra arguments filter tests by name, e.g. `bash scripts/test-kotlin.sh thread`.
@@ -21,7 +23,8 @@ for main in org.wangge.tests.MainKt org.wangge.demo.tests.MainKt; do
     echo "== java $main"
     log="$(mktemp)"
     set +e
-    java -cp "$classpath" -Djna.library.path="$target_dir/debug" "$main" "$@" 2>&1 | tee "$log"
+    java -cp "$classpath" -Djna.library.path="$target_dir/debug" \
+        -Dwangge.server="$target_dir/debug/wangge-server" "$main" "$@" 2>&1 | tee "$log"
     code=${PIPESTATUS[0]}
     set -e
     summary="$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)"

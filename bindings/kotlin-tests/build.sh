@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything the JVM runs, without Gradle:
-#   1. the native library (debug) and uniffi-bindgen,
+#   1. the native library (debug), uniffi-bindgen, and the sync server
+#      (target/debug/wangge-server, which the Kotlin sync tests and the
+#      demo's --server flow start),
 #   2. the generated Kotlin and Swift (bindings/generate.sh),
 #   3. one kotlinc run, warnings as errors, over the generated bindings, the
 #      Kotlin tests and benchmark (bindings/kotlin-tests), and the demo's
@@ -36,6 +38,7 @@ fi
 
 echo "== native library and generated bindings"
 cargo build --locked -p wangge-bindings --lib --bin uniffi-bindgen
+cargo build --locked -p wangge-sync-server --bin wangge-server
 bash bindings/generate.sh --no-build
 
 out="$target_dir/kotlin"

@@ -70,6 +70,25 @@ pub enum WanggeError {
     #[error("{0}")]
     Storage(String),
 
+    /// A sync with the server (or a photo download) failed: the server
+    /// could not be reached (changes are kept for the next sync), refused
+    /// the device's token (enrol the device again), rejected the request
+    /// (update the app), answered something unreadable, does not hold the
+    /// photo asked for yet, or refused damaged photos. The message says
+    /// which.
+    #[error("{0}")]
+    Sync(String),
+
+    /// An image could not be imported: empty, damaged, not JPEG/PNG/WebP
+    /// (HEIC, GIF …), or too large; the message says what to do.
+    #[error("{0}")]
+    Photo(String),
+
+    /// A case, event or zero report names a photo this device does not
+    /// hold: import it with `importPhoto` (or sync to receive it) first.
+    #[error("{0}")]
+    UnknownPhoto(String),
+
     /// An error this version of the bindings does not classify; the message
     /// says what happened.
     #[error("{0}")]
@@ -98,6 +117,9 @@ impl From<wangge_core::Error> for WanggeError {
             E::CorruptDocument { .. } => WanggeError::CorruptData(message),
             E::SchemaTooNew { .. } => WanggeError::SchemaTooNew(message),
             E::Sqlite(_) | E::Io { .. } => WanggeError::Storage(message),
+            E::Sync(_) => WanggeError::Sync(message),
+            E::Photo(_) => WanggeError::Photo(message),
+            E::UnknownPhoto(_) => WanggeError::UnknownPhoto(message),
             _ => WanggeError::Other(message),
         }
     }
@@ -180,6 +202,20 @@ mod tests {
                 },
                 |e| matches!(e, WanggeError::Storage(_)),
             ),
+            (
+                E::Sync(wangge_core::SyncError::Offline("connection refused".into())),
+                |e| matches!(e, WanggeError::Sync(_)),
+            ),
+            (
+                E::Sync(wangge_core::SyncError::Unauthorized("unknown token".into())),
+                |e| matches!(e, WanggeError::Sync(_)),
+            ),
+            (E::Photo(wangge_core::photo::PhotoError::Empty), |e| {
+                matches!(e, WanggeError::Photo(_))
+            }),
+            (E::UnknownPhoto("ab".into()), |e| {
+                matches!(e, WanggeError::UnknownPhoto(_))
+            }),
         ];
         for (core_error, is_expected) in cases {
             let message = core_error.to_string();

@@ -8,6 +8,8 @@
 //! (`error.rs`).
 //!
 //! * [`Store`] — open a store; record cases, add events, query, zero reports.
+//! * Sync and photos (`sync.rs`): [`Store`]'s `sync` with a [`SyncListener`],
+//!   the per-case [`CaseSyncStatus`], photo import and [`Thumbnail`]s.
 //! * [`Catalog`] — the checklist, categories, grids and the point → grid lookup.
 //! * [`ManualClock`] — a clock that moves when told to (tests, demos, training).
 //!
@@ -45,6 +47,7 @@ pub use model::{
     Actor, GpsFix, PhotoRef, Role, SourceChannel, cst_day, generate_device_id, source_channel_name,
 };
 pub use store::Store;
+pub use sync::{CaseSyncStatus, SyncListener, SyncProgress, Thumbnail};
 pub use zero_report::{Matter, ZeroReport, ZeroReportEntry, ZeroReportEvent};
 
 uniffi::setup_scaffolding!("wangge");

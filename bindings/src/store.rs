@@ -209,7 +209,14 @@ impl Store {
     }
 
     // ── Sync ─────────────────────────────────────────────────────────────
-    // The sync calls (sync with a progress callback, and the per-case
-    // "reached the server" state) are added here once `wangge_core::sync`
-    // exists: see `sync.rs` for the planned shape.
+    // The sync and photo calls (`sync`, `caseSyncStatus`, `pendingCount`,
+    // `importPhoto`, `caseThumbnails`, `photoBytes`, `fetchPhoto`) are a
+    // second exported block of this object, in `sync.rs`.
+}
+
+impl Store {
+    /// The core store this object wraps (for the other modules' exports).
+    pub(crate) fn core(&self) -> &core_lib::Store {
+        &self.inner
+    }
 }

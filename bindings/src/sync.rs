@@ -1,14 +1,221 @@
-//! Sync: **not yet exported** — the place for issue 5's sync calls.
+//! Sync and photos: the calls that talk to the server, and the photo store
+//! they fill.
 //!
-//! They land here once the core's sync client exists (`wangge_core::sync`),
-//! as methods on [`crate::Store`] (see the marked section at the end of
-//! `store.rs`) delegating to it:
+//! Exported as methods on [`crate::Store`] (a second `#[uniffi::export]`
+//! block, delegating to `wangge_core::SyncClient` and the core store):
 //!
-//! * `sync(server_url, listener)` — one exchange with the server; progress
-//!   reported through a `SyncListener` callback interface (a foreign trait:
-//!   `#[uniffi::export(with_foreign)]`) implemented in Kotlin/Swift, called
-//!   from the syncing thread;
-//! * the per-case "reached the server" state, as a field of `CaseSummary` /
-//!   `CaseState` or a `sync_state(case_id)` call;
-//! * a `Sync` variant (offline, server refused, …) in `WanggeError`, mapped
-//!   in `error.rs` like the others.
+//! * `sync(serverUrl, token, listener)` — one sync with the server: pushes
+//!   every local change, pulls everything new in the device's scope, uploads
+//!   the photos the server lacks and downloads the thumbnails of the cases
+//!   held here; progress is reported through [`SyncListener`], a foreign
+//!   trait implemented in Kotlin/Swift and called from the syncing thread;
+//! * `caseSyncStatus(caseId)` and `pendingCount()` — whether a case reached
+//!   the server, and how many documents wait to be sent;
+//! * `importPhoto`, `caseThumbnails`, `photoBytes`, `fetchPhoto` — photos.
+//!
+//! Failures arrive as `WanggeException.Sync` (offline, token refused,
+//! request rejected, …) and `WanggeException.Photo` (an image that cannot
+//! be imported), with the core's message.
+
+use std::sync::Arc;
+
+use wangge_core as core_lib;
+
+use crate::error::Result;
+use crate::model::{PhotoRef, parse_case_id};
+use crate::store::Store;
+
+/// Counters of a sync in progress, reported after every round, and the
+/// result of a finished sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProgress {
+    /// Rounds (one request and its response) completed.
+    pub rounds: u32,
+    /// Documents (cases, zero reports) pushed and acknowledged by the server.
+    pub docs_sent: u64,
+    /// Documents received from the server.
+    pub docs_received: u64,
+    /// Request bytes sent (documents; photo bytes are counted apart).
+    pub bytes_sent: u64,
+    /// Response bytes received (documents; photo bytes are counted apart).
+    pub bytes_received: u64,
+    /// Documents still waiting to be pushed.
+    pub docs_pending: u64,
+    /// Requests retried after a network failure.
+    pub retries: u32,
+    /// Photos and thumbnails whose upload completed.
+    pub photos_sent: u64,
+    /// Thumbnails and full photos downloaded.
+    pub photos_received: u64,
+    /// Photo and thumbnail bytes uploaded.
+    pub photo_bytes_sent: u64,
+    /// Photo and thumbnail bytes downloaded.
+    pub photo_bytes_received: u64,
+}
+
+impl From<core_lib::SyncProgress> for SyncProgress {
+    fn from(p: core_lib::SyncProgress) -> Self {
+        SyncProgress {
+            rounds: p.rounds,
+            docs_sent: p.docs_sent,
+            docs_received: p.docs_received,
+            bytes_sent: p.bytes_sent,
+            bytes_received: p.bytes_received,
+            docs_pending: p.docs_pending,
+            retries: p.retries,
+            photos_sent: p.photos_sent,
+            photos_received: p.photos_received,
+            photo_bytes_sent: p.photo_bytes_sent,
+            photo_bytes_received: p.photo_bytes_received,
+        }
+    }
+}
+
+/// Receives the progress of a sync: implement it in Kotlin or Swift and
+/// pass it to `Store.sync`.
+///
+/// Called on the thread that runs `sync` (not the main thread): once at
+/// the start (with the pending count), after every round, and once when
+/// the photos are done. Keep it quick and post to the UI thread from it;
+/// it must not throw.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    /// The counters so far.
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Whether a case has reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct CaseSyncStatus {
+    /// The server has acknowledged at least one version of the case: the
+    /// centre can see it.
+    pub on_server: bool,
+    /// The case has local changes the server has not acknowledged yet.
+    pub pending: bool,
+}
+
+impl From<core_lib::SyncStatus> for CaseSyncStatus {
+    fn from(s: core_lib::SyncStatus) -> Self {
+        CaseSyncStatus {
+            on_server: s.on_server,
+            pending: s.pending,
+        }
+    }
+}
+
+/// A photo of a case with its thumbnail (a small JPEG for lists).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Thumbnail {
+    /// The photo (its full JPEG: `photoBytes`, or `fetchPhoto` from the server).
+    pub photo: PhotoRef,
+    /// The thumbnail's JPEG bytes.
+    pub jpeg: Vec<u8>,
+}
+
+/// A sync client for one server and token (the core's defaults: 5
+/// attempts per request with backoff, 60 s per request).
+fn client(server_url: String, token: String) -> Result<core_lib::SyncClient> {
+    Ok(core_lib::SyncClient::new(core_lib::SyncConfig::new(
+        server_url, token,
+    ))?)
+}
+
+#[uniffi::export]
+impl Store {
+    /// Syncs with the server at `serverUrl` (e.g. `https://sync.example`)
+    /// using the device's `token` (issued at enrolment): pushes every local
+    /// change, pulls everything new in the device's scope, uploads the
+    /// photos the server lacks and downloads the thumbnails of the cases on
+    /// this device. Returns the final counters; `listener` (if given) sees
+    /// them as they grow.
+    ///
+    /// Blocks until done, for seconds on a slow network: call it from a
+    /// background thread. Network failures are retried with backoff; when
+    /// the attempts run out it throws `Sync` and every unsent change stays
+    /// for the next call — nothing is lost. Throws `Sync` too when the
+    /// token is refused or the server rejects the request; the message says
+    /// which, and what to do.
+    #[uniffi::method(default(listener = None))]
+    pub fn sync(
+        &self,
+        server_url: String,
+        token: String,
+        listener: Option<Arc<dyn SyncListener>>,
+    ) -> Result<SyncProgress> {
+        let client = client(server_url, token)?;
+        let mut report = |p: &core_lib::SyncProgress| {
+            if let Some(l) = &listener {
+                l.on_progress((*p).into());
+            }
+        };
+        Ok(client.sync(self.core(), &mut report)?.into())
+    }
+
+    /// Whether a case has reached the server (`onServer`) and whether it
+    /// has changes not sent yet (`pending`): the "on server" mark of a
+    /// case in a list. Throws `CaseNotFound`, `InvalidInput`.
+    pub fn case_sync_status(&self, case_id: String) -> Result<CaseSyncStatus> {
+        Ok(self
+            .core()
+            .case_sync_status(parse_case_id(&case_id)?)?
+            .into())
+    }
+
+    /// How many documents (cases, zero reports) have changes the server
+    /// has not acknowledged yet: what the next sync sends.
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self.core().pending_count()?)
+    }
+
+    /// Imports a photo as the camera or gallery hands it over (JPEG, PNG or
+    /// WebP bytes): orients and downscales it (longest edge 1600 px),
+    /// strips its metadata, makes its thumbnail, and stores both durably.
+    /// Returns the reference to put in `NewCase.photos` or an event. The
+    /// same photo imported twice is stored once.
+    ///
+    /// Throws `Photo` for an empty, damaged, unsupported (HEIC …) or
+    /// oversized image; the message says what to do.
+    pub fn import_photo(&self, bytes: Vec<u8>) -> Result<PhotoRef> {
+        let options = core_lib::photo::PhotoOptions::default();
+        Ok(self.core().import_photo(&bytes, &options)?.into())
+    }
+
+    /// The photos of a case with their thumbnails: the report's, then each
+    /// event's in timeline order. A photo whose thumbnail has not reached
+    /// this device yet is left out (the next sync fetches it).
+    /// Throws `CaseNotFound`, `InvalidInput`.
+    pub fn case_thumbnails(&self, case_id: String) -> Result<Vec<Thumbnail>> {
+        Ok(self
+            .core()
+            .case_thumbnails(parse_case_id(&case_id)?)?
+            .into_iter()
+            .map(|(photo, jpeg)| Thumbnail {
+                photo: photo.into(),
+                jpeg,
+            })
+            .collect())
+    }
+
+    /// The full JPEG of a photo (by its `sha256`) if this device holds it:
+    /// imported here, or fetched before; `null` otherwise (use
+    /// `fetchPhoto`).
+    pub fn photo_bytes(&self, sha256: String) -> Result<Option<Vec<u8>>> {
+        Ok(self.core().photo_bytes(&sha256)?)
+    }
+
+    /// The full JPEG of a photo: from this device if it holds it, else
+    /// downloaded from the server (checked against its hash, and kept for
+    /// next time). Blocks on the network: call it from a background thread.
+    ///
+    /// Throws `Sync` when the server cannot be reached, refuses the token,
+    /// or does not hold the photo yet (the device that took it has not
+    /// synced); `InvalidInput` for a malformed hash.
+    pub fn fetch_photo(
+        &self,
+        server_url: String,
+        token: String,
+        sha256: String,
+    ) -> Result<Vec<u8>> {
+        Ok(client(server_url, token)?.fetch_photo(self.core(), &sha256)?)
+    }
+}

@@ -4,7 +4,7 @@
 
 use wangge_ffi::{
     Actor, CaseEventKind, CaseQuery, CaseStatus, Catalog, GpsFix, GridMatch, ManualClock, NewCase,
-    Role, Store, WanggeError, ZeroReportEntry, generate_device_id,
+    Role, Store, SyncListener, SyncProgress, WanggeError, ZeroReportEntry, generate_device_id,
 };
 
 /// 09:00 China Standard Time on 2026-03-16, a Monday.
@@ -145,5 +145,67 @@ fn errors_cross_as_their_own_variants() {
     assert!(
         matches!(&err, WanggeError::InvalidInput(m) if m.contains("belongs to device")),
         "{err}"
+    );
+}
+
+/// Records every progress report.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<SyncProgress>>);
+
+impl SyncListener for Recorder {
+    fn on_progress(&self, progress: SyncProgress) {
+        self.0.lock().unwrap().push(progress);
+    }
+}
+
+#[test]
+fn photos_and_a_failed_sync_through_the_exported_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3").display().to_string();
+    let store = Store::open_with(
+        path,
+        generate_device_id(),
+        Catalog::demo().unwrap(),
+        Some(ManualClock::new(MONDAY_9AM)),
+    )
+    .unwrap();
+    let err = store.import_photo(vec![]).unwrap_err();
+    assert!(matches!(err, WanggeError::Photo(_)), "{err}");
+    let err = store
+        .import_photo(b"GIF89a not a photo".to_vec())
+        .unwrap_err();
+    assert!(matches!(err, WanggeError::Photo(_)), "{err}");
+
+    let id = store.record_case(officer(), new_case("A02-001")).unwrap();
+    assert_eq!(store.pending_count().unwrap(), 1);
+    let status = store.case_sync_status(id.clone()).unwrap();
+    assert!(!status.on_server && status.pending, "{status:?}");
+    assert!(store.case_thumbnails(id).unwrap().is_empty());
+    assert_eq!(store.photo_bytes("00".repeat(32)).unwrap(), None);
+
+    // A closed port: the sync fails as `Sync` after its retries, nothing is lost.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let err = store
+        .sync(
+            format!("http://127.0.0.1:{port}"),
+            "wgt_nothing".into(),
+            Some(recorder.clone()),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, WanggeError::Sync(m) if m.contains("cannot reach")),
+        "{err}"
+    );
+    assert_eq!(store.pending_count().unwrap(), 1);
+    let reports = recorder.0.lock().unwrap();
+    assert_eq!(
+        reports.first().map(|p| p.docs_pending),
+        Some(1),
+        "{reports:?}"
     );
 }

@@ -35,20 +35,21 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     let small = Setup::new(dir.path(), "small");
-    let (_, p) = small.record_and_push(1_000);
+    let (_, p, _) = small.record_and_push(1_000);
     let noop_1k = small.noop(&small.pusher);
     let hwm_small = small.server_hwm_kib();
     println!("1,000 cases: pushed in {} requests", p.rounds);
     drop(small);
 
     let big = Setup::new(dir.path(), "big");
-    let (push, p) = big.record_and_push(10_000);
-    let per_case_up = p.bytes_sent as f64 / 10_000.0;
+    let (push, p, push_cpu) = big.record_and_push(10_000);
     let noop_10k = big.noop(&big.pusher);
     let fresh = big.device("fresh");
+    let cpu = big.server_cpu();
     let t = Instant::now();
     let pulled = fresh.sync();
     let pull = t.elapsed();
+    let pull_cpu = big.server_cpu() - cpu;
     assert_eq!(pulled.docs_received, 10_000);
     let noop_10k_fresh = big.noop(&fresh);
     let hwm_big = big.server_hwm_kib();
@@ -56,17 +57,19 @@ fn main() {
     println!();
     println!("sync benchmark (release, server in a child process on 127.0.0.1)");
     println!(
-        "push 10,000 offline cases : {:>8.2} s   ({} requests, {:.0} B/case request body, {} B total; target ≤ 5 s, ≤ 1024 B/case)",
+        "push 10,000 offline cases : {:>8.2} s   ({} requests; per case {:.0} B up + {:.0} B down; server CPU {:.2} s; target ≤ 5 s, ≤ 1024 B/case)",
         push.as_secs_f64(),
         p.rounds,
-        per_case_up,
-        p.bytes_sent
+        p.bytes_sent as f64 / 10_000.0,
+        p.bytes_received as f64 / 10_000.0,
+        push_cpu.as_secs_f64(),
     );
     println!(
-        "fresh device pulls 10,000 : {:>8.2} s   ({} requests, {:.0} B/case response body; target ≤ 5 s)",
+        "fresh device pulls 10,000 : {:>8.2} s   ({} requests; per case {:.0} B down; server CPU {:.2} s; target ≤ 5 s)",
         pull.as_secs_f64(),
         pulled.rounds,
-        pulled.bytes_received as f64 / 10_000.0
+        pulled.bytes_received as f64 / 10_000.0,
+        pull_cpu.as_secs_f64(),
     );
     println!(
         "no-op sync,  1,000 stored : {:>8.2} ms median ({:.2} ms p90; target ≤ 20 ms)",
@@ -123,8 +126,9 @@ impl Setup {
     }
 
     /// Records `n` cases offline on the pusher (not timed), then pushes
-    /// them in one sync (timed).
-    fn record_and_push(&self, n: usize) -> (Duration, SyncProgress) {
+    /// them in one sync (timed). Returns the time, the sync's counters and
+    /// the server's CPU time meanwhile.
+    fn record_and_push(&self, n: usize) -> (Duration, SyncProgress, Duration) {
         let dev = &self.pusher;
         let officer = dev.actor("officer-017", Role::GridOfficer, Some("网格一组"));
         let fixes: Vec<GpsFix> = B1_CELLS.iter().map(|c| fix_in(c, MONDAY_9AM)).collect();
@@ -139,12 +143,14 @@ impl Setup {
                 )
                 .unwrap();
         }
+        let cpu = self.server_cpu();
         let t = Instant::now();
         let p = dev.sync();
         let elapsed = t.elapsed();
+        let cpu = self.server_cpu() - cpu;
         assert_eq!(p.docs_sent as usize, n);
         assert_eq!(dev.store.pending_count().unwrap(), 0);
-        (elapsed, p)
+        (elapsed, p, cpu)
     }
 
     /// Median and 90th percentile of a sync with nothing to do.
@@ -163,6 +169,16 @@ impl Setup {
             .collect();
         times.sort();
         (times[NOOP_RUNS / 2], times[NOOP_RUNS * 9 / 10])
+    }
+
+    /// CPU time the server process has used.
+    fn server_cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.server.pid())).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = after.split(' ').collect();
+        let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+        // USER_HZ is 100 on Linux: a tick is 10 ms.
+        Duration::from_millis(ticks * 10)
     }
 
     /// The server process's peak resident memory, in KiB.

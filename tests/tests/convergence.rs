@@ -76,6 +76,106 @@ fn replicas_converge_under_random_interleavings() {
     }
 }
 
+/// Local writes that land while a sync is in flight — between a batch
+/// being prepared and its answer being applied — and server-side changes
+/// pulled meanwhile: a document the device counts as delivered is on the
+/// server exactly as on the device, and the next sync delivers the rest.
+#[test]
+fn writes_made_during_a_sync_are_not_marked_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut a = server.field_device(dir.path(), "a", everything());
+    let mut config = a.client.config().clone();
+    config.push_batch_docs = 40;
+    a.client = wangge_core::SyncClient::new(config).unwrap();
+    let (_, centre) = server.enroll("centre", DeviceRole::Centre, everything());
+    let http = reqwest::blocking::Client::new();
+    let officer = a.actor("officer", Role::GridOfficer, None);
+    let mut recorded = Recorded::new();
+    let record = |i: usize, recorded: &mut Recorded| {
+        let id = a
+            .store
+            .record_case(
+                &officer,
+                NewCase::from_handheld(
+                    "A02-001",
+                    &format!("同步中记录 {i}"),
+                    fix_in(CELLS[i % CELLS.len()], a.clock.now_ms()),
+                ),
+            )
+            .unwrap();
+        note_case(recorded, &a.store.case(id).unwrap(), None);
+        id
+    };
+    let mut ids: Vec<CaseId> = (0..200).map(|i| record(i, &mut recorded)).collect();
+    a.sync();
+    ids.extend((200..400).map(|i| record(i, &mut recorded)));
+
+    let mut rng = Rng::new(4);
+    let mut during = 0;
+    std::thread::scope(|s| {
+        let sync = s.spawn(|| a.client.sync(&a.store, &mut |_| {}).unwrap());
+        while !sync.is_finished() {
+            match rng.below(10) {
+                0 => {
+                    ids.push(record(1000 + during, &mut recorded));
+                }
+                1 => {
+                    centre_action(&mut rng, &server, &http, &centre, &mut recorded);
+                }
+                _ => {
+                    let case = *rng.pick(&ids);
+                    let before = a.store.case(case).unwrap();
+                    let after = a
+                        .store
+                        .add_case_event(
+                            case,
+                            &officer,
+                            CaseEventKind::Comment {
+                                text: format!("同步中补充 {during}"),
+                                photos: vec![],
+                            },
+                        )
+                        .unwrap();
+                    note_case(&mut recorded, &after, Some(&before));
+                }
+            }
+            during += 1;
+        }
+        sync.join().unwrap();
+    });
+    assert!(during > 0, "no write landed during the sync");
+    let on_server = server_heads(&server.db);
+    for (id, heads) in a.heads() {
+        if !a.store.doc_sync_status(&id).unwrap().pending {
+            assert_eq!(
+                on_server.get(&id),
+                Some(&heads),
+                "{id} is marked as delivered but the server does not hold it as the device does"
+            );
+        }
+    }
+    // The next syncs deliver everything.
+    for _ in 0..3 {
+        a.sync();
+    }
+    assert_eq!(a.store.pending_count().unwrap(), 0);
+    let on_server = server_heads(&server.db);
+    assert_eq!(a.heads(), on_server);
+    for (doc_id, events) in &recorded {
+        let held: BTreeSet<String> = server
+            .storage
+            .case(doc_id)
+            .unwrap()
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect();
+        assert!(events.is_subset(&held), "{doc_id} lost events");
+    }
+}
+
 fn run(seed: u64) {
     let mut guard = OnFailure {
         seed,

@@ -32,11 +32,13 @@ private val tempDirs = mutableListOf<Path>().also { dirs ->
 /** A fresh folder under the system's temporary folder, deleted when the JVM exits. */
 fun tempDir(): Path = Files.createTempDirectory("wangge-kt-").also { synchronized(tempDirs) { tempDirs.add(it) } }
 
-/** A store in a fresh folder, with a device of its own. */
-class TestStore(val clock: ManualClock = ManualClock(nineAmToday())) {
+/** A store in a fresh folder, with a device of its own (or the one given, e.g. an enrolled one). */
+class TestStore(
+    val clock: ManualClock = ManualClock(nineAmToday()),
+    val deviceId: String = generateDeviceId(),
+) {
     val dir: Path = tempDir()
     val path: String = dir.resolve("store.sqlite3").toString()
-    val deviceId: String = generateDeviceId()
     val store: Store = Store.openWith(path, deviceId, Catalog.demo(), clock)
 
     fun reopen(): Store = Store.openWith(path, deviceId, Catalog.demo(), clock)

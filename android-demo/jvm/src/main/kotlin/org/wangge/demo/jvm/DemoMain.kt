@@ -4,10 +4,18 @@
 // A grid officer patrols offline, reports three cases, handles one on the
 // spot; the centre (here, on the same device) registers and dispatches; the
 // city-management team arrives; time passes; a workstation files its zero
-// report. Sync comes with the sync issue.
+// report. With a server (run-jvm.sh starts one by default), the phone then
+// syncs, printing the progress and the sync status screen, and a second
+// phone of the same block syncs and shows what it received.
+//
+// Arguments: [store folder] [--server URL --token T --device D
+//            [--token2 T2 --device2 D2]] (the devices enrolled on the server).
 package org.wangge.demo.jvm
 
 import java.io.File
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
@@ -15,6 +23,8 @@ import org.wangge.core.Catalog
 import org.wangge.core.GpsFix
 import org.wangge.core.ManualClock
 import org.wangge.core.Role
+import org.wangge.core.SyncListener
+import org.wangge.core.SyncProgress
 import org.wangge.core.Store
 import org.wangge.core.generateDeviceId
 import org.wangge.demo.CaseDetailState
@@ -24,6 +34,8 @@ import org.wangge.demo.NewReportState
 import org.wangge.demo.NewReportViewModel
 import org.wangge.demo.PatrolListState
 import org.wangge.demo.PatrolListViewModel
+import org.wangge.demo.SyncStatusState
+import org.wangge.demo.SyncStatusViewModel
 import org.wangge.demo.Session
 import org.wangge.demo.ZeroReportState
 import org.wangge.demo.ZeroReportViewModel
@@ -101,8 +113,44 @@ private fun show(s: ZeroReportState) = screen(
         listOf("全街道尚未上报的工作站：${s.workstationsPending} 个") + listOfNotNull(s.error?.let { "✗ $it" }),
 )
 
+private fun show(s: SyncStatusState, title: String) = screen(
+    title,
+    listOf("待同步：${s.pendingText}${if (s.syncing) "（同步中…）" else ""}") +
+        listOfNotNull(s.lastSync?.let { "上次同步：$it" }) +
+        s.marks.values.map { "  ${it.caseId.takeLast(8)}  ${it.label}" } +
+        listOfNotNull(s.error?.let { "✗ $it" }),
+)
+
+/** The server the demo syncs with, and the devices enrolled on it. */
+private class ServerArgs(val url: String, val token: String, val device: String, val token2: String?, val device2: String?)
+
+private fun parseArgs(args: Array<String>): Pair<String, ServerArgs?> {
+    val named = mutableMapOf<String, String>()
+    var folder = "target/kotlin/demo"
+    var i = 0
+    while (i < args.size) {
+        if (args[i].startsWith("--") && i + 1 < args.size) {
+            named[args[i].removePrefix("--")] = args[i + 1]
+            i += 2
+        } else {
+            folder = args[i++]
+        }
+    }
+    val server = named["server"]?.let { url ->
+        ServerArgs(
+            url,
+            named["token"] ?: error("--server needs --token"),
+            named["device"] ?: error("--server needs --device"),
+            named["token2"],
+            named["device2"],
+        )
+    }
+    return folder to server
+}
+
 fun main(args: Array<String>) = runBlocking {
-    val dir = File(args.firstOrNull() ?: "target/kotlin/demo")
+    val (folder, server) = parseArgs(args)
+    val dir = File(folder)
     dir.mkdirs()
     val path = File(dir, "officer-phone.sqlite3")
     listOf("", "-wal", "-shm").forEach { File(path.path + it).delete() }
@@ -111,7 +159,7 @@ fun main(args: Array<String>) = runBlocking {
     val day = 86_400_000L
     val cst = 8 * 60 * MINUTE
     val clock = ManualClock(Math.floorDiv(System.currentTimeMillis() + cst, day) * day - cst + 9 * 60 * MINUTE)
-    val device = generateDeviceId()
+    val device = server?.device ?: generateDeviceId()
     val store = Store.openWith(path.path, device, Catalog.demo(), clock)
     val officer = Actor("officer-017", Role.GRID_OFFICER, "网格一组")
     val centre = Actor("centre-desk", Role.CENTRE)
@@ -189,6 +237,48 @@ fun main(args: Array<String>) = runBlocking {
 
     patrol.show(org.wangge.demo.PatrolFilter.OVERDUE)
     show(patrol.state.value, "全街道超时案件 ${cstTime(clock.nowMs())}")
+    if (server == null) {
+        store.close()
+        println("\n(no server given: the cases above stay on the phone; run-jvm.sh without --offline syncs them.)")
+        return@runBlocking
+    }
+
+    // Back in signal: the sync status screen, one sync with its progress, the screen again.
+    println("\n${cstTime(clock.nowMs())} back in signal: sync with ${server.url}")
+    val sync = SyncStatusViewModel(me, server.url, server.token)
+    sync.refresh()
+    show(sync.state.value, "同步状态（同步前）")
+    val watcher = launchProgressPrinter(sync)
+    val result = sync.syncNow()
+    watcher.cancel()
+    show(sync.state.value, "同步状态（同步后）")
     store.close()
-    println("\n(sync: added with the sync issue — the cases above stay on the phone until then.)")
+    if (result == null || server.token2 == null || server.device2 == null) return@runBlocking
+
+    // A second phone whose scope covers block XT-B1 syncs and sees what reached the server.
+    val path2 = File(dir, "second-phone.sqlite3")
+    listOf("", "-wal", "-shm").forEach { File(path2.path + it).delete() }
+    val second = Store.openWith(path2.path, server.device2, Catalog.demo(), clock)
+    val printer = object : SyncListener {
+        override fun onProgress(progress: SyncProgress) = println("  second phone: ${SyncStatusViewModel.describe(progress)}")
+    }
+    println("\n${cstTime(clock.nowMs())} a second phone of block XT-B1 syncs:")
+    second.sync(server.url, server.token2, printer)
+    val received = second.cases(org.wangge.core.CaseQuery())
+    screen(
+        "第二台手持终端：收到的案件（${received.size}）",
+        received.map { c ->
+            val thumbs = second.caseThumbnails(c.id).size
+            "${c.id.takeLast(8)}  ${c.description}（${c.grid ?: "待定网格"}）" + (if (thumbs > 0) " · 照片 $thumbs" else "")
+        } + listOfNotNull(second.zeroReport("XT-W01", second.today())?.let { "零报告 XT-W01：${if (it.nothingToReport) "无事项" else "${it.matters.size} 件备案"}" }),
+    )
+    second.close()
 }
+
+/** Prints each progress report of the sync as it arrives (from the IO thread, via the state). */
+private fun kotlinx.coroutines.CoroutineScope.launchProgressPrinter(sync: SyncStatusViewModel) =
+    launch(kotlinx.coroutines.Dispatchers.Default) {
+        sync.state.map { it.progress }.distinctUntilChanged().collect { p ->
+            p?.let { println("  progress: ${SyncStatusViewModel.describe(it)}") }
+        }
+    }

@@ -8,6 +8,7 @@ import kotlinx.coroutines.runBlocking
 import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
 import org.wangge.core.GpsFix
+import org.wangge.core.NewCase
 import org.wangge.demo.CaseAction
 import org.wangge.demo.CaseDetailViewModel
 import org.wangge.demo.GridChoice
@@ -15,10 +16,13 @@ import org.wangge.demo.NewReportViewModel
 import org.wangge.demo.PatrolFilter
 import org.wangge.demo.PatrolListViewModel
 import org.wangge.demo.Session
+import org.wangge.demo.SyncStatusViewModel
 import org.wangge.demo.ZeroReportViewModel
 import org.wangge.tests.HOUR
 import org.wangge.tests.MINUTE
 import org.wangge.tests.Suite
+import org.wangge.tests.SyncServer
+import org.wangge.tests.freePort
 import org.wangge.tests.TestStore
 import org.wangge.tests.assertEq
 import org.wangge.tests.assertThat
@@ -173,6 +177,47 @@ fun demoTests() = Suite("android demo: view models").apply {
             assertThat(officerScreen.state.value.error?.startsWith("您的角色不能进行此操作") == true) {
                 "error: ${officerScreen.state.value.error}"
             }
+        }
+    }
+
+    test("sync status: pending count, progress of the last sync, the per-case on-server mark") {
+        SyncServer().use { server ->
+            val a = server.enroll("网格一组-手持01", blocks = listOf("XT-B1"))
+            val t = TestStore(deviceId = a.deviceId)
+            runBlocking {
+                val id = t.store.recordCase(officer, NewCase("A02-001", "菜场门口流动摊贩占道经营", gps = fixW01U1()))
+                t.store.recordCase(officer, NewCase("A01-001", "垃圾箱旁暴露垃圾", gps = fixW01U1()))
+
+                // Offline first: a closed port. Nothing is lost, the error reads well.
+                val offline = SyncStatusViewModel(t.session(), "http://127.0.0.1:${freePort()}", a.token)
+                offline.refresh()
+                assertEq(2L, offline.state.value.pending, "pending")
+                assertEq("2 项待同步", offline.state.value.pendingText, "pending text")
+                assertEq("待同步（仅在本机）", offline.state.value.marks.getValue(id).label, "mark before")
+                assertEq(null, offline.syncNow(), "the offline sync fails")
+                assertThat(offline.state.value.error?.startsWith("同步失败（本机记录不会丢失）") == true) {
+                    "error: ${offline.state.value.error}"
+                }
+                assertEq(2L, offline.state.value.pending, "still pending")
+                assertEq(false, offline.state.value.syncing, "not syncing any more")
+
+                val screen = SyncStatusViewModel(t.session(), server.url, a.token)
+                val result = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
+                assertEq(2uL, result.docsSent, "docs sent")
+                assertEq(result, screen.state.value.progress, "last progress shown")
+                assertEq(0L, screen.state.value.pending, "nothing pending")
+                assertEq("全部已同步", screen.state.value.pendingText, "pending text after")
+                assertEq(setOf("已上报中心"), screen.state.value.marks.values.map { it.label }.toSet(), "marks after")
+                val last = screen.state.value.lastSync ?: ""
+                assertThat(last.contains("发送 2 项") && last.contains("接收 0 项")) { "last sync: $last" }
+                assertEq(null, screen.state.value.error, "no error")
+
+                t.store.addEvent(id, officer, CaseEventKind.Comment("摊贩已离开"))
+                screen.refresh()
+                assertEq("已上报，有更新待同步", screen.state.value.marks.getValue(id).label, "a change after the sync")
+                assertEq(1L, screen.state.value.pending, "one pending")
+            }
+            t.store.close()
         }
     }
 }
