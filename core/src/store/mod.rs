@@ -273,11 +273,7 @@ impl Store {
         sync_state::mark_dirty(&tx, &doc_id)?;
         projection::upsert_case(&tx, &self.catalog, &header, &state)?;
         photos::index_refs(&tx, &doc_id, &header.photos)?;
-        set_meta(
-            &tx,
-            "hlc",
-            serde_json::to_string(&at).unwrap_or_default().as_bytes(),
-        )?;
+        save_hlc(&tx, at)?;
         tx.commit()?;
         Ok(id)
     }
@@ -338,13 +334,7 @@ impl Store {
         events.push(event);
         let state = crate::case::derive(&header, &events, &self.catalog);
         projection::upsert_case(&tx, &self.catalog, &header, &state)?;
-        set_meta(
-            &tx,
-            "hlc",
-            serde_json::to_string(&hlc.last())
-                .unwrap_or_default()
-                .as_bytes(),
-        )?;
+        save_hlc(&tx, hlc.last())?;
         tx.commit()?;
         w.hlc = hlc;
         crate::case::sort_events(&mut events);
@@ -499,13 +489,7 @@ impl Store {
         events.push(event);
         let report = crate::zero_report::derive_zero_report(header, events);
         projection::upsert_zero_report(&tx, &doc_id, &report)?;
-        set_meta(
-            &tx,
-            "hlc",
-            serde_json::to_string(&hlc.last())
-                .unwrap_or_default()
-                .as_bytes(),
-        )?;
+        save_hlc(&tx, hlc.last())?;
         tx.commit()?;
         w.hlc = hlc;
         Ok(report)
@@ -621,13 +605,7 @@ impl Store {
         };
         projection::refresh(tx, &self.catalog, kind, &doc)?;
         hlc.observe(max_at);
-        set_meta(
-            tx,
-            "hlc",
-            serde_json::to_string(&hlc.last())
-                .unwrap_or_default()
-                .as_bytes(),
-        )?;
+        save_hlc(tx, hlc.last())?;
         Ok(Some(doc))
     }
 
@@ -666,6 +644,13 @@ fn max_event_time(doc: &EventDoc, kind: DocKind) -> Result<Hlc> {
 pub fn cst_day(ms: i64) -> NaiveDate {
     let days = (ms + CST_OFFSET_MS).div_euclid(DAY_MS);
     NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or(NaiveDate::MIN)
+}
+
+/// Persists the clock with the write that advanced it, so a restart never
+/// issues a timestamp behind one already used.
+fn save_hlc(conn: &Connection, hlc: Hlc) -> Result<()> {
+    let text = serde_json::to_string(&hlc).map_err(|e| Error::invalid("clock", e.to_string()))?;
+    set_meta(conn, "hlc", text.as_bytes())
 }
 
 fn get_meta_bytes(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
