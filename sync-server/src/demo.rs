@@ -57,11 +57,17 @@ fn print_cases(title: &str, cases: &[CaseSummary]) {
             }
         );
     }
+    if cases.len() > 8 {
+        println!("     … and {} more", cases.len() - 8);
+    }
 }
 
 fn sync(device: &FieldDevice) -> Result<(), DynError> {
+    let mut printed = 0;
     let report = device.client.sync(&device.store, &mut |p| {
-        if p.rounds > 0 {
+        // Called after every round and once more after the photos.
+        if p.rounds > printed {
+            printed = p.rounds;
             println!(
                 "     {} round {}: sent {} docs, received {} docs, {} B up / {} B down, {} pending",
                 device.name,
