@@ -4,7 +4,9 @@
 
 use automerge::{ActorId, ChangeHash, ReadDoc};
 use wangge_core::Catalog;
-use wangge_core::case::{CaseEvent, CaseHeader, CaseState, derive, grid_ref, sort_events};
+use wangge_core::case::{
+    CaseEvent, CaseEventKind, CaseHeader, CaseState, derive, grid_ref, sort_events,
+};
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::zero_report::{ZeroReport, ZeroReportEvent, ZeroReportHeader, derive_zero_report};
 
@@ -19,6 +21,10 @@ pub struct Placement {
     pub workstation: Option<String>,
     /// Device that reported the case.
     pub reporter_device: Option<String>,
+    /// Every unit the case was ever dispatched to, and its current holders.
+    /// A team keeps receiving a case it worked on after handing it back
+    /// (verification, closure, a reopening), not only while it holds it.
+    pub teams: Vec<String>,
 }
 
 /// A decoded document with what the back office derives from it.
@@ -41,12 +47,24 @@ impl Decoded {
     /// Where the document belongs.
     pub fn placement(&self, catalog: &Catalog) -> Placement {
         match self {
-            Decoded::Case { header, state, .. } => {
+            Decoded::Case {
+                header,
+                events,
+                state,
+            } => {
                 let grid = state.grid.as_deref().map(|c| grid_ref(&catalog.grids, c));
+                let mut teams: std::collections::BTreeSet<String> =
+                    state.holders.iter().cloned().collect();
+                for e in events {
+                    if let CaseEventKind::Dispatched { units, .. } = &e.kind {
+                        teams.extend(units.iter().cloned());
+                    }
+                }
                 Placement {
                     block: grid.as_ref().and_then(|g| g.block.clone()),
                     workstation: grid.as_ref().and_then(|g| g.workstation.clone()),
                     reporter_device: Some(header.reporter.device.to_string()),
+                    teams: teams.into_iter().collect(),
                 }
             }
             Decoded::ZeroReport(r) => Placement {
@@ -56,6 +74,7 @@ impl Decoded {
                     .map(|p| p.block.clone()),
                 workstation: Some(r.header.workstation.clone()),
                 reporter_device: None,
+                teams: Vec::new(),
             },
         }
     }

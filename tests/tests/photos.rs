@@ -606,14 +606,18 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
     rusqlite_conn(&db)
         .execute_batch(
             "DROP TABLE photos; DROP TABLE photo_uploads; DROP TABLE photo_chunks;
-             DROP TABLE photo_thumbnails; PRAGMA user_version = 1;",
+             DROP TABLE photo_thumbnails; ALTER TABLE documents DROP COLUMN teams;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     let storage = SqliteStorage::open(&db, catalog()).unwrap();
     let version: i64 = rusqlite_conn(&db)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(
+        version, 3,
+        "upgraded through the photo tables and the teams column"
+    );
     let bytes = camera_jpeg(9, 32, 24);
     let sha = sha_hex(&bytes);
     let outcome = storage

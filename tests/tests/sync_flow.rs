@@ -82,6 +82,26 @@ fn offline_cases_reach_the_server_and_dispatched_cases_reach_the_team() {
     a.sync();
     assert_eq!(a.store.case(in_b1).unwrap(), on_b);
 
+    // The team keeps receiving the case after handing it back: feedback,
+    // verification and closure all reach B although 城管中队 no longer holds it.
+    for event in [
+        serde_json::json!({"type": "feedback", "note": "摊贩已劝离"}),
+        serde_json::json!({"type": "verified", "passed": true}),
+        serde_json::json!({"type": "closed"}),
+    ] {
+        http.post(format!("{}/v1/cases/{in_b1}/events", server.base))
+            .header("Authorization", &auth)
+            .json(&event)
+            .send()
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+    b.sync();
+    let closed = b.store.case(in_b1).unwrap();
+    assert_eq!(closed.state.status, CaseStatus::Closed);
+    assert!(closed.state.holders.is_empty());
+
     // A field device may not use the back office.
     let resp = http
         .get(format!("{}/v1/cases", server.base))

@@ -55,13 +55,24 @@ CREATE TABLE documents (
     block           TEXT,
     workstation     TEXT,
     reporter_device TEXT,
-    updated_at      INTEGER NOT NULL
+    updated_at      INTEGER NOT NULL,
+    teams           TEXT NOT NULL DEFAULT '[]'
 );
 CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 ";
 
-/// Version 2 adds the photo tables (`sqlite_photos.rs`).
-const SCHEMA_VERSION: i64 = 2;
+/// Version 2 adds the photo tables (`sqlite_photos.rs`); version 3 the
+/// `teams` scope key of documents (every unit a case was dispatched to).
+const SCHEMA_VERSION: i64 = 3;
+
+/// Version 3: teams keep receiving the cases they worked on. Existing rows
+/// start from their current holders; the next change to a case recomputes
+/// the full list from its events.
+const TEAMS_COLUMN: &str = "
+ALTER TABLE documents ADD COLUMN teams TEXT NOT NULL DEFAULT '[]';
+UPDATE documents SET teams = coalesce(
+    (SELECT json_group_array(holder) FROM case_holder h WHERE h.case_id = documents.doc_id), '[]');
+";
 /// Most documents one response carries, whatever the device asks.
 const MAX_PULL_DOCS: u32 = 5000;
 /// About how many document bytes one response carries.
@@ -144,8 +155,11 @@ impl SqliteStorage {
             tx.execute_batch(schema::V2)?;
             tx.execute_batch(photos::PHOTO_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        } else if version == 1 {
-            tx.execute_batch(photos::PHOTO_SCHEMA)?;
+        } else if version < SCHEMA_VERSION {
+            if version < 2 {
+                tx.execute_batch(photos::PHOTO_SCHEMA)?;
+            }
+            tx.execute_batch(TEAMS_COLUMN)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
             return Err(ApiError::internal(format!(
@@ -196,10 +210,11 @@ impl SqliteStorage {
         set_meta(tx, "seq", &seq.to_string())?;
         let placement = decoded.placement(&self.catalog);
         tx.prepare_cached(
-            "INSERT INTO documents (doc_id, kind, data, heads, seq, block, workstation, reporter_device, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            "INSERT INTO documents (doc_id, kind, data, heads, seq, block, workstation, reporter_device, updated_at, teams)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, heads = excluded.heads, seq = excluded.seq,
-                 block = excluded.block, workstation = excluded.workstation, updated_at = excluded.updated_at",
+                 block = excluded.block, workstation = excluded.workstation, updated_at = excluded.updated_at,
+                 teams = excluded.teams",
         )?
         .execute(params![
             doc.id(),
@@ -210,7 +225,8 @@ impl SqliteStorage {
             placement.block,
             placement.workstation,
             placement.reporter_device,
-            now_ms
+            now_ms,
+            serde_json::to_string(&placement.teams).map_err(ApiError::internal)?,
         ])?;
         match decoded {
             Decoded::Case { header, state, .. } => {
@@ -414,8 +430,8 @@ impl Storage for SqliteStorage {
                 OR d.block IN (SELECT value FROM json_each(?3))
                 OR d.workstation IN (SELECT value FROM json_each(?4))
                 OR d.reporter_device = ?5
-                OR EXISTS (SELECT 1 FROM case_holder h WHERE h.case_id = d.doc_id
-                           AND h.holder IN (SELECT value FROM json_each(?6))))
+                OR EXISTS (SELECT 1 FROM json_each(d.teams) t
+                           WHERE t.value IN (SELECT value FROM json_each(?6))))
              ORDER BY d.seq LIMIT ?7",
         )?;
         let mut rows = stmt.query(params![
