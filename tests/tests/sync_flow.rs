@@ -110,3 +110,31 @@ fn offline_cases_reach_the_server_and_dispatched_cases_reach_the_team() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 403);
 }
+
+#[test]
+fn one_sync_call_pushes_everything_even_when_batches_are_cut_by_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let mut a = server.field_device(dir.path(), "a", scope_block("XT-B1", &[]));
+    let officer = a.actor("officer-1", Role::GridOfficer, None);
+    for i in 0..5 {
+        a.store
+            .record_case(
+                &officer,
+                NewCase::from_handheld(
+                    "A02-001",
+                    &format!("流动摊贩 {i}"),
+                    fix_in("XT-W01-U1", MONDAY_9AM),
+                ),
+            )
+            .unwrap();
+    }
+    // A byte budget smaller than one document: every batch holds one.
+    let mut config = a.client.config().clone();
+    config.push_batch_bytes = 1;
+    a.client = wangge_core::SyncClient::new(config).unwrap();
+    let p = a.sync();
+    assert_eq!(p.docs_sent, 5, "{p:?}");
+    assert_eq!(p.rounds, 5);
+    assert_eq!(a.store.pending_count().unwrap(), 0);
+}

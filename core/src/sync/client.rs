@@ -229,6 +229,7 @@ impl SyncClient {
             ..SyncProgress::default()
         };
         progress(&p);
+        let initial_pending = p.docs_pending;
         let url = format!("{}/v1/sync", self.config.server_url.trim_end_matches('/'));
         loop {
             let pushed =
@@ -260,15 +261,16 @@ impl SyncClient {
             p.docs_received += decoded.docs.len() as u64;
             p.docs_pending = store.pending_count()?;
             progress(&p);
-            // Stop when the server has nothing more and this round pushed
-            // everything that was pending (writes made meanwhile wait for
-            // the next call, so a busy device cannot keep a sync alive).
-            let pushed_all = pushed.len() < self.config.push_batch_docs
-                && decoded.accepted.len() == pushed.len();
-            if !decoded.more && (pushed_all || p.docs_pending == 0) {
-                break;
-            }
-            if pushed.is_empty() && !decoded.more {
+            // Go on while the server has more for us, or documents that were
+            // pending when the call began are still unsent (a batch is cut by
+            // count or by bytes). Writes made meanwhile may keep a few
+            // documents dirty; they wait for the next call once as many
+            // documents as were pending have gone, so a busy device cannot
+            // keep a sync alive forever.
+            let progressed = !decoded.accepted.is_empty() || !decoded.resend.is_empty();
+            let owed = p.docs_pending > 0 && p.docs_sent < initial_pending;
+            let go_on = decoded.more || (owed && progressed);
+            if !go_on {
                 break;
             }
         }
