@@ -28,6 +28,18 @@ fn fix() -> GpsFix {
     }
 }
 
+/// A new store in `dir` for a new device, its clock at Monday 09:00.
+fn fresh_store(dir: &tempfile::TempDir) -> std::sync::Arc<Store> {
+    let path = dir.path().join("s.sqlite3").display().to_string();
+    Store::open_with(
+        path,
+        generate_device_id(),
+        Catalog::demo().unwrap(),
+        Some(ManualClock::new(MONDAY_9AM)),
+    )
+    .unwrap()
+}
+
 fn new_case(item: &str) -> NewCase {
     NewCase {
         checklist_item: item.into(),
@@ -102,14 +114,7 @@ fn record_query_and_reopen_through_the_exported_api() {
 #[test]
 fn errors_cross_as_their_own_variants() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.sqlite3").display().to_string();
-    let store = Store::open_with(
-        path,
-        generate_device_id(),
-        Catalog::demo().unwrap(),
-        Some(ManualClock::new(MONDAY_9AM)),
-    )
-    .unwrap();
+    let store = fresh_store(&dir);
     let err = store
         .record_case(officer(), new_case("Z99-999"))
         .unwrap_err();
@@ -161,14 +166,7 @@ impl SyncListener for Recorder {
 #[test]
 fn photos_and_a_failed_sync_through_the_exported_api() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.sqlite3").display().to_string();
-    let store = Store::open_with(
-        path,
-        generate_device_id(),
-        Catalog::demo().unwrap(),
-        Some(ManualClock::new(MONDAY_9AM)),
-    )
-    .unwrap();
+    let store = fresh_store(&dir);
     let err = store.import_photo(vec![]).unwrap_err();
     assert!(matches!(err, WanggeError::Photo(_)), "{err}");
     let err = store
