@@ -252,17 +252,15 @@ fn run(seed: u64) {
                 let what = format!("{kind:?}");
                 let report = dev.store.file_zero_report(&by, ws, day, kind).unwrap();
                 let doc_id = report.header.doc_id();
-                let known: BTreeSet<String> = before
-                    .map(|r| r.events.iter().map(|e| e.id.to_string()).collect())
-                    .unwrap_or_default();
-                let new: Vec<String> = report
-                    .events
-                    .iter()
-                    .map(|e| e.id.to_string())
-                    .filter(|id| !known.contains(id))
-                    .collect();
-                assert_eq!(new.len(), 1, "one new zero-report entry");
-                recorded.entry(doc_id.clone()).or_default().extend(new);
+                let ids = |r: &wangge_core::ZeroReport| {
+                    r.events.iter().map(|e| e.id.to_string()).collect()
+                };
+                note_new(
+                    &mut recorded,
+                    &doc_id,
+                    before.as_ref().map(ids),
+                    ids(&report),
+                );
                 trace.push(format!("{step}: d{d} zero report {doc_id}: {what}"));
             }
             60..=64 => {
@@ -325,20 +323,26 @@ fn case_ids(dev: &TestDevice) -> Vec<CaseId> {
 
 /// Notes the events of `after` that `before` did not have.
 fn note_case(recorded: &mut Recorded, after: &CaseRecord, before: Option<&CaseRecord>) {
-    let known: BTreeSet<String> = before
-        .map(|b| b.events.iter().map(|e| e.id.to_string()).collect())
-        .unwrap_or_default();
-    let new: Vec<String> = after
-        .events
-        .iter()
-        .map(|e| e.id.to_string())
-        .filter(|id| !known.contains(id))
-        .collect();
-    assert_eq!(new.len(), 1, "exactly one new event");
-    recorded
-        .entry(after.header.id.to_string())
-        .or_default()
-        .extend(new);
+    let ids = |r: &CaseRecord| r.events.iter().map(|e| e.id.to_string()).collect();
+    note_new(
+        recorded,
+        &after.header.id.to_string(),
+        before.map(ids),
+        ids(after),
+    );
+}
+
+/// Records the one event id in `after` that `before` did not have.
+fn note_new(
+    recorded: &mut Recorded,
+    doc_id: &str,
+    before: Option<Vec<String>>,
+    after: Vec<String>,
+) {
+    let known: BTreeSet<String> = before.unwrap_or_default().into_iter().collect();
+    let new: Vec<String> = after.into_iter().filter(|id| !known.contains(id)).collect();
+    assert_eq!(new.len(), 1, "exactly one new event in {doc_id}");
+    recorded.entry(doc_id.to_owned()).or_default().extend(new);
 }
 
 /// An action a field device (or the centre's desk, offline) may attempt.
