@@ -607,6 +607,9 @@ mod tests {
             bytes: 120_000,
             width: 1600,
             height: 1200,
+            taken_at_ms: Some(1_714_543_402_000),
+            taken_lat: Some(31.1937),
+            taken_lon: Some(121.4527),
         }
     }
 

@@ -28,6 +28,7 @@ mod case;
 mod catalog;
 mod clock;
 mod error;
+mod evidence;
 mod model;
 mod store;
 mod sync;
@@ -43,6 +44,7 @@ pub use catalog::{
 };
 pub use clock::ManualClock;
 pub use error::WanggeError;
+pub use evidence::{EvidenceFlag, PhotoEvidence};
 pub use model::{
     Actor, GpsFix, PhotoRef, Role, SourceChannel, cst_day, generate_device_id, source_channel_name,
 };

@@ -128,7 +128,12 @@ impl From<core_lib::GpsFix> for GpsFix {
 
 /// A photo held in the photo store: cases and events carry only these
 /// facts, never the bytes (photos sync separately).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+///
+/// The capture fields come from the original file's own metadata, read by
+/// `importPhoto` before it was stripped; they travel with the case so that
+/// a supervisor anywhere can see a photo that is old or taken elsewhere
+/// (`photoEvidence`). Attach the reference `importPhoto` returned as it is.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PhotoRef {
     /// SHA-256 of the stored JPEG, 64 lowercase hex characters.
     pub sha256: String,
@@ -138,6 +143,15 @@ pub struct PhotoRef {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// When the camera says it took the photo (ms since the epoch), if it said.
+    #[uniffi(default)]
+    pub taken_at_ms: Option<i64>,
+    /// Latitude (WGS-84) the camera wrote, if it wrote a position.
+    #[uniffi(default)]
+    pub taken_lat: Option<f64>,
+    /// Longitude (WGS-84) the camera wrote, if it wrote a position.
+    #[uniffi(default)]
+    pub taken_lon: Option<f64>,
 }
 
 impl From<PhotoRef> for core_lib::PhotoRef {
@@ -147,17 +161,25 @@ impl From<PhotoRef> for core_lib::PhotoRef {
             bytes: p.bytes,
             width: p.width,
             height: p.height,
+            capture: core_lib::PhotoCapture {
+                taken_at_ms: p.taken_at_ms,
+                gps: p.taken_lat.zip(p.taken_lon),
+            },
         }
     }
 }
 
 impl From<core_lib::PhotoRef> for PhotoRef {
     fn from(p: core_lib::PhotoRef) -> Self {
+        let (taken_lat, taken_lon) = p.capture.gps.unzip();
         PhotoRef {
             sha256: p.sha256,
             bytes: p.bytes,
             width: p.width,
             height: p.height,
+            taken_at_ms: p.capture.taken_at_ms,
+            taken_lat,
+            taken_lon,
         }
     }
 }

@@ -47,7 +47,7 @@ pub use catalog::Catalog;
 pub use error::{Error, Result};
 pub use hlc::{Clock, Hlc, ManualClock, SystemClock};
 pub use ids::{CaseId, DeviceId, EventId, MatterId};
-pub use model::{Actor, GpsFix, PhotoRef, Role, SourceChannel};
+pub use model::{Actor, GpsFix, PhotoCapture, PhotoRef, Role, SourceChannel};
 pub use store::{CaseQuery, CaseSummary, PhotoDiskUsage, Store, StoredPhoto, SyncStatus};
 pub use sync::{SyncClient, SyncConfig, SyncError, SyncProgress};
 pub use zero_report::{ZeroReport, ZeroReportEventKind};

@@ -200,7 +200,7 @@ impl GpsFix {
 
 /// A reference to a photo held in the photo store: the document carries
 /// only these facts, never the bytes (photos sync separately).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhotoRef {
     /// SHA-256 of the stored JPEG, lowercase hex.
     pub sha256: String,
@@ -210,6 +210,36 @@ pub struct PhotoRef {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// When and where the camera says the photo was taken, read from the original file before
+    /// its metadata was stripped.
+    ///
+    /// Why it travels in the document: the stored JPEG carries no metadata (privacy), yet a
+    /// supervisor on another device or in the back office must be able to see that a photo is
+    /// days old or was taken elsewhere ([`check_evidence`](crate::photo::check_evidence)). The
+    /// event the photo belongs to is the one place every replica has. Absent in documents
+    /// written before this field existed, and skipped when the camera recorded neither fact.
+    #[serde(default, skip_serializing_if = "PhotoCapture::is_empty")]
+    pub capture: PhotoCapture,
+}
+
+/// What a photo's own metadata said about its capture: evidence, not trusted truth (EXIF can be
+/// edited, and a screenshot has none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhotoCapture {
+    /// Capture time in ms since the Unix epoch (EXIF `DateTimeOriginal`; a time without an
+    /// offset is read as China Standard Time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at_ms: Option<i64>,
+    /// Capture position `(latitude, longitude)` in WGS-84 decimal degrees, as the camera wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps: Option<(f64, f64)>,
+}
+
+impl PhotoCapture {
+    /// True when the camera recorded neither a time nor a position.
+    pub fn is_empty(&self) -> bool {
+        self.taken_at_ms.is_none() && self.gps.is_none()
+    }
 }
 
 impl PhotoRef {

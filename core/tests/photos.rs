@@ -13,10 +13,11 @@ use image::{Rgb, RgbImage};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use support::*;
-use wangge_core::photo::{EvidenceFlag, PhotoFormat, PhotoOptions};
+use wangge_core::photo::{EvidenceFlag, PhotoEvidence, PhotoFormat, PhotoOptions};
 use wangge_core::zero_report::ZeroReportEventKind;
 use wangge_core::{
-    CaseEventKind, DeviceId, Error, GpsFix, MatterId, NewCase, PhotoRef, Store, SystemClock,
+    CaseEventKind, DeviceId, Error, GpsFix, MatterId, NewCase, PhotoCapture, PhotoRef, Store,
+    SystemClock,
 };
 
 /// 2024-05-01 14:03:22 +08:00, the capture time the EXIF below writes.
@@ -143,6 +144,14 @@ fn new_case(pos: (f64, f64), at_ms: i64, photos: Vec<PhotoRef>) -> NewCase {
     new.grid = Some("XT-W01-U1".into());
     new.photos = photos;
     new
+}
+
+/// The evidence as (photo hash, flags) pairs.
+fn flags_of(evidence: Vec<PhotoEvidence>) -> Vec<(String, Vec<EvidenceFlag>)> {
+    evidence
+        .into_iter()
+        .map(|e| (e.photo.sha256, e.flags))
+        .collect()
 }
 
 fn count(path: &std::path::Path, table: &str) -> i64 {
@@ -287,8 +296,9 @@ fn evidence_flags_a_photo_taken_days_before_or_far_away() {
             new_case(XIETU, d.store.now_ms(), vec![photo.clone()]),
         )
         .unwrap();
+    assert_eq!(photo.capture.taken_at_ms, Some(TAKEN_MS));
     assert_eq!(
-        d.store.photo_evidence(good).unwrap(),
+        flags_of(d.store.photo_evidence(good).unwrap()),
         vec![(photo.sha256.clone(), vec![])]
     );
 
@@ -302,7 +312,7 @@ fn evidence_flags_a_photo_taken_days_before_or_far_away() {
             new_case(far, d.store.now_ms(), vec![photo.clone()]),
         )
         .unwrap();
-    let evidence = d.store.photo_evidence(suspicious).unwrap();
+    let evidence = flags_of(d.store.photo_evidence(suspicious).unwrap());
     assert_eq!(evidence.len(), 1);
     let (sha, flags) = &evidence[0];
     assert_eq!(sha, &photo.sha256);
@@ -324,7 +334,7 @@ fn evidence_flags_a_photo_taken_days_before_or_far_away() {
             },
         )
         .unwrap();
-    let evidence = d.store.photo_evidence(good).unwrap();
+    let evidence = flags_of(d.store.photo_evidence(good).unwrap());
     assert_eq!(
         evidence,
         vec![
@@ -390,6 +400,7 @@ fn an_unknown_photo_hash_is_refused_and_nothing_is_recorded() {
         bytes: 1000,
         width: 10,
         height: 10,
+        capture: PhotoCapture::default(),
     };
     let err = d
         .store
@@ -444,6 +455,21 @@ fn an_unknown_photo_hash_is_refused_and_nothing_is_recorded() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
 
+    // A reference that claims another capture time than the photo's own metadata.
+    let backdated = PhotoRef {
+        capture: PhotoCapture {
+            taken_at_ms: Some(MONDAY_9AM),
+            gps: Some(XIETU),
+        },
+        ..real.clone()
+    };
+    let err = d
+        .store
+        .record_case(&d.officer(), new_case(XIETU, MONDAY_9AM, vec![backdated]))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    assert!(err.to_string().contains("import_photo"), "{err}");
+
     // On a zero report's matter.
     let err = d
         .store
@@ -493,7 +519,16 @@ fn a_received_case_lists_its_thumbnails_as_missing() {
     );
     // B cannot show it yet, nor attach it: it holds neither the photo nor its thumbnail.
     assert!(b.store.case_thumbnails(case).unwrap().is_empty());
-    assert!(b.store.photo_evidence(case).unwrap().is_empty());
+    // Yet it judges the evidence as A does: the capture facts travel in the document.
+    let evidence = b.store.photo_evidence(case).unwrap();
+    assert_eq!(evidence, a.store.photo_evidence(case).unwrap());
+    assert_eq!(
+        flags_of(evidence),
+        vec![(
+            photo.sha256.clone(),
+            vec![EvidenceFlag::NoCaptureTime, EvidenceFlag::NoPosition]
+        )]
+    );
     let err = b
         .store
         .record_case(&b.officer(), new_case(XIETU, MONDAY_9AM, vec![photo]))

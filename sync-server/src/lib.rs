@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     let office = Router::new()
         .route("/v1/cases", get(routes::office::list_cases))
         .route("/v1/cases/{id}", get(routes::office::get_case))
+        .route("/v1/cases/{id}/evidence", get(routes::office::evidence))
         .route("/v1/cases/{id}/register", post(routes::office::register))
         .route("/v1/cases/{id}/events", post(routes::office::add_event))
         .route("/v1/stats", get(routes::office::stats))

@@ -639,3 +639,56 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
     ));
     assert_eq!(storage.photo(&sha).unwrap(), Some(bytes));
 }
+
+#[test]
+fn the_back_office_judges_photo_evidence_from_the_document_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let a = server.field_device(dir.path(), "a", everything());
+    let b = server.field_device(dir.path(), "b", everything());
+    let (_, centre) = server.enroll("centre", DeviceRole::Centre, everything());
+    // The encoder writes no EXIF: the photo has no capture time and no position.
+    let photo = a
+        .store
+        .import_photo(&camera_jpeg(9, 640, 480), &PhotoOptions::default())
+        .unwrap();
+    assert!(photo.capture.is_empty());
+    let case = record_case_with(&a, vec![photo.clone()]);
+    // Only the document goes up: the photo's bytes stay on A.
+    let bytes = a.store.document_bytes(&case.to_string()).unwrap().unwrap();
+    b.store.merge_document(&case.to_string(), &bytes).unwrap();
+    b.sync();
+
+    let resp = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/cases/{case}/evidence", server.base))
+        .bearer_auth(&centre)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let on_server: serde_json::Value = resp.json().unwrap();
+    let on_device = serde_json::to_value(a.store.photo_evidence(case).unwrap()).unwrap();
+    assert_eq!(on_server, on_device);
+    assert_eq!(on_server[0]["photo"]["sha256"], photo.sha256.as_str());
+    assert_eq!(
+        on_server[0]["flags"],
+        serde_json::json!([{"kind": "no_capture_time"}, {"kind": "no_position"}])
+    );
+
+    // A field device may not read the back office, and an unknown case is a 404.
+    let resp = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/cases/{case}/evidence", server.base))
+        .bearer_auth(&a.token)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let resp = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/v1/cases/{}/evidence",
+            server.base,
+            wangge_core::CaseId::generate()
+        ))
+        .bearer_auth(&centre)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+}

@@ -91,6 +91,28 @@ pub struct CaseRecord {
     pub state: CaseState,
 }
 
+impl CaseRecord {
+    /// Every photo of the case, each once, with the time of the report or event that first
+    /// attached it (ms since the epoch): the report's photos first, then the events' in
+    /// timeline order.
+    pub fn photos_attached(&self) -> Vec<(&PhotoRef, i64)> {
+        let mut seen = std::collections::HashSet::new();
+        let header = self
+            .header
+            .photos
+            .iter()
+            .map(|p| (p, self.state.reported_at));
+        let events = self
+            .events
+            .iter()
+            .flat_map(|e| e.kind.photos().iter().map(move |p| (p, e.at.wall_ms)));
+        header
+            .chain(events)
+            .filter(|(p, _)| seen.insert(p.sha256.as_str()))
+            .collect()
+    }
+}
+
 /// What a reporter supplies to record a case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCase {

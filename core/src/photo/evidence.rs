@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::OriginalMetadata;
+use crate::case::CaseRecord;
+use crate::model::{PhotoCapture, PhotoRef};
 
 /// Thresholds of [`check_evidence`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,14 +62,14 @@ pub enum EvidenceFlag {
 /// the distance cannot be judged and no distance flag is raised. An empty result means nothing
 /// to flag.
 pub fn check_evidence(
-    original: &OriginalMetadata,
+    capture: &PhotoCapture,
     report_time_ms: i64,
     report_lat: f64,
     report_lon: f64,
     policy: &EvidencePolicy,
 ) -> Vec<EvidenceFlag> {
     let mut flags = Vec::new();
-    match original.taken_at_ms {
+    match capture.taken_at_ms {
         None => flags.push(EvidenceFlag::NoCaptureTime),
         Some(taken) => {
             let age = report_time_ms.saturating_sub(taken);
@@ -81,7 +82,7 @@ pub fn check_evidence(
             }
         }
     }
-    match original.gps {
+    match capture.gps {
         None => flags.push(EvidenceFlag::NoPosition),
         Some((lat, lon)) => {
             if valid_position(report_lat, report_lon) {
@@ -96,6 +97,37 @@ pub fn check_evidence(
         }
     }
     flags
+}
+
+/// The evidence flags of one photo attached to a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoEvidence {
+    /// The photo's reference, as the case document holds it.
+    pub photo: PhotoRef,
+    /// Time of the report or event the photo is attached to (ms since the epoch).
+    pub attached_at_ms: i64,
+    /// What a supervisor should look at; empty when nothing is suspicious.
+    pub flags: Vec<EvidenceFlag>,
+}
+
+/// Evidence flags of every photo of a case, each photo once (where it was first attached):
+/// its capture facts ([`PhotoRef::capture`]) against the time of the report or event that
+/// attaches it and the case's GPS fix. Pure: works the same on a phone and on the server,
+/// whichever device took the photo.
+pub fn case_photo_evidence(record: &CaseRecord, policy: &EvidencePolicy) -> Vec<PhotoEvidence> {
+    let (lat, lon) = record
+        .header
+        .gps
+        .map_or((f64::NAN, f64::NAN), |g| (g.lat, g.lon));
+    record
+        .photos_attached()
+        .into_iter()
+        .map(|(photo, attached_at_ms)| PhotoEvidence {
+            flags: check_evidence(&photo.capture, attached_at_ms, lat, lon, policy),
+            photo: photo.clone(),
+            attached_at_ms,
+        })
+        .collect()
 }
 
 fn valid_position(lat: f64, lon: f64) -> bool {
@@ -116,22 +148,15 @@ pub(crate) fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::photo::{PhotoFormat, PhotoOptions, prepare, test_images};
+    use crate::photo::{PhotoOptions, prepare, test_images};
 
     /// Xietu Road street office, Xuhui, Shanghai (approximately).
     const XIETU: (f64, f64) = (31.1937, 121.4527);
     const REPORT_MS: i64 = 1_714_543_402_000; // 2024-05-01 14:03:22 +08:00
     const HOUR_MS: i64 = 3_600_000;
 
-    fn original(taken_at_ms: Option<i64>, gps: Option<(f64, f64)>) -> OriginalMetadata {
-        OriginalMetadata {
-            format: PhotoFormat::Jpeg,
-            width: 4000,
-            height: 3000,
-            orientation: 1,
-            taken_at_ms,
-            gps,
-        }
+    fn original(taken_at_ms: Option<i64>, gps: Option<(f64, f64)>) -> PhotoCapture {
+        PhotoCapture { taken_at_ms, gps }
     }
 
     /// A point `metres` due north of `from`.
@@ -175,7 +200,7 @@ mod tests {
         );
         let prepared = prepare(&bytes, &PhotoOptions::default()).unwrap();
         let flags = check_evidence(
-            &prepared.original,
+            &prepared.original.capture(),
             REPORT_MS,
             XIETU.0,
             XIETU.1,

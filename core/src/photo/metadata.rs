@@ -8,6 +8,7 @@ use exif::{Exif, In, Tag, Value};
 use serde::{Deserialize, Serialize};
 
 use super::PhotoFormat;
+use crate::model::PhotoCapture;
 
 /// Facts about the original photo, kept with the photo's record after its metadata is stripped.
 ///
@@ -30,6 +31,17 @@ pub struct OriginalMetadata {
     /// GPS position of the capture, `(latitude, longitude)` in decimal degrees (WGS-84 as the
     /// camera wrote it; south and west negative).
     pub gps: Option<(f64, f64)>,
+}
+
+impl OriginalMetadata {
+    /// The capture time and position, the part of the metadata that travels with the photo's
+    /// reference in the case document.
+    pub fn capture(&self) -> PhotoCapture {
+        PhotoCapture {
+            taken_at_ms: self.taken_at_ms,
+            gps: self.gps,
+        }
+    }
 }
 
 /// The EXIF facts the pipeline uses; the pixel size comes from the decoder's header.

@@ -24,7 +24,9 @@ mod resize;
 mod test_images;
 
 pub use error::PhotoError;
-pub use evidence::{EvidenceFlag, EvidencePolicy, check_evidence};
+pub use evidence::{
+    EvidenceFlag, EvidencePolicy, PhotoEvidence, case_photo_evidence, check_evidence,
+};
 pub use format::PhotoFormat;
 pub use metadata::OriginalMetadata;
 pub use options::PhotoOptions;

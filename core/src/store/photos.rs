@@ -27,10 +27,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::ids::CaseId;
-use crate::model::PhotoRef;
+use crate::model::{PhotoCapture, PhotoRef};
 use crate::photo::{
-    EvidenceFlag, EvidencePolicy, OriginalMetadata, PhotoFormat, PhotoOptions, check_evidence,
-    prepare,
+    EvidencePolicy, OriginalMetadata, PhotoEvidence, PhotoFormat, PhotoOptions,
+    case_photo_evidence, prepare,
 };
 use crate::store::Store;
 use crate::zero_report::ZeroReportEventKind;
@@ -164,6 +164,7 @@ const STORED_PHOTO_COLUMNS: &str = "p.sha256, p.bytes, p.width, p.height, t.thum
     p.photo_uploaded, p.thumb_uploaded";
 
 fn stored_photo(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPhoto> {
+    let taken_at_ms: Option<i64> = r.get(10)?;
     let lat: Option<f64> = r.get(11)?;
     let lon: Option<f64> = r.get(12)?;
     Ok(StoredPhoto {
@@ -172,6 +173,10 @@ fn stored_photo(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPhoto> {
             bytes: r.get::<_, i64>(1)? as u64,
             width: r.get(2)?,
             height: r.get(3)?,
+            capture: PhotoCapture {
+                taken_at_ms,
+                gps: lat.zip(lon),
+            },
         },
         thumb_sha256: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
         thumb_bytes: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as u64,
@@ -180,7 +185,7 @@ fn stored_photo(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPhoto> {
             width: r.get(7)?,
             height: r.get(8)?,
             orientation: r.get(9)?,
-            taken_at_ms: r.get(10)?,
+            taken_at_ms,
             gps: lat.zip(lon),
         },
         imported_at_ms: r.get(13)?,
@@ -219,8 +224,37 @@ pub(crate) fn check_refs(conn: &Connection, photos: &[PhotoRef]) -> Result<()> {
                 ),
             ));
         }
+        // Capture facts are evidence: a reference may not claim another time or place than
+        // the photo imported here said about itself.
+        if let Some(stored) = stored_capture(conn, &p.sha256)?
+            && stored != p.capture
+        {
+            return Err(Error::invalid(
+                "photo reference",
+                format!(
+                    "photo {} was taken at {:?} ms, position {:?} by its own metadata, but the \
+                     reference says {:?} ms, {:?}; attach the PhotoRef that import_photo returned",
+                    p.sha256, stored.taken_at_ms, stored.gps, p.capture.taken_at_ms, p.capture.gps
+                ),
+            ));
+        }
     }
     Ok(())
+}
+
+/// The capture facts of a photo imported on this device, `None` for one imported elsewhere.
+fn stored_capture(conn: &Connection, sha256: &str) -> Result<Option<PhotoCapture>> {
+    Ok(conn
+        .prepare_cached("SELECT taken_at_ms, taken_lat, taken_lon FROM photos WHERE sha256 = ?1")?
+        .query_row([sha256], |r| {
+            let lat: Option<f64> = r.get(1)?;
+            let lon: Option<f64> = r.get(2)?;
+            Ok(PhotoCapture {
+                taken_at_ms: r.get(0)?,
+                gps: lat.zip(lon),
+            })
+        })
+        .optional()?)
 }
 
 /// Records that `doc_id` references these photos (the `photo_refs` projection; references
@@ -302,12 +336,16 @@ impl Store {
             "INSERT OR IGNORE INTO photo_thumbs (sha256, thumb_sha256, jpeg) VALUES (?1, ?2, ?3)",
         )?
         .execute(params![p.sha256, thumb_sha256, p.thumbnail])?;
+        // The same pixels may arrive twice with different EXIF (an edited copy): the first
+        // import's facts are the ones stored, so the reference carries those.
+        let capture = stored_capture(&tx, &p.sha256)?.unwrap_or_else(|| p.original.capture());
         tx.commit()?;
         Ok(PhotoRef {
             bytes: p.jpeg.len() as u64,
             sha256: p.sha256,
             width: p.width,
             height: p.height,
+            capture,
         })
     }
 
@@ -340,12 +378,13 @@ impl Store {
     /// with their thumbnails. A photo whose thumbnail has not reached this device yet (taken on
     /// another device that has not uploaded it) is left out; the next sync fetches it.
     pub fn case_thumbnails(&self, case: CaseId) -> Result<Vec<(PhotoRef, Vec<u8>)>> {
-        let refs = case_photo_refs(&self.case(case)?);
+        let record = self.case(case)?;
+        let refs = record.photos_attached();
         let conn = self.reader();
         let mut out = Vec::with_capacity(refs.len());
         for (photo, _) in refs {
             if let Some(thumb) = read_blob(&conn, PhotoPart::Thumbnail, &photo.sha256)? {
-                out.push((photo, thumb));
+                out.push((photo.clone(), thumb));
             }
         }
         Ok(out)
@@ -390,27 +429,13 @@ impl Store {
         })
     }
 
-    /// Evidence flags of a case's photos, for a supervisor: each photo imported on this device
-    /// is checked ([`check_evidence`], default [`EvidencePolicy`]) against the time of the
-    /// report or event it is attached to and the case's GPS fix. Photos imported on another
-    /// device are left out: their original metadata stayed there. A photo with nothing to flag
-    /// appears with an empty list.
-    pub fn photo_evidence(&self, case: CaseId) -> Result<Vec<(String, Vec<EvidenceFlag>)>> {
+    /// Evidence flags of a case's photos, for a supervisor: each photo's capture facts, which
+    /// travel in the document, against the report or event that attaches it and the case's GPS
+    /// fix ([`case_photo_evidence`], default [`EvidencePolicy`]). Photos imported on any device
+    /// are judged alike. A photo with nothing to flag appears with an empty list.
+    pub fn photo_evidence(&self, case: CaseId) -> Result<Vec<PhotoEvidence>> {
         let record = self.case(case)?;
-        let (lat, lon) = record
-            .header
-            .gps
-            .map_or((f64::NAN, f64::NAN), |g| (g.lat, g.lon));
-        let policy = EvidencePolicy::default();
-        let mut out = Vec::new();
-        for (photo, at_ms) in case_photo_refs(&record) {
-            let Some(stored) = self.stored_photo(&photo.sha256)? else {
-                continue;
-            };
-            let flags = check_evidence(&stored.original, at_ms, lat, lon, &policy);
-            out.push((photo.sha256, flags));
-        }
-        Ok(out)
+        Ok(case_photo_evidence(&record, &EvidencePolicy::default()))
     }
 
     /// Photos referenced by the documents on this device whose thumbnail it lacks (at most
@@ -508,24 +533,4 @@ fn check_jpeg(sha256: &str, bytes: &[u8]) -> Result<()> {
             bytes.len()
         ))))
     }
-}
-
-/// The photos of a case with the time of the report or event that attached them, each photo
-/// once (its first attachment), in timeline order.
-fn case_photo_refs(record: &crate::CaseRecord) -> Vec<(PhotoRef, i64)> {
-    let mut seen = std::collections::HashSet::new();
-    let header = record
-        .header
-        .photos
-        .iter()
-        .map(|p| (p, record.state.reported_at));
-    let events = record
-        .events
-        .iter()
-        .flat_map(|e| e.kind.photos().iter().map(move |p| (p, e.at.wall_ms)));
-    header
-        .chain(events)
-        .filter(|(p, _)| seen.insert(p.sha256.clone()))
-        .map(|(p, at)| (p.clone(), at))
-        .collect()
 }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
+use wangge_core::photo::{EvidencePolicy, PhotoEvidence, case_photo_evidence};
 use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary, DeviceId, Role};
 
 use crate::AppState;
@@ -77,6 +78,26 @@ pub async fn get_case(
     found
         .map(Json)
         .ok_or_else(|| ApiError::not_found("no such case on the server"))
+}
+
+/// `GET /v1/cases/{id}/evidence`: the photos of a case, each with what its own capture time
+/// and position say against the report that attaches it (taken days before, far away, no
+/// time or position), for the supervisor deciding whether to trust it. Computed from the case
+/// document alone: the photo's bytes need not have arrived.
+pub async fn evidence(
+    State(state): State<AppState>,
+    _centre: CentreDevice,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<PhotoEvidence>>, ApiError> {
+    check_case_id(&id)?;
+    let storage = state.storage.clone();
+    let record = blocking(move || storage.case(&id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such case on the server"))?;
+    Ok(Json(case_photo_evidence(
+        &record,
+        &EvidencePolicy::default(),
+    )))
 }
 
 /// Body of `POST /v1/cases/{id}/register`.

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream
 import java.util.concurrent.CopyOnWriteArrayList
 import javax.imageio.ImageIO
 import org.wangge.core.CaseEventKind
+import org.wangge.core.EvidenceFlag
 import org.wangge.core.NewCase
 import org.wangge.core.PhotoRef
 import org.wangge.core.SyncListener
@@ -96,6 +97,16 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             assertEq(setOf(vendor, garbage), other.casesInGrid("XT-W01").map { it.id }.toSet(), "cases in XT-W01")
             assertEq(true, other.zeroReport("XT-W01", today)?.nothingToReport, "the zero report")
             assertEq(true, other.caseSyncStatus(vendor).onServer, "received cases are on the server")
+
+            // The second device judges the photo's evidence as the first does: the capture
+            // facts travel in the case. This encoder writes no EXIF, hence both flags.
+            val evidence = other.photoEvidence(vendor)
+            assertEq(store.photoEvidence(vendor), evidence, "same evidence on both devices")
+            assertEq(
+                listOf(EvidenceFlag.NoCaptureTime, EvidenceFlag.NoPosition),
+                evidence.single().flags,
+                "evidence flags",
+            )
 
             val thumbs = other.caseThumbnails(vendor)
             assertEq(listOf(photo), thumbs.map { it.photo }, "thumbnail on the second device")
