@@ -51,6 +51,10 @@ pub struct SyncProgress {
     pub photo_bytes_sent: u64,
     /// Photo and thumbnail bytes downloaded.
     pub photo_bytes_received: u64,
+    /// The server had lost changes it had acknowledged (its database was
+    /// restored from a backup), so this sync started over and pushed every
+    /// document on the device again. Nothing on the device was lost.
+    pub server_reset: bool,
 }
 
 impl From<core_lib::SyncProgress> for SyncProgress {
@@ -67,6 +71,7 @@ impl From<core_lib::SyncProgress> for SyncProgress {
             photos_received: p.photos_received,
             photo_bytes_sent: p.photo_bytes_sent,
             photo_bytes_received: p.photo_bytes_received,
+            server_reset: p.server_reset,
         }
     }
 }

@@ -607,7 +607,7 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
         .execute_batch(
             "DROP TABLE photos; DROP TABLE photo_uploads; DROP TABLE photo_chunks;
              DROP TABLE photo_thumbnails; ALTER TABLE documents DROP COLUMN teams;
-             PRAGMA user_version = 1;",
+             ALTER TABLE devices DROP COLUMN last_cursor; PRAGMA user_version = 1;",
         )
         .unwrap();
     let storage = SqliteStorage::open(&db, catalog()).unwrap();
@@ -615,8 +615,8 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        version, 3,
-        "upgraded through the photo tables and the teams column"
+        version, 4,
+        "upgraded through the photo tables, the teams column and the devices' cursors"
     );
     let bytes = camera_jpeg(9, 32, 24);
     let sha = sha_hex(&bytes);

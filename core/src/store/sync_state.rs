@@ -130,15 +130,52 @@ impl Store {
         Ok(out)
     }
 
+    /// Starts the sync over after the server answered "reset" (it lost
+    /// changes it had acknowledged: its database was restored from a
+    /// backup). In one transaction: forgets the server heads of every
+    /// document, so that each is pushed whole again and counts as not on
+    /// the server until the server acknowledges it anew; marks every photo
+    /// imported here as not uploaded, so that the next upload pass asks the
+    /// server about each and sends what it lost; and moves the cursor back
+    /// to 0, so that the device reads the server's whole feed again.
+    ///
+    /// Nothing local is deleted: the documents, their history and the
+    /// photos stay as they are.
+    pub fn forget_server_state(&self) -> Result<()> {
+        let mut w = self.writer();
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE sync_state SET synced_heads = NULL, dirty = 1, on_server = 0",
+            [],
+        )?;
+        tx.execute(
+            "UPDATE photos SET photo_uploaded = 0, thumb_uploaded = 0",
+            [],
+        )?;
+        set_meta(&tx, "sync_cursor", b"0")?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Applies the server's answer to a push of `pushed`: marks accepted
     /// documents as on the server, merges the documents received, and moves
     /// the cursor — all in one transaction. Returns how many received
     /// documents changed something locally.
+    ///
+    /// A reset answer (the server lost what it had acknowledged) carries
+    /// nothing to apply: it starts the sync over with
+    /// [`Store::forget_server_state`] instead.
     pub fn apply_sync_response(
         &self,
         pushed: &[PreparedPush],
         response: &SyncResponse,
     ) -> Result<usize> {
+        if response.reset {
+            self.forget_server_state()?;
+            return Ok(0);
+        }
         let mut w = self.writer();
         let w = &mut *w;
         let tx = w

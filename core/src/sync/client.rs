@@ -12,6 +12,15 @@
 //! when the attempts run out the call fails with [`SyncError::Offline`] and
 //! every unsent change stays marked for the next call. Nothing is dropped
 //! after a failure (unlike upload queues that give up on an entry).
+//!
+//! A server whose database was restored from a backup has lost changes it
+//! had acknowledged, and this device would never push them again: it
+//! believes the server holds them. Such a server answers "reset" (see
+//! `docs/sync-protocol.md`); the call then forgets everything it believed
+//! the server holds, in one local transaction, pushes every document whole
+//! and reads the feed from 0, within the same call, and reports it in
+//! [`SyncProgress::server_reset`]. A second reset in the same call ends it
+//! with [`SyncError::ServerResetAgain`].
 
 use std::time::Duration;
 
@@ -89,6 +98,12 @@ pub struct SyncProgress {
     pub photo_bytes_sent: u64,
     /// Photo and thumbnail bytes downloaded.
     pub photo_bytes_received: u64,
+    /// The server had lost changes it had acknowledged (its database was
+    /// restored from a backup), so this sync started over from the
+    /// beginning of its feed and pushed every document on the device whole
+    /// again. Nothing on the device was lost.
+    #[serde(default)]
+    pub server_reset: bool,
 }
 
 /// Why a sync failed.
@@ -121,6 +136,12 @@ pub enum SyncError {
         "photo {0} is not on the server yet: the device that took it has not uploaded it; try again after that device syncs"
     )]
     PhotoNotOnServer(String),
+    /// The server asked this device to start over a second time within one
+    /// sync: its database is probably being restored or replaced right now.
+    #[error(
+        "the server lost this device's acknowledged changes twice during one sync (is its database being restored right now?); nothing on this device was lost: sync again later, and tell the server's administrator if it keeps happening"
+    )]
+    ServerResetAgain,
     /// Photos whose bytes the server refused (they do not match their hash: damaged storage).
     #[error(
         "the server refused {count} photo(s) of this device as damaged ({detail}); the other photos were sent. Re-take or re-import them"
@@ -229,7 +250,11 @@ impl SyncClient {
             ..SyncProgress::default()
         };
         progress(&p);
-        let initial_pending = p.docs_pending;
+        // What this call owes the server: the documents pending when it
+        // began (or when a reset made every document pending), and how many
+        // had been sent at that point.
+        let mut owed_docs = p.docs_pending;
+        let mut sent_before = 0;
         let url = format!("{}/v1/sync", self.config.server_url.trim_end_matches('/'));
         loop {
             let pushed =
@@ -253,10 +278,28 @@ impl SyncClient {
             )?;
             let decoded = SyncResponse::decode(&response)
                 .map_err(|e| Error::Sync(SyncError::Protocol(e.to_string())))?;
+            if decoded.reset && p.server_reset {
+                // After a reset the device's cursor is one this server
+                // handed out; a second reset means the server changed again
+                // under this sync. Stop rather than loop.
+                return Err(Error::Sync(SyncError::ServerResetAgain));
+            }
             store.apply_sync_response(&pushed, &decoded)?;
             p.rounds += 1;
             p.bytes_sent += body_len;
             p.bytes_received += response.len() as u64;
+            if decoded.reset {
+                // The server stored nothing of this round and lost what it
+                // had acknowledged; the store has forgotten the server's
+                // state (every document pending again, cursor 0). Push it
+                // all, within this call.
+                p.server_reset = true;
+                p.docs_pending = store.pending_count()?;
+                owed_docs = p.docs_pending;
+                sent_before = p.docs_sent;
+                progress(&p);
+                continue;
+            }
             p.docs_sent += decoded.accepted.len() as u64;
             p.docs_received += decoded.docs.len() as u64;
             p.docs_pending = store.pending_count()?;
@@ -268,7 +311,7 @@ impl SyncClient {
             // documents as were pending have gone, so a busy device cannot
             // keep a sync alive forever.
             let progressed = !decoded.accepted.is_empty() || !decoded.resend.is_empty();
-            let owed = p.docs_pending > 0 && p.docs_sent < initial_pending;
+            let owed = p.docs_pending > 0 && p.docs_sent - sent_before < owed_docs;
             let go_on = decoded.more || (owed && progressed);
             if !go_on {
                 break;

@@ -11,12 +11,18 @@
 //! message  = magic "WGSY" · version:uint · type:u8 · body
 //! request  = request_id:16 bytes · cursor:uint · max_docs:uint · n:uint · push_doc{n}
 //! push_doc = doc_id:str · kind:u8 · heads · changes:bytes
-//! response = cursor:uint · more:u8 · n:uint · accepted{n} · r:uint · doc_id:str{r} · m:uint · pull_doc{m}
+//! response = cursor:uint · flags:u8 · n:uint · accepted{n} · r:uint · doc_id:str{r} · m:uint · pull_doc{m}
 //! accepted = doc_id:str · heads
 //! pull_doc = doc_id:str · kind:u8 · heads · document:bytes
 //! heads    = n:uint · hash:32 bytes{n}
+//! flags    = bit 0: more · bit 1: reset · other bits 0
 //! uint     = unsigned LEB128;  str, bytes = uint length · content
 //! ```
+//!
+//! The flags byte was a plain `more` byte (0 or 1) before the reset flag
+//! existed, so a device of this version understands every older server of
+//! protocol version 1 unchanged. A decoder refuses a flag it does not know
+//! rather than ignore an instruction from a newer server.
 
 use automerge::ChangeHash;
 
@@ -34,6 +40,13 @@ const MAX_HEADS: u64 = 1024;
 
 const TYPE_REQUEST: u8 = 1;
 const TYPE_RESPONSE: u8 = 2;
+
+/// Response flag: more documents wait beyond this batch.
+const FLAG_MORE: u8 = 1 << 0;
+/// Response flag: the server lost changes it had acknowledged; start over.
+const FLAG_RESET: u8 = 1 << 1;
+/// Every response flag this build knows.
+const KNOWN_FLAGS: u8 = FLAG_MORE | FLAG_RESET;
 
 /// A document the device pushes: the changes the server may lack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +104,12 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// More documents wait beyond this batch: sync again at once.
     pub more: bool,
+    /// The server has lost changes it had acknowledged to this device (its
+    /// database was restored from a backup): it stored nothing of this
+    /// request, and the device must forget what it believes the server
+    /// holds, go back to cursor 0 and push every document whole. A reset
+    /// response carries cursor 0 and no documents.
+    pub reset: bool,
     /// The pushed documents now durably on the server.
     pub accepted: Vec<Accepted>,
     /// Pushed documents whose changes build on changes the server does not
@@ -230,8 +249,15 @@ impl SyncResponse {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
         header(&mut w, TYPE_RESPONSE);
+        let mut flags = 0;
+        if self.more {
+            flags |= FLAG_MORE;
+        }
+        if self.reset {
+            flags |= FLAG_RESET;
+        }
         w.uint(self.cursor)
-            .raw(&[u8::from(self.more)])
+            .raw(&[flags])
             .uint(self.accepted.len() as u64);
         for a in &self.accepted {
             w.str(&a.doc_id);
@@ -255,7 +281,14 @@ impl SyncResponse {
         let mut r = Reader::new(buf);
         read_header(&mut r, TYPE_RESPONSE)?;
         let cursor = r.uint("cursor")?;
-        let more = r.raw(1, "more flag")?[0] != 0;
+        let flags = r.raw(1, "flags")?[0];
+        if flags & !KNOWN_FLAGS != 0 {
+            return Err(WireError {
+                what: "flags",
+                offset: r.position() - 1,
+                problem: "unknown response flag (this build knows 1 = more, 2 = reset); update the app",
+            });
+        }
         let n = r.len("accepted count", MAX_DOCS)?;
         let mut accepted = Vec::with_capacity(n.min(1024));
         for _ in 0..n {
@@ -285,7 +318,8 @@ impl SyncResponse {
         r.finish("response")?;
         Ok(SyncResponse {
             cursor,
-            more,
+            more: flags & FLAG_MORE != 0,
+            reset: flags & FLAG_RESET != 0,
             accepted,
             resend,
             docs,
@@ -318,6 +352,7 @@ mod tests {
         let resp = SyncResponse {
             cursor: 99,
             more: true,
+            reset: false,
             accepted: vec![Accepted {
                 doc_id: "a".into(),
                 heads: vec![ChangeHash([3; 32])],
@@ -364,5 +399,56 @@ mod tests {
             SyncResponse::decode(&buf).is_err(),
             "a request is not a response"
         );
+    }
+
+    fn empty_response(more: bool, reset: bool) -> SyncResponse {
+        SyncResponse {
+            cursor: 0,
+            more,
+            reset,
+            accepted: vec![],
+            resend: vec![],
+            docs: vec![],
+        }
+    }
+
+    /// Offset of the flags byte in a response with cursor 0: magic, version,
+    /// type, cursor.
+    const FLAGS_AT: usize = 4 + 1 + 1 + 1;
+
+    #[test]
+    fn the_flags_byte_carries_more_and_reset() {
+        for (more, reset, byte) in [
+            (false, false, 0u8),
+            (true, false, 1),
+            (false, true, 2),
+            (true, true, 3),
+        ] {
+            let resp = empty_response(more, reset);
+            let buf = resp.encode();
+            assert_eq!(buf[FLAGS_AT], byte, "more={more} reset={reset}");
+            assert_eq!(SyncResponse::decode(&buf).unwrap(), resp);
+        }
+    }
+
+    #[test]
+    fn an_old_servers_more_byte_still_decodes() {
+        // Before the reset flag, the byte was `more` as 0 or 1.
+        let mut buf = empty_response(false, false).encode();
+        buf[FLAGS_AT] = 1;
+        let resp = SyncResponse::decode(&buf).unwrap();
+        assert!(resp.more && !resp.reset);
+    }
+
+    #[test]
+    fn unknown_flag_bits_are_refused() {
+        for bit in 2..8 {
+            let mut buf = empty_response(true, true).encode();
+            buf[FLAGS_AT] |= 1 << bit;
+            let err = SyncResponse::decode(&buf).unwrap_err();
+            assert_eq!(err.what, "flags");
+            assert_eq!(err.offset, FLAGS_AT);
+            assert!(err.to_string().contains("unknown response flag"), "{err}");
+        }
     }
 }

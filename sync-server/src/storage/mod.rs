@@ -156,7 +156,11 @@ pub trait Storage: Send + Sync + 'static {
     /// The device holding this token hash, revoked or not.
     fn device_by_token(&self, token_hash: &[u8]) -> ApiResult<Option<Device>>;
     /// One sync round for `device`: merges what it pushes, then returns what
-    /// it lacks in its scope, in one transaction.
+    /// it lacks in its scope, and records the cursor it answers for the
+    /// device, in one transaction. A request whose cursor is beyond what the
+    /// server handed to the device (or beyond the feed's end) shows that the
+    /// storage lost acknowledged transactions: it stores nothing and answers
+    /// a reset (`docs/sync-protocol.md`, "Restored server").
     fn sync(&self, device: &Device, request: &SyncRequest, now_ms: i64) -> ApiResult<SyncResponse>;
     /// Registers a case (立案), assigning its official number. Returns the case.
     fn register_case(

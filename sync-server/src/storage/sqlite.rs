@@ -35,14 +35,18 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- last_cursor: the cursor of the last sync response given to the device
+-- (NULL before its first sync). A device that comes back with a higher
+-- cursor has seen a feed this database lost: see `must_reset`.
 CREATE TABLE devices (
-    device_id  TEXT PRIMARY KEY,
-    name       TEXT NOT NULL,
-    role       TEXT NOT NULL,
-    scope      TEXT NOT NULL,
-    token_hash BLOB NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    device_id   TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    token_hash  BLOB NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER,
+    last_cursor INTEGER
 );
 -- Every document, compacted, with its place in the change feed (seq) and
 -- the keys that decide which devices' scopes it is in.
@@ -62,8 +66,9 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 ";
 
 /// Version 2 adds the photo tables (`sqlite_photos.rs`); version 3 the
-/// `teams` scope key of documents (every unit a case was dispatched to).
-const SCHEMA_VERSION: i64 = 3;
+/// `teams` scope key of documents (every unit a case was dispatched to);
+/// version 4 the `last_cursor` of devices (to notice a restored database).
+const SCHEMA_VERSION: i64 = 4;
 
 /// Version 3: teams keep receiving the cases they worked on. Existing rows
 /// start from their current holders; the next change to a case recomputes
@@ -72,6 +77,12 @@ const TEAMS_COLUMN: &str = "
 ALTER TABLE documents ADD COLUMN teams TEXT NOT NULL DEFAULT '[]';
 UPDATE documents SET teams = coalesce(
     (SELECT json_group_array(holder) FROM case_holder h WHERE h.case_id = documents.doc_id), '[]');
+";
+/// Version 4: the cursor last handed to each device. Devices start without
+/// one (NULL): until their next sync records it, only a cursor beyond the
+/// feed's end resets them, as before this version.
+const LAST_CURSOR_COLUMN: &str = "
+ALTER TABLE devices ADD COLUMN last_cursor INTEGER;
 ";
 /// Most documents one response carries, whatever the device asks.
 const MAX_PULL_DOCS: u32 = 5000;
@@ -159,7 +170,12 @@ impl SqliteStorage {
             if version < 2 {
                 tx.execute_batch(photos::PHOTO_SCHEMA)?;
             }
-            tx.execute_batch(TEAMS_COLUMN)?;
+            if version < 3 {
+                tx.execute_batch(TEAMS_COLUMN)?;
+            }
+            if version < 4 {
+                tx.execute_batch(LAST_CURSOR_COLUMN)?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
             return Err(ApiError::internal(format!(
@@ -304,6 +320,27 @@ impl SqliteStorage {
     }
 }
 
+/// Whether a device's request shows that this database lost transactions it
+/// had acknowledged, so that the device must start over.
+///
+/// A device's cursor only ever comes from a response of this server, and the
+/// cursor of every response is recorded (`devices.last_cursor`) in the
+/// transaction that merged the request's push. A device cursor *above* the
+/// record was therefore handed out by a transaction this database no longer
+/// has: it was restored from a backup (or lost its last transactions). That
+/// transaction may have acknowledged pushes the device will never send
+/// again (it believes them delivered), hence the reset. A cursor *below* the
+/// record is normal: the response that carried the record was lost, and the
+/// device repeats the round.
+///
+/// A cursor beyond the end of the feed is impossible too, whatever the
+/// record says; it is the only check for a device with no record yet (a
+/// database from before schema version 4).
+fn must_reset(device_cursor: u64, last_cursor: Option<i64>, feed_end: u64) -> bool {
+    let beyond_record = last_cursor.is_some_and(|handed| device_cursor > handed.max(0) as u64);
+    beyond_record || device_cursor > feed_end
+}
+
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     (0..s.len())
         .step_by(2)
@@ -365,6 +402,27 @@ impl Storage for SqliteStorage {
     fn sync(&self, device: &Device, request: &SyncRequest, now_ms: i64) -> ApiResult<SyncResponse> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let feed_end: u64 = get_meta(&tx, "seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let last_cursor: Option<i64> = tx
+            .prepare_cached("SELECT last_cursor FROM devices WHERE device_id = ?1")?
+            .query_row([&device.device_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if must_reset(request.cursor, last_cursor, feed_end) {
+            // Nothing of this request is stored (the transaction is rolled
+            // back when `tx` drops): the device starts over and pushes every
+            // document whole.
+            return Ok(SyncResponse {
+                cursor: 0,
+                more: false,
+                reset: true,
+                accepted: Vec::new(),
+                resend: Vec::new(),
+                docs: Vec::new(),
+            });
+        }
         let mut accepted = Vec::new();
         let mut resend = Vec::new();
         // Documents the device already holds exactly as the server does.
@@ -412,16 +470,11 @@ impl Storage for SqliteStorage {
             }
         }
 
+        // The feed's end after this request's own writes.
         let max_seq: u64 = get_meta(&tx, "seq")?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        // A cursor beyond the feed means the server's database was replaced:
-        // start the device over rather than leave it deaf.
-        let cursor = if request.cursor > max_seq {
-            0
-        } else {
-            request.cursor
-        };
+        let cursor = request.cursor;
         let limit = request.max_docs.clamp(1, MAX_PULL_DOCS);
         let scope_json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
         let mut stmt = tx.prepare_cached(
@@ -474,10 +527,17 @@ impl Storage for SqliteStorage {
         let response = SyncResponse {
             cursor: if more { last_seq } else { max_seq },
             more,
+            reset: false,
             accepted,
             resend,
             docs,
         };
+        // Recorded with the merge, in its transaction: the record never
+        // says less than what the device may have applied.
+        tx.prepare_cached(
+            "UPDATE devices SET last_cursor = ?2 WHERE device_id = ?1 AND last_cursor IS NOT ?2",
+        )?
+        .execute(params![device.device_id, response.cursor as i64])?;
         tx.commit()?;
         Ok(response)
     }
@@ -603,5 +663,101 @@ pub fn everything() -> Scope {
     Scope {
         all: true,
         ..Scope::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_above_the_record_or_the_feed_resets_one_below_does_not() {
+        // (device cursor, recorded cursor, feed end, reset?)
+        let cases = [
+            (0, None, 0, false),
+            (5, None, 10, false),
+            (11, None, 10, true),
+            (10, Some(10), 10, false),
+            // A lost response: the device is behind what it was handed.
+            (7, Some(10), 12, false),
+            // A restored database whose feed has grown again past the device.
+            (8, Some(5), 20, true),
+            (11, Some(10), 10, true),
+        ];
+        for (device, record, end, reset) in cases {
+            assert_eq!(
+                must_reset(device, record, end),
+                reset,
+                "device {device}, record {record:?}, feed end {end}"
+            );
+        }
+    }
+
+    fn columns(conn: &Connection, table: &str) -> Vec<String> {
+        table_rows(conn, &format!("PRAGMA table_info({table})"))
+    }
+
+    fn table_rows(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i)
+                        .map(|v| format!("{v:?}"))
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(|c| c.join("|"))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_version_3_database_migrates_to_the_fresh_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::demo().unwrap());
+        let fresh = dir.path().join("fresh.sqlite3");
+        drop(SqliteStorage::open(&fresh, catalog.clone()).unwrap());
+        // A version 3 database with an enrolled device: today's schema
+        // without the column version 4 adds.
+        let old = dir.path().join("old.sqlite3");
+        let storage = SqliteStorage::open(&old, catalog.clone()).unwrap();
+        let device = Device {
+            device_id: "dev-1".into(),
+            name: "handheld".into(),
+            role: DeviceRole::Field,
+            scope: Scope::default(),
+            created_at: 1,
+            revoked_at: None,
+        };
+        storage.enroll(&device, &[1; 32]).unwrap();
+        drop(storage);
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch("ALTER TABLE devices DROP COLUMN last_cursor; PRAGMA user_version = 3;")
+            .unwrap();
+        drop(conn);
+
+        let storage = SqliteStorage::open(&old, catalog).unwrap();
+        assert_eq!(storage.devices().unwrap(), vec![device]);
+        drop(storage);
+        let (old, fresh) = (
+            Connection::open(&old).unwrap(),
+            Connection::open(&fresh).unwrap(),
+        );
+        let version = |c: &Connection| -> i64 {
+            c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(version(&old), SCHEMA_VERSION);
+        assert_eq!(columns(&old, "devices"), columns(&fresh, "devices"));
+        let record: Option<i64> = old
+            .query_row("SELECT last_cursor FROM devices", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            record, None,
+            "a migrated device has no record until it syncs"
+        );
     }
 }
