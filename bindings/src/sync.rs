@@ -109,7 +109,7 @@ impl From<core_lib::SyncStatus> for CaseSyncStatus {
 }
 
 /// A photo of a case with its thumbnail (a small JPEG for lists).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Thumbnail {
     /// The photo (its full JPEG: `photoBytes`, or `fetchPhoto` from the server).
     pub photo: PhotoRef,
