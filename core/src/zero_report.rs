@@ -85,6 +85,16 @@ pub enum ZeroReportEventKind {
     },
 }
 
+impl ZeroReportEventKind {
+    /// The photos this entry attaches, if any.
+    pub fn photos(&self) -> &[PhotoRef] {
+        match self {
+            ZeroReportEventKind::MatterRecorded { photos, .. } => photos,
+            _ => &[],
+        }
+    }
+}
+
 /// A matter as the report currently shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Matter {

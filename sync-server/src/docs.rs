@@ -44,6 +44,25 @@ pub enum Decoded {
 }
 
 impl Decoded {
+    /// The hashes of every photo the document references, each once: what a device in its
+    /// scope may download.
+    pub fn photo_hashes(&self) -> std::collections::BTreeSet<&str> {
+        match self {
+            Decoded::Case { header, events, .. } => header
+                .photos
+                .iter()
+                .chain(events.iter().flat_map(|e| e.kind.photos()))
+                .map(|p| p.sha256.as_str())
+                .collect(),
+            Decoded::ZeroReport(r) => r
+                .events
+                .iter()
+                .flat_map(|e| e.kind.photos())
+                .map(|p| p.sha256.as_str())
+                .collect(),
+        }
+    }
+
     /// Where the document belongs.
     pub fn placement(&self, catalog: &Catalog) -> Placement {
         match self {

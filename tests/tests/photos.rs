@@ -606,7 +606,8 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
     rusqlite_conn(&db)
         .execute_batch(
             "DROP TABLE photos; DROP TABLE photo_uploads; DROP TABLE photo_chunks;
-             DROP TABLE photo_thumbnails; ALTER TABLE documents DROP COLUMN teams;
+             DROP TABLE photo_thumbnails; DROP TABLE photo_refs;
+             ALTER TABLE documents DROP COLUMN teams;
              ALTER TABLE devices DROP COLUMN last_cursor; PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -615,8 +616,9 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        version, 4,
-        "upgraded through the photo tables, the teams column and the devices' cursors"
+        version, 5,
+        "upgraded through the photo tables, the teams column, the devices' cursors and the \
+         photo references"
     );
     let bytes = camera_jpeg(9, 32, 24);
     let sha = sha_hex(&bytes);
@@ -691,4 +693,75 @@ fn the_back_office_judges_photo_evidence_from_the_document_alone() {
         .send()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
+}
+
+fn scoped(blocks: &[&str]) -> Scope {
+    Scope {
+        blocks: blocks.iter().map(|b| b.to_string()).collect(),
+        ..Scope::default()
+    }
+}
+
+#[test]
+fn a_device_reads_only_the_photos_of_its_scope_even_after_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (db, port) = (server.db.clone(), port_of(&server.base));
+    let a = server.field_device(dir.path(), "a", scoped(&["XT-B1"]));
+    let near = server.field_device(dir.path(), "near", scoped(&["XT-B1"]));
+    let far = server.field_device(dir.path(), "far", scoped(&["XT-B3"]));
+    let (_, centre) = server.enroll("centre", DeviceRole::Centre, everything());
+    let photo = a
+        .store
+        .import_photo(&camera_jpeg(10, 640, 480), &PhotoOptions::default())
+        .unwrap();
+    let thumb = a
+        .store
+        .stored_photo(&photo.sha256)
+        .unwrap()
+        .unwrap()
+        .thumb_sha256;
+    // The case lies in XT-W01-U1, block XT-B1.
+    let case = record_case_with(&a, vec![photo.clone()]);
+    a.sync();
+
+    let check = |server_base: &str| {
+        let sha = &photo.sha256;
+        // The same block: the thumbnail came with the sync, the photo on demand.
+        for path in [sha.clone(), format!("{sha}/thumbnail"), thumb.clone()] {
+            assert_eq!(get(server_base, &near.token, &path).0, 200, "{path}");
+            assert_eq!(get(server_base, &centre, &path).0, 200, "{path}");
+            let (status, body) = get(server_base, &far.token, &path);
+            assert_eq!(status, 403, "{path}");
+            let body = String::from_utf8_lossy(&body);
+            assert!(
+                body.contains("out_of_scope") && body.contains("scope"),
+                "{body}"
+            );
+        }
+    };
+    check(&server.base);
+    assert_eq!(near.sync().photos_received, 1);
+    assert!(near.client.fetch_photo(&near.store, &photo.sha256).is_ok());
+    // Another block: it never receives the case, and knowing the hash is not enough.
+    let p = far.sync();
+    assert_eq!((p.docs_received, p.photos_received), (0, 0));
+    let err = far
+        .client
+        .fetch_photo(&far.store, &photo.sha256)
+        .unwrap_err();
+    assert!(
+        matches!(err, wangge_core::Error::Sync(SyncError::OutOfScope(_))),
+        "{err}"
+    );
+    assert_eq!(far.store.photo_bytes(&photo.sha256).unwrap(), None);
+    assert!(far.store.case(case).is_err());
+
+    // A database from before the photo references (version 4) gains them from its documents.
+    server.stop();
+    rusqlite_conn(&db)
+        .execute_batch("DROP TABLE photo_refs; PRAGMA user_version = 4;")
+        .unwrap();
+    let server = TestServer::start_on(db, port);
+    check(&server.base);
 }

@@ -459,7 +459,7 @@ impl Store {
             None => Vec::new(),
         };
         check_entry(&kind, &events)?;
-        photos::check_refs(&tx, photos::zero_report_photos(&kind))?;
+        photos::check_refs(&tx, kind.photos())?;
         let mut hlc = w.hlc;
         let event = ZeroReportEvent {
             id: EventId::generate(),
@@ -485,7 +485,7 @@ impl Store {
             }
         }
         sync_state::mark_dirty(&tx, &doc_id)?;
-        photos::index_refs(&tx, &doc_id, photos::zero_report_photos(&event.kind))?;
+        photos::index_refs(&tx, &doc_id, event.kind.photos())?;
         events.push(event);
         let report = crate::zero_report::derive_zero_report(header, events);
         projection::upsert_zero_report(&tx, &doc_id, &report)?;

@@ -33,7 +33,6 @@ use crate::photo::{
     case_photo_evidence, prepare,
 };
 use crate::store::Store;
-use crate::zero_report::ZeroReportEventKind;
 
 /// Version 4: the photo store. See the module documentation for why the bytes are BLOBs.
 pub(crate) const V4: &str = "
@@ -270,14 +269,6 @@ pub(crate) fn index_refs<'a>(
         insert.execute(params![p.sha256, doc_id])?;
     }
     Ok(())
-}
-
-/// The photos a zero-report entry attaches.
-pub(crate) fn zero_report_photos(kind: &ZeroReportEventKind) -> &[PhotoRef] {
-    match kind {
-        ZeroReportEventKind::MatterRecorded { photos, .. } => photos,
-        _ => &[],
-    }
 }
 
 fn read_blob(conn: &Connection, part: PhotoPart, sha256: &str) -> Result<Option<Vec<u8>>> {

@@ -158,11 +158,7 @@ pub(crate) fn refresh(
             let report = zero_report_of(doc)?;
             upsert_zero_report(conn, doc.id(), &report)?;
             let entries = report.events.iter();
-            photos::index_refs(
-                conn,
-                doc.id(),
-                entries.flat_map(|e| photos::zero_report_photos(&e.kind)),
-            )
+            photos::index_refs(conn, doc.id(), entries.flat_map(|e| e.kind.photos()))
         }
     }
 }

@@ -131,6 +131,12 @@ pub enum SyncError {
     /// The server's answer could not be understood.
     #[error("the server's answer is malformed ({0}); update the app or retry later")]
     Protocol(String),
+    /// The server refused something outside this device's scope (a photo of another street's
+    /// case): nothing is wrong with the device or its token.
+    #[error(
+        "the server says this is outside the device's scope ({0}); ask the centre if the device should see it"
+    )]
+    OutOfScope(String),
     /// A photo asked for is not on the server (yet).
     #[error(
         "photo {0} is not on the server yet: the device that took it has not uploaded it; try again after that device syncs"
@@ -152,6 +158,12 @@ pub enum SyncError {
         /// The first refusal, as the server explained it.
         detail: String,
     },
+}
+
+/// The `error` code of a JSON error body (`{"error": "...", "message": "..."}`), if it is one.
+fn error_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.get("error")?.as_str().map(str::to_owned)
 }
 
 /// An HTTP client for one server, reusing its connections across syncs.
@@ -220,6 +232,9 @@ impl SyncClient {
                 .chars()
                 .take(500)
                 .collect::<String>();
+            if status.as_u16() == 403 && error_code(&body).as_deref() == Some("out_of_scope") {
+                return Err(Error::Sync(SyncError::OutOfScope(message)));
+            }
             if status.as_u16() == 401 || status.as_u16() == 403 {
                 return Err(Error::Sync(SyncError::Unauthorized(message)));
             }

@@ -199,6 +199,9 @@ impl SyncClient {
                     progress.photo_bytes_received += jpeg.len() as u64;
                 }
                 Err(e) if is_status(&e, 404) => continue,
+                // A case that left this device's scope (moved to another grid): its photos
+                // are no longer this device's to see.
+                Err(Error::Sync(SyncError::OutOfScope(_))) => continue,
                 Err(e) => return Err(e),
             }
         }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::routes::{AuthDevice, blocking};
 use crate::storage::sqlite::check_sha256;
-use crate::storage::{ChunkOutcome, PhotoChunk, PhotoUpload};
+use crate::storage::{ChunkOutcome, Device, PhotoChunk, PhotoUpload};
 use crate::{AppState, MAX_PHOTO_CHUNK};
 
 /// Query of `PUT /v1/photos/{sha}`.
@@ -135,12 +135,31 @@ fn jpeg(bytes: Vec<u8>, etag: &str) -> Response {
         .into_response()
 }
 
+/// Refuses a photo no document of the device's scope references (the centre reads all).
+async fn check_in_scope(state: &AppState, device: Device, sha: &str) -> Result<(), ApiError> {
+    check_sha256("photo hash", sha)?;
+    let storage = state.storage.clone();
+    let key = sha.to_owned();
+    if blocking(move || storage.photo_in_scope(&device, &key)).await? {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "out_of_scope",
+            format!(
+                "photo {sha} belongs to no case or zero report in this device's scope; a device \
+                 reads the photos of the documents it receives"
+            ),
+        ))
+    }
+}
+
 /// `GET /v1/photos/{sha}`: a complete photo (or thumbnail, by its own hash).
 pub async fn get_photo(
     State(state): State<AppState>,
-    AuthDevice(_device): AuthDevice,
+    AuthDevice(device): AuthDevice,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
+    check_in_scope(&state, device, &sha).await?;
     let storage = state.storage.clone();
     let key = sha.clone();
     match blocking(move || storage.photo(&key)).await? {
@@ -155,9 +174,10 @@ pub async fn get_photo(
 /// `ETag` and `X-Wangge-Thumbnail-Sha256` headers.
 pub async fn get_thumbnail(
     State(state): State<AppState>,
-    AuthDevice(_device): AuthDevice,
+    AuthDevice(device): AuthDevice,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
+    check_in_scope(&state, device, &sha).await?;
     let storage = state.storage.clone();
     let key = sha.clone();
     match blocking(move || storage.photo_thumbnail(&key)).await? {

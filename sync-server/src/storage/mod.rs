@@ -192,6 +192,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Appends a chunk to a photo upload, durably, in one transaction; when the last byte
     /// arrives, verifies the hash and stores the photo (or discards the upload).
     fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<ChunkOutcome>;
+    /// True if `device` may read the photo or thumbnail `sha256`: the centre and whole-street
+    /// devices read every photo, other devices those referenced by a document of their scope.
+    fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool>;
     /// A complete photo's bytes.
     fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>>;
     /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.

@@ -67,8 +67,10 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 
 /// Version 2 adds the photo tables (`sqlite_photos.rs`); version 3 the
 /// `teams` scope key of documents (every unit a case was dispatched to);
-/// version 4 the `last_cursor` of devices (to notice a restored database).
-const SCHEMA_VERSION: i64 = 4;
+/// version 4 the `last_cursor` of devices (to notice a restored database);
+/// version 5 the `photo_refs` index (which documents reference which
+/// photos, so a device reads only the photos of its scope).
+const SCHEMA_VERSION: i64 = 5;
 
 /// Version 3: teams keep receiving the cases they worked on. Existing rows
 /// start from their current holders; the next change to a case recomputes
@@ -154,6 +156,56 @@ fn kind_of(text: &str) -> ApiResult<DocKind> {
     DocKind::parse(text).ok_or_else(|| ApiError::internal(format!("unknown stored kind {text}")))
 }
 
+/// Whether a document `d` is in a device's scope: the whole street, its grid block or
+/// workstation, the device reported it, or one of the device's teams holds it or was ever
+/// dispatched to it. One definition for pulling documents and for reading their photos. Named
+/// parameters: see [`ScopeParams`].
+pub(super) const IN_SCOPE: &str = "(:all
+    OR d.block IN (SELECT value FROM json_each(:blocks))
+    OR d.workstation IN (SELECT value FROM json_each(:workstations))
+    OR d.reporter_device = :device
+    OR EXISTS (SELECT 1 FROM json_each(d.teams) t
+               WHERE t.value IN (SELECT value FROM json_each(:teams))))";
+
+/// The values of [`IN_SCOPE`]'s parameters for one device (lists as JSON arrays).
+pub(super) struct ScopeParams {
+    all: bool,
+    blocks: String,
+    workstations: String,
+    device: String,
+    teams: String,
+}
+
+impl ScopeParams {
+    /// The parameters of `device`'s scope.
+    pub(super) fn of(device: &Device) -> ApiResult<Self> {
+        let json = |v: &Vec<String>| serde_json::to_string(v).map_err(ApiError::internal);
+        Ok(ScopeParams {
+            all: device.scope.all,
+            blocks: json(&device.scope.blocks)?,
+            workstations: json(&device.scope.workstations)?,
+            device: device.device_id.clone(),
+            teams: json(&device.scope.teams)?,
+        })
+    }
+
+    /// The named parameters of [`IN_SCOPE`], followed by `extra`.
+    pub(super) fn with<'a>(
+        &'a self,
+        extra: &[(&'a str, &'a dyn rusqlite::ToSql)],
+    ) -> Vec<(&'a str, &'a dyn rusqlite::ToSql)> {
+        let mut named: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+            (":all", &self.all),
+            (":blocks", &self.blocks),
+            (":workstations", &self.workstations),
+            (":device", &self.device),
+            (":teams", &self.teams),
+        ];
+        named.extend_from_slice(extra);
+        named
+    }
+}
+
 impl SqliteStorage {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: impl AsRef<Path>, catalog: Arc<Catalog>) -> ApiResult<Self> {
@@ -165,6 +217,7 @@ impl SqliteStorage {
             tx.execute_batch(SERVER_SCHEMA)?;
             tx.execute_batch(schema::V2)?;
             tx.execute_batch(photos::PHOTO_SCHEMA)?;
+            tx.execute_batch(photos::PHOTO_REFS_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -175,6 +228,10 @@ impl SqliteStorage {
             }
             if version < 4 {
                 tx.execute_batch(LAST_CURSOR_COLUMN)?;
+            }
+            if version < 5 {
+                tx.execute_batch(photos::PHOTO_REFS_SCHEMA)?;
+                photos::backfill_photo_refs(&tx, &catalog)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -244,6 +301,7 @@ impl SqliteStorage {
             now_ms,
             serde_json::to_string(&placement.teams).map_err(ApiError::internal)?,
         ])?;
+        photos::index_photo_refs(tx, doc.id(), decoded)?;
         match decoded {
             Decoded::Case { header, state, .. } => {
                 projection::upsert_case(tx, &self.catalog, header, state)?
@@ -476,26 +534,15 @@ impl Storage for SqliteStorage {
             .unwrap_or(0);
         let cursor = request.cursor;
         let limit = request.max_docs.clamp(1, MAX_PULL_DOCS);
-        let scope_json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-        let mut stmt = tx.prepare_cached(
+        let scope = ScopeParams::of(device)?;
+        let mut stmt = tx.prepare_cached(&format!(
             "SELECT d.doc_id, d.kind, d.data, d.heads, d.seq FROM documents d
-             WHERE d.seq > ?1 AND (?2
-                OR d.block IN (SELECT value FROM json_each(?3))
-                OR d.workstation IN (SELECT value FROM json_each(?4))
-                OR d.reporter_device = ?5
-                OR EXISTS (SELECT 1 FROM json_each(d.teams) t
-                           WHERE t.value IN (SELECT value FROM json_each(?6))))
-             ORDER BY d.seq LIMIT ?7",
-        )?;
-        let mut rows = stmt.query(params![
-            cursor as i64,
-            device.scope.all,
-            scope_json(&device.scope.blocks),
-            scope_json(&device.scope.workstations),
-            device.device_id,
-            scope_json(&device.scope.teams),
-            i64::from(limit),
-        ])?;
+             WHERE d.seq > :cursor AND {IN_SCOPE}
+             ORDER BY d.seq LIMIT :limit"
+        ))?;
+        let (cursor_sql, limit_sql) = (cursor as i64, i64::from(limit));
+        let mut rows =
+            stmt.query(&scope.with(&[(":cursor", &cursor_sql), (":limit", &limit_sql)])[..])?;
         let mut docs = Vec::new();
         let mut bytes = 0usize;
         let mut seen = 0u32;
@@ -649,6 +696,10 @@ impl Storage for SqliteStorage {
         self.append_photo_chunk(chunk, now_ms)
     }
 
+    fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool> {
+        SqliteStorage::photo_in_scope(self, device, sha256)
+    }
+
     fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>> {
         self.photo_data(sha256)
     }
@@ -735,8 +786,11 @@ mod tests {
         storage.enroll(&device, &[1; 32]).unwrap();
         drop(storage);
         let conn = Connection::open(&old).unwrap();
-        conn.execute_batch("ALTER TABLE devices DROP COLUMN last_cursor; PRAGMA user_version = 3;")
-            .unwrap();
+        conn.execute_batch(
+            "ALTER TABLE devices DROP COLUMN last_cursor; DROP TABLE photo_refs;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
         drop(conn);
 
         let storage = SqliteStorage::open(&old, catalog).unwrap();
@@ -752,6 +806,7 @@ mod tests {
         };
         assert_eq!(version(&old), SCHEMA_VERSION);
         assert_eq!(columns(&old, "devices"), columns(&fresh, "devices"));
+        assert_eq!(columns(&old, "photo_refs"), columns(&fresh, "photo_refs"));
         let record: Option<i64> = old
             .query_row("SELECT last_cursor FROM devices", [], |r| r.get(0))
             .unwrap();

@@ -22,9 +22,13 @@
 use rusqlite::{Connection, MAIN_DB, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
-use super::{SqliteStorage, lock};
+use wangge_core::Catalog;
+use wangge_core::doc::{DocKind, EventDoc};
+
+use super::{IN_SCOPE, ScopeParams, SqliteStorage, lock};
+use crate::docs::{Decoded, decode};
 use crate::error::{ApiError, ApiResult};
-use crate::storage::{ChunkOutcome, PhotoChunk, PhotoUpload};
+use crate::storage::{ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload};
 use crate::{MAX_PHOTO_BYTES, MAX_PHOTO_CHUNK};
 
 /// The photo tables (schema version 2 of the server database).
@@ -57,6 +61,51 @@ CREATE TABLE photo_thumbnails (
     thumb_sha256 TEXT NOT NULL
 );
 ";
+
+/// Which documents reference which photos (schema version 5). Rows only grow, like the events
+/// that carry the references. A device may read a photo when one of these documents is in its
+/// scope: hashes are hard to guess, but they are not secrets (they travel in documents, logs
+/// and URLs), so knowing one must not be enough to see a photo of another street's case.
+pub(super) const PHOTO_REFS_SCHEMA: &str = "
+CREATE TABLE photo_refs (
+    sha256 TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    PRIMARY KEY (sha256, doc_id)
+) WITHOUT ROWID;
+";
+
+/// Records the photos a stored document references.
+pub(super) fn index_photo_refs(tx: &Connection, doc_id: &str, decoded: &Decoded) -> ApiResult<()> {
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO photo_refs (sha256, doc_id) VALUES (?1, ?2)")?;
+    for sha in decoded.photo_hashes() {
+        insert.execute(params![sha, doc_id])?;
+    }
+    Ok(())
+}
+
+/// Fills `photo_refs` from the stored documents when a database from before version 5 is
+/// opened: one document decoded at a time, so memory does not grow with the database.
+pub(super) fn backfill_photo_refs(tx: &Connection, catalog: &Catalog) -> ApiResult<()> {
+    // Only read, never saved: any actor will do.
+    let actor = automerge::ActorId::random();
+    let mut stmt = tx.prepare("SELECT doc_id, kind, data FROM documents ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let doc_id: String = row.get(0)?;
+        let kind_text: String = row.get(1)?;
+        let kind = DocKind::parse(&kind_text).ok_or_else(|| {
+            ApiError::internal(format!(
+                "document {doc_id} has an unknown kind '{kind_text}'"
+            ))
+        })?;
+        let data: Vec<u8> = row.get(2)?;
+        let doc = EventDoc::load(&doc_id, &data, &actor).map_err(ApiError::internal)?;
+        let decoded = decode(&doc, kind, catalog)?;
+        index_photo_refs(tx, &doc_id, &decoded)?;
+    }
+    Ok(())
+}
 
 /// Uploads untouched for this long are dropped when another upload starts: a device that
 /// comes back later asks where its upload stands and starts again from zero.
@@ -262,6 +311,26 @@ impl SqliteStorage {
         discard(&tx, sha)?;
         tx.commit()?;
         Ok(outcome)
+    }
+
+    /// True if `device` may read the photo (or thumbnail) `sha256`: the centre and devices
+    /// whose scope is the whole street read every photo; other devices those referenced by a
+    /// document of their scope, or the thumbnail of such a photo.
+    pub(super) fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool> {
+        if device.role == DeviceRole::Centre || device.scope.all {
+            return Ok(true);
+        }
+        let scope = ScopeParams::of(device)?;
+        let conn = self.reader();
+        let visible = conn
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM photo_refs r JOIN documents d ON d.doc_id = r.doc_id
+                 WHERE r.sha256 IN (:sha,
+                     (SELECT photo_sha256 FROM photo_thumbnails WHERE thumb_sha256 = :sha))
+                   AND {IN_SCOPE})"
+            ))?
+            .query_row(&scope.with(&[(":sha", &sha256)])[..], |r| r.get(0))?;
+        Ok(visible)
     }
 
     pub(super) fn photo_data(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>> {
