@@ -765,3 +765,37 @@ fn a_device_reads_only_the_photos_of_its_scope_even_after_an_upgrade() {
     let server = TestServer::start_on(db, port);
     check(&server.base);
 }
+
+#[test]
+fn a_thumbnail_the_server_lacks_is_asked_for_less_and_less_often() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let a = server.field_device(dir.path(), "a", everything());
+    let b = server.field_device(dir.path(), "b", everything());
+    let photo = a
+        .store
+        .import_photo(&camera_jpeg(11, 320, 240), &PhotoOptions::default())
+        .unwrap();
+    let case = record_case_with(&a, vec![photo.clone()]);
+    // B holds the case before A has uploaded the photo.
+    let bytes = a.store.document_bytes(&case.to_string()).unwrap().unwrap();
+    b.store.merge_document(&case.to_string(), &bytes).unwrap();
+    let missing = || b.store.thumbnails_missing(10).unwrap();
+    assert_eq!(missing(), vec![photo.sha256.clone()]);
+
+    // First miss: asked again at the next sync. Second miss: not before 5 minutes.
+    assert_eq!(b.sync().photos_received, 0);
+    assert_eq!(missing(), vec![photo.sha256.clone()]);
+    assert_eq!(b.sync().photos_received, 0);
+    assert_eq!(missing(), Vec::<String>::new());
+
+    // A uploads; B does not ask within the wait, then gets it.
+    a.sync();
+    b.clock.advance(4 * 60_000);
+    assert_eq!(b.sync().photos_received, 0);
+    b.clock.advance(60_000);
+    assert_eq!(missing(), vec![photo.sha256.clone()]);
+    assert_eq!(b.sync().photos_received, 1);
+    assert_eq!(missing(), Vec::<String>::new());
+    assert_eq!(b.store.case_thumbnails(case).unwrap().len(), 1);
+}

@@ -71,6 +71,26 @@ CREATE TABLE photo_refs (
 CREATE INDEX photo_refs_by_doc ON photo_refs(doc_id);
 ";
 
+/// Version 5: thumbnails the server did not give (not uploaded yet by the device that took
+/// the photo, or outside this device's scope), and when to ask again.
+///
+/// Why: without it every sync asks again for every missing thumbnail, in the same order, so a
+/// device that received many cases whose photos are not uploaded yet pays one request per photo
+/// per sync (minutes on a mobile network), and beyond the per-sync cap the same unanswerable
+/// photos come first every time and the others are never fetched.
+pub(crate) const V5: &str = "
+CREATE TABLE thumb_misses (
+    sha256      TEXT PRIMARY KEY,
+    misses      INTEGER NOT NULL,
+    next_try_at INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+/// First wait after the server did not have a thumbnail; it doubles with each miss.
+const THUMB_RETRY_FIRST_MS: i64 = 5 * 60 * 1000;
+/// Longest wait between two asks for the same thumbnail.
+const THUMB_RETRY_MAX_MS: i64 = 6 * 3600 * 1000;
+
 /// A photo imported on this device, as the store keeps it (without its bytes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredPhoto {
@@ -431,17 +451,56 @@ impl Store {
 
     /// Photos referenced by the documents on this device whose thumbnail it lacks (at most
     /// `limit`): what a sync downloads.
+    ///
+    /// A thumbnail the server did not have ([`Store::thumbnail_missed`]) is left out until its
+    /// retry time, and those never asked for come first, so a few unanswerable photos cannot
+    /// crowd out the others.
     pub fn thumbnails_missing(&self, limit: usize) -> Result<Vec<String>> {
+        let now = self.clock.now_ms();
         let conn = self.reader();
         let rows = conn
             .prepare_cached(
-                "SELECT DISTINCT r.sha256 FROM photo_refs r
+                "SELECT r.sha256 FROM (SELECT DISTINCT sha256 FROM photo_refs) r
+                 LEFT JOIN thumb_misses m ON m.sha256 = r.sha256
                  WHERE NOT EXISTS (SELECT 1 FROM photo_thumbs t WHERE t.sha256 = r.sha256)
-                 ORDER BY r.sha256 LIMIT ?1",
+                   AND coalesce(m.next_try_at, 0) <= ?2
+                 ORDER BY coalesce(m.misses, 0), r.sha256 LIMIT ?1",
             )?
-            .query_map([limit as i64], |r| r.get(0))?
+            .query_map(params![limit as i64, now], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
+    }
+
+    /// Notes that the server did not give the thumbnail of `sha256`: it is asked for again at
+    /// the next sync, then after 5 minutes, then after twice as long at each miss, at most
+    /// every 6 hours.
+    pub(crate) fn thumbnail_missed(&self, sha256: &str) -> Result<()> {
+        let now = self.clock.now_ms();
+        let w = self.writer();
+        let misses: i64 = w
+            .conn
+            .prepare_cached("SELECT misses FROM thumb_misses WHERE sha256 = ?1")?
+            .query_row([sha256], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0)
+            + 1;
+        // The first miss is retried at the next sync (the photo's owner may sync any moment);
+        // from the second on, the wait grows.
+        let wait = if misses < 2 {
+            0
+        } else {
+            THUMB_RETRY_FIRST_MS
+                .saturating_mul(1i64 << (misses - 2).clamp(0, 20))
+                .min(THUMB_RETRY_MAX_MS)
+        };
+        w.conn
+            .prepare_cached(
+                "INSERT INTO thumb_misses (sha256, misses, next_try_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sha256) DO UPDATE SET misses = excluded.misses,
+                     next_try_at = excluded.next_try_at",
+            )?
+            .execute(params![sha256, misses, now.saturating_add(wait)])?;
+        Ok(())
     }
 
     /// Reads `len` bytes at `offset` of a photo's blob without loading the rest (incremental
@@ -488,12 +547,15 @@ impl Store {
     pub(crate) fn save_received_thumbnail(&self, sha256: &str, jpeg: &[u8]) -> Result<()> {
         check_jpeg(sha256, jpeg)?;
         let thumb_sha256 = sha256_hex(jpeg);
-        self.writer()
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO photo_thumbs (sha256, thumb_sha256, jpeg) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![sha256, thumb_sha256, jpeg])?;
+        let mut w = self.writer();
+        let tx = w.conn.transaction()?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO photo_thumbs (sha256, thumb_sha256, jpeg) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![sha256, thumb_sha256, jpeg])?;
+        tx.prepare_cached("DELETE FROM thumb_misses WHERE sha256 = ?1")?
+            .execute([sha256])?;
+        tx.commit()?;
         Ok(())
     }
 

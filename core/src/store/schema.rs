@@ -9,14 +9,15 @@
 //! adds the projection tables, which are derived from the documents and
 //! rebuilt from them on upgrade — that is the proof that they can be.
 //! Version 3 adds what the server holds of each document; version 4 the
-//! photo store (its DDL, `V4`, lives next to its code in `store/photos.rs`).
+//! photo store (its DDL, `V4`, lives next to its code in `store/photos.rs`);
+//! version 5 the thumbnails the server did not have (`V5`, also there).
 
 use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const CURRENT_VERSION: i64 = 4;
+pub const CURRENT_VERSION: i64 = 5;
 
 /// Version 1: the documents, as a snapshot chunk plus incremental chunks.
 pub(crate) const V1: &str = "
@@ -149,6 +150,7 @@ fn init(conn: &Connection) -> Result<()> {
     conn.execute_batch(V2)?;
     conn.execute_batch(V3)?;
     conn.execute_batch(super::photos::V4)?;
+    conn.execute_batch(super::photos::V5)?;
     Ok(())
 }
 
@@ -171,6 +173,10 @@ fn upgrade_from(conn: &Connection, from: i64) -> Result<Followup> {
             // Documents received before version 4 may reference photos taken on other
             // devices: rebuilding the projections fills `photo_refs` from them.
             Ok(Followup::RebuildProjections)
+        }
+        4 => {
+            conn.execute_batch(super::photos::V5)?;
+            Ok(Followup::None)
         }
         other => Err(Error::invalid(
             "database",

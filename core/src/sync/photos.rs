@@ -198,10 +198,10 @@ impl SyncClient {
                     progress.photos_received += 1;
                     progress.photo_bytes_received += jpeg.len() as u64;
                 }
-                Err(e) if is_status(&e, 404) => continue,
-                // A case that left this device's scope (moved to another grid): its photos
-                // are no longer this device's to see.
-                Err(Error::Sync(SyncError::OutOfScope(_))) => continue,
+                // Not uploaded yet by the device that took it, or a case that left this
+                // device's scope: asked for again later, with a growing wait.
+                Err(e) if is_status(&e, 404) => store.thumbnail_missed(&sha)?,
+                Err(Error::Sync(SyncError::OutOfScope(_))) => store.thumbnail_missed(&sha)?,
                 Err(e) => return Err(e),
             }
         }
