@@ -32,6 +32,23 @@ data class TimelineRow(
     val superseded: String?,
 )
 
+/** One photo of the case, with what a supervisor should check about it. */
+data class PhotoRow(
+    val sha256: String,
+    /** The thumbnail's JPEG, or null until the next sync brings it. */
+    val thumbnail: ByteArray?,
+    /** When it was attached (report or event), `HH:mm`. */
+    val attachedAt: String,
+    /** `拍摄于上报前 72 小时` …; empty when nothing is suspicious. */
+    val warnings: List<String>,
+) {
+    override fun equals(other: Any?): Boolean = other is PhotoRow && other.sha256 == sha256 &&
+        other.warnings == warnings && other.attachedAt == attachedAt &&
+        (other.thumbnail?.contentEquals(thumbnail) ?: (thumbnail == null))
+
+    override fun hashCode(): Int = sha256.hashCode()
+}
+
 /** What the case detail screen shows. */
 data class CaseDetailState(
     val caseId: String? = null,
@@ -46,6 +63,8 @@ data class CaseDetailState(
     val overdue: Boolean = false,
     val holders: String = "",
     val timeline: List<TimelineRow> = emptyList(),
+    /** The report's photos, then the events', each with its evidence warnings. */
+    val photos: List<PhotoRow> = emptyList(),
     val actions: List<CaseAction> = emptyList(),
     val error: String? = null,
 )
@@ -80,8 +99,19 @@ class CaseDetailViewModel(private val session: Session) {
 
     private suspend fun act(caseId: String, call: (org.wangge.core.Store) -> CaseRecord) {
         try {
-            val (record, now) = session.call { store -> call(store) to store.nowMs() }
-            _state.value = render(record, now)
+            _state.value = session.call { store ->
+                val record = call(store)
+                val thumbnails = store.caseThumbnails(caseId).associate { it.photo.sha256 to it.jpeg }
+                val photos = store.photoEvidence(caseId).map { e ->
+                    PhotoRow(
+                        sha256 = e.photo.sha256,
+                        thumbnail = thumbnails[e.photo.sha256],
+                        attachedAt = cstTime(e.attachedAtMs),
+                        warnings = e.flags.map(::evidenceLabel),
+                    )
+                }
+                render(record, store.nowMs()).copy(photos = photos)
+            }
         } catch (e: WanggeException) {
             _state.update { it.copy(caseId = it.caseId ?: caseId, error = e.screenMessage()) }
         }

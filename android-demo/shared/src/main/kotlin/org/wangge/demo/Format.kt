@@ -7,6 +7,7 @@ import java.time.ZoneOffset
 import java.time.format.DateTimeFormatter
 import org.wangge.core.CaseEventKind
 import org.wangge.core.CaseStatus
+import org.wangge.core.EvidenceFlag
 import org.wangge.core.Role
 import org.wangge.core.TimeLimit
 import org.wangge.core.TimeUnit
@@ -101,4 +102,13 @@ fun roleLabel(role: Role): String = when (role) {
     Role.CENTRE -> "管理中心"
     Role.HANDLING_UNIT -> "处置单位"
     Role.SUPERVISOR -> "督察"
+}
+
+/** What a supervisor should check about a photo, in words. */
+fun evidenceLabel(flag: EvidenceFlag): String = when (flag) {
+    is EvidenceFlag.TakenLongBefore -> "拍摄于上报前 ${flag.hours} 小时"
+    is EvidenceFlag.TakenAfterReport -> "拍摄时间晚于上报时间"
+    is EvidenceFlag.FarFromReport -> "拍摄地点距上报位置 ${flag.metres} 米"
+    is EvidenceFlag.NoCaptureTime -> "照片没有拍摄时间"
+    is EvidenceFlag.NoPosition -> "照片没有拍摄位置"
 }

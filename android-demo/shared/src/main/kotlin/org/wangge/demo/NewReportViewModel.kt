@@ -1,6 +1,6 @@
 // The new report screen: pick the checklist item (category, then item),
-// describe, take the GPS fix, confirm the grid when the fix is not certain,
-// submit. Works offline: the case is stored on the phone at once.
+// describe, take the photo, take the GPS fix, confirm the grid when the fix
+// is not certain, submit. Works offline: the case is stored on the phone at once.
 package org.wangge.demo
 
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -13,6 +13,7 @@ import org.wangge.core.GpsFix
 import org.wangge.core.GridMatch
 import org.wangge.core.GridPlace
 import org.wangge.core.NewCase
+import org.wangge.core.PhotoRef
 import org.wangge.core.WanggeException
 
 /** What the GPS fix says about the grid. */
@@ -52,6 +53,8 @@ data class NewReportState(
     val items: List<ItemChoice> = emptyList(),
     val item: ChecklistItem? = null,
     val description: String = "",
+    /** The "before" photos, as stored on the phone (oriented, downscaled, stripped). */
+    val photos: List<PhotoRef> = emptyList(),
     val fix: GpsFix? = null,
     val grid: GridChoice = GridChoice.Waiting,
     val submitting: Boolean = false,
@@ -93,6 +96,28 @@ class NewReportViewModel(private val session: Session) {
         _state.update { it.copy(description = text) }
     }
 
+    /**
+     * A photo as the camera or gallery hands it over (JPEG, PNG or WebP
+     * bytes): stored at once, off the main thread; a HEIC or damaged file
+     * is refused with a message saying what to do.
+     */
+    suspend fun attachPhoto(bytes: ByteArray) {
+        try {
+            val photo = session.call { it.importPhoto(bytes) }
+            _state.update { s ->
+                val photos = if (s.photos.any { it.sha256 == photo.sha256 }) s.photos else s.photos + photo
+                s.copy(photos = photos, error = null)
+            }
+        } catch (e: WanggeException) {
+            _state.update { it.copy(error = e.screenMessage()) }
+        }
+    }
+
+    /** Takes a photo off the report before it is submitted. */
+    fun removePhoto(sha256: String) {
+        _state.update { s -> s.copy(photos = s.photos.filterNot { it.sha256 == sha256 }) }
+    }
+
     /** A fix from the location provider: looks up the grid it is in. */
     suspend fun locate(fix: GpsFix) {
         try {
@@ -130,7 +155,13 @@ class NewReportViewModel(private val session: Session) {
         }
         _state.update { it.copy(submitting = true, error = null) }
         val chosen = (s.grid as? GridChoice.Choose)?.chosen
-        val newCase = NewCase(checklistItem = item.id, description = s.description.trim(), gps = s.fix, grid = chosen)
+        val newCase = NewCase(
+            checklistItem = item.id,
+            description = s.description.trim(),
+            gps = s.fix,
+            grid = chosen,
+            photos = s.photos,
+        )
         return try {
             val id = session.call { it.recordCase(session.me, newCase) }
             _state.update { it.copy(submitting = false, recordedCaseId = id) }

@@ -50,6 +50,8 @@ class CaseDetailActivity : AppCompatActivity() {
                 timeline.text = s.timeline.joinToString("\n") { e ->
                     "${e.time}  ${e.what}  ${e.who}" + (e.note?.let { "：$it" } ?: "") +
                         (e.superseded?.let { "（未生效：$it）" } ?: "")
+                } + s.photos.joinToString("") { p ->
+                    "\n📷 ${p.attachedAt}" + (if (p.warnings.isEmpty()) "" else "  ⚠ " + p.warnings.joinToString("；"))
                 }
                 actions.removeAllViews()
                 s.actions.forEach { action ->

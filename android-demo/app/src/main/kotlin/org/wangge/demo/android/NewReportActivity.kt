@@ -1,5 +1,6 @@
 // The new report screen: renders NewReportViewModel's state; the GPS fix
-// comes from the fused location provider.
+// comes from the fused location provider, the photo from the system photo
+// picker (the view model imports the bytes off the main thread).
 package org.wangge.demo.android
 
 import android.annotation.SuppressLint
@@ -13,6 +14,8 @@ import android.widget.Spinner
 import android.widget.TextView
 import android.widget.AdapterView
 import android.view.View
+import androidx.activity.result.PickVisualMediaRequest
+import androidx.activity.result.contract.ActivityResultContracts
 import androidx.appcompat.app.AppCompatActivity
 import androidx.core.widget.doAfterTextChanged
 import androidx.lifecycle.lifecycleScope
@@ -28,6 +31,17 @@ import org.wangge.demo.NewReportViewModel
 class NewReportActivity : AppCompatActivity() {
     private lateinit var model: NewReportViewModel
 
+    private val pickPhoto = registerForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
+        if (uri != null) {
+            lifecycleScope.launch {
+                val bytes = withContext(Dispatchers.IO) {
+                    contentResolver.openInputStream(uri)?.use { it.readBytes() }
+                }
+                if (bytes != null) model.attachPhoto(bytes)
+            }
+        }
+    }
+
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_new_report)
@@ -36,6 +50,7 @@ class NewReportActivity : AppCompatActivity() {
         val gridText = findViewById<TextView>(R.id.grid)
         val candidates = findViewById<RadioGroup>(R.id.candidates)
         val submit = findViewById<Button>(R.id.submit)
+        val photoCount = findViewById<TextView>(R.id.photo_count)
         val error = findViewById<TextView>(R.id.error)
 
         lifecycleScope.launch {
@@ -45,6 +60,9 @@ class NewReportActivity : AppCompatActivity() {
             categories.onItemSelectedListener = selected { i -> model.pickCategory(s0.categories[i].id) }
             items.onItemSelectedListener = selected { i -> model.state.value.items.getOrNull(i)?.let { model.pickItem(it.id) } }
             findViewById<EditText>(R.id.description).doAfterTextChanged { model.describe(it?.toString().orEmpty()) }
+            findViewById<Button>(R.id.photo).setOnClickListener {
+                pickPhoto.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly))
+            }
             submit.setOnClickListener { lifecycleScope.launch { if (model.submit() != null) finish() } }
             requestFix()
 
@@ -71,6 +89,7 @@ class NewReportActivity : AppCompatActivity() {
                         })
                     }
                 }
+                photoCount.text = getString(R.string.photo_count, s.photos.size)
                 submit.isEnabled = s.canSubmit
                 error.text = s.error.orEmpty()
             }

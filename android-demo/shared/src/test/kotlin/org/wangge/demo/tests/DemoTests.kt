@@ -31,6 +31,7 @@ import org.wangge.tests.cityTeam
 import org.wangge.tests.fixNearW03Edge
 import org.wangge.tests.fixW01U1
 import org.wangge.tests.officer
+import org.wangge.tests.smallJpeg
 import org.wangge.tests.wsStaff
 
 private fun TestStore.session(who: Actor = officer) = Session(store, who, io = Dispatchers.IO)
@@ -88,6 +89,34 @@ fun demoTests() = Suite("android demo: view models").apply {
             report.chooseGrid("XT-W03-U2")
             val id = report.submit() ?: throw AssertionError("not recorded: ${report.state.value.error}")
             assertEq("XT-W03-U2", t.store.getCase(id).header.grid?.cell, "the officer's choice")
+        }
+    }
+
+    test("new report with a photo; the case detail shows it with what to check") {
+        val t = TestStore()
+        runBlocking {
+            val report = NewReportViewModel(t.session())
+            report.pickCategory("A02")
+            report.pickItem("A02-001")
+            report.describe("菜场门口流动摊贩")
+            report.attachPhoto("ftypheic, not a photo".toByteArray())
+            assertThat(report.state.value.error != null) { "a file that is no photo is refused" }
+            assertEq(emptyList(), report.state.value.photos, "nothing attached")
+            val jpeg = smallJpeg(seed = 5)
+            report.attachPhoto(jpeg)
+            report.attachPhoto(jpeg)
+            assertEq(1, report.state.value.photos.size, "the same photo once")
+            assertEq(null, report.state.value.error, "error cleared")
+            report.locate(fixW01U1())
+            val id = report.submit() ?: throw AssertionError("not recorded: ${report.state.value.error}")
+
+            val detail = CaseDetailViewModel(t.session(centre))
+            detail.load(id)
+            val photos = detail.state.value.photos
+            assertEq(report.state.value.photos.map { it.sha256 }, photos.map { it.sha256 }, "the report's photo")
+            assertThat(photos[0].thumbnail?.isNotEmpty() == true) { "its thumbnail" }
+            // This encoder writes no EXIF: nothing says when or where it was taken.
+            assertEq(listOf("照片没有拍摄时间", "照片没有拍摄位置"), photos[0].warnings, "warnings")
         }
     }
 
