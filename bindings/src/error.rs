@@ -9,6 +9,7 @@
 
 use wangge_core::checklist::ChecklistError;
 use wangge_core::grid::GridError;
+use wangge_core::sync::SyncError;
 
 /// Everything a call into the Wangge library can fail with. Every message
 /// says what went wrong and what to do about it, in words fit for a log or
@@ -70,12 +71,22 @@ pub enum WanggeError {
     #[error("{0}")]
     Storage(String),
 
-    /// A sync with the server (or a photo download) failed: the server
-    /// could not be reached (changes are kept for the next sync), refused
-    /// the device's token (enrol the device again), rejected the request
-    /// (update the app), answered something unreadable, does not hold the
-    /// photo asked for yet, or refused damaged photos. The message says
-    /// which.
+    /// The sync server could not be reached after every retry (no signal,
+    /// server down). Nothing is lost: every change stays on the device and
+    /// goes at the next sync. An app shows a quiet "will sync later".
+    #[error("{0}")]
+    Offline(String),
+
+    /// The server refused this device's token: wrong, or the device was
+    /// revoked. Nothing is lost; an administrator must enrol the device
+    /// again (`wangge-server enroll`) and the app store the new token.
+    #[error("{0}")]
+    NotAuthorized(String),
+
+    /// Any other sync or photo-download failure: the server rejected the
+    /// request (update the app), answered something unreadable, does not
+    /// hold the photo asked for yet, the photo is outside the device's
+    /// scope, or the server refused damaged photos. The message says which.
     #[error("{0}")]
     Sync(String),
 
@@ -117,6 +128,8 @@ impl From<wangge_core::Error> for WanggeError {
             E::CorruptDocument { .. } => WanggeError::CorruptData(message),
             E::SchemaTooNew { .. } => WanggeError::SchemaTooNew(message),
             E::Sqlite(_) | E::Io { .. } => WanggeError::Storage(message),
+            E::Sync(SyncError::Offline(_)) => WanggeError::Offline(message),
+            E::Sync(SyncError::Unauthorized(_)) => WanggeError::NotAuthorized(message),
             E::Sync(_) => WanggeError::Sync(message),
             E::Photo(_) => WanggeError::Photo(message),
             E::UnknownPhoto(_) => WanggeError::UnknownPhoto(message),
@@ -178,6 +191,16 @@ mod tests {
             (E::Grid(GridError::EmptyDataset), |e| {
                 matches!(e, WanggeError::InvalidCatalog(_))
             }),
+            (
+                E::Sync(SyncError::Offline("connection refused".into())),
+                |e| matches!(e, WanggeError::Offline(_)),
+            ),
+            (E::Sync(SyncError::Unauthorized("revoked".into())), |e| {
+                matches!(e, WanggeError::NotAuthorized(_))
+            }),
+            (E::Sync(SyncError::PhotoNotOnServer("ab".into())), |e| {
+                matches!(e, WanggeError::Sync(_))
+            }),
             (E::Checklist(ChecklistError::NoItems), |e| {
                 matches!(e, WanggeError::InvalidCatalog(_))
             }),
@@ -201,14 +224,6 @@ mod tests {
                     source: std::io::Error::other("no space left on device"),
                 },
                 |e| matches!(e, WanggeError::Storage(_)),
-            ),
-            (
-                E::Sync(wangge_core::SyncError::Offline("connection refused".into())),
-                |e| matches!(e, WanggeError::Sync(_)),
-            ),
-            (
-                E::Sync(wangge_core::SyncError::Unauthorized("unknown token".into())),
-                |e| matches!(e, WanggeError::Sync(_)),
             ),
             (E::Photo(wangge_core::photo::PhotoError::Empty), |e| {
                 matches!(e, WanggeError::Photo(_))

@@ -13,8 +13,10 @@
 //!   the server, and how many documents wait to be sent;
 //! * `importPhoto`, `caseThumbnails`, `photoBytes`, `fetchPhoto` — photos.
 //!
-//! Failures arrive as `WanggeException.Sync` (offline, token refused,
-//! request rejected, …) and `WanggeException.Photo` (an image that cannot
+//! Failures arrive as `WanggeException.Offline` (no server reachable:
+//! nothing lost, try later), `WanggeException.NotAuthorized` (token refused:
+//! enrol again), `WanggeException.Sync` (anything else: request rejected,
+//! photo not there yet, …) and `WanggeException.Photo` (an image that cannot
 //! be imported), with the core's message.
 
 use std::sync::Arc;
@@ -136,10 +138,10 @@ impl Store {
     ///
     /// Blocks until done, for seconds on a slow network: call it from a
     /// background thread. Network failures are retried with backoff; when
-    /// the attempts run out it throws `Sync` and every unsent change stays
-    /// for the next call — nothing is lost. Throws `Sync` too when the
-    /// token is refused or the server rejects the request; the message says
-    /// which, and what to do.
+    /// the attempts run out it throws `Offline` and every unsent change
+    /// stays for the next call — nothing is lost. Throws `NotAuthorized`
+    /// when the token is refused, `Sync` when the server rejects the
+    /// request; the message says what to do.
     #[uniffi::method(default(listener = None))]
     pub fn sync(
         &self,
@@ -212,9 +214,10 @@ impl Store {
     /// downloaded from the server (checked against its hash, and kept for
     /// next time). Blocks on the network: call it from a background thread.
     ///
-    /// Throws `Sync` when the server cannot be reached, refuses the token,
-    /// or does not hold the photo yet (the device that took it has not
-    /// synced); `InvalidInput` for a malformed hash.
+    /// Throws `Offline` when the server cannot be reached, `NotAuthorized`
+    /// when it refuses the token, `Sync` when it does not hold the photo
+    /// yet (the device that took it has not synced) or the photo is outside
+    /// the device's scope; `InvalidInput` for a malformed hash.
     pub fn fetch_photo(
         &self,
         server_url: String,

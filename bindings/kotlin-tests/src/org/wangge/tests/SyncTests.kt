@@ -165,32 +165,34 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
         }
     }
 
-    test("a wrong token → Sync, nothing lost; the right one then sends everything") {
+    test("a wrong token → NotAuthorized, nothing lost; the right one then sends everything") {
         SyncServer().use { server ->
             val a = server.enroll("手持04", blocks = listOf("XT-B1"))
             val t = TestStore(deviceId = a.deviceId)
             val store = t.store
             val id = store.recordCase(officer, NewCase("A01-001", "暴露垃圾", gps = fixW01U1()))
             assertEq(1uL, store.pendingCount(), "pending")
-            assertThrows<WanggeException.Sync> { store.sync(server.url, unknownToken) }
+            assertThrows<WanggeException.NotAuthorized> { store.sync(server.url, unknownToken) }
                 .says("refused this device's token", "enrol the device again")
             assertEq(1uL, store.pendingCount(), "still pending after the refusal")
             assertEq(false, store.caseSyncStatus(id).onServer, "not on the server")
-            assertThrows<WanggeException.Sync> { store.fetchPhoto(server.url, unknownToken, "ab".repeat(32)) }
+            assertThrows<WanggeException.NotAuthorized> { store.fetchPhoto(server.url, unknownToken, "ab".repeat(32)) }
+            // A photo nobody uploaded: the token is fine, the photo is not there.
+            assertThrows<WanggeException.Sync> { store.fetchPhoto(server.url, a.token, "ab".repeat(32)) }
             assertEq(1uL, store.sync(server.url, a.token).docsSent, "sent with the right token")
             assertEq(0uL, store.pendingCount(), "pending after")
             store.close()
         }
     }
 
-    test("an unreachable server (closed port) → Sync, nothing lost") {
+    test("an unreachable server (closed port) → Offline, nothing lost") {
         val t = TestStore()
         val store = t.store
         val id = store.recordCase(officer, NewCase("A01-001", "暴露垃圾", gps = fixW01U1()))
         store.fileZeroReport(wsStaff, "XT-W01", store.today(), ZeroReportEntry.Filed(nothingToReport = true))
         val recorder = Recorder()
         val started = System.nanoTime()
-        assertThrows<WanggeException.Sync> { store.sync("http://127.0.0.1:${freePort()}", unknownToken, recorder) }
+        assertThrows<WanggeException.Offline> { store.sync("http://127.0.0.1:${freePort()}", unknownToken, recorder) }
             .says("cannot reach the sync server", "changes are kept")
         val ms = (System.nanoTime() - started) / 1_000_000
         assertThat(ms < 30_000) { "gave up after its retries, in $ms ms" }

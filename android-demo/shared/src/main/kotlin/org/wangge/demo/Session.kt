@@ -36,6 +36,8 @@ fun Throwable.screenMessage(): String = when (this) {
     is WanggeException.EventNotAllowed -> "当前状态下不能这样操作：$message"
     is WanggeException.RoleNotAllowed -> "您的角色不能进行此操作：$message"
     is WanggeException.CaseNotFound -> "本机没有这个案件：$message"
+    is WanggeException.Offline -> "暂时无法连接服务器，记录已保存在本机，有信号后会自动同步"
+    is WanggeException.NotAuthorized -> "本机未获授权同步（记录不会丢失），请联系管理员重新登记设备：$message"
     is WanggeException.Sync -> "同步失败（本机记录不会丢失）：$message"
     is WanggeException.Photo -> "照片无法使用：$message"
     is WanggeException -> message ?: this::class.simpleName ?: "error"

@@ -224,7 +224,7 @@ fun demoTests() = Suite("android demo: view models").apply {
                 assertEq("2 项待同步", offline.state.value.pendingText, "pending text")
                 assertEq("待同步（仅在本机）", offline.state.value.marks.getValue(id).label, "mark before")
                 assertEq(null, offline.syncNow(), "the offline sync fails")
-                assertThat(offline.state.value.error?.startsWith("同步失败（本机记录不会丢失）") == true) {
+                assertThat(offline.state.value.error?.startsWith("暂时无法连接服务器，记录已保存在本机") == true) {
                     "error: ${offline.state.value.error}"
                 }
                 assertEq(2L, offline.state.value.pending, "still pending")
