@@ -33,6 +33,10 @@ use crate::zero_report::{ZeroReport, ZeroReportEntry};
 pub struct Store {
     inner: core_lib::Store,
     catalog: Arc<Catalog>,
+    /// The HTTP client of the last server and token used, kept so that
+    /// successive syncs and photo fetches reuse its pooled connections
+    /// instead of paying a TCP and TLS handshake each time.
+    pub(crate) sync_client: std::sync::Mutex<Option<core_lib::SyncClient>>,
 }
 
 #[uniffi::export]
@@ -68,7 +72,11 @@ impl Store {
             catalog.inner.clone(),
             clock,
         )?;
-        Ok(Arc::new(Store { inner, catalog }))
+        Ok(Arc::new(Store {
+            inner,
+            catalog,
+            sync_client: std::sync::Mutex::new(None),
+        }))
     }
 
     /// The device this store belongs to.

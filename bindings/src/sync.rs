@@ -119,12 +119,26 @@ pub struct Thumbnail {
     pub jpeg: Vec<u8>,
 }
 
-/// A sync client for one server and token (the core's defaults: 5
-/// attempts per request with backoff, 60 s per request).
-fn client(server_url: String, token: String) -> Result<core_lib::SyncClient> {
-    Ok(core_lib::SyncClient::new(core_lib::SyncConfig::new(
-        server_url, token,
-    ))?)
+impl Store {
+    /// A sync client for `server_url` and `token` (the core's defaults: 5
+    /// attempts per request with backoff, 60 s per request): the one kept
+    /// from the previous call when both are the same, so its connections
+    /// are reused; a new one otherwise.
+    fn client(&self, server_url: String, token: String) -> Result<core_lib::SyncClient> {
+        let mut cached = self
+            .sync_client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = cached.as_ref()
+            && client.config().server_url == server_url
+            && client.config().token == token
+        {
+            return Ok(client.clone());
+        }
+        let client = core_lib::SyncClient::new(core_lib::SyncConfig::new(server_url, token))?;
+        *cached = Some(client.clone());
+        Ok(client)
+    }
 }
 
 #[uniffi::export]
@@ -149,7 +163,7 @@ impl Store {
         token: String,
         listener: Option<Arc<dyn SyncListener>>,
     ) -> Result<SyncProgress> {
-        let client = client(server_url, token)?;
+        let client = self.client(server_url, token)?;
         let mut report = |p: &core_lib::SyncProgress| {
             if let Some(l) = &listener {
                 l.on_progress((*p).into());
@@ -224,6 +238,86 @@ impl Store {
         token: String,
         sha256: String,
     ) -> Result<Vec<u8>> {
-        Ok(client(server_url, token)?.fetch_photo(self.core(), &sha256)?)
+        Ok(self
+            .client(server_url, token)?
+            .fetch_photo(self.core(), &sha256)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::error::WanggeError;
+
+    /// A keep-alive HTTP server that answers every request `404` and counts the connections
+    /// it accepted.
+    fn counting_server() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                counted.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    loop {
+                        // A GET has no body: the request ends at the blank line.
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let body = r#"{"error":"not_found","message":"no such photo"}"#;
+                        let answer = format!(
+                            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n\
+                             content-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, connections)
+    }
+
+    #[test]
+    fn photo_fetches_reuse_one_connection_until_the_server_or_token_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path().join("s.sqlite3").to_string_lossy().into_owned(),
+            crate::model::generate_device_id(),
+        )
+        .unwrap();
+        let (url, connections) = counting_server();
+        let sha = "ab".repeat(32);
+        for _ in 0..3 {
+            let err = store
+                .fetch_photo(url.clone(), "wgt_a".into(), sha.clone())
+                .unwrap_err();
+            assert!(matches!(err, WanggeError::Sync(_)), "{err}");
+        }
+        assert_eq!(
+            connections.load(Ordering::SeqCst),
+            1,
+            "one pooled connection"
+        );
+        // Another token: another client, so another connection.
+        let _ = store.fetch_photo(url, "wgt_b".into(), sha);
+        assert_eq!(connections.load(Ordering::SeqCst), 2);
     }
 }

@@ -30,8 +30,9 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::sync::protocol::{SyncRequest, SyncResponse};
 
-/// Where and how to sync.
-#[derive(Debug, Clone)]
+/// Where and how to sync. Its `Debug` output leaves the token out, so a
+/// logged configuration leaks no secret.
+#[derive(Clone)]
 pub struct SyncConfig {
     /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
     pub server_url: String,
@@ -53,6 +54,23 @@ pub struct SyncConfig {
     pub request_timeout: Duration,
     /// Bytes per photo upload request: what a cut connection costs at most to send again.
     pub photo_chunk_bytes: usize,
+}
+
+impl std::fmt::Debug for SyncConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncConfig")
+            .field("server_url", &self.server_url)
+            .field("token", &"<redacted>")
+            .field("push_batch_docs", &self.push_batch_docs)
+            .field("push_batch_bytes", &self.push_batch_bytes)
+            .field("pull_batch_docs", &self.pull_batch_docs)
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("request_timeout", &self.request_timeout)
+            .field("photo_chunk_bytes", &self.photo_chunk_bytes)
+            .finish()
+    }
 }
 
 impl SyncConfig {
@@ -336,5 +354,20 @@ impl SyncClient {
         self.sync_photos(store, &mut p)?;
         progress(&p);
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_configuration_does_not_show_the_token() {
+        let config = SyncConfig::new("http://127.0.0.1:8080", "wgt_secret-token-value");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("secret-token-value"), "{printed}");
+        assert!(printed.contains("<redacted>") && printed.contains("127.0.0.1:8080"));
+        let client = SyncClient::new(config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{client:?}").contains("secret-token-value"));
     }
 }
