@@ -600,10 +600,23 @@ impl Storage for SqliteStorage {
         let make = |tx: &Connection| -> ApiResult<CaseEventKind> {
             let year = cst_year(now_ms);
             let key = format!("case_number:{year}");
-            let n: u64 = get_meta(tx, &key)?
+            let counted: u64 = get_meta(tx, &key)?
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(0)
-                + 1;
+                .unwrap_or(0);
+            // The highest number any stored case carries: after a restore from a backup the
+            // counter goes back, but the devices push the registered cases again, and their
+            // numbers must not be handed out twice. Zero-padded, so text order is number order.
+            let prefix = format!("XT-{year}-");
+            let highest: Option<String> = tx
+                .prepare_cached(
+                    "SELECT max(case_number) FROM case_view
+                     WHERE substr(case_number, 1, length(?1)) = ?1",
+                )?
+                .query_row([&prefix], |r| r.get(0))?;
+            let seen = highest
+                .and_then(|n| n.strip_prefix(&prefix).and_then(|d| d.parse::<u64>().ok()))
+                .unwrap_or(0);
+            let n = counted.max(seen) + 1;
             set_meta(tx, &key, &n.to_string())?;
             Ok(CaseEventKind::Registered {
                 case_number: format!("XT-{year}-{n:06}"),
