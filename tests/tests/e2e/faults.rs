@@ -100,7 +100,9 @@ fn server_doc_count(db: &std::path::Path) -> i64 {
         .unwrap()
 }
 
-const KILL_TEST: &str = "a_server_killed_in_the_middle_of_a_sync_loses_and_duplicates_nothing";
+/// The test's full name in the suite binary, for re-executing it as the server.
+const KILL_TEST: &str =
+    "faults::a_server_killed_in_the_middle_of_a_sync_loses_and_duplicates_nothing";
 
 #[test]
 fn a_server_killed_in_the_middle_of_a_sync_loses_and_duplicates_nothing() {

@@ -58,7 +58,7 @@ impl Drop for OnFailure {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!(
-                "convergence FAILED for seed {} (replay: WANGGE_SEEDS={} cargo test -p wangge-e2e --test convergence)\nsteps:\n  {}",
+                "convergence FAILED for seed {} (replay: WANGGE_SEEDS={} cargo test -p wangge-e2e --test e2e convergence::)\nsteps:\n  {}",
                 self.seed,
                 self.seed,
                 self.trace.join("\n  ")

@@ -277,7 +277,11 @@ fn acknowledged_cases_lost_by_a_restored_server_are_pushed_again() {
     assert_eq!(a.heads(), on_server);
     let pb = b.sync();
     assert!(!pb.server_reset);
-    assert_eq!((pb.docs_sent, pb.docs_received), (0, 1), "case 3's registration");
+    assert_eq!(
+        (pb.docs_sent, pb.docs_received),
+        (0, 1),
+        "case 3's registration"
+    );
     assert_eq!(b.heads(), on_server);
     assert_on_server(&a, &[case1, case2, case3, case4]);
     assert_on_server(&b, &[case1, case2, case3, case4]);

@@ -1,0 +1,15 @@
+//! The end-to-end suite: several devices, offline edits, a real server on 127.0.0.1,
+//! convergence, faults, scopes, photos and a restored server — one module per concern.
+//!
+//! One test binary rather than one per file: each would link the server, the core and the
+//! HTTP stack again (about 40 MB and several seconds apiece), which is most of what the suite
+//! costs CI in time and disk. Run one part with a filter, e.g.
+//! `cargo test -p wangge-e2e --test e2e faults::`.
+
+mod bad_input;
+mod convergence;
+mod faults;
+mod photos;
+mod restore;
+mod scopes;
+mod sync_flow;
