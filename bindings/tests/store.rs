@@ -196,7 +196,7 @@ fn photos_and_a_failed_sync_through_the_exported_api() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, WanggeError::Sync(m) if m.contains("cannot reach")),
+        matches!(&err, WanggeError::Offline(m) if m.contains("cannot reach")),
         "{err}"
     );
     assert_eq!(store.pending_count().unwrap(), 1);
