@@ -304,6 +304,9 @@ impl SqliteStorage {
         photos::index_photo_refs(tx, doc.id(), decoded)?;
         match decoded {
             Decoded::Case { header, state, .. } => {
+                if let Some(number) = &state.case_number {
+                    count_case_number(tx, number)?;
+                }
                 projection::upsert_case(tx, &self.catalog, header, state)?
             }
             Decoded::ZeroReport(report) => projection::upsert_zero_report(tx, doc.id(), report)?,
@@ -407,6 +410,38 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Shanghai's calendar year of an instant.
+/// Official case numbers read `XT-<year>-<six digits>`.
+const CASE_NUMBER_PREFIX: &str = "XT-";
+
+/// The meta key of a year's counter of official numbers.
+fn number_counter_key(year: i32) -> String {
+    format!("case_number:{year}")
+}
+
+/// How many official numbers of `year` have been handed out (the last one).
+fn numbers_counted(conn: &Connection, year: i32) -> ApiResult<u64> {
+    Ok(get_meta(conn, &number_counter_key(year))?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Raises a year's counter to a number a stored case carries, so that no number is handed
+/// out twice: after a restore from a backup the counter goes back, but the devices push the
+/// registered cases again. A number in another format is not this server's to count.
+fn count_case_number(tx: &Connection, number: &str) -> ApiResult<()> {
+    let Some((year, n)) = number
+        .strip_prefix(CASE_NUMBER_PREFIX)
+        .and_then(|rest| rest.split_once('-'))
+        .and_then(|(y, n)| Some((y.parse::<i32>().ok()?, n.parse::<u64>().ok()?)))
+    else {
+        return Ok(());
+    };
+    if n > numbers_counted(tx, year)? {
+        set_meta(tx, &number_counter_key(year), &n.to_string())?;
+    }
+    Ok(())
+}
+
 fn cst_year(ms: i64) -> i32 {
     use chrono::Datelike;
     wangge_core::store::cst_day(ms).year()
@@ -599,27 +634,10 @@ impl Storage for SqliteStorage {
     ) -> ApiResult<CaseRecord> {
         let make = |tx: &Connection| -> ApiResult<CaseEventKind> {
             let year = cst_year(now_ms);
-            let key = format!("case_number:{year}");
-            let counted: u64 = get_meta(tx, &key)?
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            // The highest number any stored case carries: after a restore from a backup the
-            // counter goes back, but the devices push the registered cases again, and their
-            // numbers must not be handed out twice. Zero-padded, so text order is number order.
-            let prefix = format!("XT-{year}-");
-            let highest: Option<String> = tx
-                .prepare_cached(
-                    "SELECT max(case_number) FROM case_view
-                     WHERE substr(case_number, 1, length(?1)) = ?1",
-                )?
-                .query_row([&prefix], |r| r.get(0))?;
-            let seen = highest
-                .and_then(|n| n.strip_prefix(&prefix).and_then(|d| d.parse::<u64>().ok()))
-                .unwrap_or(0);
-            let n = counted.max(seen) + 1;
-            set_meta(tx, &key, &n.to_string())?;
+            let n = numbers_counted(tx, year)? + 1;
+            set_meta(tx, &number_counter_key(year), &n.to_string())?;
             Ok(CaseEventKind::Registered {
-                case_number: format!("XT-{year}-{n:06}"),
+                case_number: format!("{CASE_NUMBER_PREFIX}{year}-{n:06}"),
                 checklist_item: checklist_item.clone(),
                 grid: grid.clone(),
             })
