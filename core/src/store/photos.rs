@@ -227,33 +227,33 @@ pub(crate) fn check_refs(conn: &Connection, photos: &[PhotoRef]) -> Result<()> {
         if !held {
             return Err(Error::UnknownPhoto(p.sha256.clone()));
         }
-        let facts: Option<(i64, u32, u32)> = conn
-            .prepare_cached("SELECT bytes, width, height FROM photos WHERE sha256 = ?1")?
-            .query_row([&p.sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        if let Some((bytes, width, height)) = facts
-            && (bytes as u64, width, height) != (p.bytes, p.width, p.height)
-        {
+        // A photo imported here: the reference must say what the store says of it (size,
+        // dimensions, and the capture facts, which are evidence: a reference may not claim
+        // another time or place than the photo said about itself).
+        let Some(stored) = stored_ref(conn, &p.sha256)? else {
+            continue;
+        };
+        if (stored.bytes, stored.width, stored.height) != (p.bytes, p.width, p.height) {
             return Err(Error::invalid(
                 "photo reference",
                 format!(
-                    "photo {} is {bytes} bytes, {width}×{height} in the store, but the reference says \
+                    "photo {} is {} bytes, {}×{} in the store, but the reference says \
                      {} bytes, {}×{}; attach the PhotoRef that import_photo returned",
-                    p.sha256, p.bytes, p.width, p.height
+                    p.sha256, stored.bytes, stored.width, stored.height, p.bytes, p.width, p.height
                 ),
             ));
         }
-        // Capture facts are evidence: a reference may not claim another time or place than
-        // the photo imported here said about itself.
-        if let Some(stored) = stored_capture(conn, &p.sha256)?
-            && stored != p.capture
-        {
+        if stored.capture != p.capture {
             return Err(Error::invalid(
                 "photo reference",
                 format!(
                     "photo {} was taken at {:?} ms, position {:?} by its own metadata, but the \
                      reference says {:?} ms, {:?}; attach the PhotoRef that import_photo returned",
-                    p.sha256, stored.taken_at_ms, stored.gps, p.capture.taken_at_ms, p.capture.gps
+                    p.sha256,
+                    stored.capture.taken_at_ms,
+                    stored.capture.gps,
+                    p.capture.taken_at_ms,
+                    p.capture.gps
                 ),
             ));
         }
@@ -261,16 +261,26 @@ pub(crate) fn check_refs(conn: &Connection, photos: &[PhotoRef]) -> Result<()> {
     Ok(())
 }
 
-/// The capture facts of a photo imported on this device, `None` for one imported elsewhere.
-fn stored_capture(conn: &Connection, sha256: &str) -> Result<Option<PhotoCapture>> {
+/// The reference of a photo imported on this device, as the store records it; `None` for a
+/// photo imported elsewhere.
+fn stored_ref(conn: &Connection, sha256: &str) -> Result<Option<PhotoRef>> {
     Ok(conn
-        .prepare_cached("SELECT taken_at_ms, taken_lat, taken_lon FROM photos WHERE sha256 = ?1")?
+        .prepare_cached(
+            "SELECT bytes, width, height, taken_at_ms, taken_lat, taken_lon
+             FROM photos WHERE sha256 = ?1",
+        )?
         .query_row([sha256], |r| {
-            let lat: Option<f64> = r.get(1)?;
-            let lon: Option<f64> = r.get(2)?;
-            Ok(PhotoCapture {
-                taken_at_ms: r.get(0)?,
-                gps: lat.zip(lon),
+            let lat: Option<f64> = r.get(4)?;
+            let lon: Option<f64> = r.get(5)?;
+            Ok(PhotoRef {
+                sha256: sha256.to_owned(),
+                bytes: r.get::<_, i64>(0)? as u64,
+                width: r.get(1)?,
+                height: r.get(2)?,
+                capture: PhotoCapture {
+                    taken_at_ms: r.get(3)?,
+                    gps: lat.zip(lon),
+                },
             })
         })
         .optional()?)
@@ -349,15 +359,15 @@ impl Store {
         .execute(params![p.sha256, thumb_sha256, p.thumbnail])?;
         // The same pixels may arrive twice with different EXIF (an edited copy): the first
         // import's facts are the ones stored, so the reference carries those.
-        let capture = stored_capture(&tx, &p.sha256)?.unwrap_or_else(|| p.original.capture());
+        let stored = stored_ref(&tx, &p.sha256)?;
         tx.commit()?;
-        Ok(PhotoRef {
+        Ok(stored.unwrap_or(PhotoRef {
             bytes: p.jpeg.len() as u64,
             sha256: p.sha256,
             width: p.width,
             height: p.height,
-            capture,
-        })
+            capture: p.original.capture(),
+        }))
     }
 
     /// The stored JPEG of a photo, if this device holds it (imported here, or fetched with
