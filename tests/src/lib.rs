@@ -16,6 +16,20 @@ use wangge_server::storage::sqlite::SqliteStorage;
 use wangge_server::storage::{Device, DeviceRole, Scope, Storage};
 use wangge_server::{AppState, auth, router};
 
+/// The scope of the whole street (what the centre has).
+pub use wangge_server::storage::sqlite::everything;
+
+/// A scope of grid blocks, residential workstations and teams.
+pub fn scope(blocks: &[&str], workstations: &[&str], teams: &[&str]) -> Scope {
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+    Scope {
+        all: false,
+        blocks: v(blocks),
+        workstations: v(workstations),
+        teams: v(teams),
+    }
+}
+
 /// 2026-03-02 09:00 China Standard Time (a Monday), in ms.
 pub const MONDAY_9AM: i64 = 1_772_413_200_000;
 

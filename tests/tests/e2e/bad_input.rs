@@ -6,14 +6,7 @@ use wangge_core::doc::DocKind;
 use wangge_core::sync::protocol::{PushDoc, SyncRequest};
 use wangge_core::{NewCase, Role};
 use wangge_e2e::*;
-use wangge_server::storage::{Scope, Storage};
-
-fn everything() -> Scope {
-    Scope {
-        all: true,
-        ..Scope::default()
-    }
-}
+use wangge_server::storage::Storage;
 
 /// What the server holds, to check that a refused request changed nothing.
 fn fingerprint(server: &TestServer) -> (Vec<(String, Vec<u8>, i64)>, String) {

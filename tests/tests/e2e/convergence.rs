@@ -20,7 +20,7 @@ use wangge_core::{
     ZeroReportEventKind,
 };
 use wangge_e2e::*;
-use wangge_server::storage::{DeviceRole, Scope, Storage};
+use wangge_server::storage::{DeviceRole, Storage};
 
 const STEPS: usize = 60;
 const DEFAULT_SEEDS: std::ops::Range<u64> = 0..24;
@@ -30,13 +30,6 @@ const CELLS: [&str; 4] = ["XT-W01-U1", "XT-W02-U1", "XT-W06-U1", "XT-W10-U1"];
 const ITEMS: [&str; 3] = ["A02-001", "A04-001", "A03-001"];
 const UNITS: [&str; 3] = ["城管中队", "物业", "市政科"];
 const WORKSTATIONS: [&str; 2] = ["XT-W01", "XT-W02"];
-
-fn everything() -> Scope {
-    Scope {
-        all: true,
-        ..Scope::default()
-    }
-}
 
 fn seeds() -> Vec<u64> {
     match std::env::var("WANGGE_SEEDS") {

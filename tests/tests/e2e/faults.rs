@@ -13,14 +13,7 @@ use wangge_core::sync::protocol::{SyncRequest, SyncResponse};
 use wangge_core::{CaseEventKind, CaseId, Clock, NewCase, Role, SyncError};
 use wangge_e2e::*;
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{DeviceRole, Scope, Storage};
-
-fn everything() -> Scope {
-    Scope {
-        all: true,
-        ..Scope::default()
-    }
-}
+use wangge_server::storage::{DeviceRole, Storage};
 
 /// Records `n` cases offline on `dev`.
 fn record_cases(dev: &TestDevice, n: usize, tag: &str) -> Vec<CaseId> {

@@ -14,14 +14,7 @@ use sha2::{Digest, Sha256};
 use wangge_core::photo::PhotoOptions;
 use wangge_core::{CaseEventKind, NewCase, PhotoRef, Role, SyncClient, SyncError, SyncProgress};
 use wangge_e2e::*;
-use wangge_server::storage::{DeviceRole, Scope, Storage};
-
-fn everything() -> Scope {
-    Scope {
-        all: true,
-        ..Scope::default()
-    }
-}
+use wangge_server::storage::{DeviceRole, Storage};
 
 fn sha_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -195,6 +188,17 @@ impl Drop for UploadCutter {
             let _ = t.join();
         }
     }
+}
+
+/// Gives `to` the case document as `from` holds it, outside any sync (as if it had reached the
+/// server through another device), so `to` knows the case before `from` has uploaded its photos.
+fn hand_over(from: &TestDevice, to: &TestDevice, case: wangge_core::CaseId) {
+    let bytes = from
+        .store
+        .document_bytes(&case.to_string())
+        .unwrap()
+        .unwrap();
+    to.store.merge_document(&case.to_string(), &bytes).unwrap();
 }
 
 fn record_case_with(device: &TestDevice, photos: Vec<PhotoRef>) -> wangge_core::CaseId {
@@ -579,8 +583,7 @@ fn a_photo_not_yet_uploaded_is_reported_as_such_and_its_thumbnail_comes_later() 
     let case = record_case_with(&a, vec![photo.clone()]);
     // The case reaches the server (here through B, which got the document by hand) before A
     // has uploaded the photo.
-    let bytes = a.store.document_bytes(&case.to_string()).unwrap().unwrap();
-    b.store.merge_document(&case.to_string(), &bytes).unwrap();
+    hand_over(&a, &b, case);
     let p = b.sync();
     assert_eq!(p.photos_received, 0);
     assert!(b.store.case_thumbnails(case).unwrap().is_empty());
@@ -657,8 +660,7 @@ fn the_back_office_judges_photo_evidence_from_the_document_alone() {
     assert!(photo.capture.is_empty());
     let case = record_case_with(&a, vec![photo.clone()]);
     // Only the document goes up: the photo's bytes stay on A.
-    let bytes = a.store.document_bytes(&case.to_string()).unwrap().unwrap();
-    b.store.merge_document(&case.to_string(), &bytes).unwrap();
+    hand_over(&a, &b, case);
     b.sync();
 
     let resp = reqwest::blocking::Client::new()
@@ -695,21 +697,14 @@ fn the_back_office_judges_photo_evidence_from_the_document_alone() {
     assert_eq!(resp.status().as_u16(), 404);
 }
 
-fn scoped(blocks: &[&str]) -> Scope {
-    Scope {
-        blocks: blocks.iter().map(|b| b.to_string()).collect(),
-        ..Scope::default()
-    }
-}
-
 #[test]
 fn a_device_reads_only_the_photos_of_its_scope_even_after_an_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let (db, port) = (server.db.clone(), port_of(&server.base));
-    let a = server.field_device(dir.path(), "a", scoped(&["XT-B1"]));
-    let near = server.field_device(dir.path(), "near", scoped(&["XT-B1"]));
-    let far = server.field_device(dir.path(), "far", scoped(&["XT-B3"]));
+    let a = server.field_device(dir.path(), "a", scope(&["XT-B1"], &[], &[]));
+    let near = server.field_device(dir.path(), "near", scope(&["XT-B1"], &[], &[]));
+    let far = server.field_device(dir.path(), "far", scope(&["XT-B3"], &[], &[]));
     let (_, centre) = server.enroll("centre", DeviceRole::Centre, everything());
     let photo = a
         .store
@@ -778,8 +773,7 @@ fn a_thumbnail_the_server_lacks_is_asked_for_less_and_less_often() {
         .unwrap();
     let case = record_case_with(&a, vec![photo.clone()]);
     // B holds the case before A has uploaded the photo.
-    let bytes = a.store.document_bytes(&case.to_string()).unwrap().unwrap();
-    b.store.merge_document(&case.to_string(), &bytes).unwrap();
+    hand_over(&a, &b, case);
     let missing = || b.store.thumbnails_missing(10).unwrap();
     assert_eq!(missing(), vec![photo.sha256.clone()]);
 

@@ -12,14 +12,7 @@ use wangge_core::photo::PhotoOptions;
 use wangge_core::sync::protocol::{SyncRequest, SyncResponse};
 use wangge_core::{CaseId, Clock, NewCase, PhotoRef, Role, SyncError, SyncStatus};
 use wangge_e2e::*;
-use wangge_server::storage::{DeviceRole, Scope, Storage};
-
-fn everything() -> Scope {
-    Scope {
-        all: true,
-        ..Scope::default()
-    }
-}
+use wangge_server::storage::{DeviceRole, Storage};
 
 /// Records a case offline on `dev`.
 fn record_case(dev: &TestDevice, what: &str) -> CaseId {

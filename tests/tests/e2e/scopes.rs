@@ -14,17 +14,7 @@ use wangge_core::{
     ZeroReportEventKind,
 };
 use wangge_e2e::*;
-use wangge_server::storage::{DeviceRole, Scope, Storage};
-
-fn scope(blocks: &[&str], workstations: &[&str], teams: &[&str]) -> Scope {
-    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
-    Scope {
-        all: false,
-        blocks: v(blocks),
-        workstations: v(workstations),
-        teams: v(teams),
-    }
-}
+use wangge_server::storage::{DeviceRole, Storage};
 
 /// The device holds exactly these documents.
 #[track_caller]
@@ -80,14 +70,7 @@ fn devices_receive_exactly_their_scope() {
     let rep = server.field_device(d, "rep", scope(&["XT-B3"], &[], &[]));
     let hotline = server.field_device(d, "hotline", scope(&[], &["XT-W18"], &[]));
     let all = [&b1, &w06, &w06b, &team, &rep, &hotline];
-    let (_, centre) = server.enroll(
-        "centre",
-        DeviceRole::Centre,
-        Scope {
-            all: true,
-            ..Scope::default()
-        },
-    );
+    let (_, centre) = server.enroll("centre", DeviceRole::Centre, everything());
 
     // Offline: cases in and out of each device's scope…
     let c_b1 = record(&b1, "XT-W01-U1", "B1 的案件");

@@ -5,30 +5,15 @@
 
 use wangge_core::{CaseStatus, NewCase, Role};
 use wangge_e2e::*;
-use wangge_server::storage::{DeviceRole, Scope};
-
-fn scope_block(block: &str, teams: &[&str]) -> Scope {
-    Scope {
-        blocks: vec![block.into()],
-        teams: teams.iter().map(|t| t.to_string()).collect(),
-        ..Scope::default()
-    }
-}
+use wangge_server::storage::DeviceRole;
 
 #[test]
 fn offline_cases_reach_the_server_and_dispatched_cases_reach_the_team() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
-    let a = server.field_device(dir.path(), "a", scope_block("XT-B1", &[]));
-    let b = server.field_device(dir.path(), "b", scope_block("XT-B2", &["城管中队"]));
-    let (_, centre_token) = server.enroll(
-        "centre",
-        DeviceRole::Centre,
-        Scope {
-            all: true,
-            ..Scope::default()
-        },
-    );
+    let a = server.field_device(dir.path(), "a", scope(&["XT-B1"], &[], &[]));
+    let b = server.field_device(dir.path(), "b", scope(&["XT-B2"], &[], &["城管中队"]));
+    let (_, centre_token) = server.enroll("centre", DeviceRole::Centre, everything());
 
     let officer = a.actor("officer-1", Role::GridOfficer, None);
     let in_b1 = a
@@ -115,7 +100,7 @@ fn offline_cases_reach_the_server_and_dispatched_cases_reach_the_team() {
 fn one_sync_call_pushes_everything_even_when_batches_are_cut_by_size() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
-    let mut a = server.field_device(dir.path(), "a", scope_block("XT-B1", &[]));
+    let mut a = server.field_device(dir.path(), "a", scope(&["XT-B1"], &[], &[]));
     let officer = a.actor("officer-1", Role::GridOfficer, None);
     for i in 0..5 {
         a.store
