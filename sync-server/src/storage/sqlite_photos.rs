@@ -317,6 +317,7 @@ impl SqliteStorage {
     /// whose scope is the whole street read every photo; other devices those referenced by a
     /// document of their scope, or the thumbnail of such a photo.
     pub(super) fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool> {
+        check_sha256("photo hash", sha256)?;
         if device.role == DeviceRole::Centre || device.scope.all {
             return Ok(true);
         }
