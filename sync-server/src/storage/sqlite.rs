@@ -25,6 +25,8 @@ use crate::storage::{
 
 #[path = "sqlite_photos.rs"]
 mod photos;
+#[path = "sqlite_people.rs"]
+mod people;
 pub use photos::{check_sha256, is_sha256_hex};
 
 /// Schema of the server's own tables; the back-office projections come
@@ -70,7 +72,16 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// version 4 the `last_cursor` of devices (to notice a restored database);
 /// version 5 the `photo_refs` index (which documents reference which
 /// photos, so a device reads only the photos of its scope).
-const SCHEMA_VERSION: i64 = 5;
+/// Version 6 the thumbnail hash of photo references (`sqlite_photos.rs`);
+/// version 7 people, units, enrolment to a person and the audit log
+/// (`sqlite_people.rs`); version 8 the quarantine of unloadable documents.
+const SCHEMA_VERSION: i64 = 8;
+
+/// Version 8: documents that no longer load are set aside, never served.
+const QUARANTINE_SCHEMA: &str = "
+ALTER TABLE documents ADD COLUMN quarantined_at INTEGER;
+ALTER TABLE documents ADD COLUMN quarantine_reason TEXT;
+";
 
 /// Version 3: teams keep receiving the cases they worked on. Existing rows
 /// start from their current holders; the next change to a case recomputes
@@ -218,6 +229,9 @@ impl SqliteStorage {
             tx.execute_batch(schema::V2)?;
             tx.execute_batch(photos::PHOTO_SCHEMA)?;
             tx.execute_batch(photos::PHOTO_REFS_SCHEMA)?;
+            tx.execute_batch(photos::THUMB_REF_COLUMN)?;
+            tx.execute_batch(people::PEOPLE_SCHEMA)?;
+            tx.execute_batch(QUARANTINE_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -232,6 +246,15 @@ impl SqliteStorage {
             if version < 5 {
                 tx.execute_batch(photos::PHOTO_REFS_SCHEMA)?;
                 photos::backfill_photo_refs(&tx, &catalog)?;
+            }
+            if version < 6 {
+                tx.execute_batch(photos::THUMB_REF_COLUMN)?;
+            }
+            if version < 7 {
+                tx.execute_batch(people::PEOPLE_SCHEMA)?;
+            }
+            if version < 8 {
+                tx.execute_batch(QUARANTINE_SCHEMA)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {

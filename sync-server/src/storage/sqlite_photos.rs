@@ -74,6 +74,12 @@ CREATE TABLE photo_refs (
 ) WITHOUT ROWID;
 ";
 
+/// Version 6: the thumbnail a reference names (its hash), so the server serves that thumbnail and
+/// never whichever upload claimed the photo first.
+pub(super) const THUMB_REF_COLUMN: &str = "
+ALTER TABLE photo_refs ADD COLUMN thumb_sha256 TEXT;
+";
+
 /// Records the photos a stored document references.
 pub(super) fn index_photo_refs(tx: &Connection, doc_id: &str, decoded: &Decoded) -> ApiResult<()> {
     let mut insert =
