@@ -3,8 +3,10 @@
 # show: the demo's plain-Kotlin view models over the real native library.
 #
 # By default it also starts a local sync server (target/debug/wangge-server,
-# database in the store folder, a free 127.0.0.1 port), enrols two phones
-# through the server's CLI, and at the end of the day the officer's phone
+# database in the store folder, a free 127.0.0.1 port), imports the demo
+# roster (sync-server/data/roster-demo.json) and enrols two phones to two
+# grid officers of block XT-B1 (XT-GO-001, XT-GO-002) through the server's
+# CLI; the officer's phone signs in as its person, and at the end of the day it
 # syncs (printing the progress and the sync status screen) and a second
 # phone of the same block syncs and shows what it received. The server is
 # stopped when the demo ends.
@@ -41,8 +43,9 @@ db="$folder/server.sqlite3"
 rm -f "$db" "$db-wal" "$db-shm"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 value() { sed -n "s/^$1=//p"; }
-phone1="$("$server" --db "$db" enroll --name "网格一组-手持01" --blocks XT-B1)"
-phone2="$("$server" --db "$db" enroll --name "网格一组-手持02" --blocks XT-B1)"
+"$server" --db "$db" roster import sync-server/data/roster-demo.json >&2
+phone1="$("$server" --db "$db" enroll --name "网格一组-手持01" --person XT-GO-001 --blocks XT-B1)"
+phone2="$("$server" --db "$db" enroll --name "网格一组-手持02" --person XT-GO-002 --blocks XT-B1)"
 "$server" --db "$db" serve --listen "127.0.0.1:$port" >"$folder/server.log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT

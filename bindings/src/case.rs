@@ -610,6 +610,7 @@ mod tests {
             taken_at_ms: Some(1_714_543_402_000),
             taken_lat: Some(31.1937),
             taken_lon: Some(121.4527),
+            thumb_sha256: Some("cd".repeat(32)),
         }
     }
 

@@ -7,6 +7,7 @@
 //! a sealed `WanggeException` class in Kotlin (one subclass per variant,
 //! `message` holding the text) and an `enum WanggeError: Error` in Swift.
 
+use wangge_core::authority::RefusalCode;
 use wangge_core::checklist::ChecklistError;
 use wangge_core::grid::GridError;
 use wangge_core::sync::SyncError;
@@ -51,6 +52,15 @@ pub enum WanggeError {
     /// registering a case: only the centre does).
     #[error("{0}")]
     RoleNotAllowed(String),
+
+    /// The server's authority rules forbid the action, checked on the
+    /// device before it is written: the actor is not the person the device
+    /// is enrolled to (`setAuthor`), or acts in a role or unit that person
+    /// does not hold; a unit acts on a case not dispatched to it; an item
+    /// is handled on the spot that the checklist does not allow. The server
+    /// would refuse it; nothing was written.
+    #[error("{0}")]
+    NotAllowed(String),
 
     /// The checklist, calendar or grid files could not be loaded; the
     /// message names the entry and the field to fix.
@@ -121,6 +131,10 @@ impl From<wangge_core::Error> for WanggeError {
             E::CaseNotFound(_) => WanggeError::CaseNotFound(message),
             E::EventNotAllowed { .. } => WanggeError::EventNotAllowed(message),
             E::RoleNotAllowed { .. } => WanggeError::RoleNotAllowed(message),
+            E::Refused(r) if r.code == RefusalCode::RoleNotAllowed => {
+                WanggeError::RoleNotAllowed(message)
+            }
+            E::Refused(_) => WanggeError::NotAllowed(message),
             E::Grid(GridError::InvalidFix { .. } | GridError::InvalidAccuracy { .. }) => {
                 WanggeError::InvalidGpsFix(message)
             }
@@ -164,6 +178,7 @@ pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> WanggeE
 mod tests {
     use super::*;
     use wangge_core::Error as E;
+    use wangge_core::authority::Refusal;
 
     /// Whether a mapped error is the expected variant.
     type IsExpected = fn(&WanggeError) -> bool;
@@ -231,6 +246,18 @@ mod tests {
             (E::UnknownPhoto("ab".into()), |e| {
                 matches!(e, WanggeError::UnknownPhoto(_))
             }),
+            (
+                E::Refused(Refusal::new(RefusalCode::WrongAuthor, "not the person")),
+                |e| matches!(e, WanggeError::NotAllowed(_)),
+            ),
+            (
+                E::Refused(Refusal::new(RefusalCode::NotDispatchedToUnit, "not yours")),
+                |e| matches!(e, WanggeError::NotAllowed(_)),
+            ),
+            (
+                E::Refused(Refusal::new(RefusalCode::RoleNotAllowed, "not your role")),
+                |e| matches!(e, WanggeError::RoleNotAllowed(_)),
+            ),
         ];
         for (core_error, is_expected) in cases {
             let message = core_error.to_string();

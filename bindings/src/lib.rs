@@ -10,6 +10,9 @@
 //! * [`Store`] — open a store; record cases, add events, query, zero reports.
 //! * Sync and photos (`sync.rs`): [`Store`]'s `sync` with a [`SyncListener`],
 //!   the per-case [`CaseSyncStatus`], photo import and [`Thumbnail`]s.
+//! * The server's authority (`authority.rs`): refused documents
+//!   ([`DocRefusal`], [`RefusalCode`], `retryRefused`) and the device's
+//!   [`Enrolment`] to a person, whom `setAuthor` makes the store act as.
 //! * [`Catalog`] — the checklist, categories, grids and the point → grid lookup.
 //! * [`ManualClock`] — a clock that moves when told to (tests, demos, training).
 //!
@@ -24,6 +27,7 @@
 //! lint does not count as this crate's code, and this crate writes no
 //! `unsafe` of its own.
 
+mod authority;
 mod case;
 mod catalog;
 mod clock;
@@ -34,6 +38,7 @@ mod store;
 mod sync;
 mod zero_report;
 
+pub use authority::{Author, DocRefusal, EnrolledPerson, Enrolment, RefusalCode};
 pub use case::{
     CaseEvent, CaseEventKind, CaseHeader, CaseQuery, CaseRecord, CaseState, CaseStatus,
     CaseSummary, GridRef, Mine, NewCase, StatusCount,

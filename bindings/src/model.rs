@@ -152,6 +152,11 @@ pub struct PhotoRef {
     /// Longitude (WGS-84) the camera wrote, if it wrote a position.
     #[uniffi(default)]
     pub taken_lon: Option<f64>,
+    /// SHA-256 of the photo's thumbnail (64 lowercase hex characters), named so that the
+    /// server serves that thumbnail and no other for the photo; absent in references from
+    /// cases recorded before references named their thumbnail.
+    #[uniffi(default)]
+    pub thumb_sha256: Option<String>,
 }
 
 impl From<PhotoRef> for core_lib::PhotoRef {
@@ -165,6 +170,7 @@ impl From<PhotoRef> for core_lib::PhotoRef {
                 taken_at_ms: p.taken_at_ms,
                 gps: p.taken_lat.zip(p.taken_lon),
             },
+            thumb_sha256: p.thumb_sha256,
         }
     }
 }
@@ -180,6 +186,7 @@ impl From<core_lib::PhotoRef> for PhotoRef {
             taken_at_ms: p.capture.taken_at_ms,
             taken_lat,
             taken_lon,
+            thumb_sha256: p.thumb_sha256,
         }
     }
 }

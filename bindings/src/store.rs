@@ -219,7 +219,9 @@ impl Store {
     // ── Sync ─────────────────────────────────────────────────────────────
     // The sync and photo calls (`sync`, `caseSyncStatus`, `pendingCount`,
     // `importPhoto`, `caseThumbnails`, `photoBytes`, `fetchPhoto`) are a
-    // second exported block of this object, in `sync.rs`.
+    // second exported block of this object, in `sync.rs`; the refusals and
+    // the enrolment (`refusedDocuments`, `retryRefused`, `setAuthor`,
+    // `enrolment`) a third, in `authority.rs`.
 }
 
 impl Store {

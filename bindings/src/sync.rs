@@ -10,7 +10,8 @@
 //!   held here; progress is reported through [`SyncListener`], a foreign
 //!   trait implemented in Kotlin/Swift and called from the syncing thread;
 //! * `caseSyncStatus(caseId)` and `pendingCount()` — whether a case reached
-//!   the server, and how many documents wait to be sent;
+//!   the server (or was refused by it: see `authority.rs`), and how many
+//!   documents wait to be sent;
 //! * `importPhoto`, `caseThumbnails`, `photoBytes`, `fetchPhoto` — photos.
 //!
 //! Failures arrive as `WanggeException.Offline` (no server reachable:
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 use wangge_core as core_lib;
 
+use crate::authority::DocRefusal;
 use crate::error::Result;
 use crate::model::{PhotoRef, parse_case_id};
 use crate::store::Store;
@@ -47,6 +49,9 @@ pub struct SyncProgress {
     pub retries: u32,
     /// Photos and thumbnails whose upload completed.
     pub photos_sent: u64,
+    /// Pushed documents the server refused under its authority rules: kept
+    /// on the device, marked refused (`refusedDocuments`).
+    pub docs_refused: u64,
     /// Thumbnails and full photos downloaded.
     pub photos_received: u64,
     /// Photo and thumbnail bytes uploaded.
@@ -70,6 +75,7 @@ impl From<core_lib::SyncProgress> for SyncProgress {
             docs_pending: p.docs_pending,
             retries: p.retries,
             photos_sent: p.photos_sent,
+            docs_refused: p.docs_refused,
             photos_received: p.photos_received,
             photo_bytes_sent: p.photo_bytes_sent,
             photo_bytes_received: p.photo_bytes_received,
@@ -91,21 +97,31 @@ pub trait SyncListener: Send + Sync {
     fn on_progress(&self, progress: SyncProgress);
 }
 
-/// Whether a case has reached the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+/// Whether a case has reached the server, or was refused by it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CaseSyncStatus {
     /// The server has acknowledged at least one version of the case: the
     /// centre can see it.
     pub on_server: bool,
     /// The case has local changes the server has not acknowledged yet.
     pub pending: bool,
+    /// The server refused the case's last push under its authority rules
+    /// (`refusal` says why). The case stays on the device, readable; it is
+    /// sent again when it changes or after `retryRefused`.
+    pub refused: bool,
+    /// Why the server refused it; `null` unless `refused`.
+    pub refusal: Option<DocRefusal>,
 }
 
-impl From<core_lib::SyncStatus> for CaseSyncStatus {
-    fn from(s: core_lib::SyncStatus) -> Self {
+impl CaseSyncStatus {
+    /// The status and the refusal, read apart, as one record: `refused`
+    /// follows the refusal read, so the two always agree.
+    fn new(status: core_lib::SyncStatus, refusal: Option<core_lib::DocRefusal>) -> Self {
         CaseSyncStatus {
-            on_server: s.on_server,
-            pending: s.pending,
+            on_server: status.on_server,
+            pending: status.pending,
+            refused: refusal.is_some(),
+            refusal: refusal.map(Into::into),
         }
     }
 }
@@ -124,7 +140,7 @@ impl Store {
     /// attempts per request with backoff, 60 s per request): the one kept
     /// from the previous call when both are the same, so its connections
     /// are reused; a new one otherwise.
-    fn client(&self, server_url: String, token: String) -> Result<core_lib::SyncClient> {
+    pub(crate) fn client(&self, server_url: String, token: String) -> Result<core_lib::SyncClient> {
         let mut cached = self
             .sync_client
             .lock()
@@ -172,14 +188,17 @@ impl Store {
         Ok(client.sync(self.core(), &mut report)?.into())
     }
 
-    /// Whether a case has reached the server (`onServer`) and whether it
-    /// has changes not sent yet (`pending`): the "on server" mark of a
-    /// case in a list. Throws `CaseNotFound`, `InvalidInput`.
+    /// Whether a case has reached the server (`onServer`), whether it has
+    /// changes not sent yet (`pending`), and whether the server refused it
+    /// (`refused`, with the `refusal`): the mark of a case in a list.
+    /// Throws `CaseNotFound`, `InvalidInput`.
     pub fn case_sync_status(&self, case_id: String) -> Result<CaseSyncStatus> {
-        Ok(self
-            .core()
-            .case_sync_status(parse_case_id(&case_id)?)?
-            .into())
+        let id = parse_case_id(&case_id)?;
+        let core = self.core();
+        Ok(CaseSyncStatus::new(
+            core.case_sync_status(id)?,
+            core.refusal(&id.to_string())?,
+        ))
     }
 
     /// How many documents (cases, zero reports) have changes the server

@@ -120,6 +120,133 @@ impl EventDoc {
         Ok(doc)
     }
 
+    /// Loads a document received from another party, strictly: a bad chunk,
+    /// trailing bytes or heads that do not match refuse it (no partial
+    /// loads), and a panic inside Automerge on hostile bytes is contained and
+    /// answered as a corrupt document.
+    pub fn load_strict(id: &str, bytes: &[u8], actor: &ActorId) -> Result<Self> {
+        if bytes.is_empty() {
+            return Err(corrupt(id, "no document bytes"));
+        }
+        let doc = contained(id, || Automerge::load(bytes))?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err(corrupt(
+                id,
+                "the document refers to changes it does not contain",
+            ));
+        }
+        Ok(EventDoc {
+            id: id.to_owned(),
+            doc: doc.with_actor(actor.clone()),
+        })
+    }
+
+    /// Reads what can still be read of a damaged document (one whose saved
+    /// heads do not match its changes): for comparing a repair against it,
+    /// never for storing.
+    pub fn load_damaged(id: &str, bytes: &[u8], actor: &ActorId) -> Result<Self> {
+        let doc = contained(id, || Automerge::load_unverified_heads(bytes))?;
+        Ok(EventDoc {
+            id: id.to_owned(),
+            doc: doc.with_actor(actor.clone()),
+        })
+    }
+
+    /// Merges `pushed` changes into the `stored` document (saved bytes), or
+    /// loads them as a new document, strictly (see [`EventDoc::load_strict`]).
+    ///
+    /// Why the stored bytes are loaded again together with the push rather
+    /// than applied with `load_incremental`: Automerge's incremental load
+    /// keeps whatever prefix of the input parsed and drops the rest without a
+    /// word, so garbage or a valid change followed by garbage would be
+    /// acknowledged as if it had been stored. Loading `stored ‖ pushed` in one
+    /// strict load refuses both.
+    pub fn merge_strict(
+        id: &str,
+        stored: Option<&[u8]>,
+        pushed: &[u8],
+        actor: &ActorId,
+    ) -> Result<StrictMerge> {
+        let bytes: std::borrow::Cow<'_, [u8]> = match stored {
+            Some(s) => [s, pushed].concat().into(),
+            None => pushed.into(),
+        };
+        if bytes.is_empty() {
+            return Err(corrupt(id, "no changes were sent for a new document"));
+        }
+        let loaded =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Automerge::load(&bytes)));
+        let doc = match loaded {
+            Ok(Ok(doc)) => doc,
+            Ok(Err(automerge::AutomergeError::MissingDeps)) => return Ok(StrictMerge::MissingDeps),
+            Ok(Err(e)) => return Err(corrupt(id, e)),
+            Err(_) => return Err(corrupt(id, "the changes crash the document engine")),
+        };
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Ok(StrictMerge::MissingDeps);
+        }
+        Ok(StrictMerge::Loaded(Box::new(EventDoc {
+            id: id.to_owned(),
+            doc: doc.with_actor(actor.clone()),
+        })))
+    }
+
+    /// Saves the document and checks that the saved bytes load back to the
+    /// same heads; returns them.
+    ///
+    /// Why: a change whose columns are encoded validly but not canonically is
+    /// hashed over its own bytes, yet re-encoded canonically when the
+    /// document is saved, so the saved copy claims heads it cannot
+    /// reproduce and never loads again. Storing it would make the document
+    /// unreadable for everyone; this check refuses it before it is stored.
+    pub fn save_verified(&self) -> Result<Vec<u8>> {
+        let saved = contained(&self.id, || Ok(self.doc.save()))?;
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Automerge::load(&saved)
+        }))
+        .map_err(|_| "the engine crashed".to_owned())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|why| {
+            corrupt(
+                &self.id,
+                format!("the document does not load back once saved ({why}): a change is encoded non-canonically"),
+            )
+        })?;
+        let mut heads = again.get_heads();
+        heads.sort();
+        if heads != self.heads() {
+            return Err(corrupt(
+                &self.id,
+                "the document does not load back once saved to the same heads: a change is encoded non-canonically",
+            ));
+        }
+        Ok(saved)
+    }
+
+    /// Every key under the document's root, conflicting or not.
+    pub fn root_keys(&self) -> Vec<String> {
+        self.doc.keys(ROOT).collect()
+    }
+
+    /// Every value a root key holds: one normally, several when concurrent
+    /// writers put different values (a conflict), none if it is absent.
+    pub fn root_values(&self, key: &str) -> Vec<RootValue> {
+        self.doc
+            .get_all(ROOT, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(value, _)| match value {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(t) => RootValue::Text(t.to_string()),
+                    ScalarValue::Uint(n) => RootValue::Uint(*n),
+                    ScalarValue::Int(n) if *n >= 0 => RootValue::Uint(*n as u64),
+                    other => RootValue::Other(format!("{other:?}")),
+                },
+                Value::Object(t) => RootValue::Other(format!("{t:?} object")),
+            })
+            .collect()
+    }
+
     /// The document's id.
     pub fn id(&self) -> &str {
         &self.id
@@ -221,6 +348,42 @@ impl EventDoc {
             },
             _ => None,
         }
+    }
+}
+
+/// What a strict merge found.
+#[derive(Debug)]
+pub enum StrictMerge {
+    /// The merged (or new) document.
+    Loaded(Box<EventDoc>),
+    /// The changes build on changes not at hand: the sender must send the
+    /// whole document.
+    MissingDeps,
+}
+
+/// One value of a root key, as the authority rules compare them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootValue {
+    /// Text: the header and events are JSON text.
+    Text(String),
+    /// An unsigned number: the schema version.
+    Uint(u64),
+    /// Anything else (an object, a float, a counter...): never written by
+    /// this library.
+    Other(String),
+}
+
+/// Runs Automerge code on bytes from elsewhere; a panic inside Automerge
+/// (hostile input can trigger some) becomes a corrupt-document error
+/// instead of taking the caller down.
+fn contained<T>(
+    id: &str,
+    f: impl FnOnce() -> std::result::Result<T, automerge::AutomergeError>,
+) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(corrupt(id, e)),
+        Err(_) => Err(corrupt(id, "the bytes crash the document engine")),
     }
 }
 

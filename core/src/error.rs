@@ -67,6 +67,11 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// The server's authority rules refuse this action (the device applies
+    /// them too, so that it is refused at once rather than at the next sync).
+    #[error("not allowed: {0}")]
+    Refused(#[from] crate::authority::Refusal),
+
     /// The task checklist could not be loaded.
     #[error(transparent)]
     Checklist(#[from] ChecklistError),

@@ -12,6 +12,7 @@
 //! * [`photo`] — the photo capture pipeline: orient, downscale, strip, hash.
 //! * [`sync`] — the sync protocol and the device's sync client.
 //! * [`doc`] — the Automerge document layout.
+//! * [`authority`] — the rules a pushed change must satisfy, on the server and the device.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -26,6 +27,7 @@
 //! # Ok::<(), wangge_core::Error>(())
 //! ```
 
+pub mod authority;
 pub mod case;
 pub mod catalog;
 pub mod checklist;
@@ -48,6 +50,8 @@ pub use error::{Error, Result};
 pub use hlc::{Clock, Hlc, ManualClock, SystemClock};
 pub use ids::{CaseId, DeviceId, EventId, MatterId};
 pub use model::{Actor, GpsFix, PhotoCapture, PhotoRef, Role, SourceChannel};
-pub use store::{CaseQuery, CaseSummary, PhotoDiskUsage, Store, StoredPhoto, SyncStatus};
-pub use sync::{SyncClient, SyncConfig, SyncError, SyncProgress};
+pub use store::{
+    CaseQuery, CaseSummary, DocRefusal, PhotoDiskUsage, Store, StoredPhoto, SyncStatus,
+};
+pub use sync::{EnrolledPerson, Enrolment, SyncClient, SyncConfig, SyncError, SyncProgress};
 pub use zero_report::{ZeroReport, ZeroReportEventKind};

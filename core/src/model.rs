@@ -220,6 +220,17 @@ pub struct PhotoRef {
     /// written before this field existed, and skipped when the camera recorded neither fact.
     #[serde(default, skip_serializing_if = "PhotoCapture::is_empty")]
     pub capture: PhotoCapture,
+    /// SHA-256 of the thumbnail made when the photo was imported, 64 lowercase hex digits.
+    ///
+    /// Why the reference names its thumbnail: the server serves for a photo only the thumbnail
+    /// that a document's reference to it names, never whichever device happened to upload a
+    /// thumbnail "of" that photo first. Any enrolled device may upload, and a photo's hash is
+    /// no secret, so without this an attacker could have its own picture shown everywhere as the
+    /// thumbnail of someone else's evidence. [`Store::import_photo`](crate::Store::import_photo)
+    /// fills it; absent in documents written before this field existed (the server then falls
+    /// back to the thumbnail uploaded for the photo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb_sha256: Option<String>,
 }
 
 /// What a photo's own metadata said about its capture: evidence, not trusted truth (EXIF can be
@@ -244,12 +255,7 @@ impl PhotoCapture {
 
 impl PhotoRef {
     pub(crate) fn validate(&self) -> Result<()> {
-        let hex = self.sha256.len() == 64
-            && self
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !hex {
+        if !is_sha256_hex(&self.sha256) {
             return Err(Error::invalid(
                 "photo reference",
                 format!(
@@ -258,8 +264,25 @@ impl PhotoRef {
                 ),
             ));
         }
+        if let Some(thumb) = &self.thumb_sha256
+            && !is_sha256_hex(thumb)
+        {
+            return Err(Error::invalid(
+                "photo reference",
+                format!(
+                    "the thumbnail hash '{thumb}' of photo {} is not a SHA-256 in lowercase hex \
+                     (64 characters); attach the PhotoRef that import_photo returned",
+                    self.sha256
+                ),
+            ));
+        }
         Ok(())
     }
+}
+
+/// True if `text` is a SHA-256 in lowercase hex (64 characters `0-9a-f`).
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Checks a free-text field: not blank, not longer than `max_chars`.
@@ -303,6 +326,129 @@ mod tests {
         ] {
             let err = bad.validate().unwrap_err();
             assert!(matches!(err, Error::InvalidGpsFix(_)), "{err}");
+        }
+    }
+
+    /// SplitMix64: a deterministic generator, so a failure names the same values every run.
+    fn splitmix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform f64 in `[lo, hi)` with all 53 bits of mantissa random.
+    fn uniform(state: &mut u64, lo: f64, hi: f64) -> f64 {
+        let unit = (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64;
+        lo + unit * (hi - lo)
+    }
+
+    /// Coordinates that `serde_json` without `float_roundtrip` parsed 1 ULP off (found with
+    /// serde_json 1.0.154 and the generator above; the last is what the EXIF
+    /// 121°27'9.72"E of the photo tests comes out as).
+    const ONCE_MISREAD: [f64; 7] = [
+        -122.43225856430877,
+        -39.851796554075044,
+        108.22747561686123,
+        102.77980541859597,
+        26.477032608832786,
+        -43.191767310401644,
+        121.45270000000001,
+    ];
+
+    fn assert_same_bits(what: &str, sent: f64, got: f64) {
+        assert_eq!(
+            sent.to_bits(),
+            got.to_bits(),
+            "{what}: {sent:?} came back as {got:?}"
+        );
+    }
+
+    #[test]
+    fn coordinates_survive_a_json_round_trip_bit_for_bit() {
+        let mut state = 42;
+        let mut coordinates: Vec<(f64, f64)> = (0..10_000)
+            .map(|_| {
+                (
+                    uniform(&mut state, -90.0, 90.0),
+                    uniform(&mut state, -180.0, 180.0),
+                )
+            })
+            .collect();
+        coordinates.extend(ONCE_MISREAD.map(|v| (v / 2.0, v)));
+        coordinates.extend([
+            (-90.0, -180.0),
+            (90.0, 180.0),
+            (0.0, -0.0),
+            (1e-300, 5e-324),
+        ]);
+        for (lat, lon) in coordinates {
+            let fix = GpsFix {
+                lat,
+                lon,
+                accuracy_m: lat.abs() / 7.0,
+                fix_time_ms: 1_714_543_402_000,
+            };
+            let back: GpsFix = serde_json::from_str(&serde_json::to_string(&fix).unwrap()).unwrap();
+            assert_same_bits("GpsFix.lat", lat, back.lat);
+            assert_same_bits("GpsFix.lon", lon, back.lon);
+            assert_same_bits("GpsFix.accuracy_m", fix.accuracy_m, back.accuracy_m);
+
+            let photo = PhotoRef {
+                sha256: "ab".repeat(32),
+                bytes: 1,
+                width: 1,
+                height: 1,
+                capture: PhotoCapture {
+                    taken_at_ms: None,
+                    gps: Some((lat, lon)),
+                },
+                thumb_sha256: None,
+            };
+            let back: PhotoRef =
+                serde_json::from_str(&serde_json::to_string(&photo).unwrap()).unwrap();
+            let (back_lat, back_lon) = back.capture.gps.unwrap();
+            assert_same_bits("PhotoRef.capture.gps latitude", lat, back_lat);
+            assert_same_bits("PhotoRef.capture.gps longitude", lon, back_lon);
+        }
+    }
+
+    #[test]
+    fn a_photo_ref_names_its_thumbnail_and_old_references_still_load() {
+        let old = format!(
+            r#"{{"sha256":"{}","bytes":120000,"width":1600,"height":1200}}"#,
+            "ab".repeat(32)
+        );
+        let photo: PhotoRef = serde_json::from_str(&old).unwrap();
+        assert_eq!(photo.thumb_sha256, None);
+        assert!(photo.validate().is_ok());
+        // Absent stays absent: a reference without a thumbnail is written as before.
+        assert_eq!(serde_json::to_string(&photo).unwrap(), old);
+
+        let named = PhotoRef {
+            thumb_sha256: Some("cd".repeat(32)),
+            ..photo.clone()
+        };
+        assert!(named.validate().is_ok());
+        let json = serde_json::to_string(&named).unwrap();
+        assert!(json.contains(&format!(r#""thumb_sha256":"{}""#, "cd".repeat(32))));
+        assert_eq!(serde_json::from_str::<PhotoRef>(&json).unwrap(), named);
+
+        for bad in [
+            "CD".repeat(32),
+            "cd".repeat(31),
+            "zz".repeat(32),
+            String::new(),
+        ] {
+            let err = PhotoRef {
+                thumb_sha256: Some(bad.clone()),
+                ..photo.clone()
+            }
+            .validate()
+            .unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{bad}: {err}");
+            assert!(err.to_string().contains("thumbnail hash"), "{err}");
         }
     }
 

@@ -13,7 +13,7 @@ use image::{Rgb, RgbImage};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use support::*;
-use wangge_core::photo::{EvidenceFlag, PhotoEvidence, PhotoFormat, PhotoOptions};
+use wangge_core::photo::{EvidenceFlag, PhotoError, PhotoEvidence, PhotoFormat, PhotoOptions};
 use wangge_core::zero_report::ZeroReportEventKind;
 use wangge_core::{
     CaseEventKind, DeviceId, Error, GpsFix, MatterId, NewCase, PhotoCapture, PhotoRef, Store,
@@ -401,6 +401,7 @@ fn an_unknown_photo_hash_is_refused_and_nothing_is_recorded() {
         width: 10,
         height: 10,
         capture: PhotoCapture::default(),
+        thumb_sha256: None,
     };
     let err = d
         .store
@@ -492,6 +493,198 @@ fn an_unknown_photo_hash_is_refused_and_nothing_is_recorded() {
             .unwrap(),
         None
     );
+}
+
+#[test]
+fn a_photo_read_back_from_its_case_attaches_again_with_its_exact_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", TAKEN_MS + 5 * MINUTE);
+    // Xietu's longitude as the EXIF rationals 121°27'9.72" give it is 121.45270000000001, one of
+    // the values serde_json without `float_roundtrip` read back 1 ULP off.
+    let photo = d
+        .store
+        .import_photo(&camera_jpeg(70, XIETU), &PhotoOptions::default())
+        .unwrap();
+    let (_, lon) = photo.capture.gps.unwrap();
+    assert_eq!(lon.to_bits(), 121.452_700_000_000_01_f64.to_bits());
+    let case = d
+        .store
+        .record_case(
+            &d.officer(),
+            new_case(XIETU, d.store.now_ms(), vec![photo.clone()]),
+        )
+        .unwrap();
+
+    // What the case document gives back is the reference that was attached, bit for bit.
+    let header = d.store.case(case).unwrap().header;
+    let read_back = header.photos[0].clone();
+    assert_eq!(read_back, photo);
+    let (lat, lon) = read_back.capture.gps.unwrap();
+    let (lat0, lon0) = photo.capture.gps.unwrap();
+    assert_eq!(
+        (lat.to_bits(), lon.to_bits()),
+        (lat0.to_bits(), lon0.to_bits())
+    );
+
+    // So attaching it again (the handling unit's "after" photo, a remark) is accepted.
+    d.clock.advance(MINUTE);
+    let record = d
+        .store
+        .add_case_event(
+            case,
+            &d.officer(),
+            CaseEventKind::Comment {
+                text: "同一张照片".into(),
+                photos: vec![read_back.clone()],
+            },
+        )
+        .unwrap();
+    assert_eq!(record.events.last().unwrap().kind.photos(), &[read_back]);
+}
+
+#[test]
+fn a_photo_ref_names_the_thumbnail_made_at_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let photo = d
+        .store
+        .import_photo(&plain_jpeg(80), &PhotoOptions::default())
+        .unwrap();
+    let thumb = d.store.thumbnail(&photo.sha256).unwrap().unwrap();
+    assert_eq!(photo.thumb_sha256, Some(sha_hex(&thumb)));
+    let stored = d.store.stored_photo(&photo.sha256).unwrap().unwrap();
+    assert_eq!(stored.photo, photo);
+    assert_eq!(
+        stored.photo.thumb_sha256.as_ref(),
+        Some(&stored.thumb_sha256)
+    );
+    assert_eq!(d.store.photos_not_uploaded().unwrap()[0].photo, photo);
+
+    // The thumbnail's name travels in the document.
+    let case = d
+        .store
+        .record_case(
+            &d.officer(),
+            new_case(XIETU, MONDAY_9AM, vec![photo.clone()]),
+        )
+        .unwrap();
+    assert_eq!(
+        d.store.case(case).unwrap().header.photos,
+        vec![photo.clone()]
+    );
+
+    // A reference naming another thumbnail is refused, and nothing is recorded.
+    let other_thumb = PhotoRef {
+        thumb_sha256: Some("ab".repeat(32)),
+        ..photo.clone()
+    };
+    let comment = |photos| CaseEventKind::Comment {
+        text: "补充照片".into(),
+        photos,
+    };
+    let err = d
+        .store
+        .add_case_event(case, &d.officer(), comment(vec![other_thumb]))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("thumbnail") && msg.contains("import_photo"),
+        "{msg}"
+    );
+    // A malformed thumbnail hash is refused before the store is asked.
+    let malformed = PhotoRef {
+        thumb_sha256: Some("not a hash".into()),
+        ..photo.clone()
+    };
+    let err = d
+        .store
+        .add_case_event(case, &d.officer(), comment(vec![malformed]))
+        .unwrap_err();
+    assert!(err.to_string().contains("thumbnail hash"), "{err}");
+    assert_eq!(d.store.case(case).unwrap().events.len(), 1);
+
+    // A reference from a document written before references named their thumbnail claims
+    // nothing about it, and may still be attached.
+    let legacy = PhotoRef {
+        thumb_sha256: None,
+        ..photo.clone()
+    };
+    d.store
+        .add_case_event(case, &d.officer(), comment(vec![legacy]))
+        .unwrap();
+    assert_eq!(d.store.case(case).unwrap().events.len(), 2);
+}
+
+/// The JPEG `jpeg` cut in the middle of its picture data and closed with an End Of Image
+/// marker: the structure is complete, half the picture is missing.
+fn cut_and_closed(jpeg: &[u8]) -> Vec<u8> {
+    let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let data = sos + 2 + usize::from(u16::from_be_bytes([jpeg[sos + 2], jpeg[sos + 3]]));
+    let mut cut = jpeg[..data + (jpeg.len() - data) / 2].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    cut
+}
+
+/// A small valid JPEG whose frame header is patched to declare `width`×`height` pixels.
+fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = jpeg_of(&picture(90, 64, 48));
+    let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    bytes
+}
+
+#[test]
+fn a_photo_that_does_not_decode_completely_is_refused_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "phone", MONDAY_9AM);
+    let opts = PhotoOptions::default();
+
+    let whole = camera_jpeg(91, XIETU);
+    let cut = cut_and_closed(&whole);
+    assert!(cut.ends_with(&[0xFF, 0xD9]) && cut.len() < whole.len());
+    let err = d.store.import_photo(&cut, &opts).unwrap_err();
+    let Error::Photo(PhotoError::Corrupt {
+        format: PhotoFormat::Jpeg,
+        ..
+    }) = &err
+    else {
+        panic!("expected a corrupt photo, got {err:?}");
+    };
+    let msg = err.to_string();
+    assert!(
+        msg.contains("cut short") && msg.contains("take or copy the photo again"),
+        "{msg}"
+    );
+
+    let declaring = jpeg_declaring(8000, 6000);
+    assert!(declaring.len() < 4 * 1024, "{} bytes", declaring.len());
+    let err = d.store.import_photo(&declaring, &opts).unwrap_err();
+    let Error::Photo(PhotoError::Implausible {
+        width: 8000,
+        height: 6000,
+        ..
+    }) = &err
+    else {
+        panic!("expected an implausible photo, got {err:?}");
+    };
+    let msg = err.to_string();
+    assert!(
+        msg.contains("declares 8000×6000 pixels but holds only")
+            && msg.contains("KB")
+            && msg.contains("damaged or truncated; take the photo again"),
+        "{msg}"
+    );
+
+    let path = d.store.path().to_owned();
+    for table in ["photos", "photo_data", "photo_thumbs"] {
+        assert_eq!(count(&path, table), 0, "{table}");
+    }
+    assert!(d.store.photos_not_uploaded().unwrap().is_empty());
+    // The whole photo imports.
+    d.store.import_photo(&whole, &opts).unwrap();
+    assert_eq!(count(&path, "photos"), 1);
 }
 
 #[test]

@@ -2,6 +2,10 @@
 //! devices that record cases offline and sync, and the centre registering
 //! and dispatching — so a newcomer sees the whole loop on one machine.
 //!
+//! The demo imports the demo street's roster (`sync-server/data/roster-demo.json`) and
+//! enrols every simulated device to a person of it; each device records as exactly that
+//! person (staff id, one of their roles, one of their units), as the server requires.
+//!
 //! Everything lives in `.wangge-demo/` (wiped at start).
 
 use std::net::SocketAddr;
@@ -14,8 +18,11 @@ use wangge_core::{
     Actor, CaseSummary, Catalog, DeviceId, GpsFix, NewCase, Role, Store, SyncClient, SyncConfig,
     SystemClock, ZeroReportEventKind,
 };
+use wangge_server::roster;
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{DeviceRole, Scope};
+use wangge_server::storage::{Device, Person, Storage};
+
+use crate::ScopeOverrides;
 
 type DynError = Box<dyn std::error::Error>;
 
@@ -24,9 +31,54 @@ const DIR: &str = ".wangge-demo";
 struct FieldDevice {
     name: String,
     block: String,
+    /// The person's units: the teams whose dispatched cases the device receives.
+    teams: Vec<String>,
     store: Store,
     client: SyncClient,
     officer: Actor,
+}
+
+/// The actor a device enrolled to `person` records as: the person's staff id, `role` (one
+/// of theirs), their main unit, and the device.
+fn actor_of(person: &Person, role: Role, device: &Device) -> Result<Actor, DynError> {
+    if !person.roles.contains(&role) {
+        return Err(format!(
+            "{} does not hold the role {}",
+            person.staff_id,
+            role.as_str()
+        )
+        .into());
+    }
+    Ok(Actor {
+        id: person.staff_id.clone(),
+        role,
+        unit: person.units.first().cloned(),
+        device: DeviceId::parse(&device.device_id)?,
+    })
+}
+
+/// The demo roster's active grid officers, one per block in turn, so that the first
+/// devices cover different blocks.
+fn officers_by_block<'a>(people: &'a [Person], blocks: &[String]) -> Vec<&'a Person> {
+    let mut per_block: Vec<Vec<&Person>> = blocks
+        .iter()
+        .map(|b| {
+            people
+                .iter()
+                .filter(|p| p.active && p.roles.contains(&Role::GridOfficer))
+                .filter(|p| p.blocks.first() == Some(b))
+                .collect()
+        })
+        .collect();
+    let mut order = Vec::new();
+    while per_block.iter().any(|v| !v.is_empty()) {
+        for v in &mut per_block {
+            if !v.is_empty() {
+                order.push(v.remove(0));
+            }
+        }
+    }
+    order
 }
 
 fn fix_in(catalog: &Catalog, cell: &str) -> Option<GpsFix> {
@@ -105,61 +157,109 @@ pub fn run(
     )?);
     let base = format!("http://{listen}");
 
+    let roster = roster::parse(
+        "sync-server/data/roster-demo.json",
+        roster::DEMO_ROSTER,
+        &catalog,
+        &storage.units()?,
+    )?;
+    storage.upsert_roster(&roster.people, &roster.units)?;
+    println!(
+        "imported the demo roster: {} units, {} people",
+        roster.units.len(),
+        roster.people.len()
+    );
+    let person = |staff_id: &str| -> Result<&Person, DynError> {
+        roster
+            .people
+            .iter()
+            .find(|p| p.staff_id == staff_id)
+            .ok_or_else(|| format!("the demo roster lacks {staff_id}").into())
+    };
+
     let (_, centre_token) = crate::enroll(
         storage.as_ref(),
+        &catalog,
         "管理中心-受理台",
-        DeviceRole::Centre,
-        Scope {
-            all: true,
-            ..Scope::default()
-        },
+        "XT-CC-001",
+        ScopeOverrides::default(),
     )?;
+    println!("enrolled 管理中心-受理台 to XT-CC-001 (centre)");
     let blocks: Vec<String> = catalog
         .grids
         .cells_at(wangge_core::grid::GridLevel::Block)
         .map(|c| c.id().to_owned())
         .collect();
+    let officers = officers_by_block(&roster.people, &blocks);
+    if officers.is_empty() {
+        return Err("the demo roster has no active grid officer with a block".into());
+    }
     let mut field = Vec::new();
     for i in 0..devices.max(1) {
-        let block = blocks[i % blocks.len()].clone();
-        let team = if i == 0 {
-            "城管中队"
-        } else {
-            "网格二组"
-        };
+        // More devices than officers: an officer carries a second handheld.
+        let officer = officers[i % officers.len()];
+        let block = officer.blocks.first().cloned().unwrap_or_default();
         let name = format!("手持{:02}", i + 1);
         let (device, token) = crate::enroll(
             storage.as_ref(),
+            &catalog,
             &name,
-            DeviceRole::Field,
-            Scope {
-                blocks: vec![block.clone()],
-                teams: vec![team.to_owned()],
-                ..Scope::default()
-            },
+            &officer.staff_id,
+            ScopeOverrides::default(),
         )?;
-        let id = DeviceId::parse(&device.device_id)?;
         let store = Store::open(
             Path::new(DIR).join(format!("device-{}.sqlite3", i + 1)),
-            id,
+            DeviceId::parse(&device.device_id)?,
             catalog.clone(),
             Arc::new(SystemClock),
         )?;
         let client = SyncClient::new(SyncConfig::new(base.clone(), token))?;
-        println!("enrolled {name}: block {block}, team {team}");
+        println!(
+            "enrolled {name} to {} (grid officer): block {block}, teams {}",
+            officer.staff_id,
+            officer.units.join("、")
+        );
         field.push(FieldDevice {
+            officer: actor_of(officer, Role::GridOfficer, &device)?,
             name,
             block,
+            teams: officer.units.clone(),
             store,
             client,
-            officer: Actor {
-                id: format!("officer-{:03}", i + 1),
-                role: Role::GridOfficer,
-                unit: Some(team.to_owned()),
-                device: id,
-            },
         });
     }
+    // The residential workstation's own terminal, for its daily zero report.
+    let staff_person = person("XT-WS-001")?;
+    let ws = staff_person
+        .workstations
+        .first()
+        .cloned()
+        .ok_or("XT-WS-001 of the demo roster has no workstation")?;
+    let ws_name = "工作站终端01".to_owned();
+    let (ws_device, ws_token) = crate::enroll(
+        storage.as_ref(),
+        &catalog,
+        &ws_name,
+        &staff_person.staff_id,
+        ScopeOverrides::default(),
+    )?;
+    let workstation = FieldDevice {
+        officer: actor_of(staff_person, Role::WorkstationStaff, &ws_device)?,
+        name: ws_name,
+        block: String::new(),
+        teams: staff_person.units.clone(),
+        store: Store::open(
+            Path::new(DIR).join("workstation-1.sqlite3"),
+            DeviceId::parse(&ws_device.device_id)?,
+            catalog.clone(),
+            Arc::new(SystemClock),
+        )?,
+        client: SyncClient::new(SyncConfig::new(base.clone(), ws_token))?,
+    };
+    println!(
+        "enrolled {} to {} (workstation staff): workstation {ws}",
+        workstation.name, staff_person.staff_id
+    );
 
     // The server runs on its own thread, as it would on its own machine.
     let server_storage = storage.clone();
@@ -215,20 +315,8 @@ pub fn run(
             d.store.pending_count()?
         );
     }
-    let staff = Actor {
-        id: "ws-staff-01".into(),
-        role: Role::WorkstationStaff,
-        unit: None,
-        device: field[0].officer.device,
-    };
-    let ws = catalog
-        .grids
-        .cells_at(wangge_core::grid::GridLevel::Workstation)
-        .next()
-        .map(|c| c.id().to_owned())
-        .unwrap_or_default();
-    field[0].store.file_zero_report(
-        &staff,
+    workstation.store.file_zero_report(
+        &workstation.officer,
         &ws,
         wangge_core::store::cst_day(chrono::Utc::now().timestamp_millis()),
         ZeroReportEventKind::Filed {
@@ -236,9 +324,10 @@ pub fn run(
             note: None,
         },
     )?;
+    println!("   {} filed today's zero report for {ws}", workstation.name);
 
     println!("\n2. Signal is back: each device syncs (one request per batch).");
-    for d in &field {
+    for d in field.iter().chain([&workstation]) {
         sync(d)?;
     }
 
@@ -275,7 +364,7 @@ pub fn run(
     }
     let mine = field[0]
         .store
-        .my_open_cases(&field[0].officer.id, &["城管中队".to_owned()])?;
+        .my_open_cases(&field[0].officer.id, &field[0].teams)?;
     print_cases(&format!("{}'s open cases", field[0].name), &mine);
 
     let stats: serde_json::Value = http

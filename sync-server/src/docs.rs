@@ -2,13 +2,16 @@
 //! merge pushed changes, check that the result is a well-formed document of
 //! the declared kind and id, and work out which devices' scopes it is in.
 
-use automerge::{ActorId, ChangeHash, ReadDoc};
+use automerge::{ActorId, ChangeHash};
 use wangge_core::Catalog;
 use wangge_core::case::{
     CaseEvent, CaseEventKind, CaseHeader, CaseState, derive, grid_ref, sort_events,
 };
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::zero_report::{ZeroReport, ZeroReportEvent, ZeroReportHeader, derive_zero_report};
+
+use wangge_core::authority::{Author, CheckedContent, Refusal, RefusalCode, check_push};
+use wangge_core::doc::StrictMerge;
 
 use crate::error::ApiError;
 
@@ -156,59 +159,145 @@ pub enum Merge {
         /// Server heads.
         heads: Vec<ChangeHash>,
     },
-    /// The document changed: store it.
+    /// The document changed and passed every rule: store it.
     Changed {
         /// The merged document.
         doc: Box<EventDoc>,
         /// Its decoded content.
         decoded: Decoded,
+        /// Its saved bytes, checked to load back to the same heads.
+        saved: Vec<u8>,
     },
     /// The changes build on changes the server lacks: ask for the whole document.
     MissingDeps,
+    /// The push breaks a rule: nothing of it is stored, the rest of the
+    /// request goes on.
+    Refused(Refusal),
 }
 
-/// Merges pushed `changes` into the `stored` document (if any).
+/// The decoded form of content that passed the authority rules.
+pub fn decoded_from(content: CheckedContent, catalog: &Catalog) -> Decoded {
+    match content {
+        CheckedContent::Case { header, mut events } => {
+            sort_events(&mut events);
+            let state = derive(&header, &events, catalog);
+            Decoded::Case {
+                header,
+                events,
+                state: Box::new(state),
+            }
+        }
+        CheckedContent::ZeroReport { header, events } => {
+            Decoded::ZeroReport(Box::new(derive_zero_report(header, events)))
+        }
+    }
+}
+
+/// Why pushed bytes were refused as corrupt, for the device that sent them
+/// (the core's message tells a device to rebuild from the server, which is
+/// not the advice here).
+fn unreadable(e: wangge_core::Error) -> String {
+    match e {
+        wangge_core::Error::CorruptDocument { doc_id, reason } => {
+            format!("document {doc_id}: {reason}; nothing of it was stored")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn refused(code: RefusalCode, message: impl Into<String>) -> Merge {
+    Merge::Refused(Refusal::new(code, message))
+}
+
+/// What the server holds of a pushed document.
+#[derive(Debug, Clone, Copy)]
+pub enum Stored<'a> {
+    /// Nothing: the push creates it.
+    None,
+    /// The document, which loads (everything stored was checked to).
+    Sound(DocKind, &'a [u8]),
+    /// A document set aside because it no longer loads. A whole copy from a
+    /// device repairs it: the push is checked against what can still be read
+    /// of the damaged bytes, and must load on its own.
+    Quarantined(DocKind, &'a [u8]),
+}
+
+/// Merges pushed `changes` into what the server holds and checks the result
+/// against the authority rules for `author` (none: the device is not
+/// enrolled to an active person, and nothing it pushes is stored).
+///
+/// Strict at every step: the push and the stored bytes are loaded together
+/// in one strict load (no partial loads), a panic inside Automerge is
+/// contained, and the merged document must save and load back to the same
+/// heads before it is stored.
 pub fn merge_push(
     doc_id: &str,
     kind: DocKind,
-    stored: Option<(DocKind, &[u8])>,
+    stored: Stored<'_>,
     changes: &[u8],
+    author: Option<&Author>,
     catalog: &Catalog,
     actor: &ActorId,
-) -> Result<Merge, ApiError> {
+) -> Merge {
     if doc_id.is_empty() || doc_id.len() > 200 {
-        return Err(bad(doc_id, "document ids are 1 to 200 bytes"));
+        return refused(
+            RefusalCode::CorruptDocument,
+            "document ids are 1 to 200 bytes",
+        );
     }
-    let mut doc = match stored {
-        Some((stored_kind, bytes)) => {
-            if stored_kind != kind {
-                return Err(bad(
-                    doc_id,
-                    format!(
-                        "pushed as a {} but stored as a {}",
-                        kind.as_str(),
-                        stored_kind.as_str()
-                    ),
-                ));
-            }
-            EventDoc::load(doc_id, bytes, actor).map_err(ApiError::internal)?
+    let (before, stored_bytes) = match stored {
+        Stored::None => (None, None),
+        Stored::Sound(k, bytes) | Stored::Quarantined(k, bytes) if k != kind => {
+            let _ = bytes;
+            return refused(
+                RefusalCode::CorruptDocument,
+                format!(
+                    "pushed as a {} but stored as a {}",
+                    kind.as_str(),
+                    k.as_str()
+                ),
+            );
         }
-        None => EventDoc::empty(doc_id, actor),
+        Stored::Sound(_, bytes) => match EventDoc::load_strict(doc_id, bytes, actor) {
+            Ok(doc) => (Some(doc), Some(bytes)),
+            // Checked when stored; if it fails now the caller quarantines it.
+            Err(e) => return refused(RefusalCode::CorruptDocument, unreadable(e)),
+        },
+        // A repair: the damaged copy is the reference for the rules (what can
+        // be read of it), and the push alone must be a whole sound document.
+        Stored::Quarantined(_, bytes) => (EventDoc::load_damaged(doc_id, bytes, actor).ok(), None),
     };
-    let before = doc.heads();
-    doc.load_incremental(changes).map_err(|e| bad(doc_id, e))?;
-    if !doc.automerge().get_missing_deps(&[]).is_empty() {
-        return Ok(Merge::MissingDeps);
+    let merged = match EventDoc::merge_strict(doc_id, stored_bytes, changes, actor) {
+        Ok(StrictMerge::Loaded(doc)) => *doc,
+        Ok(StrictMerge::MissingDeps) => return Merge::MissingDeps,
+        Err(e) => return refused(RefusalCode::CorruptDocument, unreadable(e)),
+    };
+    if let (Some(b), Stored::Sound(..)) = (&before, stored)
+        && b.heads() == merged.heads()
+    {
+        return Merge::Unchanged {
+            heads: merged.heads(),
+        };
     }
-    let after = doc.heads();
-    if after == before {
-        return Ok(Merge::Unchanged { heads: after });
+    let Some(author) = author else {
+        return refused(
+            RefusalCode::NoPerson,
+            "this device is not enrolled to an active person of the register; enrol it again with `wangge-server enroll --person`",
+        );
+    };
+    let content = match check_push(before.as_ref(), &merged, kind, author, catalog) {
+        Ok(c) => c,
+        Err(r) => return Merge::Refused(r),
+    };
+    let saved = match merged.save_verified() {
+        Ok(s) => s,
+        Err(e) => return refused(RefusalCode::CorruptDocument, unreadable(e)),
+    };
+    Merge::Changed {
+        decoded: decoded_from(content, catalog),
+        doc: Box::new(merged),
+        saved,
     }
-    let decoded = decode(&doc, kind, catalog)?;
-    Ok(Merge::Changed {
-        doc: Box::new(doc),
-        decoded,
-    })
 }
 
 pub use wangge_core::doc::{decode_heads, encode_heads};

@@ -2,7 +2,7 @@
 //! stable machine code and a message that says what to do.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 /// An error answered to a client.
@@ -113,9 +113,47 @@ impl From<wangge_core::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.code, "message": self.message });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        // For the audit line (`crate::audit`): the code, never the message.
+        response
+            .extensions_mut()
+            .insert(crate::audit::ErrorCode(self.code));
+        response
     }
 }
 
 /// Result alias for handlers and storage.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The path of `uri` to show in a message: without the query string (it may carry
+/// parameters nobody should find in a log), and cut short if absurdly long.
+fn shown_path(uri: &Uri) -> String {
+    const MAX_CHARS: usize = 200;
+    let path = uri.path();
+    match path.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}…", &path[..end]),
+        None => path.to_owned(),
+    }
+}
+
+/// The router's fallback: no endpoint at this path (`404 not_found`).
+pub async fn no_such_endpoint(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "there is no endpoint {method} {}: check the URL (the API is under /v1/) and that the \
+         app and the server are up to date",
+        shown_path(&uri)
+    ))
+}
+
+/// The fallback of every route for a method it does not serve (`405 method_not_allowed`);
+/// axum adds the `Allow` header listing the methods the path serves.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: format!(
+            "{} does not accept {method}: use one of the methods its Allow header lists",
+            shown_path(&uri)
+        ),
+    }
+}

@@ -9,19 +9,22 @@
 //! [`router`] builds the whole HTTP application over a [`storage::Storage`],
 //! so tests drive the real application in-process or on a real socket.
 
+pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod error;
+pub mod extract;
+pub mod roster;
 pub mod routes;
 pub mod storage;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use wangge_core::{Catalog, Clock};
 
+use crate::extract::{BodyLimit, limit_body};
 use crate::storage::Storage;
 
 /// Largest sync request body accepted (a batch of pushed documents).
@@ -51,34 +54,57 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// Builds the HTTP application.
+/// Builds the HTTP application. Every refusal, down to an unknown path or method, is JSON
+/// (`docs/sync-protocol.md`, "Errors").
 pub fn router(state: AppState) -> Router {
-    let sync = Router::new()
-        .route("/v1/sync", post(routes::sync::sync))
-        .layer(DefaultBodyLimit::max(MAX_SYNC_BODY));
-    let office = Router::new()
-        .route("/v1/cases", get(routes::office::list_cases))
-        .route("/v1/cases/{id}", get(routes::office::get_case))
-        .route("/v1/cases/{id}/evidence", get(routes::office::evidence))
-        .route("/v1/cases/{id}/register", post(routes::office::register))
-        .route("/v1/cases/{id}/events", post(routes::office::add_event))
-        .route("/v1/stats", get(routes::office::stats))
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
-    let photos = Router::new()
-        .route(
-            "/v1/photos/{sha}",
-            get(routes::photos::get_photo).put(routes::photos::put_chunk),
-        )
-        .route("/v1/photos/{sha}/upload", get(routes::photos::upload_state))
-        .route(
-            "/v1/photos/{sha}/thumbnail",
-            get(routes::photos::get_thumbnail),
-        )
-        .layer(DefaultBodyLimit::max(MAX_PHOTO_CHUNK));
+    let sync = limit_body(
+        Router::new().route("/v1/sync", post(routes::sync::sync)),
+        BodyLimit {
+            bytes: MAX_SYNC_BODY,
+            advice: "push fewer documents per request",
+        },
+    );
+    let office = limit_body(
+        Router::new()
+            .route("/v1/cases", get(routes::office::list_cases))
+            .route("/v1/cases/{id}", get(routes::office::get_case))
+            .route("/v1/cases/{id}/evidence", get(routes::office::evidence))
+            .route("/v1/cases/{id}/register", post(routes::office::register))
+            .route("/v1/cases/{id}/events", post(routes::office::add_event))
+            .route("/v1/stats", get(routes::office::stats))
+            .route("/v1/me", get(routes::me::me)),
+        BodyLimit {
+            bytes: MAX_JSON_BODY,
+            advice: "send only the fields the endpoint expects",
+        },
+    );
+    let photos = limit_body(
+        Router::new()
+            .route(
+                "/v1/photos/{sha}",
+                get(routes::photos::get_photo).put(routes::photos::put_chunk),
+            )
+            .route("/v1/photos/{sha}/upload", get(routes::photos::upload_state))
+            .route(
+                "/v1/photos/{sha}/thumbnail",
+                get(routes::photos::get_thumbnail),
+            ),
+        BodyLimit {
+            bytes: MAX_PHOTO_CHUNK,
+            advice: "send the photo in smaller chunks",
+        },
+    );
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .merge(sync)
         .merge(office)
         .merge(photos)
+        // After every route: it applies to the routes registered before it.
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .fallback(error::no_such_endpoint)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .with_state(state)
 }

@@ -1,17 +1,21 @@
-//! `wangge-server`: run the sync server, enrol and revoke devices, or play
-//! a demo with simulated field devices.
+//! `wangge-server`: run the sync server, import the roster of people and units, enrol and
+//! revoke devices, export the audit log, or play a demo with simulated field devices.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
-use wangge_core::{Catalog, SystemClock};
+use clap::{Parser, Subcommand, ValueEnum};
+use wangge_core::grid::GridLevel;
+use wangge_core::{Catalog, Role, SystemClock};
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{Device, DeviceRole, Scope, Storage};
-use wangge_server::{AppState, auth, router};
+use wangge_server::storage::{AuditEntry, Device, DeviceRole, Person, Scope, Storage};
+use wangge_server::{AppState, auth, roster, router};
 
 mod demo;
+
+type DynError = Box<dyn std::error::Error>;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,23 +39,36 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
-    /// Enrol a device and print its token (shown once).
+    /// The register of people and units.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+    /// List the people of the register (staff id, name, roles, units, grids).
+    People,
+    /// List the units and teams of the register.
+    Units,
+    /// Enrol a device to a person and print its token (shown once). The device acts as the
+    /// person: its role is centre if the person holds the centre role, field otherwise, and
+    /// its scope comes from the person (whole street for centre and supervisors; otherwise
+    /// the person's blocks, workstations and units). --blocks, --workstations and --teams
+    /// replace the person's list of the same name (and drop a supervisor's whole street).
     Enroll {
         /// A label, e.g. "网格一组-手持03".
         #[arg(long)]
         name: String,
-        /// field or centre.
-        #[arg(long, default_value = "field")]
-        role: String,
-        /// Grid blocks it receives (comma-separated ids).
+        /// Staff id of the person the device is enrolled to (see `wangge-server people`).
+        #[arg(long, value_name = "STAFF_ID")]
+        person: String,
+        /// Grid blocks it receives (comma-separated ids), instead of the person's.
         #[arg(long, value_delimiter = ',')]
-        blocks: Vec<String>,
-        /// Workstations it receives.
+        blocks: Option<Vec<String>>,
+        /// Workstations it receives, instead of the person's.
         #[arg(long, value_delimiter = ',')]
-        workstations: Vec<String>,
-        /// Teams whose dispatched cases it receives.
+        workstations: Option<Vec<String>>,
+        /// Teams whose dispatched cases it receives, instead of the person's units.
         #[arg(long, value_delimiter = ',')]
-        teams: Vec<String>,
+        teams: Option<Vec<String>>,
     },
     /// Revoke a device: its token is refused from now on.
     Revoke {
@@ -60,6 +77,23 @@ enum Command {
     },
     /// List enrolled devices.
     Devices,
+    /// List the documents set aside because they no longer load. A device that holds one is
+    /// asked for its copy at its next sync, and a copy that passes the checks repairs it.
+    Quarantine,
+    /// Export the audit log (every authenticated action and every refusal) to stdout,
+    /// oldest first.
+    Audit {
+        /// From this time on: milliseconds since the epoch, an ISO 8601 time
+        /// (2026-03-02T09:00:00+08:00) or a day (2026-03-02, China time). Default: the start.
+        #[arg(long)]
+        since: Option<String>,
+        /// Most lines.
+        #[arg(long, default_value_t = 10_000)]
+        limit: u32,
+        /// json (an array, one line per entry) or csv (with a header row).
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
     /// Start the server and play field devices recording offline and syncing.
     Demo {
         /// Address to listen on.
@@ -74,6 +108,23 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum RosterCommand {
+    /// Check a roster file and add or replace its units and people, all or nothing
+    /// (format: sync-server/data/roster-demo.json; rules: `wangge_server::roster`).
+    Import {
+        /// The roster JSON file.
+        file: PathBuf,
+    },
+}
+
+/// Output format of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Csv,
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -81,68 +132,162 @@ fn main() {
         )
         .init();
     if let Err(e) = run(Cli::parse()) {
+        // `wangge-server people | head`: the reader has gone, which is no error of ours.
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return;
+        }
         eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+fn run(cli: Cli) -> Result<(), DynError> {
     let catalog = Arc::new(Catalog::demo()?);
+    let open = || SqliteStorage::open(&cli.db, catalog.clone());
     match cli.command {
-        Command::Serve { listen } => {
-            let storage = Arc::new(SqliteStorage::open(&cli.db, catalog.clone())?);
-            serve(listen, storage, catalog)
+        Command::Serve { listen } => serve(listen, Arc::new(open()?), catalog.clone()),
+        Command::Roster {
+            command: RosterCommand::Import { file },
+        } => {
+            let storage = open()?;
+            let (units, people) = import_roster(&storage, &catalog, &file)?;
+            println!(
+                "imported {units} units and {people} people from {}",
+                file.display()
+            );
+            Ok(())
+        }
+        Command::People => {
+            let storage = open()?;
+            let mut out = std::io::stdout().lock();
+            for p in storage.people()? {
+                writeln!(out, "{}", person_line(&p))?;
+            }
+            Ok(())
+        }
+        Command::Units => {
+            let storage = open()?;
+            let mut out = std::io::stdout().lock();
+            for u in storage.units()? {
+                let kind = serde_json::to_value(u.kind)?;
+                writeln!(
+                    out,
+                    "{:<16} {:<22} {}",
+                    u.id,
+                    kind.as_str().unwrap_or_default(),
+                    u.name.as_deref().unwrap_or("")
+                )?;
+            }
+            Ok(())
         }
         Command::Enroll {
             name,
-            role,
+            person,
             blocks,
             workstations,
             teams,
         } => {
-            let storage = SqliteStorage::open(&cli.db, catalog.clone())?;
-            let role = DeviceRole::parse(&role).ok_or("--role must be field or centre")?;
-            for id in blocks.iter().chain(&workstations) {
-                if catalog.grids.cell(id).is_none() {
-                    return Err(
-                        format!("unknown grid '{id}': use ids from the grid dataset").into(),
-                    );
-                }
-            }
-            let scope = Scope {
-                all: role == DeviceRole::Centre,
+            let storage = open()?;
+            let overrides = ScopeOverrides {
                 blocks,
                 workstations,
                 teams,
             };
-            let (device, token) = enroll(&storage, &name, role, scope)?;
+            let (device, token) = enroll(&storage, &catalog, &name, &person, overrides)?;
             println!("device_id={}\ntoken={token}", device.device_id);
+            eprintln!(
+                "enrolled to {person} as {}; scope {}",
+                device.role.as_str(),
+                serde_json::to_string(&device.scope)?
+            );
+            if scope_is_empty(&device.scope) {
+                eprintln!(
+                    "note: the scope is empty: the device receives only the cases it reports; \
+                     give the person blocks, workstations or units, or pass --blocks/--teams"
+                );
+            }
             eprintln!("keep the token: it is shown only once");
             Ok(())
         }
         Command::Revoke { device_id } => {
-            let storage = SqliteStorage::open(&cli.db, catalog)?;
+            let storage = open()?;
             if storage.revoke(&device_id, chrono::Utc::now().timestamp_millis())? {
+                let person = storage
+                    .devices()?
+                    .into_iter()
+                    .find(|d| d.device_id == device_id)
+                    .and_then(|d| d.person);
+                cli_audit(&storage, "cli revoke", Some(&device_id), person, None);
                 println!("revoked {device_id}");
                 Ok(())
             } else {
                 Err(format!("no device {device_id}; list them with `wangge-server devices`").into())
             }
         }
+        Command::Quarantine => {
+            let storage = open()?;
+            let mut out = std::io::stdout().lock();
+            let docs = storage.quarantined()?;
+            for q in &docs {
+                writeln!(
+                    out,
+                    "{}  {:<11} since {}  {}",
+                    q.doc_id, q.kind, q.quarantined_at, q.reason
+                )?;
+            }
+            eprintln!(
+                "{} document(s) quarantined; each is repaired when a device holding it syncs",
+                docs.len()
+            );
+            Ok(())
+        }
         Command::Devices => {
-            let storage = SqliteStorage::open(&cli.db, catalog)?;
+            let storage = open()?;
+            let mut out = std::io::stdout().lock();
             for d in storage.devices()? {
-                println!(
-                    "{}  {:<7} {:<24} {}{}",
+                writeln!(
+                    out,
+                    "{}  {:<7} {:<24} {:<12} {}{}",
                     d.device_id,
                     d.role.as_str(),
                     d.name,
+                    d.person.as_deref().unwrap_or("(no person)"),
                     serde_json::to_string(&d.scope)?,
                     if d.revoked_at.is_some() {
                         "  REVOKED"
                     } else {
                         ""
                     }
+                )?;
+            }
+            Ok(())
+        }
+        Command::Audit {
+            since,
+            limit,
+            format,
+        } => {
+            let since_ms = match since.as_deref() {
+                Some(text) => parse_since(text)?,
+                None => i64::MIN,
+            };
+            let storage = open()?;
+            let entries = storage.audit_log(since_ms, limit.max(1))?;
+            let mut out = std::io::stdout().lock();
+            match format {
+                Format::Json => write_audit_json(&mut out, &entries)?,
+                Format::Csv => write_audit_csv(&mut out, &entries)?,
+            }
+            out.flush()?;
+            if let Some(last) = entries.last()
+                && entries.len() as u64 >= u64::from(limit.max(1))
+            {
+                eprintln!(
+                    "stopped at --limit {limit}: more lines may follow; continue with --since {} \
+                     (lines of that millisecond are repeated)",
+                    last.at
                 );
             }
             Ok(())
@@ -155,13 +300,168 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// Enrols a device and returns it with its token.
+/// Checks the roster file against the street's grids and the units already registered, then
+/// stores it in one transaction. Returns the numbers of units and people imported.
+pub(crate) fn import_roster(
+    storage: &dyn Storage,
+    catalog: &Catalog,
+    file: &std::path::Path,
+) -> Result<(usize, usize), DynError> {
+    let known = storage.units()?;
+    let roster = roster::load(file, catalog, &known)?;
+    storage.upsert_roster(&roster.people, &roster.units)?;
+    let counts = (roster.units.len(), roster.people.len());
+    cli_audit(
+        storage,
+        "cli roster import",
+        None,
+        None,
+        Some(format!("{} units, {} people", counts.0, counts.1)),
+    );
+    Ok(counts)
+}
+
+/// One line of `wangge-server people`: ids, the name, roles, units and grids; nothing else
+/// about the person.
+fn person_line(p: &Person) -> String {
+    let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
+    format!(
+        "{:<12} {:<8} roles={} units={} blocks={} workstations={}{}{}",
+        p.staff_id,
+        p.name,
+        roles.join(","),
+        p.units.join(","),
+        p.blocks.join(","),
+        p.workstations.join(","),
+        if p.admin { "  ADMIN" } else { "" },
+        if p.active { "" } else { "  INACTIVE" }
+    )
+}
+
+/// Scope lists given on the command line, each replacing the person's list of that name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ScopeOverrides {
+    /// `--blocks`.
+    pub blocks: Option<Vec<String>>,
+    /// `--workstations`.
+    pub workstations: Option<Vec<String>>,
+    /// `--teams`.
+    pub teams: Option<Vec<String>>,
+}
+
+impl ScopeOverrides {
+    fn any(&self) -> bool {
+        self.blocks.is_some() || self.workstations.is_some() || self.teams.is_some()
+    }
+}
+
+fn scope_is_empty(scope: &Scope) -> bool {
+    !scope.all && scope.blocks.is_empty() && scope.workstations.is_empty() && scope.teams.is_empty()
+}
+
+/// What a device enrolled to `person` is: centre if the person holds the centre role (the
+/// back office needs the whole street), field otherwise; it receives the whole street for
+/// centre and supervisors (they verify anywhere) unless a supervisor's lists are given
+/// explicitly, and otherwise the person's blocks, workstations and units, each replaced by
+/// its override when one is given. `--blocks ""` gives an empty list.
+pub(crate) fn device_for(person: &Person, overrides: &ScopeOverrides) -> (DeviceRole, Scope) {
+    let centre = person.roles.contains(&Role::Centre);
+    let supervisor = person.roles.contains(&Role::Supervisor);
+    let pick = |given: &Option<Vec<String>>, own: &Vec<String>| -> Vec<String> {
+        match given {
+            Some(list) => list
+                .iter()
+                .filter(|s| !s.trim().is_empty())
+                .cloned()
+                .collect(),
+            None => own.clone(),
+        }
+    };
+    let role = if centre {
+        DeviceRole::Centre
+    } else {
+        DeviceRole::Field
+    };
+    let scope = Scope {
+        all: centre || (supervisor && !overrides.any()),
+        blocks: pick(&overrides.blocks, &person.blocks),
+        workstations: pick(&overrides.workstations, &person.workstations),
+        teams: pick(&overrides.teams, &person.units),
+    };
+    (role, scope)
+}
+
+/// Checks the explicit scope lists: grid ids of the right level, teams of the register.
+fn check_overrides(
+    catalog: &Catalog,
+    units: &[wangge_server::storage::Unit],
+    scope: &Scope,
+) -> Result<(), DynError> {
+    for (list, level, flag) in [
+        (&scope.blocks, GridLevel::Block, "--blocks"),
+        (
+            &scope.workstations,
+            GridLevel::Workstation,
+            "--workstations",
+        ),
+    ] {
+        for id in list {
+            match catalog.grids.cell(id) {
+                None => {
+                    return Err(format!(
+                        "{flag}: unknown grid '{id}': use {level} ids of the grid dataset"
+                    )
+                    .into());
+                }
+                Some(cell) if cell.level() != level => {
+                    return Err(format!(
+                        "{flag}: '{id}' is a {} cell, not a {level}",
+                        cell.level()
+                    )
+                    .into());
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    for team in &scope.teams {
+        if !units.iter().any(|u| &u.id == team) {
+            return Err(format!(
+                "--teams: '{team}' is not a unit of the register; list them with \
+                 `wangge-server units`, or add it to the roster and import it"
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Enrols a device to the person `staff_id` and returns it with its token. Refuses a person
+/// who is not in the register or is no longer active.
 pub(crate) fn enroll(
     storage: &dyn Storage,
+    catalog: &Catalog,
     name: &str,
-    role: DeviceRole,
-    scope: Scope,
-) -> Result<(Device, String), Box<dyn std::error::Error>> {
+    staff_id: &str,
+    overrides: ScopeOverrides,
+) -> Result<(Device, String), DynError> {
+    let person = storage.person(staff_id)?.ok_or_else(|| {
+        format!(
+            "no person '{staff_id}' in the register: import the roster with \
+             `wangge-server roster import FILE`, or list people with `wangge-server people`"
+        )
+    })?;
+    if !person.active {
+        return Err(format!(
+            "{staff_id} is inactive (has left): enrol the device to someone active, or mark the \
+             person \"active\": true in the roster and import it again"
+        )
+        .into());
+    }
+    let (role, scope) = device_for(&person, &overrides);
+    if overrides.any() {
+        check_overrides(catalog, &storage.units()?, &scope)?;
+    }
     let token = auth::new_token()?;
     let device = Device {
         device_id: wangge_core::DeviceId::generate().to_string(),
@@ -170,17 +470,135 @@ pub(crate) fn enroll(
         scope,
         created_at: chrono::Utc::now().timestamp_millis(),
         revoked_at: None,
+        person: Some(person.staff_id),
     };
     storage.enroll(&device, &auth::hash_token(&token))?;
+    cli_audit(
+        storage,
+        "cli enroll",
+        Some(&device.device_id),
+        device.person.clone(),
+        Some(format!("role {}", device.role.as_str())),
+    );
     Ok((device, token))
 }
 
-/// Serves until Ctrl-C.
+/// Records an administration command in the audit log, next to what devices do: who was
+/// enrolled or revoked, when, and to which person. The command has already happened, so a
+/// failure to record it is reported, not fatal. Only ids and counts, never names.
+fn cli_audit(
+    storage: &dyn Storage,
+    action: &str,
+    device_id: Option<&str>,
+    person: Option<String>,
+    detail: Option<String>,
+) {
+    let entry = AuditEntry {
+        at: chrono::Utc::now().timestamp_millis(),
+        device_id: device_id.map(str::to_owned),
+        person,
+        action: action.to_owned(),
+        target: device_id.map(str::to_owned),
+        outcome: "ok".to_owned(),
+        code: None,
+        remote_addr: None,
+        detail,
+    };
+    if let Err(e) = storage.audit(&entry) {
+        eprintln!("warning: done, but not recorded in the audit log: {e}");
+    }
+}
+
+/// Parses `--since`: milliseconds since the epoch, an RFC 3339 / ISO 8601 time with its
+/// offset, a local time without offset or a day (both China Standard Time, the street's).
+fn parse_since(text: &str) -> Result<i64, String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or("bad China offset")?;
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_time(Default::default()))
+        });
+    match local
+        .ok()
+        .and_then(|t| cst.from_local_datetime(&t).single())
+    {
+        Some(t) => Ok(t.timestamp_millis()),
+        None => Err(format!(
+            "--since '{text}' is not a time: give milliseconds since the epoch, an ISO 8601 time \
+             such as 2026-03-02T09:00:00+08:00, or a day such as 2026-03-02 (China time)"
+        )),
+    }
+}
+
+/// The audit log as a JSON array, one entry per line.
+fn write_audit_json(out: &mut dyn Write, entries: &[AuditEntry]) -> Result<(), DynError> {
+    writeln!(out, "[")?;
+    for (i, e) in entries.iter().enumerate() {
+        let comma = if i + 1 < entries.len() { "," } else { "" };
+        writeln!(out, "{}{comma}", serde_json::to_string(e)?)?;
+    }
+    writeln!(out, "]")?;
+    Ok(())
+}
+
+/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, with
+/// quotes doubled.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The audit log as CSV with a header row; `time` is the `at` instant in China time.
+fn write_audit_csv(out: &mut dyn Write, entries: &[AuditEntry]) -> Result<(), DynError> {
+    writeln!(
+        out,
+        "at,time,device_id,person,action,target,outcome,code,remote_addr,detail"
+    )?;
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or("bad China offset")?;
+    for e in entries {
+        let time = chrono::DateTime::from_timestamp_millis(e.at)
+            .map(|t| {
+                t.with_timezone(&cst)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            })
+            .unwrap_or_default();
+        let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or(""));
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            e.at,
+            time,
+            opt(&e.device_id),
+            opt(&e.person),
+            csv_field(&e.action),
+            opt(&e.target),
+            csv_field(&e.outcome),
+            opt(&e.code),
+            opt(&e.remote_addr),
+            opt(&e.detail),
+        )?;
+    }
+    Ok(())
+}
+
+/// Serves until Ctrl-C. The client's address reaches the audit log through `ConnectInfo`.
 pub(crate) fn serve(
     listen: SocketAddr,
     storage: Arc<SqliteStorage>,
     catalog: Arc<Catalog>,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), DynError> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let app = router(AppState {
@@ -190,11 +608,166 @@ pub(crate) fn serve(
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         tracing::info!(%listen, "serving");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(roles: &[Role]) -> Person {
+        Person {
+            staff_id: "XT-GO-001".into(),
+            name: "王建国".into(),
+            roles: roles.to_vec(),
+            admin: false,
+            units: vec!["网格一组".into(), "城管中队".into()],
+            blocks: vec!["XT-B1".into()],
+            workstations: vec!["XT-W01".into()],
+            active: true,
+        }
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_device_takes_its_role_and_scope_from_its_person() {
+        let none = ScopeOverrides::default();
+        let (role, scope) = device_for(&person(&[Role::GridOfficer]), &none);
+        assert_eq!(role, DeviceRole::Field);
+        assert_eq!(
+            scope,
+            Scope {
+                all: false,
+                blocks: strings(&["XT-B1"]),
+                workstations: strings(&["XT-W01"]),
+                teams: strings(&["网格一组", "城管中队"]),
+            }
+        );
+        let (role, scope) = device_for(&person(&[Role::Centre]), &none);
+        assert_eq!((role, scope.all), (DeviceRole::Centre, true));
+        let (role, scope) = device_for(&person(&[Role::Supervisor]), &none);
+        assert_eq!((role, scope.all), (DeviceRole::Field, true));
+    }
+
+    #[test]
+    fn explicit_lists_replace_the_persons() {
+        let overrides = ScopeOverrides {
+            blocks: Some(strings(&["XT-B2"])),
+            workstations: None,
+            teams: Some(strings(&[""])),
+        };
+        let (_, scope) = device_for(&person(&[Role::Supervisor]), &overrides);
+        assert_eq!(
+            scope,
+            Scope {
+                all: false,
+                blocks: strings(&["XT-B2"]),
+                workstations: strings(&["XT-W01"]),
+                teams: vec![],
+            }
+        );
+        let (_, scope) = device_for(&person(&[Role::Centre]), &overrides);
+        assert!(scope.all, "a centre device always sees the whole street");
+    }
+
+    #[test]
+    fn since_takes_milliseconds_iso_times_and_days() {
+        assert_eq!(parse_since("1772413200000"), Ok(1_772_413_200_000));
+        assert_eq!(
+            parse_since("2026-03-02T09:00:00+08:00"),
+            Ok(1_772_413_200_000)
+        );
+        assert_eq!(parse_since("2026-03-02T01:00:00Z"), Ok(1_772_413_200_000));
+        assert_eq!(parse_since("2026-03-02T09:00:00"), Ok(1_772_413_200_000));
+        assert_eq!(
+            parse_since("2026-03-02"),
+            Ok(1_772_413_200_000 - 9 * 3_600_000)
+        );
+        let err = parse_since("yesterday").unwrap_err();
+        assert!(err.contains("ISO 8601"), "{err}");
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        let entry = AuditEntry {
+            at: 1_772_413_200_000,
+            device_id: Some("dev".into()),
+            person: None,
+            action: "POST /v1/sync".into(),
+            target: None,
+            outcome: "ok".into(),
+            code: None,
+            remote_addr: Some("10.0.0.1".into()),
+            detail: Some("pushed 1, pulled 2".into()),
+        };
+        let mut out = Vec::new();
+        write_audit_csv(&mut out, std::slice::from_ref(&entry)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "at,time,device_id,person,action,target,outcome,code,remote_addr,detail\n\
+             1772413200000,2026-03-02T09:00:00.000+08:00,dev,,POST /v1/sync,,ok,,10.0.0.1,\"pushed 1, pulled 2\"\n"
+        );
+        let mut out = Vec::new();
+        write_audit_json(&mut out, &[entry.clone(), entry.clone()]).unwrap();
+        let back: Vec<AuditEntry> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, vec![entry.clone(), entry]);
+    }
+
+    #[test]
+    fn enrolment_refuses_unknown_and_inactive_people_and_bad_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::demo().unwrap());
+        let storage = SqliteStorage::open(dir.path().join("s.sqlite3"), catalog.clone()).unwrap();
+        let roster = roster::parse("demo", roster::DEMO_ROSTER, &catalog, &[]).unwrap();
+        storage
+            .upsert_roster(&roster.people, &roster.units)
+            .unwrap();
+        let none = ScopeOverrides::default();
+        let err = enroll(&storage, &catalog, "x", "XT-NOPE", none.clone()).unwrap_err();
+        assert!(err.to_string().contains("roster import"), "{err}");
+        let err = enroll(&storage, &catalog, "x", "XT-GO-009", none.clone()).unwrap_err();
+        assert!(err.to_string().contains("inactive"), "{err}");
+        let bad_team = ScopeOverrides {
+            teams: Some(strings(&["网格九组"])),
+            ..ScopeOverrides::default()
+        };
+        let err = enroll(&storage, &catalog, "x", "XT-GO-001", bad_team).unwrap_err();
+        assert!(err.to_string().contains("--teams"), "{err}");
+        let bad_block = ScopeOverrides {
+            blocks: Some(strings(&["XT-W01"])),
+            ..ScopeOverrides::default()
+        };
+        let err = enroll(&storage, &catalog, "x", "XT-GO-001", bad_block).unwrap_err();
+        assert!(err.to_string().contains("not a block"), "{err}");
+
+        let (device, token) = enroll(&storage, &catalog, "手持01", "XT-GO-001", none).unwrap();
+        assert_eq!(device.person.as_deref(), Some("XT-GO-001"));
+        assert_eq!(
+            storage.device_by_token(&auth::hash_token(&token)).unwrap(),
+            Some(device.clone())
+        );
+        assert!(storage.devices().unwrap().len() == 1);
+        let log = storage.audit_log(0, 10).unwrap();
+        assert_eq!(log.len(), 1, "refused enrolments enrol nothing: {log:?}");
+        assert_eq!(log[0].action, "cli enroll");
+        assert_eq!(log[0].person.as_deref(), Some("XT-GO-001"));
+        assert_eq!(log[0].device_id, Some(device.device_id.clone()));
+    }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use wangge_core::{GpsFix, NewCase, Role, SyncProgress};
 use wangge_e2e::*;
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{DeviceRole, Scope};
+use wangge_server::storage::{DeviceRole, Person, Scope, Unit, UnitKind};
 
 const NOOP_RUNS: usize = 25;
 /// Unit grids of block XT-B1, where every benchmark case lies.
@@ -130,7 +130,7 @@ impl Setup {
     /// the server's CPU time meanwhile.
     fn record_and_push(&self, n: usize) -> (Duration, SyncProgress, Duration) {
         let dev = &self.pusher;
-        let officer = dev.actor("officer-017", Role::GridOfficer, Some("网格一组"));
+        let officer = dev.me(Role::GridOfficer, Some("网格一组"));
         let fixes: Vec<GpsFix> = B1_CELLS.iter().map(|c| fix_in(c, MONDAY_9AM)).collect();
         for i in 0..n {
             dev.clock.advance(1_000);
@@ -149,6 +149,7 @@ impl Setup {
         let elapsed = t.elapsed();
         let cpu = self.server_cpu() - cpu;
         assert_eq!(p.docs_sent as usize, n);
+        assert_eq!(p.docs_refused, 0);
         assert_eq!(dev.store.pending_count().unwrap(), 0);
         (elapsed, p, cpu)
     }
@@ -193,11 +194,29 @@ impl Setup {
     }
 }
 
-/// Enrols a field device whose scope is block XT-B1 and opens its store.
+/// Enrols a field device whose scope is block XT-B1, to a grid officer of
+/// 网格一组 covering that block (staff id `name`), and opens its store.
 fn open_device(dir: &Path, db: &Path, base: &str, name: &str) -> TestDevice {
     let storage = SqliteStorage::open(db, catalog()).unwrap();
-    let (device, token) = enroll_in(
+    let person = Person {
+        staff_id: name.into(),
+        name: format!("巡查员{name}"),
+        roles: vec![Role::GridOfficer],
+        admin: false,
+        units: vec!["网格一组".into()],
+        blocks: vec!["XT-B1".into()],
+        workstations: vec![],
+        active: true,
+    };
+    let team = Unit {
+        id: "网格一组".into(),
+        kind: UnitKind::GridTeam,
+        name: None,
+    };
+    let (device, token) = enroll_person_in(
         &storage,
+        &person,
+        &[team],
         name,
         DeviceRole::Field,
         Scope {

@@ -3,17 +3,20 @@
 //! with their own SQLite stores, and helpers to compare replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod hostile;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use geo::InteriorPoint;
+use wangge_core::sync::protocol::{SyncRequest, SyncResponse};
 use wangge_core::{
     Actor, Catalog, DeviceId, GpsFix, ManualClock, Role, Store, SyncClient, SyncConfig,
 };
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{Device, DeviceRole, Scope, Storage};
+use wangge_server::storage::{Device, DeviceRole, Person, Scope, Storage, Unit, UnitKind};
 use wangge_server::{AppState, auth, router};
 
 /// The scope of the whole street (what the centre has).
@@ -108,21 +111,46 @@ impl TestServer {
         }
     }
 
-    /// Enrols a device and returns it with its token.
+    /// Enrols a device named `name`, to a person whose staff id is `name`
+    /// (see [`person_for`]), and returns it with its token.
     pub fn enroll(&self, name: &str, role: DeviceRole, scope: Scope) -> (Device, String) {
-        let token = auth::new_token().unwrap();
-        let device = Device {
-            device_id: DeviceId::generate().to_string(),
-            name: name.into(),
-            role,
+        enroll_in(self.storage.as_ref(), name, role, scope)
+    }
+
+    /// Adds `person` to the register (with `units`, and a department for
+    /// every other unit the person names that the register lacks), enrols a
+    /// device named after the person's staff id to them, and returns it with
+    /// its token.
+    pub fn enroll_person(
+        &self,
+        person: &Person,
+        units: &[Unit],
+        device_role: DeviceRole,
+        scope: Scope,
+    ) -> (Device, String) {
+        enroll_person_in(
+            self.storage.as_ref(),
+            person,
+            units,
+            &person.staff_id,
+            device_role,
             scope,
-            created_at: MONDAY_9AM,
-            revoked_at: None,
-        };
-        self.storage
-            .enroll(&device, &auth::hash_token(&token))
-            .unwrap();
-        (device, token)
+        )
+    }
+
+    /// Adds `person` to the register (a department for every unit they
+    /// name that the register lacks), enrols a field device named `name` to
+    /// them and opens its store in `dir`.
+    pub fn device_for(&self, dir: &Path, name: &str, person: &Person, scope: Scope) -> TestDevice {
+        let (device, token) = enroll_person_in(
+            self.storage.as_ref(),
+            person,
+            &[],
+            name,
+            DeviceRole::Field,
+            scope,
+        );
+        TestDevice::open(dir, name, &device, &self.base, &token)
     }
 
     /// Enrols a field device and opens its store in `dir`.
@@ -166,6 +194,8 @@ pub struct TestDevice {
     pub client: SyncClient,
     /// Its token.
     pub token: String,
+    /// The staff id of the person it is enrolled to (empty if none).
+    pub person: String,
 }
 
 impl TestDevice {
@@ -191,6 +221,7 @@ impl TestDevice {
             clock,
             client: SyncClient::new(config).unwrap(),
             token: token.into(),
+            person: device.person.clone().unwrap_or_default(),
         }
     }
 
@@ -199,14 +230,48 @@ impl TestDevice {
         self.client.sync(&self.store, &mut |_| {}).unwrap()
     }
 
-    /// An actor with `role` on this device.
-    pub fn actor(&self, id: &str, role: Role, unit: Option<&str>) -> Actor {
+    /// The device's person acting in `role`, for `unit` if any: the only
+    /// author whose events the server accepts from this device.
+    pub fn me(&self, role: Role, unit: Option<&str>) -> Actor {
         Actor {
-            id: id.into(),
+            id: self.person.clone(),
             role,
             unit: unit.map(str::to_owned),
             device: self.id,
         }
+    }
+
+    /// One sync round without photos: pushes what is pending (at most 1,000
+    /// documents), pulls one batch, applies the answer to the store and
+    /// returns it, so that a test can read `accepted`, `refused` and the
+    /// rest. Panics if the server does not answer 200.
+    pub fn sync_round(&self) -> SyncResponse {
+        let prepared = self.store.prepare_push(1000, 8 << 20).unwrap();
+        let body = SyncRequest {
+            request_id: fresh_request_id(),
+            cursor: self.store.sync_cursor().unwrap(),
+            max_docs: 1000,
+            docs: prepared.iter().map(|p| p.doc.clone()).collect(),
+        }
+        .encode();
+        let resp = self
+            .client
+            .http()
+            .post(format!(
+                "{}/v1/sync",
+                self.client.config().server_url.trim_end_matches('/')
+            ))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "the sync round failed");
+        let response = SyncResponse::decode(&resp.bytes().unwrap()).unwrap();
+        self.store
+            .apply_sync_response(&prepared, &response)
+            .unwrap();
+        response
     }
 
     /// Every document id on the device, sorted.
@@ -691,14 +756,75 @@ fn spawn_pipe(
     });
 }
 
-/// Enrols a device directly in a server's storage (for a server that runs
-/// in a child process) and returns it with its token.
+/// Every case role (all but the centre's): what the person of a field
+/// device the harness enrols holds, so that a test may act in any of them.
+pub const CASE_ROLES: [Role; 5] = [
+    Role::GridOfficer,
+    Role::StreetOfficial,
+    Role::WorkstationStaff,
+    Role::HandlingUnit,
+    Role::Supervisor,
+];
+
+/// The person the harness enrols a device named `name` to: staff id
+/// `name`, every case role (and the centre's for a centre device), the
+/// scope's teams as units and its blocks and workstations.
+pub fn person_for(name: &str, role: DeviceRole, scope: &Scope) -> Person {
+    let mut roles = CASE_ROLES.to_vec();
+    if role == DeviceRole::Centre {
+        roles.push(Role::Centre);
+    }
+    Person {
+        staff_id: name.into(),
+        name: format!("测试人员{name}"),
+        roles,
+        admin: false,
+        units: scope.teams.clone(),
+        blocks: scope.blocks.clone(),
+        workstations: scope.workstations.clone(),
+        active: true,
+    }
+}
+
+/// Enrols a device named `name` directly in a server's storage (for a
+/// server that runs in a child process), to the person [`person_for`]
+/// describes, added to the register; returns it with its token.
 pub fn enroll_in(
     storage: &dyn Storage,
     name: &str,
     role: DeviceRole,
     scope: Scope,
 ) -> (Device, String) {
+    let person = person_for(name, role, &scope);
+    enroll_person_in(storage, &person, &[], name, role, scope)
+}
+
+/// Adds `person` and `units` to the register of `storage` (and a
+/// department for every unit the person names that neither `units` nor the
+/// register has), then enrols a device named `name` to the person; returns
+/// it with its token.
+pub fn enroll_person_in(
+    storage: &dyn Storage,
+    person: &Person,
+    units: &[Unit],
+    name: &str,
+    role: DeviceRole,
+    scope: Scope,
+) -> (Device, String) {
+    let known = storage.units().unwrap();
+    let mut units = units.to_vec();
+    for id in &person.units {
+        if !units.iter().chain(&known).any(|u| &u.id == id) {
+            units.push(Unit {
+                id: id.clone(),
+                kind: UnitKind::Department,
+                name: None,
+            });
+        }
+    }
+    storage
+        .upsert_roster(std::slice::from_ref(person), &units)
+        .unwrap();
     let token = auth::new_token().unwrap();
     let device = Device {
         device_id: DeviceId::generate().to_string(),
@@ -707,9 +833,23 @@ pub fn enroll_in(
         scope,
         created_at: MONDAY_9AM,
         revoked_at: None,
+        person: Some(person.staff_id.clone()),
     };
     storage.enroll(&device, &auth::hash_token(&token)).unwrap();
     (device, token)
+}
+
+/// A request id no other request of this process carries.
+fn fresh_request_id() -> [u8; 16] {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&t.to_le_bytes());
+    id[8..].copy_from_slice(&n.to_le_bytes());
+    id
 }
 
 impl TestServer {

@@ -80,6 +80,38 @@ pub struct CaseHeader {
     pub external_ref: Option<String>,
 }
 
+impl CaseHeader {
+    /// Checks the free text, photos, position and reporter of a header that
+    /// arrived from elsewhere (the same limits [`NewCase`] has at intake).
+    pub fn validate(&self) -> Result<()> {
+        self.reporter.validate()?;
+        check_text("description", &self.description, MAX_DESCRIPTION_CHARS)?;
+        for (field, text) in [
+            ("checklist item", &self.checklist_item),
+            ("category", &self.category),
+            ("domain", &self.domain),
+        ] {
+            check_text(field, text, 64)?;
+        }
+        if let Some(gps) = &self.gps {
+            gps.validate()?;
+        }
+        if let Some(address) = &self.address {
+            check_text("address", address, 200)?;
+        }
+        if let Some(r) = &self.external_ref {
+            check_text("external reference", r, 64)?;
+        }
+        if self.grid_candidates.len() > 64 {
+            return Err(Error::invalid(
+                "grid candidates",
+                format!("{} candidates is too many", self.grid_candidates.len()),
+            ));
+        }
+        check_photos(&self.photos)
+    }
+}
+
 /// A case as a screen shows it: header, ordered timeline and derived state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRecord {

@@ -40,6 +40,26 @@ pub enum PhotoError {
         /// The configured maximum.
         max_pixels: u64,
     },
+    /// The header declares far more pixels than the file's bytes can hold: a file cut short or
+    /// a damaged header. Detected before anything is decoded (see `min_bytes` in the pipeline
+    /// for the floor, and why it can never refuse a complete image).
+    #[error(
+        "the {format} image declares {width}×{height} pixels but holds only {}: it is damaged or \
+         truncated; take the photo again",
+        size_text(.bytes)
+    )]
+    Implausible {
+        /// Format of the input.
+        format: PhotoFormat,
+        /// Width declared by the header.
+        width: u32,
+        /// Height declared by the header.
+        height: u32,
+        /// Size of the file.
+        bytes: usize,
+        /// The fewest bytes a complete image of that size can have.
+        min_bytes: u64,
+    },
     /// The file starts like a supported image but is damaged or incomplete.
     #[error("the {format} photo is damaged or incomplete ({detail}): take or copy the photo again")]
     Corrupt {
@@ -67,4 +87,18 @@ pub enum PhotoError {
         /// The underlying library's message.
         detail: String,
     },
+}
+
+/// A file size as a person reads it: bytes under 1 KB, else whole KB (KiB) or MB with one decimal.
+fn size_text(bytes: &usize) -> String {
+    let bytes = *bytes;
+    const KB: usize = 1024;
+    const MB: usize = 1024 * 1024;
+    if bytes < KB {
+        format!("{bytes} bytes")
+    } else if bytes < MB {
+        format!("{} KB", bytes / KB)
+    } else {
+        format!("{:.1} MB", bytes as f64 / MB as f64)
+    }
 }

@@ -4,9 +4,10 @@
 //! failed copy into a photo whose lower part is grey, without an error. Evidence that silently
 //! lost half its pixels must not be stored, so before decoding we check that the file reaches its
 //! End Of Image marker. This is a linear scan without allocation (a few ms for a 6 MB photo).
-//! Bytes after EOI are allowed: "motion photos" append a video there.
+//! Bytes after EOI are allowed: "motion photos" append a video there. A file cut short and then
+//! given an EOI passes this walk; `jpeg_scan` catches it by decoding the scans' Huffman codes.
 
-/// Where a JPEG file's structure breaks.
+/// Where a JPEG file's structure or picture data breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JpegDamage {
     /// The file ends at `len` bytes before its End Of Image marker.
@@ -19,6 +20,52 @@ pub(crate) enum JpegDamage {
         /// Offset of the offending byte.
         offset: usize,
     },
+    /// The data of a scan stops (at a marker) before all its blocks are decoded: what a file cut
+    /// short and then given an End Of Image marker looks like.
+    DataEnds {
+        /// Number of the scan, from 1.
+        scan: usize,
+        /// Units (blocks, or minimum coded units of an interleaved scan) decoded completely.
+        done: usize,
+        /// Units the scan must hold.
+        total: usize,
+        /// Offset of the marker where the data stops.
+        offset: usize,
+        /// That marker's code (`D9` for EOI, `D0..D7` for a restart marker).
+        marker: u8,
+    },
+    /// The data of a scan is not decodable: a bit pattern that is no Huffman code, or a
+    /// restart marker out of sequence.
+    BadData {
+        /// Number of the scan, from 1.
+        scan: usize,
+        /// Units decoded before the bad data.
+        done: usize,
+        /// Units the scan must hold.
+        total: usize,
+        /// Offset of the next byte to read when it was found.
+        offset: usize,
+    },
+    /// More scans than any encoder writes: a damaged file, or one made to stall the decoder.
+    TooManyScans {
+        /// The most scans accepted.
+        limit: usize,
+    },
+    /// The file ends (EOI) before its scans have sent every coefficient of every component at
+    /// full precision: a progressive JPEG cut between two scans.
+    MissingScans {
+        /// Scans the file holds.
+        scans: usize,
+        /// The first component (from 1) lacking data.
+        component: usize,
+        /// The first coefficient (zig-zag index) it lacks.
+        coefficient: usize,
+    },
+}
+
+/// `part` of `whole` in whole percent, rounded down (so 99.9% is never shown as 100%).
+fn percent(part: usize, whole: usize) -> usize {
+    part.saturating_mul(100).checked_div(whole).unwrap_or(0)
 }
 
 impl std::fmt::Display for JpegDamage {
@@ -31,6 +78,55 @@ impl std::fmt::Display for JpegDamage {
             Self::BadMarker { offset } => {
                 write!(f, "expected a JPEG marker at byte {offset}")
             }
+            Self::DataEnds {
+                scan,
+                done,
+                total,
+                offset,
+                marker: EOI,
+            } => write!(
+                f,
+                "the picture data stops {}% of the way through (block {done} of {total} of \
+                 scan {scan}, byte {offset}): the file was cut short",
+                percent(*done, *total)
+            ),
+            Self::DataEnds {
+                scan,
+                done,
+                total,
+                offset,
+                marker,
+            } => write!(
+                f,
+                "the picture data breaks off {}% of the way through (block {done} of {total} of \
+                 scan {scan}, marker FF{marker:02X} at byte {offset}): part of the picture is missing",
+                percent(*done, *total)
+            ),
+            Self::BadData {
+                scan,
+                done,
+                total,
+                offset,
+            } => write!(
+                f,
+                "the picture data is garbled {}% of the way through (block {done} of {total} of \
+                 scan {scan}, near byte {offset})",
+                percent(*done, *total)
+            ),
+            Self::TooManyScans { limit } => write!(
+                f,
+                "the picture has more than {limit} scans, where cameras write one and progressive \
+                 files a few dozen at most"
+            ),
+            Self::MissingScans {
+                scans,
+                component,
+                coefficient,
+            } => write!(
+                f,
+                "the picture stops after {scans} scan(s), before component {component} has its \
+                 coefficient {coefficient} at full precision: the file was cut short"
+            ),
         }
     }
 }
@@ -86,7 +182,7 @@ pub(crate) fn check_complete(bytes: &[u8]) -> Result<(), JpegDamage> {
 
 /// Returns the offset of the first marker after the entropy-coded data starting at `from`:
 /// an `FF` followed by neither `00` (a stuffed byte) nor a restart marker `D0..D7`.
-fn skip_entropy_coded(bytes: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn skip_entropy_coded(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     loop {
         i += bytes.get(i..)?.iter().position(|&b| b == 0xFF)?;

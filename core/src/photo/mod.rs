@@ -15,6 +15,7 @@ mod encode;
 mod error;
 mod evidence;
 mod format;
+mod jpeg_scan;
 mod jpeg_structure;
 mod metadata;
 mod options;

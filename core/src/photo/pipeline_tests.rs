@@ -369,3 +369,152 @@ fn decompression_bombs_are_refused_from_the_header_without_allocating() {
         }
     }
 }
+
+/// `jpeg` cut in the middle of its picture data and closed with an End Of Image marker, as a
+/// repair tool or a careless copy leaves it.
+fn cut_in_the_scan_and_closed(jpeg: &[u8]) -> Vec<u8> {
+    let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let data = sos + 2 + usize::from(u16::from_be_bytes([jpeg[sos + 2], jpeg[sos + 3]]));
+    let at = data + (jpeg.len() - 2 - data) / 2;
+    let mut cut = jpeg[..at].to_vec();
+    cut.extend_from_slice(&[0xFF, 0xD9]);
+    cut
+}
+
+#[test]
+fn a_jpeg_cut_short_and_closed_with_an_end_marker_is_refused() {
+    let jpeg = test_images::jpeg(&test_images::quadrants(1200, 900), 90);
+    let cut = cut_in_the_scan_and_closed(&jpeg);
+    // The decoder alone takes it, and fills the lost half: this is what must not be stored.
+    let lenient = decode(&cut);
+    assert_eq!(lenient.dimensions(), (1200, 900));
+    assert!(
+        !close(lenient.get_pixel(900, 800).0, QUADRANT_COLOURS[3], 40),
+        "the decoder was expected to lose the bottom right quadrant"
+    );
+
+    let (err, took) = refused(&cut);
+    let PhotoError::Corrupt {
+        format: PhotoFormat::Jpeg,
+        detail,
+    } = &err
+    else {
+        panic!("expected Corrupt, got {err:?}");
+    };
+    assert!(detail.contains("cut short"), "{detail}");
+    assert!(detail.contains("% of the way through"), "{detail}");
+    let msg = err.to_string();
+    assert!(msg.contains("take or copy the photo again"), "{msg}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+
+    // The same photo whole is accepted, with EXIF in front of it too.
+    assert!(prepare(&jpeg, &PhotoOptions::default()).is_ok());
+    let with_exif = test_images::with_exif(&jpeg, &ExifSpec::default());
+    assert!(prepare(&with_exif, &PhotoOptions::default()).is_ok());
+}
+
+#[test]
+fn a_header_declaring_far_more_pixels_than_the_bytes_hold_is_refused() {
+    for (what, bytes, format) in [
+        (
+            "jpeg",
+            test_images::jpeg_claiming(8000, 6000),
+            PhotoFormat::Jpeg,
+        ),
+        (
+            "png",
+            test_images::png_claiming(8000, 6000),
+            PhotoFormat::Png,
+        ),
+    ] {
+        assert!(bytes.len() < 3 * 1024, "{what} is {} bytes", bytes.len());
+        let before = test_images::vm_peak_bytes();
+        let (err, took) = refused(&bytes);
+        let after = test_images::vm_peak_bytes();
+        let PhotoError::Implausible {
+            format: f,
+            width: 8000,
+            height: 6000,
+            bytes: n,
+            min_bytes,
+        } = &err
+        else {
+            panic!("{what}: expected Implausible, got {err:?}");
+        };
+        assert_eq!(*f, format);
+        assert_eq!(*n, bytes.len());
+        assert!(*min_bytes > 5000, "{what}: floor {min_bytes}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("declares 8000×6000 pixels but holds only")
+                && msg.contains(&format!("{} bytes", bytes.len()))
+                && msg.contains("damaged or truncated; take the photo again"),
+            "{msg}"
+        );
+        assert!(took < Duration::from_millis(500), "{what} took {took:?}");
+        // Refused before the 144 MB pixel buffer is allocated.
+        if let (Some(before), Some(after)) = (before, after) {
+            assert!(
+                after - before < 100 << 20,
+                "{what}: VmPeak grew by {} MB",
+                (after - before) >> 20
+            );
+        }
+    }
+}
+
+#[test]
+fn the_size_floor_never_refuses_a_complete_image() {
+    // The floors are lower bounds, not statistics: even the most compressible pictures, coded
+    // as compactly as each format allows, stay above them.
+    let (w, h) = (1000u32, 750u32);
+    let grey = image::GrayImage::from_pixel(w, h, image::Luma([128]));
+    let black = image::RgbImage::from_pixel(w, h, image::Rgb([0, 0, 0]));
+    // Progressive with optimised tables: one bit per block for DC, and one end-of-band run
+    // for whole rows of blocks.
+    let mut compact = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut compact, 50);
+    encoder.set_progressive(true);
+    encoder.set_optimized_huffman_tables(true);
+    encoder
+        .encode(
+            grey.as_raw(),
+            w as u16,
+            h as u16,
+            jpeg_encoder::ColorType::Luma,
+        )
+        .unwrap();
+    let cases = [
+        (
+            "grey, progressive, optimised tables",
+            compact,
+            PhotoFormat::Jpeg,
+        ),
+        (
+            "black, standard tables",
+            test_images::jpeg(&black, 50),
+            PhotoFormat::Jpeg,
+        ),
+        (
+            "grey PNG",
+            test_images::encoded(&DynamicImage::ImageLuma8(grey.clone()), ImageFormat::Png),
+            PhotoFormat::Png,
+        ),
+    ];
+    for (what, bytes, format) in cases {
+        let floor = super::min_bytes(format, w, h).unwrap();
+        assert!(
+            bytes.len() as u64 >= floor,
+            "{what}: {} bytes under the floor of {floor}",
+            bytes.len()
+        );
+        let photo = prepare(&bytes, &PhotoOptions::default()).unwrap();
+        assert_eq!((photo.original.width, photo.original.height), (w, h));
+    }
+    // And a real photo is far above: camera JPEGs hold bits per pixel, not bits per block.
+    assert_eq!(
+        super::min_bytes(PhotoFormat::Jpeg, 4000, 3000),
+        Some(23_437)
+    );
+    assert_eq!(super::min_bytes(PhotoFormat::Webp, 4000, 3000), None);
+}

@@ -17,7 +17,7 @@ pub use docs::COMPACT_AFTER;
 pub use photos::{PhotoDiskUsage, StoredPhoto};
 pub(crate) use photos::{PhotoPart, is_sha256_hex};
 pub use query::{CaseQuery, CaseSummary};
-pub use sync_state::SyncStatus;
+pub use sync_state::{DocRefusal, SyncStatus};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,6 +61,10 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
+    /// The person the device is enrolled to, once the app has learned it
+    /// from the server: every write is checked to be theirs, as the server
+    /// will check it. `None` (the default) checks only roles.
+    author: Mutex<Option<crate::authority::Author>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -156,7 +160,30 @@ impl Store {
                 hlc: HlcClock::resume(hlc),
             }),
             reader: Mutex::new(reader),
+            author: Mutex::new(None),
         })
+    }
+
+    /// Sets the person this device is enrolled to (what the server's
+    /// `GET /v1/me` says: staff id, roles, units). From then on a write by
+    /// anyone else, or in a role or unit the person does not hold, is
+    /// refused at once with the code the server would give
+    /// (`wrong_author`), instead of being refused at the next sync. Its
+    /// device must be this store's.
+    pub fn set_author(&self, author: Option<crate::authority::Author>) -> Result<()> {
+        if let Some(a) = &author
+            && a.device != self.device
+        {
+            return Err(Error::invalid(
+                "author",
+                format!(
+                    "the enrolment is for device {}, but this store is device {}",
+                    a.device, self.device
+                ),
+            ));
+        }
+        *self.author.lock().unwrap_or_else(|p| p.into_inner()) = author;
+        Ok(())
     }
 
     /// Where the database file is.
@@ -192,6 +219,9 @@ impl Store {
 
     fn check_actor(&self, by: &Actor) -> Result<()> {
         by.validate()?;
+        if let Some(author) = &*self.author.lock().unwrap_or_else(|p| p.into_inner()) {
+            author.check(by)?;
+        }
         if by.device != self.device {
             return Err(Error::invalid(
                 "actor device",
@@ -326,6 +356,16 @@ impl Store {
             kind,
         };
         crate::case::validate_next(&header, &events, &event, &self.catalog)?;
+        // The server's authority rules, applied here too so that an honest app
+        // learns at once, offline, what the server would refuse. A registration
+        // is the exception: the server refuses one pushed by any device (it
+        // assigns case numbers itself), but a store may model the centre's
+        // desk, as the tests of the derivation do.
+        if !matches!(event.kind, CaseEventKind::Registered { .. }) {
+            let mut all = events.clone();
+            all.push(event.clone());
+            crate::authority::check_case_event(&header, &all, &event, &self.catalog, false)?;
+        }
         let old_heads = doc.heads();
         doc.add_event(&event.id.to_string(), &event)?;
         docs::append(&tx, &doc, &old_heads, now)?;

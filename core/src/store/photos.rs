@@ -196,6 +196,7 @@ fn stored_photo(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPhoto> {
                 taken_at_ms,
                 gps: lat.zip(lon),
             },
+            thumb_sha256: r.get(4)?,
         },
         thumb_sha256: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
         thumb_bytes: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as u64,
@@ -213,9 +214,10 @@ fn stored_photo(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPhoto> {
     })
 }
 
-/// Refuses references to photos this device does not hold, and references whose size or
-/// dimensions contradict the photo imported here. A photo is held when its bytes or its
-/// thumbnail are in the store (a photo received from another device may be re-attached).
+/// Refuses references to photos this device does not hold, and references whose size,
+/// dimensions, capture facts or thumbnail contradict the photo imported here. A photo is held
+/// when its bytes or its thumbnail are in the store (a photo received from another device may be
+/// re-attached).
 pub(crate) fn check_refs(conn: &Connection, photos: &[PhotoRef]) -> Result<()> {
     for p in photos {
         let held: bool = conn
@@ -257,17 +259,36 @@ pub(crate) fn check_refs(conn: &Connection, photos: &[PhotoRef]) -> Result<()> {
                 ),
             ));
         }
+        // The thumbnail a reference names is the one the server will serve for the photo, so
+        // it must be the thumbnail made here. A reference naming none comes from a document
+        // written before references named their thumbnail: it claims nothing, and stays
+        // attachable so that such a case's photos can still be reused.
+        if let Some(thumb) = &p.thumb_sha256
+            && stored.thumb_sha256.as_ref() != Some(thumb)
+        {
+            return Err(Error::invalid(
+                "photo reference",
+                format!(
+                    "the reference to photo {} names thumbnail {thumb}, but the thumbnail made \
+                     when it was imported here is {}; attach the PhotoRef that import_photo returned",
+                    p.sha256,
+                    stored.thumb_sha256.as_deref().unwrap_or("missing")
+                ),
+            ));
+        }
     }
     Ok(())
 }
 
-/// The reference of a photo imported on this device, as the store records it; `None` for a
-/// photo imported elsewhere.
+/// The reference of a photo imported on this device, as the store records it (with the hash
+/// of its thumbnail); `None` for a photo imported elsewhere.
 fn stored_ref(conn: &Connection, sha256: &str) -> Result<Option<PhotoRef>> {
     Ok(conn
         .prepare_cached(
-            "SELECT bytes, width, height, taken_at_ms, taken_lat, taken_lon
-             FROM photos WHERE sha256 = ?1",
+            "SELECT p.bytes, p.width, p.height, p.taken_at_ms, p.taken_lat, p.taken_lon,
+                 t.thumb_sha256
+             FROM photos p LEFT JOIN photo_thumbs t ON t.sha256 = p.sha256
+             WHERE p.sha256 = ?1",
         )?
         .query_row([sha256], |r| {
             let lat: Option<f64> = r.get(4)?;
@@ -281,6 +302,7 @@ fn stored_ref(conn: &Connection, sha256: &str) -> Result<Option<PhotoRef>> {
                     taken_at_ms: r.get(3)?,
                     gps: lat.zip(lon),
                 },
+                thumb_sha256: r.get(6)?,
             })
         })
         .optional()?)
@@ -358,7 +380,8 @@ impl Store {
         )?
         .execute(params![p.sha256, thumb_sha256, p.thumbnail])?;
         // The same pixels may arrive twice with different EXIF (an edited copy): the first
-        // import's facts are the ones stored, so the reference carries those.
+        // import's facts are the ones stored, so the reference carries those — and the
+        // thumbnail stored first, which is the one this device uploads.
         let stored = stored_ref(&tx, &p.sha256)?;
         tx.commit()?;
         Ok(stored.unwrap_or(PhotoRef {
@@ -367,6 +390,7 @@ impl Store {
             width: p.width,
             height: p.height,
             capture: p.original.capture(),
+            thumb_sha256: Some(thumb_sha256),
         }))
     }
 

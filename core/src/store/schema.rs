@@ -10,14 +10,15 @@
 //! rebuilt from them on upgrade — that is the proof that they can be.
 //! Version 3 adds what the server holds of each document; version 4 the
 //! photo store (its DDL, `V4`, lives next to its code in `store/photos.rs`);
-//! version 5 the thumbnails the server did not have (`V5`, also there).
+//! version 5 the thumbnails the server did not have (`V5`, also there);
+//! version 6 the server's refusals of pushed documents (`V6`).
 
 use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 /// Version 1: the documents, as a snapshot chunk plus incremental chunks.
 pub(crate) const V1: &str = "
@@ -111,6 +112,18 @@ CREATE TABLE sync_state (
 CREATE INDEX sync_state_dirty ON sync_state(dirty) WHERE dirty;
 ";
 
+/// Version 6: a document the server refused under its authority rules
+/// (`refused_code` is the rule's stable code, `refused_message` its
+/// explanation). The document stays on the device, whole: a refusal never
+/// deletes local work. It is not pushed again until it is written to again
+/// or the user asks to retry.
+pub(crate) const V6: &str = "
+ALTER TABLE sync_state ADD COLUMN refused_code TEXT;
+ALTER TABLE sync_state ADD COLUMN refused_message TEXT;
+ALTER TABLE sync_state ADD COLUMN refused_at INTEGER;
+CREATE INDEX sync_state_refused ON sync_state(refused_at) WHERE refused_code IS NOT NULL;
+";
+
 /// What an upgrade step needs done after its DDL.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Followup {
@@ -151,6 +164,7 @@ fn init(conn: &Connection) -> Result<()> {
     conn.execute_batch(V3)?;
     conn.execute_batch(super::photos::V4)?;
     conn.execute_batch(super::photos::V5)?;
+    conn.execute_batch(V6)?;
     Ok(())
 }
 
@@ -176,6 +190,10 @@ fn upgrade_from(conn: &Connection, from: i64) -> Result<Followup> {
         }
         4 => {
             conn.execute_batch(super::photos::V5)?;
+            Ok(Followup::None)
+        }
+        5 => {
+            conn.execute_batch(V6)?;
             Ok(Followup::None)
         }
         other => Err(Error::invalid(

@@ -19,6 +19,35 @@ pub struct SyncStatus {
     pub on_server: bool,
     /// There are local changes the server has not acknowledged yet.
     pub pending: bool,
+    /// The server refused the document's last push under its authority
+    /// rules: see [`Store::refusal`] for why. The document is kept here.
+    #[serde(default)]
+    pub refused: bool,
+}
+
+/// Why the server refused a document this device pushed. The document is
+/// kept on the device, whole; it goes to the server again when it is
+/// written to again or [`Store::retry_refused`] is called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocRefusal {
+    /// The document.
+    pub doc_id: String,
+    /// The stable code of the rule it broke (`wangge_core::authority::RefusalCode`
+    /// names them; a newer server may send codes this build does not know).
+    pub code: String,
+    /// The server's explanation.
+    pub message: String,
+    /// When the refusal arrived (ms, the store's clock).
+    pub at_ms: i64,
+}
+
+fn refusal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocRefusal> {
+    Ok(DocRefusal {
+        doc_id: r.get(0)?,
+        code: r.get(1)?,
+        message: r.get(2)?,
+        at_ms: r.get(3)?,
+    })
 }
 
 /// Records a local write: the document has changes to push.
@@ -65,18 +94,62 @@ impl Store {
 
     /// Whether a document has reached the server.
     pub fn doc_sync_status(&self, doc_id: &str) -> Result<SyncStatus> {
-        let row: Option<(bool, bool)> = self
+        let row: Option<(bool, bool, bool)> = self
             .reader()
             .query_row(
-                "SELECT on_server, dirty FROM sync_state WHERE doc_id = ?1",
+                "SELECT on_server, dirty, refused_code IS NOT NULL FROM sync_state WHERE doc_id = ?1",
                 [doc_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
         match row {
-            Some((on_server, pending)) => Ok(SyncStatus { on_server, pending }),
+            Some((on_server, pending, refused)) => Ok(SyncStatus {
+                on_server,
+                pending,
+                refused,
+            }),
             None => Err(Error::CaseNotFound(doc_id.to_owned())),
         }
+    }
+
+    /// Why the server refused a document, if it did at its last push.
+    pub fn refusal(&self, doc_id: &str) -> Result<Option<DocRefusal>> {
+        let row = self
+            .reader()
+            .prepare_cached(
+                "SELECT doc_id, refused_code, refused_message, refused_at FROM sync_state
+                 WHERE doc_id = ?1 AND refused_code IS NOT NULL",
+            )?
+            .query_row([doc_id], refusal_from_row)
+            .optional()?;
+        Ok(row)
+    }
+
+    /// Every document the server refused, most recent first: what a "needs
+    /// attention" screen lists.
+    pub fn refused_documents(&self) -> Result<Vec<DocRefusal>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT doc_id, refused_code, refused_message, refused_at FROM sync_state
+             WHERE refused_code IS NOT NULL ORDER BY refused_at DESC, doc_id",
+        )?;
+        let rows = stmt
+            .query_map([], refusal_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Sends a refused document again at the next sync (after the cause was
+    /// fixed on the server, e.g. the person was given the missing role). The
+    /// refusal stays shown until the server answers. False if the document
+    /// was not refused.
+    pub fn retry_refused(&self, doc_id: &str) -> Result<bool> {
+        let w = self.writer();
+        let n = w.conn.execute(
+            "UPDATE sync_state SET dirty = 1 WHERE doc_id = ?1 AND refused_code IS NOT NULL",
+            [doc_id],
+        )?;
+        Ok(n > 0)
     }
 
     /// Prepares the next batch of documents to push: at most `max_docs`
@@ -192,6 +265,31 @@ impl Store {
                  WHERE doc_id = ?1",
             )?
             .execute(params![p.doc.doc_id, encode_heads(&p.doc.heads), p.local_version])?;
+            tx.prepare_cached(
+                "UPDATE sync_state SET refused_code = NULL, refused_message = NULL, refused_at = NULL
+                 WHERE doc_id = ?1 AND refused_code IS NOT NULL",
+            )?
+            .execute([&p.doc.doc_id])?;
+        }
+        let now = self.clock.now_ms();
+        for refused in &response.refused {
+            let Some(p) = pushed.iter().find(|p| p.doc.doc_id == refused.doc_id) else {
+                continue;
+            };
+            // Kept whole and shown; not pushed again until written to again
+            // (a later local version stays dirty) or retried.
+            tx.prepare_cached(
+                "UPDATE sync_state SET dirty = (local_version != ?2), refused_code = ?3,
+                     refused_message = ?4, refused_at = ?5
+                 WHERE doc_id = ?1",
+            )?
+            .execute(params![
+                p.doc.doc_id,
+                p.local_version,
+                refused.code,
+                refused.message,
+                now
+            ])?;
         }
         for doc_id in &response.resend {
             tx.prepare_cached(
@@ -202,7 +300,7 @@ impl Store {
         let mut hlc = w.hlc;
         let mut changed = 0;
         for d in &response.docs {
-            let incoming = EventDoc::load(&d.doc_id, &d.document, &self.actor)?;
+            let incoming = EventDoc::load_strict(&d.doc_id, &d.document, &self.actor)?;
             let merged = self.merge_into(&tx, &mut hlc, incoming, Some(d.kind))?;
             if merged.is_some() {
                 changed += 1;

@@ -110,6 +110,10 @@ pub struct SyncProgress {
     pub retries: u32,
     /// Photos and thumbnails whose upload completed (each blob counts once).
     pub photos_sent: u64,
+    /// Pushed documents the server refused under its authority rules (kept
+    /// on the device, marked refused: [`Store::refused_documents`]).
+    #[serde(default)]
+    pub docs_refused: u64,
     /// Thumbnails and full photos downloaded.
     pub photos_received: u64,
     /// Photo and thumbnail bytes uploaded (chunk bodies the server acknowledged).
@@ -329,11 +333,12 @@ impl SyncClient {
                 p.server_reset = true;
                 p.docs_pending = store.pending_count()?;
                 owed_docs = p.docs_pending;
-                sent_before = p.docs_sent;
+                sent_before = p.docs_sent + p.docs_refused;
                 progress(&p);
                 continue;
             }
             p.docs_sent += decoded.accepted.len() as u64;
+            p.docs_refused += decoded.refused.len() as u64;
             p.docs_received += decoded.docs.len() as u64;
             p.docs_pending = store.pending_count()?;
             progress(&p);
@@ -343,8 +348,10 @@ impl SyncClient {
             // documents dirty; they wait for the next call once as many
             // documents as were pending have gone, so a busy device cannot
             // keep a sync alive forever.
-            let progressed = !decoded.accepted.is_empty() || !decoded.resend.is_empty();
-            let owed = p.docs_pending > 0 && p.docs_sent - sent_before < owed_docs;
+            let progressed = !decoded.accepted.is_empty()
+                || !decoded.resend.is_empty()
+                || !decoded.refused.is_empty();
+            let owed = p.docs_pending > 0 && p.docs_sent + p.docs_refused - sent_before < owed_docs;
             let go_on = decoded.more || (owed && progressed);
             if !go_on {
                 break;

@@ -4,8 +4,10 @@
 //! device syncs.
 
 pub mod client;
+pub mod enrolment;
 pub mod photos;
 pub mod protocol;
 pub mod wire;
 
 pub use client::{SyncClient, SyncConfig, SyncError, SyncProgress};
+pub use enrolment::{EnrolledPerson, Enrolment};

@@ -15,7 +15,8 @@
 //! accepted = doc_id:str · heads
 //! pull_doc = doc_id:str · kind:u8 · heads · document:bytes
 //! heads    = n:uint · hash:32 bytes{n}
-//! flags    = bit 0: more · bit 1: reset · other bits 0
+//! flags    = bit 0: more · bit 1: reset · bit 2: refused · other bits 0
+//! refused  = k:uint · (doc_id:str · code:str · message:str){k}   (only when bit 2 is set, at the end)
 //! uint     = unsigned LEB128;  str, bytes = uint length · content
 //! ```
 //!
@@ -23,6 +24,13 @@
 //! existed, so a device of this version understands every older server of
 //! protocol version 1 unchanged. A decoder refuses a flag it does not know
 //! rather than ignore an instruction from a newer server.
+//!
+//! The `refused` section (the server checked a pushed document against the
+//! authority rules and stored nothing of it) follows the pulled documents
+//! and is present only when flag bit 2 is set. An older device that meets
+//! it refuses the unknown flag and says "update the app", which is the
+//! right outcome: it could not keep and show a refused document anyway. A
+//! response without refusals is byte for byte what older devices read.
 
 use automerge::ChangeHash;
 
@@ -45,8 +53,12 @@ const TYPE_RESPONSE: u8 = 2;
 const FLAG_MORE: u8 = 1 << 0;
 /// Response flag: the server lost changes it had acknowledged; start over.
 const FLAG_RESET: u8 = 1 << 1;
+/// Response flag: a `refused` section follows the pulled documents.
+const FLAG_REFUSED: u8 = 1 << 2;
 /// Every response flag this build knows.
-const KNOWN_FLAGS: u8 = FLAG_MORE | FLAG_RESET;
+const KNOWN_FLAGS: u8 = FLAG_MORE | FLAG_RESET | FLAG_REFUSED;
+/// Longest refusal code or message carried, in bytes.
+const MAX_REFUSAL_TEXT: usize = 4096;
 
 /// A document the device pushes: the changes the server may lack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +109,18 @@ pub struct PullDoc {
     pub document: Vec<u8>,
 }
 
+/// A pushed document the server refused: it stored nothing of it. The device
+/// keeps the document, marks it refused and shows why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// Document id.
+    pub doc_id: String,
+    /// Stable machine code of the rule it broke (see `docs/sync-protocol.md`).
+    pub code: String,
+    /// What was wrong, for people.
+    pub message: String,
+}
+
 /// The server's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncResponse {
@@ -118,6 +142,9 @@ pub struct SyncResponse {
     pub resend: Vec<String>,
     /// Documents in the device's scope that changed since its cursor.
     pub docs: Vec<PullDoc>,
+    /// Pushed documents the server refused under its authority rules; nothing
+    /// of them was stored. The rest of the request went through.
+    pub refused: Vec<Refused>,
 }
 
 fn kind_code(kind: DocKind) -> u8 {
@@ -190,6 +217,18 @@ fn read_header(r: &mut Reader<'_>, ty: u8) -> Result<(), WireError> {
     Ok(())
 }
 
+/// At most [`MAX_REFUSAL_TEXT`] bytes of `text`, cut at a character boundary.
+fn truncate(text: &str) -> &str {
+    if text.len() <= MAX_REFUSAL_TEXT {
+        return text;
+    }
+    let mut end = MAX_REFUSAL_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn read_kind(r: &mut Reader<'_>) -> Result<DocKind, WireError> {
     let code = r.raw(1, "document kind")?[0];
     kind_from(r, code)
@@ -256,6 +295,9 @@ impl SyncResponse {
         if self.reset {
             flags |= FLAG_RESET;
         }
+        if !self.refused.is_empty() {
+            flags |= FLAG_REFUSED;
+        }
         w.uint(self.cursor)
             .raw(&[flags])
             .uint(self.accepted.len() as u64);
@@ -273,6 +315,14 @@ impl SyncResponse {
             write_heads(&mut w, &d.heads);
             w.bytes(&d.document);
         }
+        if !self.refused.is_empty() {
+            w.uint(self.refused.len() as u64);
+            for f in &self.refused {
+                w.str(&f.doc_id)
+                    .str(truncate(&f.code))
+                    .str(truncate(&f.message));
+            }
+        }
         w.finish()
     }
 
@@ -286,7 +336,7 @@ impl SyncResponse {
             return Err(WireError {
                 what: "flags",
                 offset: r.position() - 1,
-                problem: "unknown response flag (this build knows 1 = more, 2 = reset); update the app",
+                problem: "unknown response flag (this build knows 1 = more, 2 = reset, 4 = refused); update the app",
             });
         }
         let n = r.len("accepted count", MAX_DOCS)?;
@@ -315,6 +365,18 @@ impl SyncResponse {
                 document,
             });
         }
+        let mut refused = Vec::new();
+        if flags & FLAG_REFUSED != 0 {
+            let k = r.len("refused count", MAX_DOCS)?;
+            refused.reserve(k.min(1024));
+            for _ in 0..k {
+                refused.push(Refused {
+                    doc_id: r.str("document id")?.to_owned(),
+                    code: r.str("refusal code")?.to_owned(),
+                    message: r.str("refusal message")?.to_owned(),
+                });
+            }
+        }
         r.finish("response")?;
         Ok(SyncResponse {
             cursor,
@@ -323,6 +385,7 @@ impl SyncResponse {
             accepted,
             resend,
             docs,
+            refused,
         })
     }
 }
@@ -364,8 +427,17 @@ mod tests {
                 heads: vec![],
                 document: vec![9; 100],
             }],
+            refused: vec![Refused {
+                doc_id: "c".into(),
+                code: "wrong_author".into(),
+                message: "事件的作者不是本设备的人员".into(),
+            }],
         };
-        assert_eq!(SyncResponse::decode(&resp.encode()).unwrap(), resp);
+        let buf = resp.encode();
+        assert_eq!(SyncResponse::decode(&buf).unwrap(), resp);
+        for cut in 0..buf.len() {
+            assert!(SyncResponse::decode(&buf[..cut]).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]
@@ -409,6 +481,7 @@ mod tests {
             accepted: vec![],
             resend: vec![],
             docs: vec![],
+            refused: vec![],
         }
     }
 
@@ -442,7 +515,7 @@ mod tests {
 
     #[test]
     fn unknown_flag_bits_are_refused() {
-        for bit in 2..8 {
+        for bit in 3..8 {
             let mut buf = empty_response(true, true).encode();
             buf[FLAGS_AT] |= 1 << bit;
             let err = SyncResponse::decode(&buf).unwrap_err();

@@ -1,5 +1,6 @@
 //! HTTP handlers.
 
+pub mod me;
 pub mod office;
 pub mod photos;
 pub mod sync;
@@ -7,11 +8,13 @@ pub mod sync;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::audit::AuditSlot;
 use crate::error::ApiError;
 use crate::storage::{Device, DeviceRole};
 use crate::{AppState, auth};
 
-/// The authenticated device making the request.
+/// The authenticated device making the request. Extracting it also records the device for
+/// the request's audit line ([`crate::audit`]).
 #[derive(Debug, Clone)]
 pub struct AuthDevice(pub Device);
 
@@ -32,6 +35,10 @@ impl FromRequestParts<AppState> for AuthDevice {
                     "unknown device token; enrol the device with `wangge-server enroll`",
                 )
             })?;
+        // For the audit line, before any refusal: a revoked device's attempts name it too.
+        if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+            slot.set(&device);
+        }
         if device.revoked_at.is_some() {
             return Err(ApiError::forbidden(
                 "revoked",
@@ -68,4 +75,22 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+}
+
+/// The client's IP address, when the server was started with connection
+/// info (`wangge-server serve` is; an in-process test router may not be).
+#[derive(Debug, Clone)]
+pub struct RemoteAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RemoteAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RemoteAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+        ))
+    }
 }

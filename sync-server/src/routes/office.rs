@@ -2,19 +2,34 @@
 //! the official number), dispatch and the other centre actions, figures.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use wangge_core::photo::{EvidencePolicy, PhotoEvidence, case_photo_evidence};
 use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary, DeviceId, Role};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{CentreDevice, blocking};
-use crate::storage::{Device, Stats};
+use crate::storage::{Device, Stats, Storage};
 
-fn centre_actor(device: &Device) -> Result<Actor, ApiError> {
+/// The person behind a back-office action, as the event records it: the
+/// centre operator the device is enrolled to, in the centre role. The event
+/// is signed by that person (their staff id), so the audit of units and the
+/// timeline say who registered, dispatched or closed.
+fn centre_actor(storage: &dyn Storage, device: &Device) -> Result<Actor, ApiError> {
+    let person = match &device.person {
+        Some(id) => storage.person(id)?.filter(|p| p.active),
+        None => None,
+    };
+    let Some(person) = person.filter(|p| p.roles.contains(&Role::Centre)) else {
+        return Err(ApiError::forbidden(
+            "not_centre_person",
+            "this device is not enrolled to an active centre operator; enrol it with `wangge-server enroll --person <staff id of a centre operator>`",
+        ));
+    };
     Ok(Actor {
-        id: format!("centre:{}", device.name),
+        id: person.staff_id,
         role: Role::Centre,
         unit: None,
         device: DeviceId::parse(&device.device_id).map_err(ApiError::internal)?,
@@ -50,7 +65,7 @@ pub struct ListParams {
 pub async fn list_cases(
     State(state): State<AppState>,
     _centre: CentreDevice,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
     let q = CaseQuery {
         open_only: p.open,
@@ -70,7 +85,7 @@ pub async fn list_cases(
 pub async fn get_case(
     State(state): State<AppState>,
     _centre: CentreDevice,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CaseRecord>, ApiError> {
     check_case_id(&id)?;
     let storage = state.storage.clone();
@@ -87,7 +102,7 @@ pub async fn get_case(
 pub async fn evidence(
     State(state): State<AppState>,
     _centre: CentreDevice,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<PhotoEvidence>>, ApiError> {
     check_case_id(&id)?;
     let storage = state.storage.clone();
@@ -114,8 +129,8 @@ pub struct RegisterBody {
 pub async fn register(
     State(state): State<AppState>,
     CentreDevice(device): CentreDevice,
-    Path(id): Path<String>,
-    Json(body): Json<RegisterBody>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Json<CaseRecord>, ApiError> {
     check_case_id(&id)?;
     if let Some(item) = &body.checklist_item
@@ -134,12 +149,14 @@ pub async fn register(
             format!("unknown grid '{grid}'"),
         ));
     }
-    let by = centre_actor(&device)?;
     let now = state.clock.now_ms();
     let storage = state.storage.clone();
     Ok(Json(
-        blocking(move || storage.register_case(&id, &by, body.checklist_item, body.grid, now))
-            .await?,
+        blocking(move || {
+            let by = centre_actor(storage.as_ref(), &device)?;
+            storage.register_case(&id, &by, body.checklist_item, body.grid, now)
+        })
+        .await?,
     ))
 }
 
@@ -147,15 +164,18 @@ pub async fn register(
 pub async fn add_event(
     State(state): State<AppState>,
     CentreDevice(device): CentreDevice,
-    Path(id): Path<String>,
-    Json(kind): Json<CaseEventKind>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(kind): ApiJson<CaseEventKind>,
 ) -> Result<Json<CaseRecord>, ApiError> {
     check_case_id(&id)?;
-    let by = centre_actor(&device)?;
     let now = state.clock.now_ms();
     let storage = state.storage.clone();
     Ok(Json(
-        blocking(move || storage.add_case_event(&id, &by, kind, now)).await?,
+        blocking(move || {
+            let by = centre_actor(storage.as_ref(), &device)?;
+            storage.add_case_event(&id, &by, kind, now)
+        })
+        .await?,
     ))
 }
 

@@ -2,18 +2,17 @@
 //! The protocol is in `docs/sync-protocol.md`, section "Photos".
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiBytes, ApiPath, ApiQuery};
 use crate::routes::{AuthDevice, blocking};
 use crate::storage::sqlite::check_sha256;
 use crate::storage::{ChunkOutcome, Device, PhotoChunk, PhotoUpload};
-use crate::{AppState, MAX_PHOTO_CHUNK};
 
 /// Query of `PUT /v1/photos/{sha}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,7 +30,7 @@ pub struct ChunkParams {
 pub async fn upload_state(
     State(state): State<AppState>,
     AuthDevice(_device): AuthDevice,
-    Path(sha): Path<String>,
+    ApiPath(sha): ApiPath<String>,
 ) -> Result<Json<PhotoUpload>, ApiError> {
     let storage = state.storage.clone();
     Ok(Json(blocking(move || storage.photo_upload(&sha)).await?))
@@ -41,30 +40,18 @@ pub async fn upload_state(
 pub async fn put_chunk(
     State(state): State<AppState>,
     AuthDevice(device): AuthDevice,
-    Path(sha): Path<String>,
-    params: Result<Query<ChunkParams>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    ApiPath(sha): ApiPath<String>,
+    params: Result<ApiQuery<ChunkParams>, ApiError>,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| {
-        ApiError::bad_request(
-            "bad_upload_parameters",
-            format!("{e}; send ?offset=<bytes the server holds>&total=<photo size in bytes>"),
-        )
-    })?;
-    let body = body.map_err(|e| {
-        let status = e.status();
-        ApiError {
-            status,
-            code: if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "body_too_large"
-            } else {
-                "malformed_request"
-            },
-            message: format!(
-                "{}; send the photo in chunks of at most {MAX_PHOTO_CHUNK} bytes",
-                e.body_text()
-            ),
-        }
+    // Its own code, documented with the photo errors since before `bad_query` existed.
+    let ApiQuery(params) = params.map_err(|e| ApiError {
+        code: "bad_upload_parameters",
+        message: format!(
+            "{}: send ?offset=<bytes the server holds>&total=<photo size in bytes>",
+            e.message
+        ),
+        ..e
     })?;
     check_sha256("photo hash", &sha)?;
     let now = state.clock.now_ms();
@@ -87,7 +74,7 @@ pub async fn put_chunk(
     .await?;
     match outcome {
         ChunkOutcome::Stored(upload) => {
-            if upload.complete && offset + len == total {
+            if upload.complete && offset.saturating_add(len) == total {
                 tracing::info!(device = %device.device_id, photo = %sha, bytes = total, "photo stored");
             }
             Ok(Json(upload).into_response())
@@ -156,7 +143,7 @@ async fn check_in_scope(state: &AppState, device: Device, sha: &str) -> Result<(
 pub async fn get_photo(
     State(state): State<AppState>,
     AuthDevice(device): AuthDevice,
-    Path(sha): Path<String>,
+    ApiPath(sha): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     check_in_scope(&state, device, &sha).await?;
     let storage = state.storage.clone();
@@ -174,7 +161,7 @@ pub async fn get_photo(
 pub async fn get_thumbnail(
     State(state): State<AppState>,
     AuthDevice(device): AuthDevice,
-    Path(sha): Path<String>,
+    ApiPath(sha): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     check_in_scope(&state, device, &sha).await?;
     let storage = state.storage.clone();

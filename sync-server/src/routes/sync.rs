@@ -1,21 +1,27 @@
 //! `POST /v1/sync`: one round of the sync protocol.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use wangge_core::sync::protocol::SyncRequest;
 
+use wangge_core::DeviceId;
+use wangge_core::authority::Author;
+
 use crate::AppState;
+use crate::audit;
 use crate::error::ApiError;
-use crate::routes::{AuthDevice, blocking};
+use crate::extract::ApiBytes;
+use crate::routes::{AuthDevice, RemoteAddr, blocking};
+use crate::storage::{AuditEntry, Device, Storage};
 
 /// Merges what the device pushes and answers what it lacks.
 pub async fn sync(
     State(state): State<AppState>,
+    RemoteAddr(remote_addr): RemoteAddr,
     AuthDevice(device): AuthDevice,
-    body: Bytes,
-) -> Result<impl IntoResponse, ApiError> {
+    ApiBytes(body): ApiBytes,
+) -> Result<Response, ApiError> {
     let request = SyncRequest::decode(&body)
         .map_err(|e| ApiError::bad_request("malformed_request", e.to_string()))?;
     let pushed = request.docs.len();
@@ -23,7 +29,31 @@ pub async fn sync(
     let device_id = device.device_id.clone();
     let now = state.clock.now_ms();
     let storage = state.storage.clone();
-    let response = blocking(move || storage.sync(&device, &request, now)).await?;
+    let response = blocking(move || {
+        let author = author_of(storage.as_ref(), &device)?;
+        let response = storage.sync(&device, author.as_ref(), &request, now)?;
+        // Every refused document is a line of the audit log of its own (the
+        // request's line says only how many): who, which document, which rule.
+        for refused in &response.refused {
+            storage.audit(&AuditEntry {
+                at: now,
+                device_id: Some(device.device_id.clone()),
+                person: device.person.clone(),
+                action: "sync: push refused".into(),
+                target: Some(refused.doc_id.clone()),
+                outcome: "refused".into(),
+                code: Some(refused.code.clone()),
+                remote_addr: remote_addr.clone(),
+                detail: None,
+            })?;
+        }
+        Ok(response)
+    })
+    .await?;
+    for refused in &response.refused {
+        // Ids and codes only: the message may quote document content.
+        tracing::warn!(device = %device_id, doc_id = %refused.doc_id, code = %refused.code, "refused a pushed document");
+    }
     if response.reset {
         tracing::warn!(
             device = %device_id,
@@ -36,12 +66,48 @@ pub async fn sync(
         device = %device_id,
         pushed,
         pulled = response.docs.len(),
+        refused = response.refused.len(),
         cursor = response.cursor,
         reset = response.reset,
         "sync"
     );
-    Ok((
+    let noop = pushed == 0 && response.docs.is_empty() && !response.reset;
+    let mut answer = (
         [(header::CONTENT_TYPE, "application/octet-stream")],
         response.encode(),
-    ))
+    )
+        .into_response();
+    if noop {
+        // A sync with nothing to do happens every minute on every phone: not
+        // worth a database write each (see `audit`).
+        answer.extensions_mut().insert(audit::Skip);
+    } else {
+        answer.extensions_mut().insert(audit::Detail(format!(
+            "pushed {pushed}, accepted {}, refused {}, resend {}, pulled {}{}",
+            response.accepted.len(),
+            response.refused.len(),
+            response.resend.len(),
+            response.docs.len(),
+            if response.reset { ", reset" } else { "" }
+        )));
+    }
+    Ok(answer)
+}
+
+/// The authority a device pushes with: its person, if it is enrolled to one
+/// who is still active. Read at every request, so a change of roles or units
+/// in the register applies at the device's next sync.
+pub fn author_of(storage: &dyn Storage, device: &Device) -> Result<Option<Author>, ApiError> {
+    let Some(staff_id) = &device.person else {
+        return Ok(None);
+    };
+    let Some(person) = storage.person(staff_id)?.filter(|p| p.active) else {
+        return Ok(None);
+    };
+    Ok(Some(Author {
+        person: person.staff_id,
+        roles: person.roles,
+        units: person.units,
+        device: DeviceId::parse(&device.device_id).map_err(ApiError::internal)?,
+    }))
 }

@@ -11,8 +11,11 @@ pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
 use wangge_core::sync::protocol::{SyncRequest, SyncResponse};
-use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary};
+use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary, Role};
 
+use wangge_core::authority::Author;
+
+use crate::docs::Placement;
 use crate::error::ApiResult;
 
 /// What a device may receive.
@@ -30,6 +33,21 @@ pub struct Scope {
     /// Teams/units: cases dispatched to them.
     #[serde(default)]
     pub teams: Vec<String>,
+}
+
+impl Scope {
+    /// Whether a document placed at `placement` is in this scope for device
+    /// `device_id`: the same rule as the SQL `IN_SCOPE` that picks the
+    /// documents a device receives.
+    pub fn covers(&self, device_id: &str, placement: &Placement) -> bool {
+        let has =
+            |list: &[String], v: &Option<String>| v.as_ref().is_some_and(|v| list.contains(v));
+        self.all
+            || has(&self.blocks, &placement.block)
+            || has(&self.workstations, &placement.workstation)
+            || placement.reporter_device.as_deref() == Some(device_id)
+            || placement.teams.iter().any(|t| self.teams.contains(t))
+    }
 }
 
 /// What an enrolled device may do.
@@ -76,6 +94,119 @@ pub struct Device {
     pub created_at: i64,
     /// When it was revoked (ms), if it was.
     pub revoked_at: Option<i64>,
+    /// The staff id of the person the device is enrolled to. Every event it
+    /// pushes must be that person's; a device enrolled before people existed
+    /// has none, and its pushes are refused (`no_person`) until it is
+    /// enrolled again.
+    #[serde(default)]
+    pub person: Option<String>,
+}
+
+/// A person of the street's register (people are loaded from a roster file
+/// and managed by the CLI).
+///
+/// Why one device is enrolled to one person, not a shared handheld that
+/// people sign in on: the seed's officers each carry their own terminal,
+/// and a per-person token makes every event attributable without a second
+/// secret (a PIN) that would have to be checked offline. A shared handheld
+/// is enrolled once per person who uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Stable staff id: what events carry as their author. Not a name.
+    pub staff_id: String,
+    /// Full name (personal data: shown in the back office, never logged).
+    pub name: String,
+    /// The roles the person may act in.
+    pub roles: Vec<Role>,
+    /// May administer the server (people, devices, audit): not a case role.
+    #[serde(default)]
+    pub admin: bool,
+    /// Units and teams the person acts for (ids from the unit register).
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Grid blocks the person covers.
+    #[serde(default)]
+    pub blocks: Vec<String>,
+    /// Residential workstations the person covers.
+    #[serde(default)]
+    pub workstations: Vec<String>,
+    /// False once the person has left: their devices' pushes are refused.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What kind of unit or team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// The street's management centre (管理中心).
+    Centre,
+    /// A grid team of patrol officers (网格巡查组).
+    GridTeam,
+    /// City-management patrol and enforcement team (城管巡查执法队伍).
+    PatrolEnforcement,
+    /// Residential service team (居民区服务队伍).
+    ResidentialService,
+    /// Assessment and inspection team (评估督察队伍).
+    AssessmentInspection,
+    /// A handling department (城管, 公安, 市政, 物业 …).
+    Department,
+    /// The joint enforcement team (联合执法队).
+    JointEnforcement,
+    /// The district platform (区级平台).
+    DistrictPlatform,
+}
+
+/// A unit or team: the holder name dispatch uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    /// The id, which is also the holder name in dispatch events, e.g. "城管中队".
+    pub id: String,
+    /// What kind of unit.
+    pub kind: UnitKind,
+    /// Display name, if other than the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// One line of the audit log: an authenticated action or a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When (ms).
+    pub at: i64,
+    /// The device, if the request carried a known token.
+    pub device_id: Option<String>,
+    /// The person the device is enrolled to.
+    pub person: Option<String>,
+    /// What was done: "sync", "register", "add_event", "photo_upload", "refused" …
+    pub action: String,
+    /// What it was done to: a document id, a photo hash.
+    pub target: Option<String>,
+    /// "ok" or "refused".
+    pub outcome: String,
+    /// The refusal code, when refused.
+    pub code: Option<String>,
+    /// The client's address.
+    pub remote_addr: Option<String>,
+    /// Short detail (counts, a reason); never personal data.
+    pub detail: Option<String>,
+}
+
+/// A document set aside because it no longer loads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    /// Its id.
+    pub doc_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// When it was set aside (ms).
+    pub quarantined_at: i64,
+    /// Why it does not load.
+    pub reason: String,
 }
 
 /// Back-office figures.
@@ -161,7 +292,18 @@ pub trait Storage: Send + Sync + 'static {
     /// server handed to the device (or beyond the feed's end) shows that the
     /// storage lost acknowledged transactions: it stores nothing and answers
     /// a reset (`docs/sync-protocol.md`, "Restored server").
-    fn sync(&self, device: &Device, request: &SyncRequest, now_ms: i64) -> ApiResult<SyncResponse>;
+    ///
+    /// Every pushed document is checked against the authority rules for
+    /// `author` (the device's person; none if it has no active person) and
+    /// the device's scope; a refused one is answered in the response's
+    /// `refused` list and nothing of it is stored.
+    fn sync(
+        &self,
+        device: &Device,
+        author: Option<&Author>,
+        request: &SyncRequest,
+        now_ms: i64,
+    ) -> ApiResult<SyncResponse>;
     /// Registers a case (立案), assigning its official number. Returns the case.
     fn register_case(
         &self,
@@ -195,6 +337,20 @@ pub trait Storage: Send + Sync + 'static {
     /// True if `device` may read the photo or thumbnail `sha256`: the centre and whole-street
     /// devices read every photo, other devices those referenced by a document of their scope.
     fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool>;
+    /// The person of the register with this staff id.
+    fn person(&self, staff_id: &str) -> ApiResult<Option<Person>>;
+    /// Adds or replaces people and units (a roster import), in one transaction.
+    fn upsert_roster(&self, people: &[Person], units: &[Unit]) -> ApiResult<()>;
+    /// Every person, by staff id.
+    fn people(&self) -> ApiResult<Vec<Person>>;
+    /// Every unit, by id.
+    fn units(&self) -> ApiResult<Vec<Unit>>;
+    /// Appends to the audit log.
+    fn audit(&self, entry: &AuditEntry) -> ApiResult<()>;
+    /// The audit log from `since_ms` on, oldest first, at most `limit` lines.
+    fn audit_log(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<AuditEntry>>;
+    /// The documents set aside because they no longer load.
+    fn quarantined(&self) -> ApiResult<Vec<Quarantined>>;
     /// A complete photo's bytes.
     fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>>;
     /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.

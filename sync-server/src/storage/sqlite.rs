@@ -17,16 +17,20 @@ use wangge_core::store::{projection, query, schema};
 use wangge_core::sync::protocol::{Accepted, PullDoc, SyncRequest, SyncResponse};
 use wangge_core::{Actor, CaseQuery, CaseRecord, CaseSummary, Catalog, EventId};
 
-use crate::docs::{Decoded, Merge, decode, decode_heads, encode_heads, merge_push};
+use wangge_core::authority::{Author, Refusal, RefusalCode};
+
+use crate::docs::{
+    Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{
-    ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Scope, Stats, Storage,
+    ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
 };
 
-#[path = "sqlite_photos.rs"]
-mod photos;
 #[path = "sqlite_people.rs"]
 mod people;
+#[path = "sqlite_photos.rs"]
+mod photos;
 pub use photos::{check_sha256, is_sha256_hex};
 
 /// Schema of the server's own tables; the back-office projections come
@@ -81,6 +85,7 @@ const SCHEMA_VERSION: i64 = 8;
 const QUARANTINE_SCHEMA: &str = "
 ALTER TABLE documents ADD COLUMN quarantined_at INTEGER;
 ALTER TABLE documents ADD COLUMN quarantine_reason TEXT;
+CREATE INDEX documents_quarantined ON documents(quarantined_at) WHERE quarantined_at IS NOT NULL;
 ";
 
 /// Version 3: teams keep receiving the cases they worked on. Existing rows
@@ -137,9 +142,21 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn device_from_row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, String, i64, Option<i64>)> {
+/// A device row as read: id, name, role, scope, created, revoked, person.
+type DeviceRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+/// The columns [`device_from_row`] reads, in order.
+const DEVICE_COLUMNS: &str = "device_id, name, role, scope, created_at, revoked_at, person_id";
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -147,12 +164,14 @@ fn device_from_row(
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
-fn to_device(row: (String, String, String, String, i64, Option<i64>)) -> ApiResult<Device> {
-    let (device_id, name, role, scope, created_at, revoked_at) = row;
+fn to_device(row: DeviceRow) -> ApiResult<Device> {
+    let (device_id, name, role, scope, created_at, revoked_at, person) = row;
     Ok(Device {
+        person,
         role: DeviceRole::parse(&role)
             .ok_or_else(|| ApiError::internal(format!("unknown role {role}")))?,
         scope: serde_json::from_str(&scope).map_err(ApiError::internal)?,
@@ -249,12 +268,14 @@ impl SqliteStorage {
             }
             if version < 6 {
                 tx.execute_batch(photos::THUMB_REF_COLUMN)?;
+                photos::backfill_thumb_refs(&tx, &catalog)?;
             }
             if version < 7 {
                 tx.execute_batch(people::PEOPLE_SCHEMA)?;
             }
             if version < 8 {
                 tx.execute_batch(QUARANTINE_SCHEMA)?;
+                quarantine_unloadable(&tx, &actor_for_scan())?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -295,6 +316,7 @@ impl SqliteStorage {
         &self,
         tx: &Connection,
         doc: &EventDoc,
+        saved: &[u8],
         kind: DocKind,
         decoded: &Decoded,
         now_ms: i64,
@@ -310,12 +332,12 @@ impl SqliteStorage {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, heads = excluded.heads, seq = excluded.seq,
                  block = excluded.block, workstation = excluded.workstation, updated_at = excluded.updated_at,
-                 teams = excluded.teams",
+                 teams = excluded.teams, quarantined_at = NULL, quarantine_reason = NULL",
         )?
         .execute(params![
             doc.id(),
             kind.as_str(),
-            doc.save(),
+            saved,
             encode_heads(&doc.heads()),
             seq as i64,
             placement.block,
@@ -338,16 +360,31 @@ impl SqliteStorage {
     }
 
     fn load(&self, conn: &Connection, doc_id: &str) -> ApiResult<Option<(DocKind, EventDoc)>> {
-        let row: Option<(String, Vec<u8>)> = conn
-            .prepare_cached("SELECT kind, data FROM documents WHERE doc_id = ?1")?
-            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        let row: Option<(String, Vec<u8>, Option<i64>)> = conn
+            .prepare_cached("SELECT kind, data, quarantined_at FROM documents WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
+        let quarantined = || {
+            ApiError::conflict(
+                "quarantined",
+                format!(
+                    "document {doc_id} is damaged and set aside (see `wangge-server quarantine`); sync a device that holds it to repair it"
+                ),
+            )
+        };
         match row {
             None => Ok(None),
-            Some((kind, data)) => Ok(Some((
-                kind_of(&kind)?,
-                EventDoc::load(doc_id, &data, &self.actor).map_err(ApiError::internal)?,
-            ))),
+            Some((_, _, Some(_))) => Err(quarantined()),
+            Some((kind, data, None)) => match EventDoc::load_strict(doc_id, &data, &self.actor) {
+                Ok(doc) => Ok(Some((kind_of(&kind)?, doc))),
+                Err(e) => {
+                    // Cannot happen for documents stored by this version (each
+                    // is checked to load back first); answered as set aside,
+                    // never as a 500, and quarantined at the next push of it.
+                    tracing::error!(doc_id, error = %e, "a stored document does not load");
+                    Err(quarantined())
+                }
+            },
         }
     }
 
@@ -398,10 +435,61 @@ impl SqliteStorage {
         validate_next(&record.header, &record.events, &event, &self.catalog)?;
         doc.add_event(&event.id.to_string(), &event)?;
         let decoded = decode(&doc, DocKind::Case, &self.catalog)?;
-        self.store_doc(&tx, &doc, DocKind::Case, &decoded, now_ms)?;
+        let saved = doc.save_verified()?;
+        self.store_doc(&tx, &doc, &saved, DocKind::Case, &decoded, now_ms)?;
         tx.commit()?;
         self.case_record(&doc)
     }
+}
+
+/// A stored document as the push path reads it.
+struct StoredRow {
+    kind: String,
+    data: Vec<u8>,
+    placement: Placement,
+    quarantined: bool,
+}
+
+/// Sets a document aside: it is no longer served or merged into, until a
+/// device's whole copy repairs it. Its bytes are kept for the repair and
+/// for an administrator to look at.
+fn quarantine(tx: &Connection, doc_id: &str, reason: &str, now_ms: i64) -> ApiResult<()> {
+    tracing::error!(
+        doc_id,
+        "a stored document no longer loads: quarantined until a device's copy repairs it"
+    );
+    tx.prepare_cached(
+        "UPDATE documents SET quarantined_at = ?2, quarantine_reason = ?3 WHERE doc_id = ?1 AND quarantined_at IS NULL",
+    )?
+    .execute(params![doc_id, now_ms, reason])?;
+    Ok(())
+}
+
+/// An actor for loading documents that are only read, never changed.
+fn actor_for_scan() -> ActorId {
+    ActorId::from(vec![0u8; 16])
+}
+
+/// Sets aside every stored document that does not load strictly. Run once,
+/// when a database is upgraded to version 8: from then on every document is
+/// checked to load back before it is stored, so what is served always loads.
+fn quarantine_unloadable(tx: &Connection, actor: &ActorId) -> ApiResult<usize> {
+    let mut bad = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT doc_id, data FROM documents")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let doc_id: String = row.get(0)?;
+            let data: Vec<u8> = row.get(1)?;
+            if let Err(e) = EventDoc::load_strict(&doc_id, &data, actor) {
+                bad.push((doc_id, e.to_string()));
+            }
+        }
+    }
+    for (doc_id, reason) in &bad {
+        quarantine(tx, doc_id, reason, chrono::Utc::now().timestamp_millis())?;
+    }
+    Ok(bad.len())
 }
 
 /// Whether a device's request shows that this database lost transactions it
@@ -475,8 +563,8 @@ impl Storage for SqliteStorage {
         let conn = lock(&self.writer);
         let scope = serde_json::to_string(&device.scope).map_err(ApiError::internal)?;
         let inserted = conn.execute(
-            "INSERT OR IGNORE INTO devices (device_id, name, role, scope, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![device.device_id, device.name, device.role.as_str(), scope, token_hash, device.created_at],
+            "INSERT OR IGNORE INTO devices (device_id, name, role, scope, token_hash, created_at, person_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![device.device_id, device.name, device.role.as_str(), scope, token_hash, device.created_at, device.person],
         )?;
         if inserted == 0 {
             return Err(ApiError::conflict(
@@ -498,8 +586,9 @@ impl Storage for SqliteStorage {
 
     fn devices(&self) -> ApiResult<Vec<Device>> {
         let conn = self.reader();
-        let mut stmt =
-            conn.prepare("SELECT device_id, name, role, scope, created_at, revoked_at FROM devices ORDER BY created_at")?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY created_at"
+        ))?;
         let rows = stmt
             .query_map([], device_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -509,13 +598,21 @@ impl Storage for SqliteStorage {
     fn device_by_token(&self, token_hash: &[u8]) -> ApiResult<Option<Device>> {
         let conn = self.reader();
         let row = conn
-            .prepare_cached("SELECT device_id, name, role, scope, created_at, revoked_at FROM devices WHERE token_hash = ?1")?
+            .prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1"
+            ))?
             .query_row([token_hash], device_from_row)
             .optional()?;
         row.map(to_device).transpose()
     }
 
-    fn sync(&self, device: &Device, request: &SyncRequest, now_ms: i64) -> ApiResult<SyncResponse> {
+    fn sync(
+        &self,
+        device: &Device,
+        author: Option<&Author>,
+        request: &SyncRequest,
+        now_ms: i64,
+    ) -> ApiResult<SyncResponse> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let feed_end: u64 = get_meta(&tx, "seq")?
@@ -537,20 +634,48 @@ impl Storage for SqliteStorage {
                 accepted: Vec::new(),
                 resend: Vec::new(),
                 docs: Vec::new(),
+                refused: Vec::new(),
             });
         }
         let mut accepted = Vec::new();
         let mut resend = Vec::new();
+        let mut refused = Vec::new();
         // Documents the device already holds exactly as the server does.
         let mut in_step: HashSet<&str> = HashSet::new();
         for push in &request.docs {
-            let stored: Option<(String, Vec<u8>)> = tx
-                .prepare_cached("SELECT kind, data FROM documents WHERE doc_id = ?1")?
-                .query_row([&push.doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            let row: Option<StoredRow> = tx
+                .prepare_cached(
+                    "SELECT kind, data, block, workstation, reporter_device, teams, quarantined_at
+                     FROM documents WHERE doc_id = ?1",
+                )?
+                .query_row([&push.doc_id], |r| {
+                    Ok(StoredRow {
+                        kind: r.get(0)?,
+                        data: r.get(1)?,
+                        placement: Placement {
+                            block: r.get(2)?,
+                            workstation: r.get(3)?,
+                            reporter_device: r.get(4)?,
+                            teams: serde_json::from_str(&r.get::<_, String>(5)?)
+                                .unwrap_or_default(),
+                        },
+                        quarantined: r.get::<_, Option<i64>>(6)?.is_some(),
+                    })
+                })
                 .optional()?;
-            let stored = match &stored {
-                Some((k, d)) => Some((kind_of(k)?, d.as_slice())),
-                None => None,
+            if let Some(row) = &row
+                && !device.scope.covers(&device.device_id, &row.placement)
+            {
+                refused.push(Refusal::new(
+                    RefusalCode::OutOfScope,
+                    "the document is outside this device's scope (another block, workstation or team); it was not changed",
+                ).for_doc(&push.doc_id));
+                continue;
+            }
+            let stored = match &row {
+                None => Stored::None,
+                Some(r) if r.quarantined => Stored::Quarantined(kind_of(&r.kind)?, &r.data),
+                Some(r) => Stored::Sound(kind_of(&r.kind)?, &r.data),
             };
             let mut device_heads = push.heads.clone();
             device_heads.sort();
@@ -559,10 +684,24 @@ impl Storage for SqliteStorage {
                 push.kind,
                 stored,
                 &push.changes,
+                author,
                 &self.catalog,
                 &self.actor,
-            )? {
+            ) {
                 Merge::MissingDeps => resend.push(push.doc_id.clone()),
+                Merge::Refused(r) => {
+                    if let (Stored::Sound(_, data), RefusalCode::CorruptDocument) = (stored, r.code)
+                        && EventDoc::load_strict(&push.doc_id, data, &self.actor).is_err()
+                    {
+                        // What the server holds no longer loads (written by an
+                        // older version, or damaged on disk): set it aside,
+                        // stop serving it, and ask the device for its copy.
+                        quarantine(&tx, &push.doc_id, &r.message, now_ms)?;
+                        resend.push(push.doc_id.clone());
+                        continue;
+                    }
+                    refused.push(r.for_doc(&push.doc_id));
+                }
                 Merge::Unchanged { heads } => {
                     if heads == device_heads {
                         in_step.insert(&push.doc_id);
@@ -572,8 +711,22 @@ impl Storage for SqliteStorage {
                         heads,
                     });
                 }
-                Merge::Changed { doc, decoded } => {
-                    self.store_doc(&tx, &doc, push.kind, &decoded, now_ms)?;
+                Merge::Changed {
+                    doc,
+                    decoded,
+                    saved,
+                } => {
+                    if row.is_none() {
+                        let placement = decoded.placement(&self.catalog);
+                        if !device.scope.covers(&device.device_id, &placement) {
+                            refused.push(Refusal::new(
+                                RefusalCode::OutOfScope,
+                                "a new document outside this device's scope (a zero report of another workstation); it was not stored",
+                            ).for_doc(&push.doc_id));
+                            continue;
+                        }
+                    }
+                    self.store_doc(&tx, &doc, &saved, push.kind, &decoded, now_ms)?;
                     let heads = doc.heads();
                     if heads == device_heads {
                         in_step.insert(&push.doc_id);
@@ -582,6 +735,27 @@ impl Storage for SqliteStorage {
                         doc_id: push.doc_id.clone(),
                         heads,
                     });
+                }
+            }
+        }
+
+        // Ask for a whole copy of every quarantined document of the device's
+        // scope that it did not just push: one that holds it sends it, and the
+        // copy repairs the server's (see `Stored::Quarantined`). The partial
+        // index keeps this free when nothing is quarantined.
+        {
+            let scope = ScopeParams::of(device)?;
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT d.doc_id FROM documents d
+                 WHERE d.quarantined_at IS NOT NULL AND {IN_SCOPE}
+                 ORDER BY d.quarantined_at LIMIT 100"
+            ))?;
+            let mut rows = stmt.query(&scope.with(&[])[..])?;
+            while let Some(row) = rows.next()? {
+                let doc_id: String = row.get(0)?;
+                let pushed = request.docs.iter().any(|p| p.doc_id == doc_id);
+                if !pushed && !resend.contains(&doc_id) {
+                    resend.push(doc_id);
                 }
             }
         }
@@ -595,7 +769,7 @@ impl Storage for SqliteStorage {
         let scope = ScopeParams::of(device)?;
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT d.doc_id, d.kind, d.data, d.heads, d.seq FROM documents d
-             WHERE d.seq > :cursor AND {IN_SCOPE}
+             WHERE d.seq > :cursor AND d.quarantined_at IS NULL AND {IN_SCOPE}
              ORDER BY d.seq LIMIT :limit"
         ))?;
         let (cursor_sql, limit_sql) = (cursor as i64, i64::from(limit));
@@ -636,6 +810,7 @@ impl Storage for SqliteStorage {
             accepted,
             resend,
             docs,
+            refused,
         };
         // Recorded with the merge, in its transaction: the record never
         // says less than what the device may have applied.
@@ -761,6 +936,53 @@ impl Storage for SqliteStorage {
     fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>> {
         self.thumbnail_data(sha256)
     }
+
+    fn quarantined(&self) -> ApiResult<Vec<Quarantined>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT doc_id, kind, quarantined_at, quarantine_reason FROM documents
+             WHERE quarantined_at IS NOT NULL ORDER BY quarantined_at, doc_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Quarantined {
+                    doc_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    quarantined_at: r.get(2)?,
+                    reason: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn person(&self, staff_id: &str) -> ApiResult<Option<crate::storage::Person>> {
+        self.person_by_staff_id(staff_id)
+    }
+
+    fn upsert_roster(
+        &self,
+        people: &[crate::storage::Person],
+        units: &[crate::storage::Unit],
+    ) -> ApiResult<()> {
+        self.upsert_people_and_units(people, units)
+    }
+
+    fn people(&self) -> ApiResult<Vec<crate::storage::Person>> {
+        self.all_people()
+    }
+
+    fn units(&self) -> ApiResult<Vec<crate::storage::Unit>> {
+        self.all_units()
+    }
+
+    fn audit(&self, entry: &crate::storage::AuditEntry) -> ApiResult<()> {
+        self.append_audit(entry)
+    }
+
+    fn audit_log(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<crate::storage::AuditEntry>> {
+        self.audit_since(since_ms, limit)
+    }
 }
 
 /// The scope a centre device has.
@@ -836,12 +1058,18 @@ mod tests {
             scope: Scope::default(),
             created_at: 1,
             revoked_at: None,
+            person: None,
         };
         storage.enroll(&device, &[1; 32]).unwrap();
         drop(storage);
         let conn = Connection::open(&old).unwrap();
         conn.execute_batch(
             "ALTER TABLE devices DROP COLUMN last_cursor; DROP TABLE photo_refs;
+             ALTER TABLE devices DROP COLUMN person_id;
+             DROP TABLE person_units; DROP TABLE people; DROP TABLE units; DROP TABLE audit_log;
+             DROP INDEX documents_quarantined;
+             ALTER TABLE documents DROP COLUMN quarantined_at;
+             ALTER TABLE documents DROP COLUMN quarantine_reason;
              PRAGMA user_version = 3;",
         )
         .unwrap();

@@ -22,8 +22,8 @@
 use rusqlite::{Connection, MAIN_DB, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
-use wangge_core::Catalog;
 use wangge_core::doc::{DocKind, EventDoc};
+use wangge_core::{Catalog, PhotoRef};
 
 use super::{IN_SCOPE, ScopeParams, SqliteStorage, lock};
 use crate::docs::{Decoded, decode};
@@ -80,8 +80,53 @@ pub(super) const THUMB_REF_COLUMN: &str = "
 ALTER TABLE photo_refs ADD COLUMN thumb_sha256 TEXT;
 ";
 
-/// Records the photos a stored document references.
+/// Every photo reference of a document with the thumbnail it names (if it names one), in
+/// document order: the report's, then each event's.
+fn references(decoded: &Decoded) -> Vec<&PhotoRef> {
+    match decoded {
+        Decoded::Case { header, events, .. } => header
+            .photos
+            .iter()
+            .chain(events.iter().flat_map(|e| e.kind.photos()))
+            .collect(),
+        Decoded::ZeroReport(r) => r.events.iter().flat_map(|e| e.kind.photos()).collect(),
+    }
+}
+
+/// Records the photos a stored document references, with the thumbnail each reference names.
+///
+/// **Which thumbnail a row keeps.** A row is one (photo, document) pair, so every document
+/// declares its own thumbnail for a photo and no document can overwrite another's; any declared
+/// pair is valid, and `thumbnail_data` serves one of them (see there which). Within one
+/// document the first reference that names a thumbnail wins and later ones never replace it:
+/// references only grow, and a row that changed with each re-indexing would let a later event
+/// swap the thumbnail of a photo the case has shown all along. A reference naming none (a
+/// document written before references named their thumbnail) leaves the column NULL, and a
+/// later re-indexing of the same document fills it if a newer reference names one. A value
+/// that is not a SHA-256 is not recorded: it cannot name a stored thumbnail.
 pub(super) fn index_photo_refs(tx: &Connection, doc_id: &str, decoded: &Decoded) -> ApiResult<()> {
+    for photo in references(decoded) {
+        record_ref(tx, doc_id, photo)?;
+    }
+    Ok(())
+}
+
+/// Records one reference of `doc_id` (see [`index_photo_refs`] for which thumbnail is kept).
+fn record_ref(tx: &Connection, doc_id: &str, photo: &PhotoRef) -> ApiResult<()> {
+    let thumb = photo.thumb_sha256.as_deref().filter(|t| is_sha256_hex(t));
+    tx.prepare_cached(
+        "INSERT INTO photo_refs (sha256, doc_id, thumb_sha256) VALUES (?1, ?2, ?3)
+         ON CONFLICT (sha256, doc_id) DO UPDATE
+             SET thumb_sha256 = coalesce(photo_refs.thumb_sha256, excluded.thumb_sha256)",
+    )?
+    .execute(params![photo.sha256, doc_id, thumb])?;
+    Ok(())
+}
+
+/// Records the photos a document references, without thumbnails: for the upgrade of a database
+/// from before version 5, whose `photo_refs` has no `thumb_sha256` column yet (version 6 adds
+/// it, then [`backfill_thumb_refs`] fills it).
+fn index_photo_refs_v5(tx: &Connection, doc_id: &str, decoded: &Decoded) -> ApiResult<()> {
     let mut insert =
         tx.prepare_cached("INSERT OR IGNORE INTO photo_refs (sha256, doc_id) VALUES (?1, ?2)")?;
     for sha in decoded.photo_hashes() {
@@ -93,6 +138,35 @@ pub(super) fn index_photo_refs(tx: &Connection, doc_id: &str, decoded: &Decoded)
 /// Fills `photo_refs` from the stored documents when a database from before version 5 is
 /// opened: one document decoded at a time, so memory does not grow with the database.
 pub(super) fn backfill_photo_refs(tx: &Connection, catalog: &Catalog) -> ApiResult<()> {
+    for_each_document(tx, catalog, |doc_id, decoded| {
+        index_photo_refs_v5(tx, doc_id, decoded)
+    })
+}
+
+/// Fills `photo_refs.thumb_sha256` from the stored documents when a database from before
+/// version 6 is opened (call it after [`THUMB_REF_COLUMN`]): the thumbnails that references
+/// in documents stored by an older server name, so those photos are served their declared
+/// thumbnail rather than the legacy link. Idempotent; one document decoded at a time.
+///
+/// Only documents pushed by devices that already name thumbnails to a server that did not read
+/// the name yet carry any; without this their photos keep the legacy link until the document
+/// changes again, which is what happened before thumbnails were named.
+#[allow(
+    dead_code,
+    reason = "to be called by SqliteStorage::open (sqlite.rs) in the version 6 step"
+)]
+pub(super) fn backfill_thumb_refs(tx: &Connection, catalog: &Catalog) -> ApiResult<()> {
+    for_each_document(tx, catalog, |doc_id, decoded| {
+        index_photo_refs(tx, doc_id, decoded)
+    })
+}
+
+/// Decodes the stored documents one at a time, in feed order, and hands each to `f`.
+fn for_each_document(
+    tx: &Connection,
+    catalog: &Catalog,
+    mut f: impl FnMut(&str, &Decoded) -> ApiResult<()>,
+) -> ApiResult<()> {
     // Only read, never saved: any actor will do.
     let actor = automerge::ActorId::random();
     let mut stmt = tx.prepare("SELECT doc_id, kind, data FROM documents ORDER BY seq")?;
@@ -108,7 +182,7 @@ pub(super) fn backfill_photo_refs(tx: &Connection, catalog: &Catalog) -> ApiResu
         let data: Vec<u8> = row.get(2)?;
         let doc = EventDoc::load(&doc_id, &data, &actor).map_err(ApiError::internal)?;
         let decoded = decode(&doc, kind, catalog)?;
-        index_photo_refs(tx, &doc_id, &decoded)?;
+        f(&doc_id, &decoded)?;
     }
     Ok(())
 }
@@ -187,6 +261,9 @@ fn discard(conn: &Connection, sha256: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Records that an upload declared itself the thumbnail of a photo (`thumbnail_of`); the first
+/// declaration stays. Served only for photos no reference names a thumbnail of (documents
+/// written before references named one): see [`SqliteStorage::thumbnail_data`].
 fn link_thumbnail(conn: &Connection, chunk: &PhotoChunk<'_>) -> ApiResult<()> {
     if let Some(photo) = chunk.thumbnail_of {
         conn.prepare_cached(
@@ -251,7 +328,14 @@ impl SqliteStorage {
         chunk: &PhotoChunk<'_>,
         now_ms: i64,
     ) -> ApiResult<ChunkOutcome> {
-        validate(chunk)?;
+        // The hashes name what is looked up and linked, so they are checked first; the rest
+        // (total, length, offset) only once the photo is known not to be complete, since a PUT
+        // on a complete photo is a no-op whatever it says (docs/sync-protocol.md, "Photos").
+        check_sha256("photo hash", chunk.sha256)?;
+        if let Some(photo) = chunk.thumbnail_of {
+            check_sha256("thumbnail_of", photo)?;
+        }
+        let checked = validate(chunk);
         let sha = chunk.sha256;
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -263,6 +347,7 @@ impl SqliteStorage {
             tx.commit()?;
             return Ok(outcome);
         }
+        checked?;
         let received = match partial(&tx, sha)? {
             Some((total, received)) if total == chunk.total => received,
             // Another size for the same hash: the old partial cannot be this photo. A client
@@ -337,7 +422,19 @@ impl SqliteStorage {
                    AND {IN_SCOPE})"
             ))?
             .query_row(&scope.with(&[(":sha", &sha256)])[..], |r| r.get(0))?;
-        Ok(visible)
+        if visible {
+            return Ok(true);
+        }
+        // A thumbnail a reference of the device's scope names, even if it was uploaded without
+        // `thumbnail_of`. Asked second because `thumb_sha256` has no index: only requests the
+        // first question refuses pay for the scan.
+        let declared = conn
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM photo_refs r JOIN documents d ON d.doc_id = r.doc_id
+                 WHERE r.thumb_sha256 = :sha AND {IN_SCOPE})"
+            ))?
+            .query_row(&scope.with(&[(":sha", &sha256)])[..], |r| r.get(0))?;
+        Ok(declared)
     }
 
     pub(super) fn photo_data(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>> {
@@ -349,16 +446,67 @@ impl SqliteStorage {
             .optional()?)
     }
 
+    /// The thumbnail to serve for the photo `sha256`, with its own hash.
+    ///
+    /// **Only a thumbnail a document names.** Any enrolled device may upload, and a photo's
+    /// hash is no secret, so "the first thumbnail uploaded with `thumbnail_of=P`" could be an
+    /// attacker's picture shown everywhere as P's. A reference to P names the hash of the
+    /// thumbnail its device made at import (`PhotoRef::thumb_sha256`), so the server serves that
+    /// thumbnail, once it is complete, and nothing before it (`None`: `404`, asked again later).
+    /// To name another, a device must write it into a document, where the event records its
+    /// device and person and stays for good — not slip it in with an anonymous upload.
+    ///
+    /// When references name several complete thumbnails (only a device that writes another's
+    /// photo hash with its own thumbnail into a document does that), the one uploaded by the
+    /// device that uploaded the photo itself comes first — the device that holds the photo's
+    /// bytes is the one that imported it — then the earliest upload, so the answer is stable.
+    ///
+    /// Only when no reference to the photo names a thumbnail (documents written before
+    /// references named one) does the upload link (`photo_thumbnails`) decide, as before.
     pub(super) fn thumbnail_data(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>> {
         check_sha256("photo hash", sha256)?;
-        Ok(self
-            .reader()
+        let conn = self.reader();
+        let declared: Option<String> = conn
             .prepare_cached(
-                "SELECT t.thumb_sha256, p.data FROM photo_thumbnails t
-                 JOIN photos p ON p.sha256 = t.thumb_sha256 WHERE t.photo_sha256 = ?1",
+                "SELECT t.sha256 FROM photos t
+                 WHERE t.sha256 IN (SELECT thumb_sha256 FROM photo_refs
+                                    WHERE sha256 = ?1 AND thumb_sha256 IS NOT NULL)
+                 ORDER BY t.uploaded_by IS (SELECT uploaded_by FROM photos WHERE sha256 = ?1) DESC,
+                     t.uploaded_at, t.sha256
+                 LIMIT 1",
             )?
-            .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+            .query_row([sha256], |r| r.get(0))
+            .optional()?;
+        let thumb = match declared {
+            Some(thumb) => thumb,
+            None => {
+                let names_one: bool = conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM photo_refs
+                                        WHERE sha256 = ?1 AND thumb_sha256 IS NOT NULL)",
+                    )?
+                    .query_row([sha256], |r| r.get(0))?;
+                if names_one {
+                    // The named thumbnail has not arrived yet; no other stands in for it.
+                    return Ok(None);
+                }
+                let linked: Option<String> = conn
+                    .prepare_cached(
+                        "SELECT thumb_sha256 FROM photo_thumbnails WHERE photo_sha256 = ?1",
+                    )?
+                    .query_row([sha256], |r| r.get(0))
+                    .optional()?;
+                match linked {
+                    Some(thumb) => thumb,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let data: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT data FROM photos WHERE sha256 = ?1")?
+            .query_row([&thumb], |r| r.get(0))
+            .optional()?;
+        Ok(data.map(|data| (thumb, data)))
     }
 }
 
@@ -406,4 +554,178 @@ fn assemble(tx: &Connection, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<O
     tx.prepare_cached("DELETE FROM photos WHERE sha256 = ?1")?
         .execute([sha])?;
     Ok(Some(actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use wangge_core::PhotoCapture;
+
+    const MONDAY_9AM: i64 = 1_714_352_400_000;
+
+    fn storage() -> (tempfile::TempDir, SqliteStorage) {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::demo().unwrap());
+        let storage = SqliteStorage::open(dir.path().join("server.sqlite3"), catalog).unwrap();
+        (dir, storage)
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        hex(&Sha256::digest(bytes))
+    }
+
+    /// Uploads `bytes` in one chunk as `device` at `now_ms`; returns their hash.
+    fn upload(
+        storage: &SqliteStorage,
+        bytes: &[u8],
+        thumbnail_of: Option<&str>,
+        device: &str,
+        now_ms: i64,
+    ) -> String {
+        let sha = sha(bytes);
+        let chunk = PhotoChunk {
+            sha256: &sha,
+            offset: 0,
+            total: bytes.len() as u64,
+            data: bytes,
+            thumbnail_of,
+            device_id: device,
+        };
+        let outcome = storage.append_photo_chunk(&chunk, now_ms).unwrap();
+        assert!(
+            matches!(&outcome, ChunkOutcome::Stored(u) if u.complete),
+            "{outcome:?}"
+        );
+        sha
+    }
+
+    /// Records that document `doc_id` references `photo`, naming `thumb`.
+    fn reference(storage: &SqliteStorage, doc_id: &str, photo: &str, thumb: Option<&str>) {
+        let photo = PhotoRef {
+            sha256: photo.to_owned(),
+            bytes: 1000,
+            width: 64,
+            height: 48,
+            capture: PhotoCapture::default(),
+            thumb_sha256: thumb.map(str::to_owned),
+        };
+        record_ref(&lock(&storage.writer), doc_id, &photo).unwrap();
+    }
+
+    fn served(storage: &SqliteStorage, photo: &str) -> Option<(String, Vec<u8>)> {
+        storage.thumbnail_data(photo).unwrap()
+    }
+
+    fn declared(storage: &SqliteStorage, photo: &str, doc_id: &str) -> Option<String> {
+        lock(&storage.writer)
+            .query_row(
+                "SELECT thumb_sha256 FROM photo_refs WHERE sha256 = ?1 AND doc_id = ?2",
+                [photo, doc_id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    const PHOTO: &[u8] = b"the stored JPEG of the photo";
+    const THUMB: &[u8] = b"its thumbnail, made at import";
+    const FAKE: &[u8] = b"an attacker's picture";
+
+    #[test]
+    fn the_thumbnail_a_reference_names_is_served() {
+        let (_dir, storage) = storage();
+        let photo = sha(PHOTO);
+        reference(&storage, "case-1", &photo, Some(&sha(THUMB)));
+        // Named but not uploaded yet: nothing to serve.
+        assert_eq!(served(&storage, &photo), None);
+        let thumb = upload(&storage, THUMB, Some(&photo), "phone", MONDAY_9AM);
+        assert_eq!(
+            served(&storage, &photo),
+            Some((thumb.clone(), THUMB.to_vec()))
+        );
+        // The photo itself arriving changes nothing.
+        upload(&storage, PHOTO, None, "phone", MONDAY_9AM + 1);
+        assert_eq!(served(&storage, &photo), Some((thumb, THUMB.to_vec())));
+    }
+
+    #[test]
+    fn an_attackers_thumbnail_uploaded_first_is_never_served() {
+        let (_dir, storage) = storage();
+        let photo = sha(PHOTO);
+        // The photo's hash travels in documents and logs: another device uploads its own
+        // picture as the photo's thumbnail before the real one arrives.
+        let fake = upload(&storage, FAKE, Some(&photo), "mallory", MONDAY_9AM);
+        let linked: String = lock(&storage.writer)
+            .query_row(
+                "SELECT thumb_sha256 FROM photo_thumbnails WHERE photo_sha256 = ?1",
+                [&photo],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(linked, fake, "the upload link alone would serve the fake");
+        // The case names the real thumbnail: 404 until it arrives, then the real one.
+        reference(&storage, "case-1", &photo, Some(&sha(THUMB)));
+        assert_eq!(served(&storage, &photo), None);
+        let thumb = upload(&storage, THUMB, Some(&photo), "phone", MONDAY_9AM + 60_000);
+        assert_eq!(served(&storage, &photo), Some((thumb, THUMB.to_vec())));
+    }
+
+    #[test]
+    fn a_photo_no_reference_names_a_thumbnail_of_falls_back_to_the_upload_link() {
+        let (_dir, storage) = storage();
+        let photo = sha(PHOTO);
+        // A document from before references named their thumbnail.
+        reference(&storage, "old-case", &photo, None);
+        assert_eq!(served(&storage, &photo), None);
+        let thumb = upload(&storage, THUMB, Some(&photo), "phone", MONDAY_9AM);
+        assert_eq!(
+            served(&storage, &photo),
+            Some((thumb.clone(), THUMB.to_vec()))
+        );
+        // Once any document names a thumbnail, only a named one is served.
+        let other = b"a thumbnail made by a newer app version";
+        reference(&storage, "new-case", &photo, Some(&sha(other)));
+        assert_eq!(served(&storage, &photo), None);
+        let named = upload(&storage, other, None, "tablet", MONDAY_9AM + 1);
+        assert_eq!(served(&storage, &photo), Some((named, other.to_vec())));
+    }
+
+    #[test]
+    fn a_document_keeps_the_first_thumbnail_it_names() {
+        let (_dir, storage) = storage();
+        let photo = sha(PHOTO);
+        let (first, second) = (sha(b"first"), sha(b"second"));
+        reference(&storage, "case-1", &photo, None);
+        assert_eq!(declared(&storage, &photo, "case-1"), None);
+        reference(&storage, "case-1", &photo, Some("NOT-A-HASH"));
+        assert_eq!(declared(&storage, &photo, "case-1"), None);
+        reference(&storage, "case-1", &photo, Some(&first));
+        assert_eq!(declared(&storage, &photo, "case-1"), Some(first.clone()));
+        // A later reference in the same document naming another thumbnail replaces nothing,
+        // nor does one naming none.
+        reference(&storage, "case-1", &photo, Some(&second));
+        reference(&storage, "case-1", &photo, None);
+        assert_eq!(declared(&storage, &photo, "case-1"), Some(first.clone()));
+        // Another document declares its own.
+        reference(&storage, "case-2", &photo, Some(&second));
+        assert_eq!(declared(&storage, &photo, "case-2"), Some(second));
+        assert_eq!(declared(&storage, &photo, "case-1"), Some(first));
+    }
+
+    #[test]
+    fn of_several_named_thumbnails_the_photo_uploaders_comes_first() {
+        let (_dir, storage) = storage();
+        let photo = sha(PHOTO);
+        // Another device's document names its own picture for the photo, and it arrives first.
+        reference(&storage, "case-1", &photo, Some(&sha(THUMB)));
+        reference(&storage, "forged", &photo, Some(&sha(FAKE)));
+        let fake = upload(&storage, FAKE, None, "mallory", MONDAY_9AM);
+        let thumb = upload(&storage, THUMB, Some(&photo), "phone", MONDAY_9AM + 1);
+        // Until the photo is here, the earliest upload.
+        assert_eq!(served(&storage, &photo).unwrap().0, fake);
+        // The device holding the photo's bytes is the one that imported it.
+        upload(&storage, PHOTO, None, "phone", MONDAY_9AM + 2);
+        assert_eq!(served(&storage, &photo), Some((thumb, THUMB.to_vec())));
+    }
 }

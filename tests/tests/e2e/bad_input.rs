@@ -1,9 +1,11 @@
-//! Bad input to the server gets a 4xx with a clear error, leaves stored
-//! data unchanged, and the server keeps serving.
+//! Bad input to the server gets a 4xx with a clear error (or, for a
+//! document that does not load or is not what it claims, a per-document
+//! `corrupt_document` refusal in a 200 answer, as every authority refusal),
+//! leaves stored data unchanged, and the server keeps serving.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use wangge_core::doc::DocKind;
-use wangge_core::sync::protocol::{PushDoc, SyncRequest};
+use wangge_core::sync::protocol::{PushDoc, SyncRequest, SyncResponse};
 use wangge_core::{NewCase, Role};
 use wangge_e2e::*;
 use wangge_server::storage::Storage;
@@ -39,12 +41,37 @@ fn post(server: &TestServer, token: Option<&str>, body: Vec<u8>) -> (u16, serde_
     )
 }
 
+/// Posts a well-formed sync request that the server answers with 200, and decodes the answer.
+fn sync_answer(server: &TestServer, token: &str, body: Vec<u8>) -> SyncResponse {
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/sync", server.base))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    SyncResponse::decode(&bytes).unwrap()
+}
+
+/// The one refusal of an answer: it names `doc_id` with `corrupt_document`, and nothing else
+/// of the request was refused.
+#[track_caller]
+fn assert_corrupt(answer: &SyncResponse, doc_id: &str) {
+    assert_eq!(answer.refused.len(), 1, "{answer:?}");
+    let refused = &answer.refused[0];
+    assert_eq!(refused.doc_id, doc_id, "{refused:?}");
+    assert_eq!(refused.code, "corrupt_document", "{refused:?}");
+    assert!(!refused.message.is_empty());
+}
+
 #[test]
 fn bad_requests_are_refused_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let a = server.field_device(dir.path(), "a", everything());
-    let officer = a.actor("officer-1", Role::GridOfficer, None);
+    let officer = a.me(Role::GridOfficer, None);
     let case = a
         .store
         .record_case(
@@ -97,11 +124,12 @@ fn bad_requests_are_refused_and_change_nothing() {
     let (status, body) = post(&server, Some(&a.token), unknown_kind);
     assert_eq!(status, 400);
     assert!(body["message"].as_str().unwrap().contains("kind"), "{body}");
-    // Corrupt Automerge bytes, in a batch with a good document: nothing of the batch is stored.
+    // Corrupt Automerge bytes, in a batch with a good document: the corrupt one is refused
+    // and nothing of it is stored; the good one (already on the server) is answered in step.
     let other = wangge_core::CaseId::generate().to_string();
-    let (status, body) = post(
+    let answer = sync_answer(
         &server,
-        Some(&a.token),
+        &a.token,
         request(vec![
             push(&case.to_string(), DocKind::Case, good_doc.clone()),
             push(
@@ -111,26 +139,30 @@ fn bad_requests_are_refused_and_change_nothing() {
             ),
         ]),
     );
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], "corrupt_document");
-    assert!(body["message"].as_str().unwrap().contains(&other), "{body}");
+    assert_corrupt(&answer, &other);
+    assert!(answer.refused[0].message.contains(&other), "{answer:?}");
+    assert_eq!(answer.accepted.len(), 1);
+    assert_eq!(answer.accepted[0].doc_id, case.to_string());
+    assert!(server.storage.document(&other).unwrap().is_none());
     // A case document pushed under another id, and as the wrong kind.
-    let (status, body) = post(
+    let answer = sync_answer(
         &server,
-        Some(&a.token),
+        &a.token,
         request(vec![push(&other, DocKind::Case, good_doc.clone())]),
     );
-    assert_eq!(status, 400, "{body}");
-    let (status, body) = post(
+    assert_corrupt(&answer, &other);
+    assert!(answer.accepted.is_empty());
+    let answer = sync_answer(
         &server,
-        Some(&a.token),
+        &a.token,
         request(vec![push(
             &case.to_string(),
             DocKind::ZeroReport,
             good_doc.clone(),
         )]),
     );
-    assert_eq!(status, 400, "{body}");
+    assert_corrupt(&answer, &case.to_string());
+    assert!(answer.accepted.is_empty());
     // Tokens: none, wrong, revoked.
     let (status, body) = post(&server, None, request(vec![]));
     assert_eq!(status, 401);

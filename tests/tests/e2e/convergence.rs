@@ -84,7 +84,7 @@ fn writes_made_during_a_sync_are_not_marked_sent() {
     a.client = wangge_core::SyncClient::new(config).unwrap();
     let (_, centre) = server.enroll("centre", DeviceRole::Centre, everything());
     let http = reqwest::blocking::Client::new();
-    let officer = a.actor("officer", Role::GridOfficer, None);
+    let officer = a.me(Role::GridOfficer, None);
     let mut recorded = Recorded::new();
     let record = |i: usize, recorded: &mut Recorded| {
         let id = a
@@ -184,8 +184,17 @@ fn run(seed: u64) {
     let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
+    // Each device's person may act in every role, the centre's included
+    // (the centre's desk working offline), and for every unit the scenario
+    // dispatches to: the server accepts every action a device's store let
+    // through, and the scenario keeps its whole mix of concurrent actions.
     let mut devices: Vec<TestDevice> = (0..3)
-        .map(|i| server.field_device(dir.path(), &format!("d{i}"), everything()))
+        .map(|i| {
+            let name = format!("d{i}");
+            let mut person = person_for(&name, DeviceRole::Centre, &everything());
+            person.units = UNITS.iter().map(|u| u.to_string()).collect();
+            server.device_for(dir.path(), &name, &person, everything())
+        })
         .collect();
     // Two devices sync in small batches, so that syncs take several rounds
     // and the feed is read in pieces.
@@ -208,7 +217,7 @@ fn run(seed: u64) {
             0..=19 => {
                 let cell = *rng.pick(&CELLS);
                 let item = *rng.pick(&ITEMS);
-                let officer = dev.actor("officer", Role::GridOfficer, None);
+                let officer = dev.me(Role::GridOfficer, None);
                 let text = format!("种子{seed} 第{step}步 {cell}");
                 let id = dev
                     .store
@@ -246,7 +255,7 @@ fn run(seed: u64) {
                     today.pred_opt().unwrap()
                 };
                 let kind = zero_report_action(&mut rng, dev, ws, day, step);
-                let by = dev.actor("staff", Role::WorkstationStaff, None);
+                let by = dev.me(Role::WorkstationStaff, None);
                 let before = dev.store.zero_report(ws, day).unwrap();
                 let what = format!("{kind:?}");
                 let report = dev.store.file_zero_report(&by, ws, day, kind).unwrap();
@@ -344,37 +353,40 @@ fn note_new(
     recorded.entry(doc_id.to_owned()).or_default().extend(new);
 }
 
-/// An action a field device (or the centre's desk, offline) may attempt.
+/// An action a field device (or the centre's desk, offline) may attempt. A
+/// unit's arrival or feedback on a case not dispatched to it, and on-the-spot
+/// handling of an item that does not allow it, are refused by the store (the
+/// authority rules) and only traced.
 fn device_action(rng: &mut Rng, dev: &TestDevice, step: usize) -> (Actor, CaseEventKind) {
     let unit = *rng.pick(&UNITS);
     match rng.below(12) {
         0 => (
-            dev.actor("unit", Role::HandlingUnit, Some(unit)),
+            dev.me(Role::HandlingUnit, Some(unit)),
             CaseEventKind::Arrived { note: None },
         ),
         1 | 2 => (
-            dev.actor("unit", Role::HandlingUnit, Some(unit)),
+            dev.me(Role::HandlingUnit, Some(unit)),
             CaseEventKind::Feedback {
                 note: format!("已处置 {step}"),
                 photos: vec![],
             },
         ),
         3 => (
-            dev.actor("officer", Role::GridOfficer, None),
+            dev.me(Role::GridOfficer, None),
             CaseEventKind::HandledOnSpot {
                 note: "现场劝离".into(),
                 photos: vec![],
             },
         ),
         4 => (
-            dev.actor("officer", Role::GridOfficer, None),
+            dev.me(Role::GridOfficer, None),
             CaseEventKind::Comment {
                 text: format!("补充说明 {step}"),
                 photos: vec![],
             },
         ),
         5 | 6 => (
-            dev.actor("supervisor", Role::Supervisor, None),
+            dev.me(Role::Supervisor, None),
             CaseEventKind::Verified {
                 passed: rng.percent(60),
                 note: None,
@@ -382,30 +394,30 @@ fn device_action(rng: &mut Rng, dev: &TestDevice, step: usize) -> (Actor, CaseEv
             },
         ),
         7 => (
-            dev.actor("supervisor", Role::Supervisor, None),
+            dev.me(Role::Supervisor, None),
             CaseEventKind::Reopened {
                 reason: "群众再次投诉".into(),
             },
         ),
         8 => (
-            dev.actor("centre-desk", Role::Centre, None),
+            dev.me(Role::Centre, None),
             CaseEventKind::Dispatched {
                 units: vec![unit.into()],
                 note: None,
             },
         ),
         9 => (
-            dev.actor("centre-desk", Role::Centre, None),
+            dev.me(Role::Centre, None),
             CaseEventKind::Closed { note: None },
         ),
         10 => (
-            dev.actor("centre-desk", Role::Centre, None),
+            dev.me(Role::Centre, None),
             CaseEventKind::Rejected {
                 reason: "不属于受理范围".into(),
             },
         ),
         _ => (
-            dev.actor("centre-desk", Role::Centre, None),
+            dev.me(Role::Centre, None),
             CaseEventKind::Escalated {
                 reason: "需区级协调".into(),
             },

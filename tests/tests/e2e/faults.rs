@@ -17,7 +17,7 @@ use wangge_server::storage::{DeviceRole, Storage};
 
 /// Records `n` cases offline on `dev`.
 fn record_cases(dev: &TestDevice, n: usize, tag: &str) -> Vec<CaseId> {
-    let officer = dev.actor("officer", Role::GridOfficer, None);
+    let officer = dev.me(Role::GridOfficer, None);
     let cells = ["XT-W01-U1", "XT-W06-U1", "XT-W10-U1", "XT-W15-U1"];
     (0..n)
         .map(|i| {
@@ -358,13 +358,16 @@ fn a_replayed_request_has_no_second_effect() {
     assert_eq!((p.docs_sent, p.docs_received), (0, 0));
 
     // A stale request replayed after newer changes has no effect either.
-    let centre = a.actor("centre-desk", Role::Centre, None);
+    // (The newer change is the officer's own: a field device's person may
+    // not reject, only the centre may.)
+    let officer = a.me(Role::GridOfficer, None);
     a.store
         .add_case_event(
             cases[0],
-            &centre,
-            CaseEventKind::Rejected {
-                reason: "重复".into(),
+            &officer,
+            CaseEventKind::Comment {
+                text: "与另一案件重复".into(),
+                photos: vec![],
             },
         )
         .unwrap();

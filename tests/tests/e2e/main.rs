@@ -6,9 +6,13 @@
 //! costs CI in time and disk. Run one part with a filter, e.g.
 //! `cargo test -p wangge-e2e --test e2e faults::`.
 
+mod audit;
+mod authority;
 mod bad_input;
 mod convergence;
 mod faults;
+mod hostile_inputs;
+mod json_errors;
 mod photos;
 mod restore;
 mod scopes;

@@ -190,8 +190,18 @@ impl Drop for UploadCutter {
     }
 }
 
-/// Gives `to` the case document as `from` holds it, outside any sync (as if it had reached the
-/// server through another device), so `to` knows the case before `from` has uploaded its photos.
+/// Sends the device's documents to the server without their photos (one sync round, no photo
+/// pass), so that the case is on the server before its photos are.
+fn push_documents_only(device: &TestDevice) {
+    let response = device.sync_round();
+    assert!(response.refused.is_empty(), "{:?}", response.refused);
+    assert!(!response.accepted.is_empty());
+    assert!(!device.store.photos_not_uploaded().unwrap().is_empty());
+}
+
+/// Gives `to` the case document as `from` holds it, outside any sync, so `to` knows the case
+/// before `from` has uploaded its photos. (Only the reporter's device may push a new case: the
+/// case must reach the server from `from` first, see [`push_documents_only`].)
 fn hand_over(from: &TestDevice, to: &TestDevice, case: wangge_core::CaseId) {
     let bytes = from
         .store
@@ -202,7 +212,7 @@ fn hand_over(from: &TestDevice, to: &TestDevice, case: wangge_core::CaseId) {
 }
 
 fn record_case_with(device: &TestDevice, photos: Vec<PhotoRef>) -> wangge_core::CaseId {
-    let officer = device.actor("officer-1", Role::GridOfficer, None);
+    let officer = device.me(Role::GridOfficer, None);
     let mut new = NewCase::from_handheld(
         "A02-001",
         "占道经营，附照片",
@@ -300,6 +310,36 @@ fn a_photo_upload_cut_at_half_resumes_from_there_even_after_a_server_restart() {
         .query_row("SELECT count(*) FROM photo_chunks", [], |r| r.get(0))
         .unwrap();
     assert_eq!(chunks, 0);
+}
+
+/// Drops what server schema versions 7 and 8 added (people, units, enrolment to a person, the
+/// audit log; the quarantine columns) with every index on them, for a test that makes a
+/// database of an older version. Version 6 only added a column to `photo_refs`, which such
+/// tests drop whole.
+fn drop_after_version_6(conn: &rusqlite::Connection) {
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+             AND ((tbl_name = 'devices' AND sql LIKE '%person_id%')
+               OR (tbl_name = 'documents' AND sql LIKE '%quarantine%'))",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for index in indexes {
+        conn.execute_batch(&format!("DROP INDEX \"{index}\";"))
+            .unwrap();
+    }
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS audit_log; DROP TABLE IF EXISTS person_units;
+         DROP TABLE IF EXISTS people; DROP TABLE IF EXISTS units;
+         ALTER TABLE devices DROP COLUMN person_id;
+         ALTER TABLE documents DROP COLUMN quarantined_at;
+         ALTER TABLE documents DROP COLUMN quarantine_reason;",
+    )
+    .unwrap();
 }
 
 fn put(
@@ -538,7 +578,7 @@ fn a_second_device_gets_the_thumbnails_on_sync_and_the_photo_on_demand() {
     a.store
         .add_case_event(
             case,
-            &a.actor("officer-1", Role::GridOfficer, None),
+            &a.me(Role::GridOfficer, None),
             CaseEventKind::Comment {
                 text: "处理后".into(),
                 photos: vec![after.clone()],
@@ -581,10 +621,11 @@ fn a_photo_not_yet_uploaded_is_reported_as_such_and_its_thumbnail_comes_later() 
         .import_photo(&camera_jpeg(8, 640, 480), &PhotoOptions::default())
         .unwrap();
     let case = record_case_with(&a, vec![photo.clone()]);
-    // The case reaches the server (here through B, which got the document by hand) before A
-    // has uploaded the photo.
-    hand_over(&a, &b, case);
+    // The case reaches the server (A's document alone) before A has uploaded the photo, and B
+    // receives it.
+    push_documents_only(&a);
     let p = b.sync();
+    assert_eq!(p.docs_received, 1);
     assert_eq!(p.photos_received, 0);
     assert!(b.store.case_thumbnails(case).unwrap().is_empty());
     let err = b.client.fetch_photo(&b.store, &photo.sha256).unwrap_err();
@@ -605,23 +646,25 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("old-server.sqlite3");
     drop(SqliteStorage::open(&db, catalog()).unwrap());
-    // What a version-1 server database looks like: no photo tables.
-    rusqlite_conn(&db)
-        .execute_batch(
-            "DROP TABLE photos; DROP TABLE photo_uploads; DROP TABLE photo_chunks;
-             DROP TABLE photo_thumbnails; DROP TABLE photo_refs;
-             ALTER TABLE documents DROP COLUMN teams;
-             ALTER TABLE devices DROP COLUMN last_cursor; PRAGMA user_version = 1;",
-        )
-        .unwrap();
+    // What a version-1 server database looks like: no photo tables (nor anything later).
+    let conn = rusqlite_conn(&db);
+    drop_after_version_6(&conn);
+    conn.execute_batch(
+        "DROP TABLE photos; DROP TABLE photo_uploads; DROP TABLE photo_chunks;
+         DROP TABLE photo_thumbnails; DROP TABLE photo_refs;
+         ALTER TABLE documents DROP COLUMN teams;
+         ALTER TABLE devices DROP COLUMN last_cursor; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
     let storage = SqliteStorage::open(&db, catalog()).unwrap();
     let version: i64 = rusqlite_conn(&db)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        version, 5,
-        "upgraded through the photo tables, the teams column, the devices' cursors and the \
-         photo references"
+        version, 8,
+        "upgraded through the photo tables, the teams column, the devices' cursors, the \
+         photo references, their thumbnails, the people and the quarantine"
     );
     let bytes = camera_jpeg(9, 32, 24);
     let sha = sha_hex(&bytes);
@@ -660,8 +703,8 @@ fn the_back_office_judges_photo_evidence_from_the_document_alone() {
     assert!(photo.capture.is_empty());
     let case = record_case_with(&a, vec![photo.clone()]);
     // Only the document goes up: the photo's bytes stay on A.
-    hand_over(&a, &b, case);
-    b.sync();
+    push_documents_only(&a);
+    assert_eq!(b.sync().docs_received, 1);
 
     let resp = reqwest::blocking::Client::new()
         .get(format!("{}/v1/cases/{case}/evidence", server.base))
@@ -754,9 +797,11 @@ fn a_device_reads_only_the_photos_of_its_scope_even_after_an_upgrade() {
 
     // A database from before the photo references (version 4) gains them from its documents.
     server.stop();
-    rusqlite_conn(&db)
-        .execute_batch("DROP TABLE photo_refs; PRAGMA user_version = 4;")
+    let conn = rusqlite_conn(&db);
+    drop_after_version_6(&conn);
+    conn.execute_batch("DROP TABLE photo_refs; PRAGMA user_version = 4;")
         .unwrap();
+    drop(conn);
     let server = TestServer::start_on(db, port);
     check(&server.base);
 }
@@ -772,7 +817,8 @@ fn a_thumbnail_the_server_lacks_is_asked_for_less_and_less_often() {
         .import_photo(&camera_jpeg(11, 320, 240), &PhotoOptions::default())
         .unwrap();
     let case = record_case_with(&a, vec![photo.clone()]);
-    // B holds the case before A has uploaded the photo.
+    // B holds the case before A has uploaded the photo (the server has A's document alone).
+    push_documents_only(&a);
     hand_over(&a, &b, case);
     let missing = || b.store.thumbnails_missing(10).unwrap();
     assert_eq!(missing(), vec![photo.sha256.clone()]);

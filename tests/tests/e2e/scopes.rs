@@ -3,7 +3,8 @@
 //! plus the cases they reported — and never another; zero reports reach the
 //! devices of their workstation and block; a case dispatched to a team, or
 //! moved into a block by the centre, arrives at the next sync with its
-//! whole history.
+//! whole history; a zero report a device files for a workstation outside
+//! its scope is refused (`out_of_scope`) and kept on that device.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -29,7 +30,7 @@ fn assert_holds(dev: &TestDevice, expected: &[&String]) {
 }
 
 fn record(dev: &TestDevice, cell: &str, text: &str) -> String {
-    let officer = dev.actor("officer", Role::GridOfficer, None);
+    let officer = dev.me(Role::GridOfficer, None);
     dev.store
         .record_case(
             &officer,
@@ -69,7 +70,8 @@ fn devices_receive_exactly_their_scope() {
     let team = server.field_device(d, "team", scope(&[], &[], &["城管中队"]));
     let rep = server.field_device(d, "rep", scope(&["XT-B3"], &[], &[]));
     let hotline = server.field_device(d, "hotline", scope(&[], &["XT-W18"], &[]));
-    let all = [&b1, &w06, &w06b, &team, &rep, &hotline];
+    let w01 = server.field_device(d, "w01", scope(&[], &["XT-W01"], &[]));
+    let all = [&b1, &w06, &w06b, &team, &rep, &hotline, &w01];
     let (_, centre) = server.enroll("centre", DeviceRole::Centre, everything());
 
     // Offline: cases in and out of each device's scope…
@@ -79,7 +81,7 @@ fn devices_receive_exactly_their_scope() {
     let c_b3 = record(&rep, "XT-W10-U1", "B3 的案件");
     let c_b4 = record(&w06, "XT-W15-U1", "W06 的设备在 B4 上报");
     // …a hotline case with no place yet…
-    let desk = hotline.actor("desk", Role::StreetOfficial, None);
+    let desk = hotline.me(Role::StreetOfficial, None);
     let c_nogrid = hotline
         .store
         .record_case(
@@ -98,9 +100,10 @@ fn devices_receive_exactly_their_scope() {
         .unwrap()
         .to_string();
     // …and zero reports: two devices of W06 write the same day's report,
-    // and an officer files W01's.
+    // W01's device files W01's, and an officer of B3 tries to file W01's
+    // too, outside its scope.
     let today = cst_day(w06.clock.now_ms());
-    let staff = |dev: &TestDevice| dev.actor("staff", Role::WorkstationStaff, None);
+    let staff = |dev: &TestDevice| dev.me(Role::WorkstationStaff, None);
     w06.store
         .file_zero_report(
             &staff(&w06),
@@ -126,6 +129,17 @@ fn devices_receive_exactly_their_scope() {
         )
         .unwrap();
     let zr_w06 = format!("zr:XT-W06:{today}");
+    w01.store
+        .file_zero_report(
+            &staff(&w01),
+            "XT-W01",
+            today,
+            ZeroReportEventKind::Filed {
+                nothing_to_report: true,
+                note: None,
+            },
+        )
+        .unwrap();
     rep.store
         .file_zero_report(
             &staff(&rep),
@@ -147,6 +161,16 @@ fn devices_receive_exactly_their_scope() {
         dev.sync();
     }
     assert_eq!(server.storage.stats(MONDAY_9AM).unwrap().documents, 8);
+    // The B3 officer's W01 report was refused: the device keeps it, marked,
+    // and the server's W01 report holds W01's entry only.
+    let refusal = rep.store.refusal(&zr_w01).unwrap().unwrap();
+    assert_eq!(refusal.code, "out_of_scope", "{refusal:?}");
+    let status = rep.store.doc_sync_status(&zr_w01).unwrap();
+    assert!(status.refused && !status.on_server && !status.pending);
+    let on_w01 = w01.store.zero_report("XT-W01", today).unwrap().unwrap();
+    assert_eq!(on_w01.events.len(), 1);
+    assert!(on_w01.events.iter().all(|e| e.by.id == w01.person));
+    assert_holds(&w01, &[&c_b1, &zr_w01]);
     assert_holds(&b1, &[&c_b1, &zr_w01]);
     assert_holds(&w06, &[&c_w06, &c_b4, &zr_w06]);
     assert_holds(&w06b, &[&c_w06, &zr_w06]);
@@ -164,7 +188,7 @@ fn devices_receive_exactly_their_scope() {
     // The reporter adds to its W07 case; the centre registers and
     // dispatches it to the team: the team's next sync brings exactly that
     // case, with its whole history.
-    let officer = rep.actor("officer", Role::GridOfficer, None);
+    let officer = rep.me(Role::GridOfficer, None);
     for text in ["摊主已离开", "摊主又回来了"] {
         rep.store
             .add_case_event(
@@ -198,7 +222,7 @@ fn devices_receive_exactly_their_scope() {
     assert_eq!(on_device(&team, &c_w07), full);
 
     // The team acts on it; the reporter, who holds it, sees that.
-    let unit = team.actor("城管队员", Role::HandlingUnit, Some("城管中队"));
+    let unit = team.me(Role::HandlingUnit, Some("城管中队"));
     let id = CaseId::parse(&c_w07).unwrap();
     team.clock.advance(600_000);
     team.store
@@ -240,6 +264,7 @@ fn devices_receive_exactly_their_scope() {
     );
     assert_eq!(b1.sync().docs_received, 1);
     assert_eq!(on_device(&b1, &c_nogrid), on_server(&server, &c_nogrid));
+    assert_eq!(w01.sync().docs_received, 1);
     hotline.sync();
     assert_eq!(
         on_device(&hotline, &c_nogrid),
@@ -257,10 +282,17 @@ fn devices_receive_exactly_their_scope() {
     assert_holds(&team, &[&c_w07]);
     assert_holds(&rep, &[&c_w06, &c_w07, &c_b3, &zr_w01]);
     assert_holds(&hotline, &[&c_nogrid]);
-    // What each device holds is what the server holds.
+    assert_holds(&w01, &[&c_b1, &zr_w01, &c_nogrid]);
+    // What each device holds is what the server holds, but for the refused
+    // report, which stays on its device only.
     let server_docs = server_heads(&server.db);
     for dev in all {
         for (id, heads) in dev.heads() {
+            if dev.name == "rep" && id == zr_w01 {
+                assert!(dev.store.doc_sync_status(&id).unwrap().refused);
+                assert_ne!(server_docs.get(&id), Some(&heads));
+                continue;
+            }
             assert_eq!(server_docs.get(&id), Some(&heads), "{} {id}", dev.name);
         }
         assert_eq!(dev.store.pending_count().unwrap(), 0);

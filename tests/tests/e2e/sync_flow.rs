@@ -15,7 +15,7 @@ fn offline_cases_reach_the_server_and_dispatched_cases_reach_the_team() {
     let b = server.field_device(dir.path(), "b", scope(&["XT-B2"], &[], &["城管中队"]));
     let (_, centre_token) = server.enroll("centre", DeviceRole::Centre, everything());
 
-    let officer = a.actor("officer-1", Role::GridOfficer, None);
+    let officer = a.me(Role::GridOfficer, None);
     let in_b1 = a
         .store
         .record_case(
@@ -101,7 +101,7 @@ fn one_sync_call_pushes_everything_even_when_batches_are_cut_by_size() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let mut a = server.field_device(dir.path(), "a", scope(&["XT-B1"], &[], &[]));
-    let officer = a.actor("officer-1", Role::GridOfficer, None);
+    let officer = a.me(Role::GridOfficer, None);
     for i in 0..5 {
         a.store
             .record_case(

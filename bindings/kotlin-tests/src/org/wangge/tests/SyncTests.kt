@@ -1,15 +1,21 @@
 // Sync and photos against a REAL server: `wangge-server` started by the
-// test on a free port (see SyncServer.kt), devices enrolled through its CLI.
+// test on a free port (see SyncServer.kt), the test roster imported and
+// devices enrolled to its people through its CLI. Each device records as the
+// person it is enrolled to, as the server's authority rules require.
 package org.wangge.tests
 
 import java.awt.image.BufferedImage
 import java.io.ByteArrayOutputStream
 import java.util.concurrent.CopyOnWriteArrayList
 import javax.imageio.ImageIO
+import org.wangge.core.Actor
+import org.wangge.core.Author
 import org.wangge.core.CaseEventKind
 import org.wangge.core.EvidenceFlag
 import org.wangge.core.NewCase
 import org.wangge.core.PhotoRef
+import org.wangge.core.RefusalCode
+import org.wangge.core.Role
 import org.wangge.core.SyncListener
 import org.wangge.core.SyncProgress
 import org.wangge.core.WanggeException
@@ -55,11 +61,18 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
         SyncServer().use { server ->
             val a = server.enroll("网格一组-手持01", blocks = listOf("XT-B1"))
             val b = server.enroll("网格一组-手持02", blocks = listOf("XT-B1"))
+            val w = server.enroll("日晖新城居民区工作站", person = wsStaff.id)
             val first = TestStore(deviceId = a.deviceId)
             val store = first.store
             val today = store.today()
 
-            // Offline: a photo, a case carrying it, a second case, a zero report.
+            // The workstation's own device files its zero report and syncs.
+            val workstation = TestStore(deviceId = w.deviceId).store
+            workstation.fileZeroReport(wsStaff, "XT-W01", today, ZeroReportEntry.Filed(nothingToReport = true))
+            assertEq(1uL, workstation.sync(server.url, w.token).docsSent, "the zero report sent")
+            workstation.close()
+
+            // Offline: a photo, a case carrying it, a second case.
             val jpeg = smallJpeg()
             val photo: PhotoRef = store.importPhoto(jpeg)
             assertEq(64u, photo.width, "width")
@@ -71,13 +84,14 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
                 NewCase("A02-001", "菜场门口流动摊贩占道经营", gps = fixW01U1(), photos = listOf(photo)),
             )
             val garbage = store.recordCase(officer, NewCase("A01-001", "垃圾箱旁暴露垃圾", gps = fixW01U1()))
-            store.fileZeroReport(wsStaff, "XT-W01", today, ZeroReportEntry.Filed(nothingToReport = true))
-            assertEq(3uL, store.pendingCount(), "pending before sync")
+            assertEq(2uL, store.pendingCount(), "pending before sync")
             assertEq(listOf(photo), store.caseThumbnails(vendor).map { it.photo }, "own thumbnail")
             assertThat(store.photoBytes(photo.sha256)?.size == photo.bytes.toInt()) { "photo bytes held" }
 
             val sent = store.sync(server.url, a.token)
-            assertEq(3uL, sent.docsSent, "docs sent")
+            assertEq(2uL, sent.docsSent, "docs sent")
+            assertEq(0uL, sent.docsRefused, "nothing refused")
+            assertEq(1uL, sent.docsReceived, "the workstation's zero report")
             assertEq(0uL, sent.docsPending, "nothing pending")
             assertThat(sent.photosSent >= 2uL) { "photo and thumbnail uploaded: $sent" }
             assertThat(sent.photoBytesSent >= photo.bytes) { "photo bytes sent: $sent" }
@@ -241,5 +255,86 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
         }.says("import_photo")
         assertEq(0uL, store.pendingCount(), "nothing recorded")
         store.close()
+    }
+
+    test("a case the server refuses (its person lost a role) is kept, typed and listed; retried, it goes") {
+        SyncServer().use { server ->
+            val a = server.enroll("手持06", blocks = listOf("XT-B1"))
+            val store = TestStore(deviceId = a.deviceId).store
+            store.setAuthor(store.enrolment(server.url, a.token).author)
+            val id = store.recordCase(officer, NewCase("A02-001", "菜场门口流动摊贩占道经营", gps = fixW01U1()))
+
+            // The register takes the grid_officer role away before the device syncs.
+            server.importRoster(listOf(officerPerson.copy(roles = listOf("street_official"))))
+            val refusedSync = store.sync(server.url, a.token)
+            assertEq(1uL, refusedSync.docsRefused, "docs refused: $refusedSync")
+            assertEq(0uL, refusedSync.docsSent, "nothing accepted")
+            assertEq(0uL, refusedSync.docsPending, "a refused document is not pending")
+
+            val status = store.caseSyncStatus(id)
+            assertEq(false, status.onServer, "not on the server")
+            assertEq(false, status.pending, "not pending")
+            assertEq(true, status.refused, "refused")
+            val refusal = status.refusal ?: throw AssertionError("no refusal in $status")
+            assertEq(id, refusal.docId, "refused document")
+            assertEq(RefusalCode.WRONG_AUTHOR, refusal.code, "code")
+            assertEq("wrong_author", refusal.codeName, "code as sent")
+            assertThat(refusal.message.contains("role or unit")) { "the message says why: ${refusal.message}" }
+            assertThat(refusal.atMs > 0) { "when: ${refusal.atMs}" }
+            assertEq(listOf(refusal), store.refusedDocuments(), "the refused documents")
+            assertEq("菜场门口流动摊贩占道经营", store.getCase(id).header.description, "still readable here")
+            assertEq(0uL, store.sync(server.url, a.token).docsRefused, "not sent again by itself")
+            assertEq(true, store.caseSyncStatus(id).refused, "still refused")
+
+            // The register gives the role back; the officer retries.
+            server.importRoster(listOf(officerPerson))
+            assertEq(true, store.retryRefused(id), "retry")
+            assertEq(1uL, store.pendingCount(), "pending again")
+            assertEq(true, store.caseSyncStatus(id).refused, "refused until the server answers")
+            val retried = store.sync(server.url, a.token)
+            assertEq(1uL, retried.docsSent, "sent: $retried")
+            assertEq(0uL, retried.docsRefused, "not refused")
+            val after = store.caseSyncStatus(id)
+            assertEq(true, after.onServer, "on the server")
+            assertEq(false, after.refused, "the refusal cleared")
+            assertEq(null, after.refusal, "no refusal")
+            assertEq(emptyList(), store.refusedDocuments(), "nothing refused")
+            assertEq(false, store.retryRefused(id), "nothing to retry")
+            store.close()
+        }
+    }
+
+    test("enrolment() names the device's person; setAuthor makes another's write fail with NotAllowed") {
+        SyncServer().use { server ->
+            val a = server.enroll("手持07")
+            val store = TestStore(deviceId = a.deviceId).store
+            val enrolment = store.enrolment(server.url, a.token)
+            assertEq(a.deviceId, enrolment.deviceId, "device")
+            val person = enrolment.person ?: throw AssertionError("no person in $enrolment")
+            assertEq(officer.id, person.staffId, "staff id")
+            assertEq("王建国", person.name, "name")
+            assertEq(listOf(Role.GRID_OFFICER), person.roles, "roles")
+            assertEq(listOf("网格一组"), person.units, "units")
+            assertEq(listOf("XT-B1"), person.blocks, "blocks")
+            assertEq(emptyList(), person.workstations, "workstations")
+            assertEq(Author(officer.id, listOf(Role.GRID_OFFICER), listOf("网格一组")), enrolment.author, "author")
+
+            val stranger = Actor("officer-099", Role.GRID_OFFICER, "网格一组")
+            val vendor = NewCase("A02-001", "流动摊贩", gps = fixW01U1())
+            store.setAuthor(enrolment.author)
+            val id = store.recordCase(officer, vendor)
+            assertThrows<WanggeException.NotAllowed> { store.recordCase(stranger, vendor) }
+                .says("officer-099", officer.id)
+            assertThrows<WanggeException.NotAllowed> { store.recordCase(officer.copy(unit = "网格二组"), vendor) }
+            assertThrows<WanggeException.NotAllowed> { store.addEvent(id, cityTeam, CaseEventKind.Comment("不是本人")) }
+            assertEq(1uL, store.pendingCount(), "nothing written by the others")
+            store.setAuthor(null)
+            store.recordCase(stranger, vendor)
+            assertEq(2uL, store.pendingCount(), "without an author, the device writes as anyone")
+
+            assertThrows<WanggeException.NotAuthorized> { store.enrolment(server.url, unknownToken) }
+            assertThrows<WanggeException.Offline> { store.enrolment("http://127.0.0.1:${freePort()}", a.token) }
+            store.close()
+        }
     }
 }

@@ -1,5 +1,6 @@
 // The case detail screen: what was reported, where, its deadlines and who
-// holds it, the timeline, and the actions the signed-in person may take.
+// holds it, the timeline, whether it reached the server (or was refused by
+// it), and the actions the signed-in person may take.
 package org.wangge.demo
 
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -19,6 +20,9 @@ enum class CaseAction(val label: String) {
     FEEDBACK("处置反馈"),
     VERIFY("核查"),
     COMMENT("备注"),
+
+    /** The server refused the case: send it again at the next sync (after the cause was fixed). */
+    RETRY_SYNC("重新提交"),
 }
 
 /** One line of the timeline. */
@@ -65,6 +69,8 @@ data class CaseDetailState(
     val timeline: List<TimelineRow> = emptyList(),
     /** The report's photos, then the events', each with its evidence warnings. */
     val photos: List<PhotoRow> = emptyList(),
+    /** Where the case stands with the server; a refused case says why. `null` before loading. */
+    val sync: SyncBadge? = null,
     val actions: List<CaseAction> = emptyList(),
     val error: String? = null,
 )
@@ -92,6 +98,19 @@ class CaseDetailViewModel(private val session: Session) {
     /** A remark on the case. */
     suspend fun comment(text: String) = add(CaseEventKind.Comment(text))
 
+    /**
+     * Sends the refused case to the server again at the next sync (once
+     * the cause was fixed, e.g. the register gave the person the missing
+     * role); the badge says so until that sync answers.
+     */
+    suspend fun retrySync() {
+        val id = _state.value.caseId ?: return
+        act(id) { store ->
+            store.retryRefused(id)
+            store.getCase(id)
+        }
+    }
+
     private suspend fun add(kind: CaseEventKind) {
         val id = _state.value.caseId ?: return
         act(id) { it.addEvent(id, session.me, kind) }
@@ -110,14 +129,15 @@ class CaseDetailViewModel(private val session: Session) {
                         warnings = e.flags.map(::evidenceLabel),
                     )
                 }
-                render(record, store.nowMs()).copy(photos = photos)
+                val sync = SyncBadge.of(store.caseSyncStatus(caseId))
+                render(record, store.nowMs(), sync).copy(photos = photos)
             }
         } catch (e: WanggeException) {
             _state.update { it.copy(caseId = it.caseId ?: caseId, error = e.screenMessage()) }
         }
     }
 
-    private fun render(r: CaseRecord, now: Long): CaseDetailState {
+    private fun render(r: CaseRecord, now: Long, sync: SyncBadge): CaseDetailState {
         val catalog = session.catalog
         val item = catalog.checklistItem(r.state.checklistItem)
         val place = r.state.grid?.let { catalog.grid(it)?.name ?: it }
@@ -144,7 +164,9 @@ class CaseDetailViewModel(private val session: Session) {
                     superseded = e.superseded,
                 )
             },
-            actions = actions(r, item?.onSpot == true),
+            sync = sync,
+            actions = actions(r, item?.onSpot == true) +
+                listOfNotNull(CaseAction.RETRY_SYNC.takeIf { sync is SyncBadge.Refused && !sync.retrying }),
         )
     }
 

@@ -8,6 +8,7 @@ import java.time.format.DateTimeFormatter
 import org.wangge.core.CaseEventKind
 import org.wangge.core.CaseStatus
 import org.wangge.core.EvidenceFlag
+import org.wangge.core.RefusalCode
 import org.wangge.core.Role
 import org.wangge.core.TimeLimit
 import org.wangge.core.TimeUnit
@@ -111,4 +112,23 @@ fun evidenceLabel(flag: EvidenceFlag): String = when (flag) {
     is EvidenceFlag.FarFromReport -> "拍摄地点距上报位置 ${flag.metres} 米"
     is EvidenceFlag.NoCaptureTime -> "照片没有拍摄时间"
     is EvidenceFlag.NoPosition -> "照片没有拍摄位置"
+}
+
+/** The rule a refused document broke, in the officers' words. */
+fun refusalLabel(code: RefusalCode): String = when (code) {
+    RefusalCode.CORRUPT_DOCUMENT -> "记录数据损坏"
+    RefusalCode.UNKNOWN_FIELD -> "记录含有服务器不认识的内容"
+    RefusalCode.HEADER_CHANGED -> "案件的上报信息被改动"
+    RefusalCode.EVENT_REMOVED -> "已上报的处理记录被删除"
+    RefusalCode.EVENT_CHANGED -> "已上报的处理记录被改动"
+    RefusalCode.WRONG_AUTHOR -> "操作人不是本机登记的人员或其岗位"
+    RefusalCode.ROLE_NOT_ALLOWED -> "该岗位不能进行此操作"
+    RefusalCode.NOT_DISPATCHED_TO_UNIT -> "案件未派遣给该单位"
+    RefusalCode.NOT_ON_SPOT_ITEM -> "该事项不能现场处置"
+    RefusalCode.CASE_NUMBER_FROM_DEVICE -> "立案须由中心在服务器上办理"
+    RefusalCode.INVALID_REPORT -> "上报记录不完整"
+    RefusalCode.INVALID_INPUT -> "内容不符合要求"
+    RefusalCode.OUT_OF_SCOPE -> "不在本机的管辖范围内"
+    RefusalCode.NO_PERSON -> "本机未登记到人员"
+    RefusalCode.UNKNOWN -> "服务器拒收"
 }

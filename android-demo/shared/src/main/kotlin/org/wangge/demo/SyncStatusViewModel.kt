@@ -1,6 +1,7 @@
 // The sync status screen (and the status bar of the other screens): how
 // many changes wait to be sent, the progress and result of the last sync,
-// and for each case whether it has reached the server ("已上报中心").
+// for each case whether it has reached the server ("已上报中心") or was
+// refused by it ("服务器拒收"), and the refused documents with a retry.
 package org.wangge.demo
 
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -8,9 +9,63 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import org.wangge.core.CaseQuery
+import org.wangge.core.CaseSyncStatus
+import org.wangge.core.DocRefusal
+import org.wangge.core.RefusalCode
 import org.wangge.core.SyncListener
 import org.wangge.core.SyncProgress
 import org.wangge.core.WanggeException
+
+/** Where one case stands with the server, as its badge shows it. */
+sealed class SyncBadge {
+    /** What the badge says. */
+    abstract val label: String
+
+    /** Only on this phone: the server has not acknowledged it yet. */
+    data object LocalOnly : SyncBadge() {
+        override val label = "待同步（仅在本机）"
+    }
+
+    /** The server holds it as it is here: the centre can see it. */
+    data object OnServer : SyncBadge() {
+        override val label = "已上报中心"
+    }
+
+    /** The server holds it; changes made here wait for the next sync. */
+    data object UpdatePending : SyncBadge() {
+        override val label = "已上报，有更新待同步"
+    }
+
+    /**
+     * The server refused the case's last push under its authority rules. It
+     * stays on the phone, readable; it goes again once the cause is fixed
+     * and the officer retries ([retrying] once they have, until the next
+     * sync answers).
+     */
+    data class Refused(
+        val code: RefusalCode,
+        /** The server's explanation, as it sent it. */
+        val message: String,
+        /** A retry is queued for the next sync. */
+        val retrying: Boolean = false,
+    ) : SyncBadge() {
+        /** 服务器拒收：操作人不是本机登记的人员或其岗位 (…（已重新提交，待同步）). */
+        override val label = "服务器拒收：${refusalLabel(code)}" + if (retrying) "（已重新提交，待同步）" else ""
+    }
+
+    companion object {
+        /** The badge of a case's sync status. */
+        fun of(status: CaseSyncStatus): SyncBadge = of(status.onServer, status.pending, status.refusal)
+
+        /** The badge of a case on the server or not, pending or not, refused or not. */
+        fun of(onServer: Boolean, pending: Boolean, refusal: DocRefusal?): SyncBadge = when {
+            refusal != null -> Refused(refusal.code, refusal.message, retrying = pending)
+            onServer && !pending -> OnServer
+            onServer -> UpdatePending
+            else -> LocalOnly
+        }
+    }
+}
 
 /** Whether one case has reached the server, as a list shows it. */
 data class CaseSyncMark(
@@ -19,14 +74,29 @@ data class CaseSyncMark(
     val onServer: Boolean,
     /** Changes made here have not been sent yet. */
     val pending: Boolean,
+    /** Why the server refused the case; `null` unless it did. */
+    val refusal: DocRefusal? = null,
 ) {
-    /** 已上报中心, 已上报，有更新待同步, or 待同步（仅在本机）. */
-    val label: String = when {
-        onServer && !pending -> "已上报中心"
-        onServer -> "已上报，有更新待同步"
-        else -> "待同步（仅在本机）"
-    }
+    /** The case's state with the server. */
+    val badge: SyncBadge = SyncBadge.of(onServer, pending, refusal)
+
+    /** 已上报中心, 已上报，有更新待同步, 待同步（仅在本机）, or 服务器拒收：…. */
+    val label: String = badge.label
 }
+
+/** A document the server refused, in the "needs attention" list. */
+data class RefusedRow(
+    val docId: String,
+    /** The case's checklist item and description, or 零报告. */
+    val title: String,
+    val code: RefusalCode,
+    /** The rule broken, in words: 操作人不是本机登记的人员或其岗位. */
+    val reason: String,
+    /** The server's explanation. */
+    val message: String,
+    /** When the refusal arrived, `MM-dd HH:mm`. */
+    val at: String,
+)
 
 /** What the sync status screen shows. */
 data class SyncStatusState(
@@ -42,6 +112,8 @@ data class SyncStatusState(
     val lastSync: String? = null,
     /** The mark of every case on this device, by case id. */
     val marks: Map<String, CaseSyncMark> = emptyMap(),
+    /** The documents the server refused, most recent first: each can be retried. */
+    val refused: List<RefusedRow> = emptyList(),
     val error: String? = null,
 )
 
@@ -58,14 +130,38 @@ class SyncStatusViewModel(
     private val _state = MutableStateFlow(SyncStatusState())
     val state: StateFlow<SyncStatusState> = _state.asStateFlow()
 
-    /** Reads the pending count and every case's mark. */
+    /** Reads the pending count, every case's mark and the refused documents. */
     suspend fun refresh() {
         try {
-            val (pending, marks) = readStatus()
-            _state.update { it.copy(pending = pending, pendingText = pendingText(pending), marks = marks, error = null) }
+            val s = readStatus()
+            _state.update {
+                it.copy(
+                    pending = s.pending,
+                    pendingText = pendingText(s.pending),
+                    marks = s.marks,
+                    refused = s.refused,
+                    error = null,
+                )
+            }
         } catch (e: WanggeException) {
             _state.update { it.copy(error = e.screenMessage()) }
         }
+    }
+
+    /**
+     * Queues a refused document to go to the server again at the next sync
+     * (once the cause was fixed, e.g. the register gave the person the
+     * missing role) and reloads. False if it was not refused.
+     */
+    suspend fun retry(docId: String): Boolean {
+        val queued = try {
+            session.call { it.retryRefused(docId) }
+        } catch (e: WanggeException) {
+            _state.update { it.copy(error = e.screenMessage()) }
+            return false
+        }
+        refresh()
+        return queued
     }
 
     /**
@@ -103,12 +199,21 @@ class SyncStatusViewModel(
         if (error != null) _state.update { it.copy(error = error) }
     }
 
-    private suspend fun readStatus(): Pair<Long, Map<String, CaseSyncMark>> = session.call { store ->
-        val marks = store.cases(CaseQuery()).associate { c ->
+    private class Status(val pending: Long, val marks: Map<String, CaseSyncMark>, val refused: List<RefusedRow>)
+
+    private suspend fun readStatus(): Status = session.call { store ->
+        val cases = store.cases(CaseQuery())
+        val marks = cases.associate { c ->
             val s = store.caseSyncStatus(c.id)
-            c.id to CaseSyncMark(c.id, s.onServer, s.pending)
+            c.id to CaseSyncMark(c.id, s.onServer, s.pending, s.refusal)
         }
-        store.pendingCount().toLong() to marks
+        val titles = cases.associate { c ->
+            c.id to "${session.catalog.checklistItem(c.checklistItem)?.titleZh ?: c.checklistItem}：${c.description}"
+        }
+        val refused = store.refusedDocuments().map { r ->
+            RefusedRow(r.docId, titles[r.docId] ?: "零报告", r.code, refusalLabel(r.code), r.message, cstTime(r.atMs))
+        }
+        Status(store.pendingCount().toLong(), marks, refused)
     }
 
     private fun pendingText(pending: Long) = if (pending == 0L) "全部已同步" else "$pending 项待同步"
@@ -117,7 +222,9 @@ class SyncStatusViewModel(
         /** A sync's counters in words: 发送 3 项，接收 2 项，照片上传 2 个、下载 1 个（12.3 KB）. */
         fun describe(p: SyncProgress): String {
             val kb = (p.bytesSent + p.bytesReceived + p.photoBytesSent + p.photoBytesReceived).toLong() / 1024.0
-            return "发送 ${p.docsSent} 项，接收 ${p.docsReceived} 项，照片上传 ${p.photosSent} 个、下载 ${p.photosReceived} 个" +
+            return "发送 ${p.docsSent} 项，接收 ${p.docsReceived} 项，" +
+                (if (p.docsRefused > 0uL) "服务器拒收 ${p.docsRefused} 项，" else "") +
+                "照片上传 ${p.photosSent} 个、下载 ${p.photosReceived} 个" +
                 "（%.1f KB，%d 轮${if (p.retries > 0u) "，重试 ${p.retries} 次" else ""}）".format(kb, p.rounds.toInt())
         }
     }

@@ -1,5 +1,6 @@
-// The case detail screen: renders CaseDetailViewModel's state; one button
-// per action the signed-in person may take.
+// The case detail screen: renders CaseDetailViewModel's state (with the
+// case's sync badge, and the server's reason when it refused the case); one
+// button per action the signed-in person may take.
 package org.wangge.demo.android
 
 import android.content.Context
@@ -16,6 +17,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import org.wangge.demo.CaseAction
 import org.wangge.demo.CaseDetailViewModel
+import org.wangge.demo.SyncBadge
 
 class CaseDetailActivity : AppCompatActivity() {
     companion object {
@@ -45,6 +47,8 @@ class CaseDetailActivity : AppCompatActivity() {
                     getString(R.string.response_due, s.responseDue),
                     getString(R.string.resolution_due, s.resolutionDue),
                     getString(R.string.holders, s.holders),
+                    s.sync?.let { getString(R.string.sync_state, it.label) }.orEmpty(),
+                    (s.sync as? SyncBadge.Refused)?.message.orEmpty(),
                     s.error.orEmpty(),
                 ).joinToString("\n")
                 timeline.text = s.timeline.joinToString("\n") { e ->
@@ -66,6 +70,7 @@ class CaseDetailActivity : AppCompatActivity() {
                                     CaseAction.FEEDBACK -> model.feedback(text)
                                     CaseAction.VERIFY -> model.verify(passed = true)
                                     CaseAction.COMMENT -> model.comment(text)
+                                    CaseAction.RETRY_SYNC -> model.retrySync()
                                 }
                             }
                         }

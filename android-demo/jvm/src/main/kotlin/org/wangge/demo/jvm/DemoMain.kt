@@ -4,8 +4,12 @@
 // A grid officer patrols offline, reports three cases, handles one on the
 // spot; the centre (here, on the same device) registers and dispatches; the
 // city-management team arrives; time passes; a workstation files its zero
-// report. With a server (run-jvm.sh starts one by default), the phone then
-// syncs, printing the progress and the sync status screen, and a second
+// report. With a server (run-jvm.sh starts one by default), the phone is
+// enrolled to a person of the demo roster and signs in as them (the server's
+// `enrolment`, then `setAuthor`): the officer's work is theirs, while the
+// centre's, the team's and the workstation's belong on other devices (the
+// phone refuses at once to write as anyone else, and says so); the phone
+// then syncs, printing the progress and the sync status screen, and a second
 // phone of the same block syncs and shows what it received.
 //
 // Arguments: [store folder] [--server URL --token T --device D
@@ -26,6 +30,7 @@ import org.wangge.core.Role
 import org.wangge.core.SyncListener
 import org.wangge.core.SyncProgress
 import org.wangge.core.Store
+import org.wangge.core.WanggeException
 import org.wangge.core.generateDeviceId
 import org.wangge.demo.CaseDetailState
 import org.wangge.demo.CaseDetailViewModel
@@ -40,6 +45,7 @@ import org.wangge.demo.Session
 import org.wangge.demo.ZeroReportState
 import org.wangge.demo.ZeroReportViewModel
 import org.wangge.demo.cstTime
+import org.wangge.demo.screenMessage
 
 private const val MINUTE = 60_000L
 
@@ -100,6 +106,7 @@ private fun show(s: CaseDetailState) = screen(
         "响应时限：${s.responseDue}",
         "办结时限：${s.resolutionDue}",
         "当前处理：${s.holders.ifEmpty { "-" }}",
+        "同步：${s.sync?.label ?: "-"}",
         "时间线：",
     ) + s.timeline.map { e ->
         "  ${e.time}  ${e.what}  ${e.who}" + (e.note?.let { "：$it" } ?: "") + (e.superseded?.let { "（未生效：$it）" } ?: "")
@@ -118,6 +125,7 @@ private fun show(s: SyncStatusState, title: String) = screen(
     listOf("待同步：${s.pendingText}${if (s.syncing) "（同步中…）" else ""}") +
         listOfNotNull(s.lastSync?.let { "上次同步：$it" }) +
         s.marks.values.map { "  ${it.caseId.takeLast(8)}  ${it.label}" } +
+        s.refused.map { "  ⚠ 服务器拒收 ${it.at}  ${it.title}：${it.reason}（${it.message}）[重新提交]" } +
         listOfNotNull(s.error?.let { "✗ $it" }),
 )
 
@@ -165,9 +173,11 @@ fun main(args: Array<String>) = runBlocking {
     val centre = Actor("centre-desk", Role.CENTRE)
     val team = Actor("cg-31", Role.HANDLING_UNIT, "城管中队")
     val staff = Actor("ws-staff-4", Role.WORKSTATION_STAFF)
-    val me = Session(store, officer)
     println("Wangge field app on the JVM — store ${path.path}, device $device")
-    println("${cstTime(clock.nowMs())} officer-017 starts the patrol, no signal.")
+    // With a server, the phone signs in as the person it is enrolled to (asked once, in signal).
+    val me = server?.let { Session.enrol(store, it.url, it.token) } ?: Session(store, officer)
+    val who = me.person?.let { "${it.name}（${it.staffId}）" } ?: me.me.id
+    println("${cstTime(clock.nowMs())} $who starts the patrol, no signal.")
 
     val patrol = PatrolListViewModel(me)
     patrol.refresh()
@@ -208,20 +218,31 @@ fun main(args: Array<String>) = runBlocking {
     val construction = r3.submit() ?: error("construction case not recorded")
     show(r3.state.value)
 
-    // The centre registers and dispatches (the back office's work; here on this device).
     clock.advanceMs(7 * MINUTE)
-    println("\n${cstTime(clock.nowMs())} the centre registers and dispatches.")
-    store.addEvent(vendor, centre, CaseEventKind.Registered("XT-0001"))
-    store.addEvent(vendor, centre, CaseEventKind.Dispatched(listOf("城管中队")))
-    store.addEvent(construction, centre, CaseEventKind.Registered("XT-0002"))
-    store.addEvent(construction, centre, CaseEventKind.Dispatched(listOf("联合执法队")))
-    store.addEvent(construction, centre, CaseEventKind.Escalated("违建提交区级平台"))
+    if (server == null) {
+        // The centre registers and dispatches (the back office's work; here on this device).
+        println("\n${cstTime(clock.nowMs())} the centre registers and dispatches.")
+        store.addEvent(vendor, centre, CaseEventKind.Registered("XT-0001"))
+        store.addEvent(vendor, centre, CaseEventKind.Dispatched(listOf("城管中队")))
+        store.addEvent(construction, centre, CaseEventKind.Registered("XT-0002"))
+        store.addEvent(construction, centre, CaseEventKind.Dispatched(listOf("联合执法队")))
+        store.addEvent(construction, centre, CaseEventKind.Escalated("违建提交区级平台"))
 
-    clock.advanceMs(5 * MINUTE)
-    val teamDetail = CaseDetailViewModel(Session(store, team))
-    teamDetail.load(vendor)
-    teamDetail.arrive()
-    println("${cstTime(clock.nowMs())} 城管中队 arrives at the market.")
+        clock.advanceMs(5 * MINUTE)
+        val teamDetail = CaseDetailViewModel(Session(store, team))
+        teamDetail.load(vendor)
+        teamDetail.arrive()
+        println("${cstTime(clock.nowMs())} 城管中队 arrives at the market.")
+    } else {
+        // An enrolled phone is its person's: the centre's work happens on the centre's desk.
+        println("\n${cstTime(clock.nowMs())} the centre's work is not this phone's; writing it here is refused at once:")
+        try {
+            store.addEvent(vendor, centre, CaseEventKind.Registered("XT-0001"))
+        } catch (e: WanggeException) {
+            println("  ✗ ${e.screenMessage()}")
+        }
+        clock.advanceMs(5 * MINUTE)
+    }
 
     clock.advanceMs(40 * MINUTE)
     patrol.refresh()
@@ -230,10 +251,13 @@ fun main(args: Array<String>) = runBlocking {
     show(detail.state.value)
 
     clock.advanceMs(7 * 60 * MINUTE)
-    val ws = ZeroReportViewModel(Session(store, staff), "XT-W01")
-    ws.fileNothingToReport()
-    ws.recordMatter("调解私设地锁纠纷，业主已自行拆除", checklistItem = "A07-001")
-    show(ws.state.value)
+    if (server == null) {
+        // The workstation's report, on this device too when it is nobody's.
+        val ws = ZeroReportViewModel(Session(store, staff), "XT-W01")
+        ws.fileNothingToReport()
+        ws.recordMatter("调解私设地锁纠纷，业主已自行拆除", checklistItem = "A07-001")
+        show(ws.state.value)
+    }
 
     patrol.show(org.wangge.demo.PatrolFilter.OVERDUE)
     show(patrol.state.value, "全街道超时案件 ${cstTime(clock.nowMs())}")

@@ -9,6 +9,7 @@ import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
 import org.wangge.core.GpsFix
 import org.wangge.core.NewCase
+import org.wangge.core.RefusalCode
 import org.wangge.demo.CaseAction
 import org.wangge.demo.CaseDetailViewModel
 import org.wangge.demo.GridChoice
@@ -16,6 +17,7 @@ import org.wangge.demo.NewReportViewModel
 import org.wangge.demo.PatrolFilter
 import org.wangge.demo.PatrolListViewModel
 import org.wangge.demo.Session
+import org.wangge.demo.SyncBadge
 import org.wangge.demo.SyncStatusViewModel
 import org.wangge.demo.ZeroReportViewModel
 import org.wangge.tests.HOUR
@@ -31,6 +33,7 @@ import org.wangge.tests.cityTeam
 import org.wangge.tests.fixNearW03Edge
 import org.wangge.tests.fixW01U1
 import org.wangge.tests.officer
+import org.wangge.tests.officerPerson
 import org.wangge.tests.smallJpeg
 import org.wangge.tests.wsStaff
 
@@ -245,6 +248,76 @@ fun demoTests() = Suite("android demo: view models").apply {
                 screen.refresh()
                 assertEq("已上报，有更新待同步", screen.state.value.marks.getValue(id).label, "a change after the sync")
                 assertEq(1L, screen.state.value.pending, "one pending")
+            }
+            t.store.close()
+        }
+    }
+
+    test("enrolled session; a case the server refuses shows as refused with its reason, and goes once retried") {
+        SyncServer().use { server ->
+            val a = server.enroll("网格一组-手持02", blocks = listOf("XT-B1"))
+            val t = TestStore(deviceId = a.deviceId)
+            runBlocking {
+                // The session is the enrolled person's, and the store refuses anyone else at once.
+                val me = Session.enrol(t.store, server.url, a.token, io = Dispatchers.IO)
+                assertEq(officer, me.me, "acts as the enrolled person")
+                assertEq("王建国", me.person?.name, "the person's name")
+                assertEq(listOf("网格一组"), me.units, "units")
+                val id = t.store.recordCase(me.me, NewCase("A02-001", "菜场门口流动摊贩占道经营", gps = fixW01U1()))
+                val stranger = CaseDetailViewModel(t.session(cityTeam))
+                stranger.load(id)
+                stranger.comment("不是本机人员")
+                assertThat(stranger.state.value.error?.startsWith("不能以此身份操作") == true) {
+                    "error: ${stranger.state.value.error}"
+                }
+
+                // The register takes the grid_officer role away before the phone syncs.
+                server.importRoster(listOf(officerPerson.copy(roles = listOf("street_official"))))
+                val screen = SyncStatusViewModel(me, server.url, a.token)
+                val result = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
+                assertEq(1uL, result.docsRefused, "refused: $result")
+                assertEq(0L, screen.state.value.pending, "nothing pending")
+                val mark = screen.state.value.marks.getValue(id)
+                val badge = mark.badge
+                assertThat(badge is SyncBadge.Refused && badge.code == RefusalCode.WRONG_AUTHOR && !badge.retrying) {
+                    "badge: $badge"
+                }
+                assertThat((badge as SyncBadge.Refused).message.contains("role or unit")) { "the server's reason: $badge" }
+                assertEq("服务器拒收：操作人不是本机登记的人员或其岗位", mark.label, "label")
+                val row = screen.state.value.refused.single()
+                assertEq(id, row.docId, "the refused list")
+                assertEq("流动摊贩：菜场门口流动摊贩占道经营", row.title, "title")
+                assertEq(badge.message, row.message, "message")
+                val last = screen.state.value.lastSync ?: ""
+                assertThat(last.contains("服务器拒收 1 项")) { "last sync: $last" }
+
+                // The case detail shows it, still readable, with a retry.
+                val detail = CaseDetailViewModel(me)
+                detail.load(id)
+                assertEq(badge, detail.state.value.sync, "detail badge")
+                assertEq("菜场门口流动摊贩占道经营", detail.state.value.description, "still readable")
+                assertEq(CaseAction.RETRY_SYNC, detail.state.value.actions.last(), "retry offered")
+
+                // Retried before the register is fixed: refused again.
+                assertEq(true, screen.retry(id), "retry queued")
+                assertEq(1L, screen.state.value.pending, "pending again")
+                assertEq("服务器拒收：操作人不是本机登记的人员或其岗位（已重新提交，待同步）", screen.state.value.marks.getValue(id).label, "retrying")
+                assertEq(1uL, screen.syncNow()?.docsRefused, "refused again")
+
+                // The register gives the role back; retried from the case detail, it goes.
+                server.importRoster(listOf(officerPerson))
+                detail.retrySync()
+                val retrying = detail.state.value.sync
+                assertThat(retrying is SyncBadge.Refused && retrying.retrying) { "retrying: $retrying" }
+                assertThat(CaseAction.RETRY_SYNC !in detail.state.value.actions) { "no second retry: ${detail.state.value.actions}" }
+                val sent = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
+                assertEq(1uL, sent.docsSent, "sent: $sent")
+                assertEq(0uL, sent.docsRefused, "accepted")
+                assertEq("已上报中心", screen.state.value.marks.getValue(id).label, "on the server")
+                assertEq(emptyList(), screen.state.value.refused, "nothing refused")
+                detail.load(id)
+                assertEq(SyncBadge.OnServer, detail.state.value.sync, "detail after")
+                assertEq(false, screen.retry(id), "nothing to retry")
             }
             t.store.close()
         }
