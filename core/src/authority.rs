@@ -53,6 +53,34 @@ use crate::model::{Actor, Role};
 use crate::zero_report::{ZeroReportEvent, ZeroReportEventKind, ZeroReportHeader};
 
 const EVENT_PREFIX: &str = "ev:";
+/// Root keys of the server's seals: `seal:<event id>` holds the seal of the
+/// event `ev:<event id>` (see [`SealVerifier`]).
+pub const SEAL_PREFIX: &str = "seal:";
+
+/// Checks the server's seal on an event it made itself.
+///
+/// Why seals: the back office adds events (a registration with its number, a
+/// dispatch, a close) on the server. If the server loses them (restored from
+/// a backup), the devices that pulled them are the only copies left, and they
+/// push them back; but rule 3 refuses any event that is not the pushing
+/// device's person's. A seal — a MAC over the event's exact JSON text under a
+/// key only the server holds (kept in its database, so a backup keeps it) —
+/// lets the server recognise its own events when any device relays them,
+/// while a device still cannot forge one.
+pub trait SealVerifier {
+    /// True if `seal` is the server's seal of the event text `event_json`.
+    fn verify(&self, event_json: &str, seal: &str) -> bool;
+}
+
+/// No seal is valid: what a device, which holds no key, checks with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSeals;
+
+impl SealVerifier for NoSeals {
+    fn verify(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}
 
 /// Who pushes: the person a device is enrolled to, with the roles and units
 /// the server's register gives them.
@@ -241,6 +269,7 @@ struct Root {
     schema: RootValue,
     header: String,
     events: BTreeMap<String, String>,
+    seals: BTreeMap<String, String>,
 }
 
 fn corrupt(message: impl Into<String>) -> Refusal {
@@ -274,9 +303,17 @@ fn text(value: RootValue, what: &str) -> Result<String, Refusal> {
 
 fn read_root(doc: &EventDoc, code: RefusalCode) -> Result<Root, Refusal> {
     let mut events = BTreeMap::new();
+    let mut seals = BTreeMap::new();
     for key in doc.root_keys() {
         match key.as_str() {
             "kind" | "schema" | "header" => {}
+            k if k.starts_with(SEAL_PREFIX) => {
+                let value = single(doc, k, RefusalCode::EventChanged)?;
+                seals.insert(
+                    k[SEAL_PREFIX.len()..].to_owned(),
+                    text(value, &format!("seal {k}"))?,
+                );
+            }
             k if k.starts_with(EVENT_PREFIX) => {
                 let value = single(doc, k, RefusalCode::EventChanged)?;
                 events.insert(
@@ -300,6 +337,7 @@ fn read_root(doc: &EventDoc, code: RefusalCode) -> Result<Root, Refusal> {
         schema: single(doc, "schema", code)?,
         header: text(single(doc, "header", code)?, "the header")?,
         events,
+        seals,
     })
 }
 
@@ -309,7 +347,8 @@ fn parse<T: DeserializeOwned>(json: &str, what: &str) -> Result<T, Refusal> {
 
 /// Checks a pushed document: `before` is what the checker holds (none for a
 /// new document), `after` the result of merging the push into it. Returns
-/// the decoded content on success.
+/// the decoded content on success. No seal is accepted (see
+/// [`check_push_sealed`]).
 pub fn check_push(
     before: Option<&EventDoc>,
     after: &EventDoc,
@@ -317,7 +356,28 @@ pub fn check_push(
     author: &Author,
     catalog: &Catalog,
 ) -> Result<CheckedContent, Refusal> {
+    check_push_sealed(before, after, kind, author, catalog, &NoSeals)
+}
+
+/// [`check_push`], where a new event that is not the author's is accepted if
+/// it carries a seal `seals` verifies: an event the server made itself and a
+/// device relays back (after the server lost it).
+pub fn check_push_sealed(
+    before: Option<&EventDoc>,
+    after: &EventDoc,
+    kind: DocKind,
+    author: &Author,
+    catalog: &Catalog,
+    seals: &dyn SealVerifier,
+) -> Result<CheckedContent, Refusal> {
     let now = read_root(after, RefusalCode::HeaderChanged)?;
+    for id in now.seals.keys() {
+        if !now.events.contains_key(id) {
+            return Err(corrupt(format!(
+                "a seal names event {id}, which the document does not hold"
+            )));
+        }
+    }
     if now.kind != RootValue::Text(kind.as_str().to_owned()) {
         return Err(corrupt(format!(
             "pushed as a {} but the document says {:?}",
@@ -342,6 +402,14 @@ pub fn check_push(
                 "the case's intake facts (header) were changed; they are written once, by the device that created the document",
             ));
         }
+        for (id, seal) in &old.seals {
+            if now.seals.get(id) != Some(seal) {
+                return Err(Refusal::new(
+                    RefusalCode::EventChanged,
+                    format!("the seal of event {id} was changed or removed"),
+                ));
+            }
+        }
         for (id, json) in &old.events {
             match now.events.get(id) {
                 None => {
@@ -361,6 +429,13 @@ pub fn check_push(
         }
     }
     let is_new = |id: &String| old.as_ref().is_none_or(|o| !o.events.contains_key(id));
+    // An event the server made and sealed: relayed by a device, not authored by it.
+    let sealed = |id: &String| {
+        now.seals
+            .get(id)
+            .zip(now.events.get(id))
+            .is_some_and(|(seal, json)| seals.verify(json, seal))
+    };
     match kind {
         DocKind::Case => {
             let header: CaseHeader = parse(&now.header, "the header")?;
@@ -388,6 +463,9 @@ pub fn check_push(
             }
             for i in new_ids {
                 let e = &events[i];
+                if sealed(&e.id.to_string()) {
+                    continue;
+                }
                 if !author.is(&e.by) {
                     return Err(wrong_author(&e.by, author));
                 }
@@ -421,6 +499,9 @@ pub fn check_push(
             }
             for i in new_ids {
                 let e = &events[i];
+                if sealed(&e.id.to_string()) {
+                    continue;
+                }
                 if !author.is(&e.by) {
                     return Err(wrong_author(&e.by, author));
                 }

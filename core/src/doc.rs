@@ -7,7 +7,8 @@
 //! ├── "kind"    : "case" | "zero_report"
 //! ├── "schema"  : 1
 //! ├── "header"  : JSON text, written once at creation
-//! └── "ev:<id>" : JSON text of one event, one key per event
+//! ├── "ev:<id>" : JSON text of one event, one key per event
+//! └── "seal:<id>": the server's seal of event <id>, for events it made
 //! ```
 //!
 //! * Events are immutable facts, so each is one scalar value: one operation
@@ -296,6 +297,34 @@ impl EventDoc {
         self.doc
             .transact::<_, _, automerge::AutomergeError>(|tx| {
                 tx.put(ROOT, key, json)?;
+                Ok(())
+            })
+            .map_err(|f| corrupt(&self.id, f.error))?;
+        Ok(())
+    }
+
+    /// Makes the next changes under `actor`.
+    pub fn set_actor(&mut self, actor: &ActorId) {
+        self.doc.set_actor(actor.clone());
+    }
+
+    /// Adds one event and its seal (a value computed from the event's exact
+    /// JSON text by `seal`) as one change: what the server does for the
+    /// events it makes itself (see `authority::SealVerifier`).
+    pub fn add_sealed_event<E: Serialize>(
+        &mut self,
+        event_id: &str,
+        event: &E,
+        seal: impl FnOnce(&str) -> String,
+    ) -> Result<()> {
+        let json = to_json(event)?;
+        let sealed = seal(&json);
+        let key = format!("{EVENT_PREFIX}{event_id}");
+        let seal_key = format!("{}{event_id}", crate::authority::SEAL_PREFIX);
+        self.doc
+            .transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(ROOT, key, json)?;
+                tx.put(ROOT, seal_key, sealed)?;
                 Ok(())
             })
             .map_err(|f| corrupt(&self.id, f.error))?;

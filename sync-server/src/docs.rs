@@ -10,7 +10,9 @@ use wangge_core::case::{
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::zero_report::{ZeroReport, ZeroReportEvent, ZeroReportHeader, derive_zero_report};
 
-use wangge_core::authority::{Author, CheckedContent, Refusal, RefusalCode, check_push};
+use wangge_core::authority::{
+    Author, CheckedContent, NoSeals, Refusal, RefusalCode, SealVerifier, check_push_sealed,
+};
 use wangge_core::doc::StrictMerge;
 
 use crate::error::ApiError;
@@ -239,6 +241,24 @@ pub fn merge_push(
     catalog: &Catalog,
     actor: &ActorId,
 ) -> Merge {
+    merge_push_sealed(
+        doc_id, kind, stored, changes, author, catalog, actor, &NoSeals,
+    )
+}
+
+/// [`merge_push`], accepting the server's own events relayed by a device when
+/// `seals` verifies their seal (see `wangge_core::authority::SealVerifier`).
+#[allow(clippy::too_many_arguments)]
+pub fn merge_push_sealed(
+    doc_id: &str,
+    kind: DocKind,
+    stored: Stored<'_>,
+    changes: &[u8],
+    author: Option<&Author>,
+    catalog: &Catalog,
+    actor: &ActorId,
+    seals: &dyn SealVerifier,
+) -> Merge {
     if doc_id.is_empty() || doc_id.len() > 200 {
         return refused(
             RefusalCode::CorruptDocument,
@@ -285,7 +305,7 @@ pub fn merge_push(
             "this device is not enrolled to an active person of the register; enrol it again with `wangge-server enroll --person`",
         );
     };
-    let content = match check_push(before.as_ref(), &merged, kind, author, catalog) {
+    let content = match check_push_sealed(before.as_ref(), &merged, kind, author, catalog, seals) {
         Ok(c) => c,
         Err(r) => return Merge::Refused(r),
     };

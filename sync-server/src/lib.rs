@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod roster;
 pub mod routes;
+pub mod seal;
 pub mod storage;
 
 use std::sync::Arc;

@@ -20,9 +20,10 @@ use wangge_core::{Actor, CaseQuery, CaseRecord, CaseSummary, Catalog, EventId};
 use wangge_core::authority::{Author, Refusal, RefusalCode};
 
 use crate::docs::{
-    Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push,
+    Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push_sealed,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::seal::Sealer;
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
 };
@@ -115,6 +116,7 @@ pub struct SqliteStorage {
     next_reader: AtomicUsize,
     catalog: Arc<Catalog>,
     actor: ActorId,
+    sealer: Sealer,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -293,6 +295,19 @@ impl SqliteStorage {
                 ActorId::from(bytes)
             }
         };
+        let sealer = match get_meta(&tx, "seal_key")? {
+            Some(hex) => decode_hex(&hex)
+                .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                .map(Sealer::new)
+                .ok_or_else(|| ApiError::internal("bad seal key in meta"))?,
+            None => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key)
+                    .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+                set_meta(&tx, "seal_key", &crate::auth::hex(&key))?;
+                Sealer::new(key)
+            }
+        };
         tx.commit()?;
         let readers = (0..4)
             .map(|_| connect(path).map(Mutex::new))
@@ -303,6 +318,7 @@ impl SqliteStorage {
             next_reader: AtomicUsize::new(0),
             catalog,
             actor,
+            sealer,
         })
     }
 
@@ -433,7 +449,14 @@ impl SqliteStorage {
             kind: make(&tx)?,
         };
         validate_next(&record.header, &record.events, &event, &self.catalog)?;
-        doc.add_event(&event.id.to_string(), &event)?;
+        // A fresh Automerge actor for every back-office change. With one actor
+        // for the server's lifetime, a server restored from a backup would
+        // number its next change like one it made after the backup and lost,
+        // which devices still hold: two different changes with the same actor
+        // and sequence number, which Automerge refuses ("duplicate seq"), and
+        // those devices could no longer sync the case.
+        doc.set_actor(&ActorId::random());
+        doc.add_sealed_event(&event.id.to_string(), &event, |json| self.sealer.seal(json))?;
         let decoded = decode(&doc, DocKind::Case, &self.catalog)?;
         let saved = doc.save_verified()?;
         self.store_doc(&tx, &doc, &saved, DocKind::Case, &decoded, now_ms)?;
@@ -679,7 +702,7 @@ impl Storage for SqliteStorage {
             };
             let mut device_heads = push.heads.clone();
             device_heads.sort();
-            match merge_push(
+            match merge_push_sealed(
                 &push.doc_id,
                 push.kind,
                 stored,
@@ -687,6 +710,7 @@ impl Storage for SqliteStorage {
                 author,
                 &self.catalog,
                 &self.actor,
+                &self.sealer,
             ) {
                 Merge::MissingDeps => resend.push(push.doc_id.clone()),
                 Merge::Refused(r) => {

@@ -992,3 +992,59 @@ fn an_unloadable_stored_document_is_quarantined_and_repaired_from_a_device() {
     newcomer.sync();
     assert!(newcomer.doc_ids().contains(&case));
 }
+
+#[test]
+fn a_forged_server_seal_does_not_pass_a_centre_event() {
+    let s = street();
+    let base = server_doc(&s, &s.b2_case);
+    let invented_centre = Actor {
+        id: "XT-CC-001".into(),
+        role: Role::Centre,
+        unit: None,
+        device: DeviceId::generate(),
+    };
+    let reject = event(
+        &invented_centre,
+        MONDAY_9AM + 60_000,
+        CaseEventKind::Rejected {
+            reason: "伪造".into(),
+        },
+    );
+    let mut doc = base.clone();
+    doc.add_sealed_event(&reject.id.to_string(), &reject, |_| "ab".repeat(32))
+        .unwrap();
+    let resp = push(
+        &s.server,
+        &s.b2.token,
+        vec![doc_push(&doc, DocKind::Case, doc.save_after(&base.heads()))],
+    );
+    assert_refused(&resp, &s.b2_case, "wrong_author");
+    assert_eq!(server_doc(&s, &s.b2_case).heads(), base.heads());
+    // A real seal on one event does not cover another.
+    register(&s, &s.b2_case);
+    s.b2.sync();
+    let sealed = server_doc(&s, &s.b2_case);
+    let seal_key = sealed
+        .root_keys()
+        .into_iter()
+        .find(|k| k.starts_with("seal:"))
+        .expect("the registration is sealed");
+    let real_seal = match &sealed.root_values(&seal_key)[0] {
+        wangge_core::doc::RootValue::Text(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    let mut doc = sealed.clone();
+    doc.add_sealed_event(&reject.id.to_string(), &reject, |_| real_seal.clone())
+        .unwrap();
+    let resp = push(
+        &s.server,
+        &s.b2.token,
+        vec![doc_push(
+            &doc,
+            DocKind::Case,
+            doc.save_after(&sealed.heads()),
+        )],
+    );
+    assert_refused(&resp, &s.b2_case, "wrong_author");
+    assert_healthy(&s);
+}
