@@ -621,17 +621,30 @@ pub fn check_case_event(
             }
         }
         K::HandledOnSpot { .. } => {
-            let state = crate::case::derive(header, events, catalog);
-            let allowed = catalog
-                .checklist
-                .item(&state.checklist_item)
-                .is_some_and(|i| i.on_spot);
+            // Judged against every item the case has had (the reporter's and
+            // each correction at registration), not only the one in force
+            // after the merge: an officer who handled the case offline, before
+            // his phone learnt of the centre's correction, saw an item that
+            // allowed it, and refusing his document would lose his work. The
+            // fold still decides whether the handling takes effect (it is
+            // superseded if the item in force does not allow it).
+            let mut items = vec![header.checklist_item.as_str()];
+            items.extend(events.iter().filter_map(|e| match &e.kind {
+                K::Registered {
+                    checklist_item: Some(item),
+                    ..
+                } => Some(item.as_str()),
+                _ => None,
+            }));
+            let allowed = items
+                .iter()
+                .any(|id| catalog.checklist.item(id).is_some_and(|i| i.on_spot));
             if !allowed {
                 return Err(Refusal::new(
                     RefusalCode::NotOnSpotItem,
                     format!(
                         "checklist item '{}' may not be handled on the spot; report it for dispatch",
-                        state.checklist_item
+                        items.last().copied().unwrap_or_default()
                     ),
                 ));
             }

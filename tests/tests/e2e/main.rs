@@ -8,6 +8,7 @@
 
 mod audit;
 mod authority;
+mod authority_property;
 mod bad_input;
 mod convergence;
 mod faults;
