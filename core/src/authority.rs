@@ -446,30 +446,15 @@ pub fn check_push_sealed(
                     after.id()
                 )));
             }
-            let mut events = Vec::with_capacity(now.events.len());
-            let mut new_ids = Vec::new();
-            for (id, json) in &now.events {
-                let e: CaseEvent = parse(json, &format!("event {id}"))?;
-                if e.id.to_string() != *id {
-                    return Err(corrupt(format!("event {id} carries the id {}", e.id)));
-                }
-                if is_new(id) {
-                    new_ids.push(events.len());
-                }
-                events.push(e);
-            }
+            let (events, new_ids) = parse_events::<CaseEvent>(&now.events, "event", is_new)?;
             if old.is_none() {
                 check_new_case(&header, &events, author)?;
             }
-            for i in new_ids {
-                let e = &events[i];
-                if sealed(&e.id.to_string()) {
-                    continue;
+            for e in new_ids.into_iter().map(|i| &events[i]) {
+                if !sealed(&e.id.to_string()) {
+                    author.check(&e.by)?;
+                    check_case_event(&header, &events, e, catalog, old.is_none())?;
                 }
-                if !author.is(&e.by) {
-                    return Err(wrong_author(&e.by, author));
-                }
-                check_case_event(&header, &events, e, catalog, old.is_none())?;
             }
             Ok(CheckedContent::Case {
                 header: Box::new(header),
@@ -485,31 +470,58 @@ pub fn check_push_sealed(
                     after.id()
                 )));
             }
-            let mut events = Vec::with_capacity(now.events.len());
-            let mut new_ids = Vec::new();
-            for (id, json) in &now.events {
-                let e: ZeroReportEvent = parse(json, &format!("entry {id}"))?;
-                if e.id.to_string() != *id {
-                    return Err(corrupt(format!("entry {id} carries the id {}", e.id)));
+            let (events, new_ids) = parse_events::<ZeroReportEvent>(&now.events, "entry", is_new)?;
+            for e in new_ids.into_iter().map(|i| &events[i]) {
+                if !sealed(&e.id.to_string()) {
+                    author.check(&e.by)?;
+                    check_zero_report_entry(e, &events)?;
                 }
-                if is_new(id) {
-                    new_ids.push(events.len());
-                }
-                events.push(e);
-            }
-            for i in new_ids {
-                let e = &events[i];
-                if sealed(&e.id.to_string()) {
-                    continue;
-                }
-                if !author.is(&e.by) {
-                    return Err(wrong_author(&e.by, author));
-                }
-                check_zero_report_entry(e, &events)?;
             }
             Ok(CheckedContent::ZeroReport { header, events })
         }
     }
+}
+
+/// What the rules need of an event of either document kind.
+trait Entry: DeserializeOwned {
+    fn entry_id(&self) -> crate::ids::EventId;
+}
+
+impl Entry for CaseEvent {
+    fn entry_id(&self) -> crate::ids::EventId {
+        self.id
+    }
+}
+
+impl Entry for ZeroReportEvent {
+    fn entry_id(&self) -> crate::ids::EventId {
+        self.id
+    }
+}
+
+/// Parses every event of a document, checking that each is stored under its
+/// own id; returns them with the indices of those `is_new` says were added.
+fn parse_events<E: Entry>(
+    texts: &BTreeMap<String, String>,
+    what: &str,
+    is_new: impl Fn(&String) -> bool,
+) -> Result<(Vec<E>, Vec<usize>), Refusal> {
+    let mut events = Vec::with_capacity(texts.len());
+    let mut new_ids = Vec::new();
+    for (id, json) in texts {
+        let e: E = parse(json, &format!("{what} {id}"))?;
+        if e.entry_id().to_string() != *id {
+            return Err(corrupt(format!(
+                "{what} {id} carries the id {}",
+                e.entry_id()
+            )));
+        }
+        if is_new(id) {
+            new_ids.push(events.len());
+        }
+        events.push(e);
+    }
+    Ok((events, new_ids))
 }
 
 fn wrong_author(by: &Actor, author: &Author) -> Refusal {
