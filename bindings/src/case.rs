@@ -83,8 +83,13 @@ pub enum CaseEventKind {
     },
     /// The centre dispatched the case to one or more units (联动处置).
     Dispatched {
-        /// Units now responsible, e.g. `["城管中队", "物业"]`.
+        /// Every unit of the dispatch, e.g. `["城管中队", "物业"]`: the lead
+        /// and the assisting units.
         units: Vec<String>,
+        /// The lead unit (牵头), one of `units`; the others assist (协办).
+        /// `null` means the first unit leads, unless the case has a lead already.
+        #[uniffi(default = None)]
+        lead: Option<String>,
         /// Instructions.
         #[uniffi(default = None)]
         note: Option<String>,
@@ -139,6 +144,39 @@ pub enum CaseEventKind {
         /// Why.
         reason: String,
     },
+    /// The centre released an assisting unit: it no longer owes feedback.
+    Released {
+        /// The assisting unit.
+        unit: String,
+        /// Why, if the centre says.
+        #[uniffi(default = None)]
+        reason: Option<String>,
+    },
+    /// The centre withdrew a (wrong) dispatch from the named units.
+    Withdrawn {
+        /// The units the dispatch is withdrawn from.
+        units: Vec<String>,
+        /// Why.
+        reason: String,
+    },
+    /// A unit the case was dispatched to handed it back (退回): not its matter.
+    HandedBack {
+        /// Why (required).
+        reason: String,
+    },
+    /// This case is a duplicate, merged into another one (合并).
+    MergedInto {
+        /// The id of the case that carries the handling.
+        target: String,
+        /// Remarks.
+        #[uniffi(default = None)]
+        note: Option<String>,
+    },
+    /// A duplicate was merged into this case.
+    MergedFrom {
+        /// The id of the duplicate.
+        source: String,
+    },
     /// A remark, with optional photos; changes nothing in the workflow.
     Comment {
         /// The remark.
@@ -164,7 +202,7 @@ impl From<CaseEventKind> for core_lib::CaseEventKind {
                 grid,
             },
             K::Rejected { reason } => Self::Rejected { reason },
-            K::Dispatched { units, note } => Self::Dispatched { units, note },
+            K::Dispatched { units, lead, note } => Self::Dispatched { units, lead, note },
             K::Arrived { note } => Self::Arrived { note },
             K::HandledOnSpot { note, photos } => Self::HandledOnSpot {
                 note,
@@ -186,6 +224,11 @@ impl From<CaseEventKind> for core_lib::CaseEventKind {
             K::Closed { note } => Self::Closed { note },
             K::Reopened { reason } => Self::Reopened { reason },
             K::Escalated { reason } => Self::Escalated { reason },
+            K::Released { unit, reason } => Self::Released { unit, reason },
+            K::Withdrawn { units, reason } => Self::Withdrawn { units, reason },
+            K::HandedBack { reason } => Self::HandedBack { reason },
+            K::MergedInto { target, note } => Self::MergedInto { target, note },
+            K::MergedFrom { source } => Self::MergedFrom { source },
             K::Comment { text, photos } => Self::Comment {
                 text,
                 photos: photos_in(photos),
@@ -209,7 +252,7 @@ impl From<core_lib::CaseEventKind> for CaseEventKind {
                 grid,
             },
             K::Rejected { reason } => Self::Rejected { reason },
-            K::Dispatched { units, note } => Self::Dispatched { units, note },
+            K::Dispatched { units, lead, note } => Self::Dispatched { units, lead, note },
             K::Arrived { note } => Self::Arrived { note },
             K::HandledOnSpot { note, photos } => Self::HandledOnSpot {
                 note,
@@ -231,6 +274,11 @@ impl From<core_lib::CaseEventKind> for CaseEventKind {
             K::Closed { note } => Self::Closed { note },
             K::Reopened { reason } => Self::Reopened { reason },
             K::Escalated { reason } => Self::Escalated { reason },
+            K::Released { unit, reason } => Self::Released { unit, reason },
+            K::Withdrawn { units, reason } => Self::Withdrawn { units, reason },
+            K::HandedBack { reason } => Self::HandedBack { reason },
+            K::MergedInto { target, note } => Self::MergedInto { target, note },
+            K::MergedFrom { source } => Self::MergedFrom { source },
             K::Comment { text, photos } => Self::Comment {
                 text,
                 photos: photos_out(photos),
@@ -348,6 +396,8 @@ pub enum CaseStatus {
     Verified,
     /// Closed (结案).
     Closed,
+    /// A duplicate, merged into another case (`CaseState.mergedInto`).
+    Merged,
 }
 
 impl From<core_lib::CaseStatus> for CaseStatus {
@@ -362,6 +412,7 @@ impl From<core_lib::CaseStatus> for CaseStatus {
             S::Handled => Self::Handled,
             S::Verified => Self::Verified,
             S::Closed => Self::Closed,
+            S::Merged => Self::Merged,
         }
     }
 }
@@ -408,6 +459,52 @@ pub struct CaseState {
     pub sent_back_count: u32,
     /// Time of the latest event (ms).
     pub last_event_at_ms: i64,
+    /// Every unit ever dispatched, in order: lead or assisting, and how far
+    /// each got.
+    pub assignments: Vec<UnitAssignment>,
+    /// The case this duplicate was merged into, while it is merged.
+    pub merged_into: Option<String>,
+}
+
+/// One unit's part in a case (joint handling): from its dispatch to its
+/// feedback, release or end.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct UnitAssignment {
+    /// The unit.
+    pub unit: String,
+    /// True for the lead unit (牵头), false for an assisting unit (协办).
+    pub lead: bool,
+    /// When it was dispatched (ms).
+    pub dispatched_at_ms: i64,
+    /// Its first arrival on site (ms).
+    pub arrived_at_ms: Option<i64>,
+    /// Its feedback in the current round (ms).
+    pub feedback_at_ms: Option<i64>,
+    /// When the centre released it (ms).
+    pub released_at_ms: Option<i64>,
+    /// When it was taken off the case (ms).
+    pub ended_at_ms: Option<i64>,
+    /// True when the centre withdrew it, false when the unit handed the
+    /// case back; `null` while it is on the case.
+    pub withdrawn: Option<bool>,
+    /// True while it is on the case and has not reported or been released.
+    pub owes_feedback: bool,
+}
+
+impl From<&core_lib::UnitAssignment> for UnitAssignment {
+    fn from(a: &core_lib::UnitAssignment) -> Self {
+        UnitAssignment {
+            unit: a.unit.clone(),
+            lead: a.lead,
+            dispatched_at_ms: a.dispatched_at,
+            arrived_at_ms: a.arrived_at,
+            feedback_at_ms: a.feedback_at,
+            released_at_ms: a.released_at,
+            ended_at_ms: a.ended_at,
+            withdrawn: a.ended.map(|e| e == core_lib::AssignmentEnd::Withdrawn),
+            owes_feedback: a.owes_feedback(),
+        }
+    }
 }
 
 impl CaseState {
@@ -432,6 +529,8 @@ impl CaseState {
             reopen_count: s.reopen_count,
             sent_back_count: s.sent_back_count,
             last_event_at_ms: s.last_event_at,
+            assignments: s.assignments.iter().map(Into::into).collect(),
+            merged_into: s.merged_into.clone(),
         }
     }
 }
@@ -628,7 +727,26 @@ mod tests {
             },
             CaseEventKind::Dispatched {
                 units: vec!["城管中队".into(), "物业".into()],
+                lead: Some("物业".into()),
                 note: Some("联合处置".into()),
+            },
+            CaseEventKind::Released {
+                unit: "物业".into(),
+                reason: None,
+            },
+            CaseEventKind::Withdrawn {
+                units: vec!["物业".into()],
+                reason: "派错".into(),
+            },
+            CaseEventKind::HandedBack {
+                reason: "非本单位职责".into(),
+            },
+            CaseEventKind::MergedInto {
+                target: "0190a1b2-0000-7000-8000-000000000001".into(),
+                note: None,
+            },
+            CaseEventKind::MergedFrom {
+                source: "0190a1b2-0000-7000-8000-000000000002".into(),
             },
             CaseEventKind::Arrived { note: None },
             CaseEventKind::HandledOnSpot {

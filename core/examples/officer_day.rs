@@ -186,6 +186,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             &centre,
             CaseEventKind::Dispatched {
                 units: units.into_iter().map(str::to_owned).collect(),
+                lead: None,
                 note: None,
             },
         )?;

@@ -615,7 +615,9 @@ pub fn check_case_event(
         other => Refusal::new(RefusalCode::InvalidInput, other.to_string()),
     })?;
     match &event.kind {
-        K::Arrived { .. } | K::Feedback { .. } if by.role != Role::Centre => {
+        K::Arrived { .. } | K::Feedback { .. } | K::HandedBack { .. }
+            if by.role != Role::Centre =>
+        {
             let dispatched = by.unit.as_ref().is_some_and(|unit| {
                 events
                     .iter()
@@ -918,6 +920,7 @@ mod tests {
             2_000,
             CaseEventKind::Dispatched {
                 units: vec!["物业".into()],
+                lead: None,
                 note: None,
             },
         );
@@ -945,6 +948,7 @@ mod tests {
             2_500,
             CaseEventKind::Dispatched {
                 units: vec!["城管中队".into()],
+                lead: None,
                 note: None,
             },
         );

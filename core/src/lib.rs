@@ -43,7 +43,8 @@ pub mod sync;
 pub mod zero_report;
 
 pub use case::{
-    CaseEvent, CaseEventKind, CaseHeader, CaseRecord, CaseState, CaseStatus, GridRef, NewCase,
+    AssignmentEnd, CaseEvent, CaseEventKind, CaseHeader, CaseRecord, CaseState, CaseStatus,
+    GridRef, HolderSpan, NewCase, UnitAssignment,
 };
 pub use catalog::Catalog;
 pub use error::{Error, Result};

@@ -12,7 +12,8 @@ use wangge_core::case::{CaseHeader, GridRef, derive, validate_next};
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::hlc::HlcClock;
 use wangge_core::{
-    Actor, CaseEvent, CaseEventKind, CaseId, DeviceId, EventId, Role, SourceChannel,
+    Actor, CaseEvent, CaseEventKind, CaseId, CaseState, CaseStatus, DeviceId, EventId, Role,
+    SourceChannel,
 };
 
 /// One step of the simulation.
@@ -31,7 +32,7 @@ fn step(replicas: usize) -> impl Strategy<Value = Step> {
     ]
 }
 
-const TEMPLATES: usize = 15;
+const TEMPLATES: usize = 22;
 
 fn template(t: usize, device: DeviceId, n: usize) -> (Actor, CaseEventKind) {
     let centre = actor("centre", Role::Centre, None, device);
@@ -56,6 +57,7 @@ fn template(t: usize, device: DeviceId, n: usize) -> (Actor, CaseEventKind) {
             centre,
             CaseEventKind::Dispatched {
                 units: vec!["城管中队".into()],
+                lead: None,
                 note: None,
             },
         ),
@@ -63,6 +65,7 @@ fn template(t: usize, device: DeviceId, n: usize) -> (Actor, CaseEventKind) {
             centre,
             CaseEventKind::Dispatched {
                 units: vec!["物业".into(), "市政科".into()],
+                lead: None,
                 note: None,
             },
         ),
@@ -110,6 +113,49 @@ fn template(t: usize, device: DeviceId, n: usize) -> (Actor, CaseEventKind) {
                 reason: "提交区级平台".into(),
             },
         ),
+        // Joint handling (rules 6–11 of `case::state`).
+        15 => (
+            centre,
+            CaseEventKind::Dispatched {
+                units: vec!["城管中队".into(), "物业".into()],
+                lead: Some("物业".into()),
+                note: None,
+            },
+        ),
+        16 => (
+            unit("城管中队"),
+            CaseEventKind::Feedback {
+                note: format!("城管已处置 {n}"),
+                photos: vec![],
+            },
+        ),
+        17 => (
+            centre,
+            CaseEventKind::Released {
+                unit: "市政科".into(),
+                reason: None,
+            },
+        ),
+        18 => (
+            centre,
+            CaseEventKind::Withdrawn {
+                units: vec!["物业".into()],
+                reason: "派错单位".into(),
+            },
+        ),
+        19 => (
+            unit("城管中队"),
+            CaseEventKind::HandedBack {
+                reason: "非本单位职责".into(),
+            },
+        ),
+        20 => (
+            centre,
+            CaseEventKind::MergedInto {
+                target: "0190a1b2-0000-7000-8000-000000000001".into(),
+                note: None,
+            },
+        ),
         _ => (
             officer,
             CaseEventKind::Comment {
@@ -118,6 +164,67 @@ fn template(t: usize, device: DeviceId, n: usize) -> (Actor, CaseEventKind) {
             },
         ),
     }
+}
+
+/// What every derived state must satisfy, whatever the events and their order.
+fn check_invariants(state: &CaseState) -> Result<(), TestCaseError> {
+    use wangge_core::case::DISTRICT_PLATFORM;
+    let units: Vec<&String> = state
+        .holders
+        .iter()
+        .filter(|h| h.as_str() != DISTRICT_PLATFORM)
+        .collect();
+    match state.status {
+        // Someone on the case still owes feedback (the lead, at least, until it reports).
+        CaseStatus::Dispatched | CaseStatus::InProgress => {
+            prop_assert!(
+                !units.is_empty(),
+                "a dispatched case held by no unit: {state:?}"
+            );
+            let owing: Vec<&str> = state
+                .assignments
+                .iter()
+                .filter(|a| a.owes_feedback())
+                .map(|a| a.unit.as_str())
+                .collect();
+            for u in &units {
+                prop_assert!(
+                    owing.contains(&u.as_str()),
+                    "holder {u} owes nothing: {state:?}"
+                );
+            }
+        }
+        CaseStatus::Merged => {
+            prop_assert!(state.merged_into.is_some(), "merged into nothing");
+            prop_assert!(state.holders.is_empty());
+        }
+        _ => {}
+    }
+    if state.status != CaseStatus::Merged {
+        prop_assert!(
+            state.merged_into.is_none(),
+            "merged_into on a {:?} case",
+            state.status
+        );
+    }
+    // Holder spans: at most one open span per holder, and the open ones are the holders.
+    let mut open: Vec<&String> = state
+        .holder_spans
+        .iter()
+        .filter(|s| s.until.is_none())
+        .map(|s| &s.holder)
+        .collect();
+    open.sort();
+    let mut holders: Vec<&String> = state.holders.iter().collect();
+    holders.sort();
+    prop_assert_eq!(open, holders, "open holder spans are not the holders");
+    for s in &state.holder_spans {
+        prop_assert!(
+            s.until.is_none_or(|u| u >= s.from),
+            "a span ends before it starts"
+        );
+    }
+    Ok(())
 }
 
 struct Replica {
@@ -272,6 +379,7 @@ fn run(replicas: usize, skews: &[i64], steps: &[Step]) -> Result<(), TestCaseErr
     if !first.1.status.is_open() {
         prop_assert!(first.1.holders.is_empty());
     }
+    check_invariants(&first.1)?;
     Ok(())
 }
 
@@ -345,6 +453,7 @@ fn an_objection_beats_a_concurrent_close_in_either_order() {
             next(
                 CaseEventKind::Dispatched {
                     units: vec!["物业".into()],
+                    lead: None,
                     note: None,
                 },
                 Role::Centre,

@@ -88,6 +88,7 @@ fn the_whole_workflow_moves_status_holders_and_deadlines() {
         &d.centre(),
         CaseEventKind::Dispatched {
             units: vec!["城管中队".into(), "物业".into()],
+            lead: None,
             note: None,
         },
     );
@@ -117,6 +118,16 @@ fn the_whole_workflow_moves_status_holders_and_deadlines() {
             photos: vec![],
         },
     );
+    // Joint handling: the first unit (the lead) has reported, the assisting one still owes.
+    assert_eq!(r.state.status, CaseStatus::InProgress);
+    assert_eq!(r.state.holders, vec!["物业".to_owned()]);
+    let r = step(
+        &d.unit("物业"),
+        CaseEventKind::Feedback {
+            note: "已清扫".into(),
+            photos: vec![],
+        },
+    );
     assert_eq!(r.state.status, CaseStatus::Handled);
     assert!(r.state.resolution_overdue(d.store.now_ms()));
     let r = step(
@@ -131,7 +142,7 @@ fn the_whole_workflow_moves_status_holders_and_deadlines() {
     let r = step(&d.centre(), CaseEventKind::Closed { note: None });
     assert_eq!(r.state.status, CaseStatus::Closed);
     assert!(r.state.holders.is_empty());
-    assert_eq!(r.events.len(), 7);
+    assert_eq!(r.events.len(), 8);
     assert!(
         d.store
             .my_open_cases("handler-31", &units)

@@ -161,6 +161,7 @@ fn main() {
                 1,
                 CaseEventKind::Dispatched {
                     units: vec!["城管中队".into()],
+                    lead: None,
                     note: None,
                 },
             );

@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/cases/{id}/evidence", get(routes::office::evidence))
             .route("/v1/cases/{id}/register", post(routes::office::register))
             .route("/v1/cases/{id}/events", post(routes::office::add_event))
+            .route("/v1/cases/{id}/merge", post(routes::office::merge))
             .route("/v1/stats", get(routes::office::stats))
             .route("/v1/me", get(routes::me::me)),
         BodyLimit {

@@ -56,8 +56,15 @@ pub enum CaseEventKind {
     },
     /// The centre dispatched the case to one or more units (联动处置).
     Dispatched {
-        /// Units now responsible, e.g. ["城管中队", "物业"].
+        /// Every unit of this dispatch, e.g. ["城管中队", "物业"]: the lead
+        /// and the assisting units.
         units: Vec<String>,
+        /// The unit that leads (牵头单位), one of `units`; the others assist
+        /// (协办). Absent in documents written before joint handling: then
+        /// the first unit leads if the case has no lead yet (see
+        /// `case::state`, rule 6).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lead: Option<String>,
         /// Instructions.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
@@ -111,6 +118,44 @@ pub enum CaseEventKind {
         /// Why.
         reason: String,
     },
+    /// The centre released an assisting unit (not the lead) from a joint
+    /// handling: it no longer owes feedback.
+    Released {
+        /// The assisting unit released.
+        unit: String,
+        /// Why, if the centre says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The centre withdrew a dispatch from the named units (a wrong
+    /// dispatch). When no unit remains, the case is back with the centre.
+    Withdrawn {
+        /// The units the dispatch is withdrawn from.
+        units: Vec<String>,
+        /// Why.
+        reason: String,
+    },
+    /// A member of an assigned unit handed the case back (not ours, 退回):
+    /// that unit drops off the case.
+    HandedBack {
+        /// Why the unit is not the right one (required).
+        reason: String,
+    },
+    /// This case is a duplicate and was merged into another (合并): it is no
+    /// longer open; the other case carries the handling.
+    MergedInto {
+        /// The id of the case this one was merged into.
+        target: String,
+        /// Remarks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A duplicate case was merged into this one; changes nothing in the
+    /// workflow, the timeline records it.
+    MergedFrom {
+        /// The id of the duplicate case.
+        source: String,
+    },
     /// A remark, with optional photos; changes nothing in the workflow.
     Comment {
         /// The remark.
@@ -136,6 +181,11 @@ impl CaseEventKind {
             CaseEventKind::Closed { .. } => "closed",
             CaseEventKind::Reopened { .. } => "reopened",
             CaseEventKind::Escalated { .. } => "escalated",
+            CaseEventKind::Released { .. } => "released",
+            CaseEventKind::Withdrawn { .. } => "withdrawn",
+            CaseEventKind::HandedBack { .. } => "handed_back",
+            CaseEventKind::MergedInto { .. } => "merged_into",
+            CaseEventKind::MergedFrom { .. } => "merged_from",
             CaseEventKind::Comment { .. } => "comment",
         }
     }

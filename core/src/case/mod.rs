@@ -9,7 +9,8 @@ pub use event::{CaseEvent, CaseEventKind};
 pub use placement::grid_ref;
 pub(crate) use placement::place_fix;
 pub use state::{
-    CENTRE, CaseState, CaseStatus, DISTRICT_PLATFORM, Superseded, derive, sort_events,
+    AssignmentEnd, CENTRE, CaseState, CaseStatus, DISTRICT_PLATFORM, HolderSpan, Superseded,
+    UnitAssignment, derive, sort_events,
 };
 
 use serde::{Deserialize, Serialize};
@@ -225,15 +226,38 @@ pub(crate) fn check_event_input(by: &Actor, kind: &CaseEventKind) -> Result<()> 
         K::Rejected { reason } | K::Reopened { reason } | K::Escalated { reason } => {
             check_text("reason", reason, MAX_NOTE_CHARS)?
         }
-        K::Dispatched { units, note } => {
-            if units.is_empty() {
-                return Err(Error::invalid("units", "dispatch to at least one unit"));
+        K::Dispatched { units, lead, note } => {
+            check_units(units, "dispatch to at least one unit")?;
+            if let Some(lead) = lead
+                && !units.contains(lead)
+            {
+                return Err(Error::invalid(
+                    "lead",
+                    "the lead unit must be one of the units dispatched to",
+                ));
             }
-            units.iter().try_for_each(|u| check_text("unit", u, 64))?;
             if let Some(n) = note {
                 check_text("note", n, MAX_NOTE_CHARS)?;
             }
         }
+        K::Released { unit, reason } => {
+            check_text("unit", unit, MAX_UNIT_CHARS)?;
+            if let Some(r) = reason {
+                check_text("reason", r, MAX_NOTE_CHARS)?;
+            }
+        }
+        K::Withdrawn { units, reason } => {
+            check_units(units, "withdraw the dispatch from at least one unit")?;
+            check_text("reason", reason, MAX_NOTE_CHARS)?;
+        }
+        K::HandedBack { reason } => check_text("reason", reason, MAX_NOTE_CHARS)?,
+        K::MergedInto { target, note } => {
+            check_case_ref("target case", target)?;
+            if let Some(n) = note {
+                check_text("note", n, MAX_NOTE_CHARS)?;
+            }
+        }
+        K::MergedFrom { source } => check_case_ref("source case", source)?,
         K::HandledOnSpot { note, .. }
         | K::Feedback { note, .. }
         | K::Comment { text: note, .. } => check_text("note", note, MAX_NOTE_CHARS)?,
@@ -247,6 +271,39 @@ pub(crate) fn check_event_input(by: &Actor, kind: &CaseEventKind) -> Result<()> 
     check_role(by.role, kind)
 }
 
+/// Longest unit name accepted, in characters.
+const MAX_UNIT_CHARS: usize = 64;
+/// Most units one dispatch or withdrawal names.
+const MAX_UNITS: usize = 32;
+
+fn check_units(units: &[String], empty_hint: &str) -> Result<()> {
+    if units.is_empty() {
+        return Err(Error::invalid("units", empty_hint));
+    }
+    if units.len() > MAX_UNITS {
+        return Err(Error::invalid(
+            "units",
+            format!(
+                "{} units is too many; name at most {MAX_UNITS}",
+                units.len()
+            ),
+        ));
+    }
+    units
+        .iter()
+        .try_for_each(|u| check_text("unit", u, MAX_UNIT_CHARS))
+}
+
+/// A merge names the other case by its id.
+fn check_case_ref(field: &'static str, id: &str) -> Result<()> {
+    id.parse::<CaseId>().map(|_| ()).map_err(|_| {
+        Error::invalid(
+            field,
+            "not a case id; name the other case by its id (not its case number)",
+        )
+    })
+}
+
 fn check_role(role: Role, kind: &CaseEventKind) -> Result<()> {
     use CaseEventKind as K;
     let (allowed, hint): (&[Role], &'static str) = match kind {
@@ -254,7 +311,11 @@ fn check_role(role: Role, kind: &CaseEventKind) -> Result<()> {
         | K::Rejected { .. }
         | K::Dispatched { .. }
         | K::Closed { .. }
-        | K::Escalated { .. } => (&[Role::Centre], "the management centre does this"),
+        | K::Escalated { .. }
+        | K::Released { .. }
+        | K::Withdrawn { .. }
+        | K::MergedInto { .. }
+        | K::MergedFrom { .. } => (&[Role::Centre], "the management centre does this"),
         K::Verified { .. } | K::Reopened { .. } => (
             &[Role::Centre, Role::Supervisor],
             "the centre or a supervision team does this",
@@ -275,6 +336,10 @@ fn check_role(role: Role, kind: &CaseEventKind) -> Result<()> {
                 Role::Centre,
             ],
             "the unit the case was dispatched to does this",
+        ),
+        K::HandedBack { .. } => (
+            &[Role::HandlingUnit, Role::GridOfficer, Role::StreetOfficial],
+            "a unit the case was dispatched to hands it back; the centre withdraws a dispatch instead",
         ),
         K::Reported | K::Comment { .. } => return Ok(()),
     };

@@ -11,14 +11,17 @@
 //! Version 3 adds what the server holds of each document; version 4 the
 //! photo store (its DDL, `V4`, lives next to its code in `store/photos.rs`);
 //! version 5 the thumbnails the server did not have (`V5`, also there);
-//! version 6 the server's refusals of pushed documents (`V6`).
+//! version 6 the server's refusals of pushed documents (`V6`). Version 7
+//! changes no table: joint handling (lead and assisting units, withdrawal,
+//! hand-back, merge) changed how a case's status and holders are derived,
+//! so the projections are rebuilt from the documents.
 
 use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const CURRENT_VERSION: i64 = 6;
+pub const CURRENT_VERSION: i64 = 7;
 
 /// Version 1: the documents, as a snapshot chunk plus incremental chunks.
 pub(crate) const V1: &str = "
@@ -196,6 +199,9 @@ fn upgrade_from(conn: &Connection, from: i64) -> Result<Followup> {
             conn.execute_batch(V6)?;
             Ok(Followup::None)
         }
+        // Joint handling: a case dispatched to two units that one of them reported is no
+        // longer handled, and a merged case is not open. Derived data, so re-derive it.
+        6 => Ok(Followup::RebuildProjections),
         other => Err(Error::invalid(
             "database",
             format!("no upgrade path from schema version {other}; reinstall after syncing"),

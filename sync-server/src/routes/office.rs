@@ -160,7 +160,8 @@ pub async fn register(
     ))
 }
 
-/// `POST /v1/cases/{id}/events`: dispatch, verify, close, reopen, escalate, comment.
+/// `POST /v1/cases/{id}/events`: dispatch (to a lead and assisting units), release an
+/// assisting unit, withdraw a dispatch, verify, close, reopen, escalate, comment.
 pub async fn add_event(
     State(state): State<AppState>,
     CentreDevice(device): CentreDevice,
@@ -168,12 +169,55 @@ pub async fn add_event(
     ApiJson(kind): ApiJson<CaseEventKind>,
 ) -> Result<Json<CaseRecord>, ApiError> {
     check_case_id(&id)?;
+    if matches!(
+        kind,
+        CaseEventKind::MergedInto { .. } | CaseEventKind::MergedFrom { .. }
+    ) {
+        return Err(ApiError::unprocessable(
+            "merge_through_endpoint",
+            "a merge changes two cases; use POST /v1/cases/{id}/merge with {\"into\": <case id>}",
+        ));
+    }
     let now = state.clock.now_ms();
     let storage = state.storage.clone();
     Ok(Json(
         blocking(move || {
             let by = centre_actor(storage.as_ref(), &device)?;
             storage.add_case_event(&id, &by, kind, now)
+        })
+        .await?,
+    ))
+}
+
+/// Body of `POST /v1/cases/{id}/merge`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The id of the case that carries the handling.
+    pub into: String,
+    /// Remarks.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `POST /v1/cases/{id}/merge`: the case `{id}` is a duplicate of `into` (合并). Both keep
+/// their documents: the duplicate's timeline says where it went (`merged_into`, status
+/// `merged`, no longer open), the other's where it came from (`merged_from`). Undone by
+/// reopening the duplicate. Answers the duplicate.
+pub async fn merge(
+    State(state): State<AppState>,
+    CentreDevice(device): CentreDevice,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<MergeBody>,
+) -> Result<Json<CaseRecord>, ApiError> {
+    check_case_id(&id)?;
+    check_case_id(&body.into)?;
+    let now = state.clock.now_ms();
+    let storage = state.storage.clone();
+    Ok(Json(
+        blocking(move || {
+            let by = centre_actor(storage.as_ref(), &device)?;
+            storage.merge_case(&id, &body.into, &by, body.note, now)
         })
         .await?,
     ))

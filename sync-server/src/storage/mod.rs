@@ -321,6 +321,17 @@ pub trait Storage: Send + Sync + 'static {
         kind: CaseEventKind,
         now_ms: i64,
     ) -> ApiResult<CaseRecord>;
+    /// Merges the case `duplicate` into the case `into`, in one transaction: the duplicate
+    /// gets a `merged_into` event (it is no longer open), the other a `merged_from` event;
+    /// neither disappears. Returns the duplicate.
+    fn merge_case(
+        &self,
+        duplicate: &str,
+        into: &str,
+        by: &Actor,
+        note: Option<String>,
+        now_ms: i64,
+    ) -> ApiResult<CaseRecord>;
     /// A case with its timeline.
     fn case(&self, case_id: &str) -> ApiResult<Option<CaseRecord>>;
     /// Lists cases.

@@ -80,7 +80,9 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// Version 6 the thumbnail hash of photo references (`sqlite_photos.rs`);
 /// version 7 people, units, enrolment to a person and the audit log
 /// (`sqlite_people.rs`); version 8 the quarantine of unloadable documents.
-const SCHEMA_VERSION: i64 = 8;
+/// Version 9 changes no table: joint handling changed how a case's status
+/// and holders are derived, so the case projections are derived again.
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -279,6 +281,9 @@ impl SqliteStorage {
                 tx.execute_batch(QUARANTINE_SCHEMA)?;
                 quarantine_unloadable(&tx, &actor_for_scan())?;
             }
+            if version < 9 {
+                reproject_cases(&tx, &catalog, &actor_for_scan())?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
             return Err(ApiError::internal(format!(
@@ -431,7 +436,14 @@ impl SqliteStorage {
     ) -> ApiResult<CaseRecord> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (kind, mut doc) = self.load(&tx, case_id)?.ok_or_else(|| {
+        let doc = self.append_event(&tx, case_id, by, now_ms, make)?;
+        tx.commit()?;
+        self.case_record(&doc)
+    }
+
+    /// The case `case_id` as stored, or 404.
+    fn load_case(&self, tx: &Connection, case_id: &str) -> ApiResult<EventDoc> {
+        let (kind, doc) = self.load(tx, case_id)?.ok_or_else(|| {
             ApiError::not_found(format!(
                 "case {case_id} is not on the server; sync the device that recorded it"
             ))
@@ -439,6 +451,20 @@ impl SqliteStorage {
         if kind != DocKind::Case {
             return Err(ApiError::not_found(format!("{case_id} is not a case")));
         }
+        Ok(doc)
+    }
+
+    /// Adds one server-side event to a case inside the caller's transaction
+    /// and stores the document (into the change feed). Returns the document.
+    fn append_event(
+        &self,
+        tx: &Connection,
+        case_id: &str,
+        by: &Actor,
+        now_ms: i64,
+        make: &dyn Fn(&Connection) -> ApiResult<CaseEventKind>,
+    ) -> ApiResult<EventDoc> {
+        let mut doc = self.load_case(tx, case_id)?;
         let record = self.case_record(&doc)?;
         let latest = record.events.iter().map(|e| e.at).max().unwrap_or_default();
         let mut clock = HlcClock::resume(latest);
@@ -446,7 +472,7 @@ impl SqliteStorage {
             id: EventId::generate(),
             at: clock.tick(now_ms),
             by: by.clone(),
-            kind: make(&tx)?,
+            kind: make(tx)?,
         };
         validate_next(&record.header, &record.events, &event, &self.catalog)?;
         // A fresh Automerge actor for every back-office change. With one actor
@@ -459,9 +485,8 @@ impl SqliteStorage {
         doc.add_sealed_event(&event.id.to_string(), &event, |json| self.sealer.seal(json))?;
         let decoded = decode(&doc, DocKind::Case, &self.catalog)?;
         let saved = doc.save_verified()?;
-        self.store_doc(&tx, &doc, &saved, DocKind::Case, &decoded, now_ms)?;
-        tx.commit()?;
-        self.case_record(&doc)
+        self.store_doc(tx, &doc, &saved, DocKind::Case, &decoded, now_ms)?;
+        Ok(doc)
     }
 }
 
@@ -513,6 +538,40 @@ fn quarantine_unloadable(tx: &Connection, actor: &ActorId) -> ApiResult<usize> {
         quarantine(tx, doc_id, reason, chrono::Utc::now().timestamp_millis())?;
     }
     Ok(bad.len())
+}
+
+/// Derives the back-office projection of every stored case again. Run when a
+/// database is upgraded to version 9: joint handling changed the derivation
+/// (a case dispatched to two units that one of them reported is no longer
+/// handled; a merged duplicate is not open), and the projection is derived
+/// data, so it is recomputed from the documents rather than patched.
+fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> ApiResult<usize> {
+    let mut bad = Vec::new();
+    let mut n = 0;
+    {
+        let mut stmt = tx.prepare(
+            "SELECT doc_id, data FROM documents WHERE kind = ?1 AND quarantined_at IS NULL",
+        )?;
+        let mut rows = stmt.query([DocKind::Case.as_str()])?;
+        while let Some(row) = rows.next()? {
+            let doc_id: String = row.get(0)?;
+            let data: Vec<u8> = row.get(1)?;
+            let derived = EventDoc::load(&doc_id, &data, actor)
+                .and_then(|doc| projection::case_of(&doc, catalog));
+            match derived {
+                Ok((header, _, state)) => {
+                    projection::upsert_case(tx, catalog, &header, &state)?;
+                    n += 1;
+                }
+                // Set aside like any document that no longer loads, rather than refuse to start.
+                Err(e) => bad.push((doc_id, e.to_string())),
+            }
+        }
+    }
+    for (doc_id, reason) in &bad {
+        quarantine(tx, doc_id, reason, chrono::Utc::now().timestamp_millis())?;
+    }
+    Ok(n)
 }
 
 /// Whether a device's request shows that this database lost transactions it
@@ -881,6 +940,46 @@ impl Storage for SqliteStorage {
             ));
         }
         self.server_event(case_id, by, now_ms, &|_| Ok(kind.clone()))
+    }
+
+    fn merge_case(
+        &self,
+        duplicate: &str,
+        into: &str,
+        by: &Actor,
+        note: Option<String>,
+        now_ms: i64,
+    ) -> ApiResult<CaseRecord> {
+        if duplicate == into {
+            return Err(ApiError::unprocessable(
+                "merge_into_itself",
+                "a case cannot be merged into itself; name the case that carries the handling",
+            ));
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let target = self.case_record(&self.load_case(&tx, into)?)?;
+        if let Some(further) = &target.state.merged_into {
+            return Err(ApiError::unprocessable(
+                "target_merged",
+                format!(
+                    "case {into} was itself merged into {further}; merge into that case instead"
+                ),
+            ));
+        }
+        // The duplicate first: its fold refuses a case that is not open or is merged already,
+        // and then nothing is written.
+        let merged_into = CaseEventKind::MergedInto {
+            target: into.to_owned(),
+            note,
+        };
+        let doc = self.append_event(&tx, duplicate, by, now_ms, &|_| Ok(merged_into.clone()))?;
+        let merged_from = CaseEventKind::MergedFrom {
+            source: duplicate.to_owned(),
+        };
+        self.append_event(&tx, into, by, now_ms, &|_| Ok(merged_from.clone()))?;
+        tx.commit()?;
+        self.case_record(&doc)
     }
 
     fn case(&self, case_id: &str) -> ApiResult<Option<CaseRecord>> {

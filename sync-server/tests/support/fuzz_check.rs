@@ -213,6 +213,7 @@ impl Fixture {
             1_772_413_260_000,
             CaseEventKind::Dispatched {
                 units: vec![UNIT.into()],
+                lead: None,
                 note: None,
             },
         );

@@ -291,6 +291,7 @@ fn a_closed_case_with_its_own_number_and_an_invented_centre_is_refused() {
             t + 2,
             CaseEventKind::Dispatched {
                 units: vec!["城管中队".into()],
+                lead: None,
                 note: None,
             },
         ),
@@ -464,6 +465,19 @@ fn in_scope_the_role_and_the_unit_decide() {
                 photos: vec![],
             },
             "not_dispatched_to_unit",
+        ),
+        (
+            CaseEventKind::HandedBack {
+                reason: "不归我们".into(),
+            },
+            "not_dispatched_to_unit",
+        ),
+        (
+            CaseEventKind::Withdrawn {
+                units: vec!["城管中队".into()],
+                reason: "派错".into(),
+            },
+            "role_not_allowed",
         ),
         (
             CaseEventKind::Verified {

@@ -136,7 +136,11 @@ fn roles_for(kind: &CaseEventKind) -> Option<&'static [Role]> {
         | K::Rejected { .. }
         | K::Dispatched { .. }
         | K::Closed { .. }
-        | K::Escalated { .. } => &[Role::Centre],
+        | K::Escalated { .. }
+        | K::Released { .. }
+        | K::Withdrawn { .. }
+        | K::MergedInto { .. }
+        | K::MergedFrom { .. } => &[Role::Centre],
         K::Verified { .. } | K::Reopened { .. } => &[Role::Centre, Role::Supervisor],
         K::HandledOnSpot { .. } => &[
             Role::GridOfficer,
@@ -149,6 +153,7 @@ fn roles_for(kind: &CaseEventKind) -> Option<&'static [Role]> {
             Role::StreetOfficial,
             Role::Centre,
         ],
+        K::HandedBack { .. } => &[Role::HandlingUnit, Role::GridOfficer, Role::StreetOfficial],
     })
 }
 
@@ -222,7 +227,7 @@ fn judge(
         return Err(RefusalCode::RoleNotAllowed);
     }
     match kind {
-        K::Arrived { .. } | K::Feedback { .. }
+        K::Arrived { .. } | K::Feedback { .. } | K::HandedBack { .. }
             if by.role != Role::Centre
                 && !by
                     .unit
@@ -478,7 +483,7 @@ fn record_case(
 
 /// An event kind, any of them, whoever may add it.
 fn random_kind(rng: &mut Rng, step: usize) -> CaseEventKind {
-    match rng.below(12) {
+    match rng.below(15) {
         0 => CaseEventKind::Arrived { note: None },
         1 | 2 => CaseEventKind::Feedback {
             note: format!("已处置 {step}"),
@@ -505,9 +510,21 @@ fn random_kind(rng: &mut Rng, step: usize) -> CaseEventKind {
         },
         9 => CaseEventKind::Dispatched {
             units: vec![rng.pick(&DISPATCH_UNITS).to_string()],
+            lead: None,
             note: None,
         },
         10 => CaseEventKind::Closed { note: None },
+        11 => CaseEventKind::HandedBack {
+            reason: "非本单位职责".into(),
+        },
+        12 => CaseEventKind::Released {
+            unit: rng.pick(&DISPATCH_UNITS).to_string(),
+            reason: None,
+        },
+        13 => CaseEventKind::Withdrawn {
+            units: vec![rng.pick(&DISPATCH_UNITS).to_string()],
+            reason: "派错单位".into(),
+        },
         _ => CaseEventKind::Escalated {
             reason: "需区级协调".into(),
         },

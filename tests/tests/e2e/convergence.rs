@@ -403,6 +403,7 @@ fn device_action(rng: &mut Rng, dev: &TestDevice, step: usize) -> (Actor, CaseEv
             dev.me(Role::Centre, None),
             CaseEventKind::Dispatched {
                 units: vec![unit.into()],
+                lead: None,
                 note: None,
             },
         ),

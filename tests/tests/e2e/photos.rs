@@ -662,9 +662,10 @@ fn a_server_database_from_before_photos_gains_the_photo_tables() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        version, 8,
+        version,
+        wangge_server::storage::sqlite::SCHEMA_VERSION,
         "upgraded through the photo tables, the teams column, the devices' cursors, the \
-         photo references, their thumbnails, the people and the quarantine"
+         photo references, their thumbnails, the people, the quarantine and every later step"
     );
     let bytes = camera_jpeg(9, 32, 24);
     let sha = sha_hex(&bytes);

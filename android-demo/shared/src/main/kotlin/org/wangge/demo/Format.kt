@@ -43,10 +43,12 @@ fun statusLabel(status: CaseStatus): String = when (status) {
     CaseStatus.HANDLED -> "已处置"
     CaseStatus.VERIFIED -> "已核查"
     CaseStatus.CLOSED -> "已结案"
+    CaseStatus.MERGED -> "已合并"
 }
 
-/** False once nobody has to act any more (closed or rejected). */
-fun CaseStatus.isOpen(): Boolean = this != CaseStatus.CLOSED && this != CaseStatus.REJECTED
+/** False once nobody has to act any more (closed, rejected, or merged into another case). */
+fun CaseStatus.isOpen(): Boolean =
+    this != CaseStatus.CLOSED && this != CaseStatus.REJECTED && this != CaseStatus.MERGED
 
 /** A deadline as the detail screen shows it: met (when), or due (how long left). */
 fun deadlineLabel(dueMs: Long?, metAtMs: Long?, nowMs: Long): String = when {
@@ -60,7 +62,7 @@ fun eventLabel(kind: CaseEventKind): String = when (kind) {
     is CaseEventKind.Reported -> "上报"
     is CaseEventKind.Registered -> "立案 ${kind.caseNumber}"
     is CaseEventKind.Rejected -> "不予立案"
-    is CaseEventKind.Dispatched -> "派遣 → ${kind.units.joinToString("、")}"
+    is CaseEventKind.Dispatched -> dispatchLabel(kind)
     is CaseEventKind.Arrived -> "到场"
     is CaseEventKind.HandledOnSpot -> "现场处置"
     is CaseEventKind.Feedback -> "处置反馈"
@@ -68,7 +70,18 @@ fun eventLabel(kind: CaseEventKind): String = when (kind) {
     is CaseEventKind.Closed -> "结案"
     is CaseEventKind.Reopened -> "重新开启"
     is CaseEventKind.Escalated -> "提交区级平台"
+    is CaseEventKind.Released -> "解除协办 ${kind.unit}"
+    is CaseEventKind.Withdrawn -> "撤回派遣 ${kind.units.joinToString("、")}"
+    is CaseEventKind.HandedBack -> "退回"
+    is CaseEventKind.MergedInto -> "合并至其他案件"
+    is CaseEventKind.MergedFrom -> "并入重复案件"
     is CaseEventKind.Comment -> "备注"
+}
+
+/** `派遣 → 城管中队（牵头）、物业（协办）`; a dispatch without a lead names its units only. */
+private fun dispatchLabel(kind: CaseEventKind.Dispatched): String {
+    val lead = kind.lead ?: return "派遣 → ${kind.units.joinToString("、")}"
+    return "派遣 → " + kind.units.joinToString("、") { if (it == lead) "$it（牵头）" else "$it（协办）" }
 }
 
 /** The free text an event carries, if any. */
@@ -84,6 +97,11 @@ fun eventNote(kind: CaseEventKind): String? = when (kind) {
     is CaseEventKind.Closed -> kind.note
     is CaseEventKind.Reopened -> kind.reason
     is CaseEventKind.Escalated -> kind.reason
+    is CaseEventKind.Released -> kind.reason
+    is CaseEventKind.Withdrawn -> kind.reason
+    is CaseEventKind.HandedBack -> kind.reason
+    is CaseEventKind.MergedInto -> kind.note
+    is CaseEventKind.MergedFrom -> null
     is CaseEventKind.Comment -> kind.text
 }
 
