@@ -8,12 +8,11 @@ mod support;
 use automerge::ActorId;
 use proptest::prelude::*;
 use support::*;
-use wangge_core::case::{CaseHeader, GridRef, derive, validate_next};
+use wangge_core::case::{derive, validate_next};
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::hlc::HlcClock;
 use wangge_core::{
     Actor, CaseEvent, CaseEventKind, CaseId, CaseState, CaseStatus, DeviceId, EventId, Role,
-    SourceChannel,
 };
 
 /// One step of the simulation.
@@ -240,28 +239,6 @@ impl Replica {
     }
 }
 
-fn header(id: CaseId, device: DeviceId) -> CaseHeader {
-    CaseHeader {
-        id,
-        channel: SourceChannel::GridOfficerHandheld,
-        checklist_item: "A02-001".into(),
-        category: "A02".into(),
-        domain: "A".into(),
-        description: "流动摊贩".into(),
-        gps: None,
-        address: None,
-        grid: Some(GridRef {
-            cell: "XT-W01-U1".into(),
-            workstation: Some("XT-W01".into()),
-            block: Some("XT-B1".into()),
-        }),
-        grid_candidates: vec![],
-        reporter: actor("officer", Role::GridOfficer, None, device),
-        photos: vec![],
-        external_ref: None,
-    }
-}
-
 fn actor_id(i: usize) -> ActorId {
     ActorId::from(vec![i as u8 + 1; 16])
 }
@@ -270,7 +247,7 @@ fn run(replicas: usize, skews: &[i64], steps: &[Step]) -> Result<(), TestCaseErr
     let catalog = catalog();
     let id = CaseId::generate();
     let d0 = DeviceId::generate();
-    let header = header(id, d0);
+    let header = vendor_header(id, d0);
     let mut clock0 = HlcClock::default();
     let reported = CaseEvent {
         id: EventId::generate(),
@@ -426,7 +403,7 @@ fn an_objection_beats_a_concurrent_close_in_either_order() {
         let catalog = catalog();
         let d = DeviceId::generate();
         let id = CaseId::generate();
-        let header = header(id, d);
+        let header = vendor_header(id, d);
         let mut t = MONDAY_9AM;
         let mut next = |kind: CaseEventKind, role: Role| {
             t += 60_000;

@@ -6,11 +6,11 @@
 mod support;
 
 use support::*;
-use wangge_core::case::{CaseHeader, GridRef, derive};
+use wangge_core::case::{CaseHeader, derive};
 use wangge_core::hlc::Hlc;
 use wangge_core::{
     AssignmentEnd, CaseEvent, CaseEventKind as K, CaseId, CaseState, CaseStatus, DeviceId, EventId,
-    Role, SourceChannel,
+    Role,
 };
 
 /// A case log under construction: events at increasing minutes after 9:00.
@@ -23,25 +23,7 @@ struct Log {
 impl Log {
     fn new() -> Log {
         let device = DeviceId::generate();
-        let header = CaseHeader {
-            id: CaseId::generate(),
-            channel: SourceChannel::GridOfficerHandheld,
-            checklist_item: "A02-001".into(),
-            category: "A02".into(),
-            domain: "A".into(),
-            description: "流动摊贩".into(),
-            gps: None,
-            address: None,
-            grid: Some(GridRef {
-                cell: "XT-W01-U1".into(),
-                workstation: Some("XT-W01".into()),
-                block: Some("XT-B1".into()),
-            }),
-            grid_candidates: vec![],
-            reporter: actor("officer", Role::GridOfficer, None, device),
-            photos: vec![],
-            external_ref: None,
-        };
+        let header = vendor_header(CaseId::generate(), device);
         let mut log = Log {
             header,
             device,

@@ -5,8 +5,11 @@
 use std::sync::{Arc, OnceLock};
 
 use geo::InteriorPoint;
+use wangge_core::case::{CaseHeader, GridRef};
 use wangge_core::grid::GridIndex;
-use wangge_core::{Actor, Catalog, DeviceId, GpsFix, ManualClock, Role, Store};
+use wangge_core::{
+    Actor, CaseId, Catalog, DeviceId, GpsFix, ManualClock, Role, SourceChannel, Store,
+};
 
 /// 2026-03-02 09:00 China Standard Time (a Monday), in ms.
 pub const MONDAY_9AM: i64 = 1_772_413_200_000;
@@ -82,5 +85,29 @@ impl Device {
 
     pub fn staff(&self) -> Actor {
         actor("ws-staff-4", Role::WorkstationStaff, None, self.id)
+    }
+}
+
+/// The header of a street vendor case in grid cell XT-W01-U1, reported by an officer from
+/// `device`: the case the fold and convergence tests work on.
+pub fn vendor_header(id: CaseId, device: DeviceId) -> CaseHeader {
+    CaseHeader {
+        id,
+        channel: SourceChannel::GridOfficerHandheld,
+        checklist_item: "A02-001".into(),
+        category: "A02".into(),
+        domain: "A".into(),
+        description: "流动摊贩".into(),
+        gps: None,
+        address: None,
+        grid: Some(GridRef {
+            cell: "XT-W01-U1".into(),
+            workstation: Some("XT-W01".into()),
+            block: Some("XT-B1".into()),
+        }),
+        grid_candidates: vec![],
+        reporter: actor("officer", Role::GridOfficer, None, device),
+        photos: vec![],
+        external_ref: None,
     }
 }
