@@ -1,5 +1,7 @@
 //! HTTP handlers.
 
+pub mod board;
+pub mod figures;
 pub mod me;
 pub mod office;
 pub mod photos;

@@ -4,9 +4,12 @@
 //! thanks to WAL.
 
 use std::collections::HashSet;
+
+use chrono::NaiveDate;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use wangge_core::zero_report::{ZeroReport, ZeroReportHeader};
 
 use automerge::ActorId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -23,11 +26,16 @@ use crate::docs::{
     Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push_sealed,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::office::board::FilingRow;
+use crate::office::evaluation::EvalInput;
+use crate::office::queue::{CaseFilter, CasePage};
 use crate::seal::Sealer;
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
 };
 
+#[path = "sqlite_office.rs"]
+mod office;
 #[path = "sqlite_people.rs"]
 mod people;
 #[path = "sqlite_photos.rs"]
@@ -82,7 +90,9 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// (`sqlite_people.rs`); version 8 the quarantine of unloadable documents.
 /// Version 9 changes no table: joint handling changed how a case's status
 /// and holders are derived, so the case projections are derived again.
-pub const SCHEMA_VERSION: i64 = 9;
+/// Version 10 the back office's rows of each case: units' assignments, holder
+/// spans, next deadline (`sqlite_office.rs`), derived from every stored case.
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -255,6 +265,7 @@ impl SqliteStorage {
             tx.execute_batch(photos::THUMB_REF_COLUMN)?;
             tx.execute_batch(people::PEOPLE_SCHEMA)?;
             tx.execute_batch(QUARANTINE_SCHEMA)?;
+            tx.execute_batch(office::OFFICE_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -281,7 +292,9 @@ impl SqliteStorage {
                 tx.execute_batch(QUARANTINE_SCHEMA)?;
                 quarantine_unloadable(&tx, &actor_for_scan())?;
             }
-            if version < 9 {
+            if version < 10 {
+                tx.execute_batch(office::OFFICE_SCHEMA)?;
+                // Also version 9's re-derivation: one pass writes every case's rows.
                 reproject_cases(&tx, &catalog, &actor_for_scan())?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -373,7 +386,8 @@ impl SqliteStorage {
                 if let Some(number) = &state.case_number {
                     count_case_number(tx, number)?;
                 }
-                projection::upsert_case(tx, &self.catalog, header, state)?
+                projection::upsert_case(tx, &self.catalog, header, state)?;
+                office::project(tx, header, state)?;
             }
             Decoded::ZeroReport(report) => projection::upsert_zero_report(tx, doc.id(), report)?,
         }
@@ -561,6 +575,7 @@ fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> ApiRe
             match derived {
                 Ok((header, _, state)) => {
                     projection::upsert_case(tx, catalog, &header, &state)?;
+                    office::project(tx, &header, &state)?;
                     n += 1;
                 }
                 // Set aside like any document that no longer loads, rather than refuse to start.
@@ -994,6 +1009,46 @@ impl Storage for SqliteStorage {
         Ok(query::cases(&self.reader(), q, now_ms)?)
     }
 
+    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+        office::page(&self.reader(), filter, now_ms)
+    }
+
+    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> ApiResult<EvalInput> {
+        // One read transaction: the three reads see the same moment.
+        let mut conn = self.reader();
+        let tx = conn.transaction()?;
+        let input = office::eval_input(&tx, from_ms, to_ms)?;
+        tx.finish()?;
+        Ok(input)
+    }
+
+    fn filings(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        workstation: Option<&str>,
+    ) -> ApiResult<Vec<FilingRow>> {
+        office::filings(&self.reader(), from, to, workstation)
+    }
+
+    fn zero_report(&self, workstation: &str, day: NaiveDate) -> ApiResult<Option<ZeroReport>> {
+        let doc_id = ZeroReportHeader {
+            workstation: workstation.to_owned(),
+            day,
+        }
+        .doc_id();
+        let conn = self.reader();
+        match self.load(&conn, &doc_id)? {
+            Some((DocKind::ZeroReport, doc)) => {
+                match decode(&doc, DocKind::ZeroReport, &self.catalog)? {
+                    Decoded::ZeroReport(report) => Ok(Some(*report)),
+                    Decoded::Case { .. } => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn stats(&self, now_ms: i64) -> ApiResult<Stats> {
         let conn = self.reader();
         let by_status: Vec<(String, u64)> = query::status_counts(&conn)?
@@ -1193,6 +1248,8 @@ mod tests {
              DROP INDEX documents_quarantined;
              ALTER TABLE documents DROP COLUMN quarantined_at;
              ALTER TABLE documents DROP COLUMN quarantine_reason;
+             DROP TABLE case_assignment; DROP TABLE case_span; DROP TABLE case_office;
+             DROP INDEX case_view_by_reported; DROP INDEX case_view_by_channel;
              PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -1212,6 +1269,13 @@ mod tests {
         assert_eq!(version(&old), SCHEMA_VERSION);
         assert_eq!(columns(&old, "devices"), columns(&fresh, "devices"));
         assert_eq!(columns(&old, "photo_refs"), columns(&fresh, "photo_refs"));
+        let schema = |c: &Connection| {
+            table_rows(
+                c,
+                "SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'case_%' ORDER BY name",
+            )
+        };
+        assert_eq!(schema(&old), schema(&fresh));
         let record: Option<i64> = old
             .query_row("SELECT last_cursor FROM devices", [], |r| r.get(0))
             .unwrap();

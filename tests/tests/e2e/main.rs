@@ -16,6 +16,7 @@ mod hostile_inputs;
 mod joint;
 mod json_errors;
 mod photos;
+mod queues;
 mod restore;
 mod scopes;
 mod sync_flow;
