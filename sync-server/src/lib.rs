@@ -81,6 +81,16 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/zero-reports/board", get(routes::board::board))
             .route("/v1/zero-reports/history", get(routes::board::history))
             .route("/v1/zero-reports/missing", get(routes::board::missing))
+            .route("/v1/exports/cases.csv", get(routes::export::cases_csv))
+            .route(
+                "/v1/exports/cases.geojson",
+                get(routes::export::cases_geojson),
+            )
+            .route(
+                "/v1/exports/grids.geojson",
+                get(routes::export::grids_geojson),
+            )
+            .route("/v1/exports/changes.ndjson", get(routes::export::changes))
             .route("/v1/me", get(routes::me::me)),
         BodyLimit {
             bytes: MAX_JSON_BODY,

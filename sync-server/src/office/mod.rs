@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod evaluation;
+pub mod export;
 pub mod period;
 pub mod queue;
 

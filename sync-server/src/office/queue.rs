@@ -155,6 +155,12 @@ pub struct CaseRow {
     pub time_left_ms: Option<i64>,
     /// Submitted to the district platform.
     pub escalated: bool,
+    /// WGS-84 latitude: the phone's fix, or the grid cell's inner point.
+    pub lat: Option<f64>,
+    /// WGS-84 longitude.
+    pub lon: Option<f64>,
+    /// `gps` (the phone's fix) or `grid` (the cell's inner point, for a case without a fix).
+    pub located_by: Option<String>,
     /// Time with each holder, longest first.
     pub time_with: Vec<HolderTime>,
 }

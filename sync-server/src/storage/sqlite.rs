@@ -28,6 +28,7 @@ use crate::docs::{
 use crate::error::{ApiError, ApiResult};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::EvalInput;
+use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage};
 use crate::seal::Sealer;
 use crate::storage::{
@@ -387,7 +388,7 @@ impl SqliteStorage {
                     count_case_number(tx, number)?;
                 }
                 projection::upsert_case(tx, &self.catalog, header, state)?;
-                office::project(tx, header, state)?;
+                office::project(tx, &self.catalog, header, state)?;
             }
             Decoded::ZeroReport(report) => projection::upsert_zero_report(tx, doc.id(), report)?,
         }
@@ -575,7 +576,7 @@ fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> ApiRe
             match derived {
                 Ok((header, _, state)) => {
                     projection::upsert_case(tx, catalog, &header, &state)?;
-                    office::project(tx, &header, &state)?;
+                    office::project(tx, catalog, &header, &state)?;
                     n += 1;
                 }
                 // Set aside like any document that no longer loads, rather than refuse to start.
@@ -1011,6 +1012,10 @@ impl Storage for SqliteStorage {
 
     fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
         office::page(&self.reader(), filter, now_ms)
+    }
+
+    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>> {
+        office::changes(&self.reader(), after, limit, now_ms)
     }
 
     fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> ApiResult<EvalInput> {

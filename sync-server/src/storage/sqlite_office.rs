@@ -10,13 +10,15 @@
 //! the documents (`reproject_cases`).
 
 use chrono::NaiveDate;
+use geo::InteriorPoint;
 use rusqlite::{Connection, params, types::Value};
 use wangge_core::case::AssignmentEnd;
-use wangge_core::{CaseHeader, CaseState, CaseStatus};
+use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
 
 use crate::error::{ApiError, ApiResult};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
+use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, SortOrder};
 
 /// Version 10.
@@ -45,9 +47,14 @@ CREATE TABLE case_span (
 ) WITHOUT ROWID;
 -- next_due: the earliest deadline not yet met while the case is open; NO_DUE when none,
 -- so that the `due` order and its cursor need no NULL handling.
+-- lat/lon: WGS-84, the phone's fix, or the grid cell's inner point for a case without
+-- one (located_by says which), for maps and GeoJSON exports.
 CREATE TABLE case_office (
-    case_id  TEXT PRIMARY KEY,
-    next_due INTEGER NOT NULL
+    case_id    TEXT PRIMARY KEY,
+    next_due   INTEGER NOT NULL,
+    lat        REAL,
+    lon        REAL,
+    located_by TEXT
 ) WITHOUT ROWID;
 CREATE INDEX case_office_by_due ON case_office(next_due, case_id);
 CREATE INDEX case_view_by_reported ON case_view(reported_at, case_id);
@@ -77,14 +84,44 @@ fn end_name(end: AssignmentEnd) -> &'static str {
     }
 }
 
+/// Where a case is, in WGS-84, and how that is known: the phone's fix (`gps`), or the
+/// inner point of its grid cell (`grid`) for a case without one (a hotline case placed by
+/// the centre).
+pub fn position(
+    catalog: &Catalog,
+    header: &CaseHeader,
+    state: &CaseState,
+) -> Option<(f64, f64, &'static str)> {
+    if let Some(fix) = &header.gps {
+        return Some((fix.lat, fix.lon, "gps"));
+    }
+    let cell = catalog.grids.cell(state.grid.as_deref()?)?;
+    let p = cell.geometry().interior_point()?;
+    let (lat, lon) = catalog.grids.datum().to_wgs84(p.y(), p.x());
+    Some((lat, lon, "grid"))
+}
+
 /// Writes the back-office rows of one case (inside the caller's transaction).
-pub(super) fn project(tx: &Connection, header: &CaseHeader, state: &CaseState) -> ApiResult<()> {
+pub(super) fn project(
+    tx: &Connection,
+    catalog: &Catalog,
+    header: &CaseHeader,
+    state: &CaseState,
+) -> ApiResult<()> {
     let id = header.id.to_string();
+    let at = position(catalog, header, state);
     tx.prepare_cached(
-        "INSERT INTO case_office (case_id, next_due) VALUES (?1, ?2)
-         ON CONFLICT (case_id) DO UPDATE SET next_due = excluded.next_due",
+        "INSERT INTO case_office (case_id, next_due, lat, lon, located_by) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (case_id) DO UPDATE SET next_due = excluded.next_due, lat = excluded.lat,
+             lon = excluded.lon, located_by = excluded.located_by",
     )?
-    .execute(params![id, next_due(state).unwrap_or(NO_DUE)])?;
+    .execute(params![
+        id,
+        next_due(state).unwrap_or(NO_DUE),
+        at.map(|p| p.0),
+        at.map(|p| p.1),
+        at.map(|p| p.2),
+    ])?;
     tx.prepare_cached("DELETE FROM case_assignment WHERE case_id = ?1")?
         .execute([&id])?;
     let mut insert = tx.prepare_cached(
@@ -124,7 +161,47 @@ const ROW_COLUMNS: &str = "v.case_id, v.case_number, v.status, v.channel, v.chec
     (SELECT group_concat(holder, char(31)) FROM
         (SELECT holder FROM case_holder h WHERE h.case_id = v.case_id ORDER BY holder)),
     v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, :now) > v.response_due)
-        OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, :now) > v.resolution_due))";
+        OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, :now) > v.resolution_due)),
+    o.lat, o.lon, o.located_by";
+
+/// Reads a row of [`ROW_COLUMNS`] (columns 0–23) at `now_ms`.
+fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
+    let status: String = r.get(2)?;
+    let next_due: i64 = r.get(18)?;
+    let next_due = (next_due != NO_DUE).then_some(next_due);
+    let holders: Option<String> = r.get(19)?;
+    Ok(CaseRow {
+        id: r.get(0)?,
+        case_number: r.get(1)?,
+        status: CaseStatus::parse(&status)
+            .ok_or_else(|| ApiError::internal(format!("unknown stored status {status}")))?,
+        channel: r.get(3)?,
+        checklist_item: r.get(4)?,
+        category: r.get(5)?,
+        grid: r.get(6)?,
+        workstation: r.get(7)?,
+        block: r.get(8)?,
+        description: r.get(9)?,
+        reporter: r.get(10)?,
+        reported_at: r.get(11)?,
+        response_due: r.get(12)?,
+        resolution_due: r.get(13)?,
+        responded_at: r.get(14)?,
+        resolved_at: r.get(15)?,
+        closed_at: r.get(16)?,
+        escalated: r.get(17)?,
+        next_due,
+        time_left_ms: next_due.map(|d| d - now_ms),
+        holders: holders
+            .map(|h| h.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        overdue: r.get(20)?,
+        lat: r.get(21)?,
+        lon: r.get(22)?,
+        located_by: r.get(23)?,
+        time_with: Vec::new(),
+    })
+}
 
 /// One page of the case list at `now_ms`.
 pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
@@ -259,39 +336,8 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
     let mut cases = Vec::new();
     let mut keys = Vec::new();
     while let Some(r) = rows.next()? {
-        let status: String = r.get(2)?;
-        let next_due: i64 = r.get(18)?;
-        let next_due = (next_due != NO_DUE).then_some(next_due);
-        let holders: Option<String> = r.get(19)?;
-        cases.push(CaseRow {
-            id: r.get(0)?,
-            case_number: r.get(1)?,
-            status: CaseStatus::parse(&status)
-                .ok_or_else(|| ApiError::internal(format!("unknown stored status {status}")))?,
-            channel: r.get(3)?,
-            checklist_item: r.get(4)?,
-            category: r.get(5)?,
-            grid: r.get(6)?,
-            workstation: r.get(7)?,
-            block: r.get(8)?,
-            description: r.get(9)?,
-            reporter: r.get(10)?,
-            reported_at: r.get(11)?,
-            response_due: r.get(12)?,
-            resolution_due: r.get(13)?,
-            responded_at: r.get(14)?,
-            resolved_at: r.get(15)?,
-            closed_at: r.get(16)?,
-            escalated: r.get(17)?,
-            next_due,
-            time_left_ms: next_due.map(|d| d - now_ms),
-            holders: holders
-                .map(|h| h.split('\u{1f}').map(str::to_owned).collect())
-                .unwrap_or_default(),
-            overdue: r.get(20)?,
-            time_with: Vec::new(),
-        });
-        keys.push(r.get::<_, i64>(21)?);
+        cases.push(read_row(r, now_ms)?);
+        keys.push(r.get::<_, i64>(24)?);
     }
     let next_cursor = if cases.len() > limit as usize {
         cases.truncate(limit as usize);
@@ -411,17 +457,72 @@ pub(super) fn filings(
     let mut rows = stmt.query(params![from.to_string(), to.to_string(), workstation])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let day: String = r.get(1)?;
-        out.push(FilingRow {
-            workstation: r.get(0)?,
-            day: day
-                .parse()
-                .map_err(|_| ApiError::internal(format!("bad stored day {day}")))?,
-            filed: r.get(2)?,
-            nothing_to_report: r.get(3)?,
-            matter_count: r.get(4)?,
-            last_amended_at: r.get(5)?,
-        });
+        out.push(filing_row(r)?);
     }
     Ok(out)
+}
+
+/// The documents changed after feed position `after`, oldest change first, at most
+/// `limit`, each as the back office sees it now.
+pub(super) fn changes(
+    conn: &Connection,
+    after: u64,
+    limit: u32,
+    now_ms: i64,
+) -> ApiResult<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, doc_id FROM documents WHERE seq > ?1 AND quarantined_at IS NULL
+         ORDER BY seq LIMIT ?2",
+    )?;
+    let docs: Vec<(i64, String, String)> = stmt
+        .query_map(params![after as i64, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut case_stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM case_view v JOIN case_office o ON o.case_id = v.case_id
+         WHERE v.case_id = :id"
+    ))?;
+    let mut zr_stmt = conn.prepare_cached(
+        "SELECT workstation, day, filed, nothing_to_report, matter_count, last_amended_at
+         FROM zero_report_view WHERE doc_id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(docs.len());
+    for (seq, kind, id) in docs {
+        let mut change = Change {
+            seq: seq as u64,
+            kind,
+            id,
+            case: None,
+            zero_report: None,
+        };
+        if change.kind == "case" {
+            let mut rows =
+                case_stmt.query(rusqlite::named_params! {":id": change.id, ":now": now_ms})?;
+            if let Some(r) = rows.next()? {
+                change.case = Some(read_row(r, now_ms)?);
+            }
+        } else {
+            let mut rows = zr_stmt.query([&change.id])?;
+            if let Some(r) = rows.next()? {
+                change.zero_report = Some(filing_row(r)?);
+            }
+        }
+        out.push(change);
+    }
+    Ok(out)
+}
+
+fn filing_row(r: &rusqlite::Row<'_>) -> ApiResult<FilingRow> {
+    let day: String = r.get(1)?;
+    Ok(FilingRow {
+        workstation: r.get(0)?,
+        day: day
+            .parse()
+            .map_err(|_| ApiError::internal(format!("bad stored day {day}")))?,
+        filed: r.get(2)?,
+        nothing_to_report: r.get(3)?,
+        matter_count: r.get(4)?,
+        last_amended_at: r.get(5)?,
+    })
 }

@@ -13,6 +13,7 @@ mod bad_input;
 mod board;
 mod convergence;
 mod evaluation;
+mod exports;
 mod faults;
 mod hostile_inputs;
 mod joint;
