@@ -14,6 +14,7 @@ use std::cmp::Ordering;
 /// A hybrid-logical-clock timestamp: milliseconds of (roughly) physical time
 /// plus a counter that breaks ties within one millisecond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Hlc {
     /// Milliseconds since the Unix epoch, never behind any timestamp this
     /// device has seen.

@@ -9,6 +9,7 @@ use crate::ids::DeviceId;
 
 /// Every intake channel the street's platform accepts (一口受理).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceChannel {
     /// 12345 citizen service hotline.
@@ -97,6 +98,7 @@ impl fmt::Display for SourceChannel {
 /// device's enrolment; the device checks them too so that a user learns at
 /// once, offline, that an action is not theirs to take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Street grid patrol officer (网格巡查员): reports, handles quick items on the spot.
@@ -130,6 +132,7 @@ impl Role {
 /// Who did something: a person acting with a role, from a device, possibly
 /// for a unit or team (the holder names used in dispatch).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Actor {
     /// Stable staff identifier (not a name: names are personal data and stay
     /// out of logs and indexes).
@@ -156,6 +159,7 @@ impl Actor {
 /// A GPS fix as the phone reports it: WGS-84 latitude/longitude, the radius
 /// of the accuracy circle, and when the fix was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GpsFix {
     /// WGS-84 latitude in degrees, −90 to 90.
     pub lat: f64,
@@ -201,6 +205,7 @@ impl GpsFix {
 /// A reference to a photo held in the photo store: the document carries
 /// only these facts, never the bytes (photos sync separately).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PhotoRef {
     /// SHA-256 of the stored JPEG, lowercase hex.
     pub sha256: String,
@@ -236,6 +241,7 @@ pub struct PhotoRef {
 /// What a photo's own metadata said about its capture: evidence, not trusted truth (EXIF can be
 /// edited, and a screenshot has none).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PhotoCapture {
     /// Capture time in ms since the Unix epoch (EXIF `DateTimeOriginal`; a time without an
     /// offset is read as China Standard Time).

@@ -5,6 +5,17 @@ use axum::Json;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+/// The body of every refusal: `{"error": "<code>", "message": "<what to do>"}`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct ErrorBody {
+    /// Stable machine-readable code.
+    pub error: String,
+    /// What went wrong and what to do, for a person.
+    pub message: String,
+}
+
 /// An error answered to a client.
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -112,7 +123,10 @@ impl From<wangge_core::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        let body = ErrorBody {
+            error: self.code.to_owned(),
+            message: self.message,
+        };
         let mut response = (self.status, Json(body)).into_response();
         // For the audit line (`crate::audit`): the code, never the message.
         response

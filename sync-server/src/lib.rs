@@ -15,6 +15,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod office;
+pub mod openapi;
 pub mod roster;
 pub mod routes;
 pub mod seal;
@@ -56,6 +57,12 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState").finish_non_exhaustive()
     }
+}
+
+/// `GET /openapi.json`: the API's description, built once.
+async fn openapi_json() -> axum::Json<serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    axum::Json(DOC.get_or_init(openapi::document).clone())
 }
 
 /// Builds the HTTP application. Every refusal, down to an unknown path or method, is JSON
@@ -115,6 +122,7 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/openapi.json", get(openapi_json))
         .merge(sync)
         .merge(office)
         .merge(photos)

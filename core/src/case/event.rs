@@ -10,6 +10,7 @@ use crate::model::{Actor, PhotoRef};
 
 /// One thing that happened to a case: who, when, and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CaseEvent {
     /// Unique id, minted on the device that recorded the event.
     pub id: EventId,
@@ -33,6 +34,7 @@ impl CaseEvent {
 /// The workflow steps of the seed: intake → register or reject → dispatch →
 /// arrive → handle → verify → close, with reopen, escalation and comments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CaseEventKind {
     /// The case entered the platform (上报). Always the first event.

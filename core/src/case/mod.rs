@@ -29,6 +29,7 @@ pub const MAX_PHOTOS: usize = 20;
 
 /// The grid cell a case falls in, with its ancestors.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GridRef {
     /// The finest cell (a unit grid where the dataset has them).
     pub cell: String,
@@ -44,6 +45,7 @@ pub struct GridRef {
 /// corrections (checklist item, grid) arrive as events, so that concurrent
 /// corrections cannot overwrite one another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CaseHeader {
     /// The case's id.
     pub id: CaseId,
@@ -115,6 +117,7 @@ impl CaseHeader {
 
 /// A case as a screen shows it: header, ordered timeline and derived state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CaseRecord {
     /// The intake facts.
     pub header: CaseHeader,

@@ -133,6 +133,7 @@ pub const DISTRICT_PLATFORM: &str = "区级平台";
 
 /// Where a case stands in the workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     /// Entered the platform, awaiting registration by the centre.
@@ -206,6 +207,7 @@ impl fmt::Display for CaseStatus {
 
 /// An event the fold could not apply, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Superseded {
     /// The event concerned.
     pub event: EventId,
@@ -215,6 +217,7 @@ pub struct Superseded {
 
 /// Why an assignment ended before its unit was done with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AssignmentEnd {
     /// The centre withdrew the dispatch (or the lead's withdrawal or
@@ -226,6 +229,7 @@ pub enum AssignmentEnd {
 
 /// One unit's part in a case: from its dispatch to its report, release or end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UnitAssignment {
     /// The unit (dispatch holder name).
     pub unit: String,
@@ -255,6 +259,7 @@ impl UnitAssignment {
 
 /// A period during which one holder held the case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HolderSpan {
     /// The holder: a unit, [`CENTRE`] or [`DISTRICT_PLATFORM`].
     pub holder: String,
@@ -266,6 +271,7 @@ pub struct HolderSpan {
 
 /// Everything the screens need to know about a case, derived from its events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CaseState {
     /// Workflow status.
     pub status: CaseStatus,

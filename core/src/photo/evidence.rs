@@ -11,6 +11,7 @@ use crate::model::{PhotoCapture, PhotoRef};
 
 /// Thresholds of [`check_evidence`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EvidencePolicy {
     /// A photo taken more than this long before the report is flagged (default 24 h).
     pub max_age_ms: i64,
@@ -35,6 +36,7 @@ impl Default for EvidencePolicy {
 
 /// Something about a photo that a supervisor should look at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EvidenceFlag {
     /// The photo was taken more than `max_age_ms` before the report.
@@ -101,6 +103,7 @@ pub fn check_evidence(
 
 /// The evidence flags of one photo attached to a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PhotoEvidence {
     /// The photo's reference, as the case document holds it.
     pub photo: PhotoRef,

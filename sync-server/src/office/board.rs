@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::office::period;
 
 /// What the projection holds of one workstation-day's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FilingRow {
     /// The workstation.
     pub workstation: String,
@@ -31,7 +31,7 @@ pub struct FilingRow {
 }
 
 /// Where one workstation-day stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Filing {
     /// Filed, and no matter stands (the "zero").
@@ -45,7 +45,7 @@ pub enum Filing {
 }
 
 /// A matter of a day's report, as the board lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MatterLine {
     /// Checklist item, if given.
     pub checklist_item: Option<String>,
@@ -58,7 +58,7 @@ pub struct MatterLine {
 }
 
 /// One workstation on one day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BoardEntry {
     /// The workstation's id.
     pub workstation: String,
@@ -78,7 +78,7 @@ pub struct BoardEntry {
 }
 
 /// The board of one day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Board {
     /// The day.
     pub day: NaiveDate,

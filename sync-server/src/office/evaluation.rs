@@ -106,7 +106,7 @@ pub struct EvalInput {
 }
 
 /// A count with its share of the whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Share {
     /// What is counted (a channel, a category).
     pub key: String,
@@ -117,7 +117,7 @@ pub struct Share {
 }
 
 /// Deadlines judged: on time, late, and the rate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OnTime {
     /// Met by the deadline.
     pub on_time: u64,
@@ -144,7 +144,7 @@ impl OnTime {
 }
 
 /// One unit's figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UnitFigures {
     /// Place in the ranking, from 1.
     pub rank: u32,
@@ -173,7 +173,7 @@ pub struct UnitFigures {
 }
 
 /// An open case and the holder that has had it longest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stuck {
     /// The case.
     pub case_id: String,
@@ -190,7 +190,7 @@ pub struct Stuck {
 }
 
 /// Time the period's cases spent with one holder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HolderTotal {
     /// The holder.
     pub holder: String,
@@ -203,7 +203,7 @@ pub struct HolderTotal {
 }
 
 /// The evaluation of a period.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evaluation {
     /// Start of the period (ms).
     pub from: i64,

@@ -122,7 +122,7 @@ mod tests {
 
 /// One line of the change feed: a document that changed after the client's cursor, as
 /// the back office sees it now.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Change {
     /// Its place in the feed: pass the last one seen as `after` to continue.
     pub seq: u64,

@@ -16,7 +16,9 @@ pub const MAX_PAGE: u32 = 500;
 pub const DEFAULT_PAGE: u32 = 50;
 
 /// The order of a case list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
     /// Newest report first (the intake desk, history).
@@ -100,7 +102,7 @@ impl Cursor {
 }
 
 /// How long a case has been with one holder in all.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HolderTime {
     /// The holder.
     pub holder: String,
@@ -109,7 +111,7 @@ pub struct HolderTime {
 }
 
 /// One case of a list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseRow {
     /// Its id.
     pub id: String,
@@ -166,7 +168,7 @@ pub struct CaseRow {
 }
 
 /// One page of a case list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CasePage {
     /// The cases, in the list's order.
     pub cases: Vec<CaseRow>,

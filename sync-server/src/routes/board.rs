@@ -106,7 +106,7 @@ fn check_workstation(state: &AppState, id: &str) -> Result<(), ApiError> {
 }
 
 /// Query of `GET /v1/zero-reports/board`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BoardParams {
     /// The day (default: today, China time).
@@ -150,7 +150,7 @@ pub async fn board(
 }
 
 /// Query of `GET /v1/zero-reports/history`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
     /// The workstation (required).
@@ -188,7 +188,7 @@ pub async fn history(
 }
 
 /// Query of `GET /v1/zero-reports/missing`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MissingParams {
     /// First day (default: 7 days before `to`).

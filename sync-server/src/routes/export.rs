@@ -187,7 +187,7 @@ pub async fn cases_geojson(
 }
 
 /// Query of `GET /v1/exports/grids.geojson`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GridParams {
     /// Only this level: `block`, `workstation` or `unit` (default: every level).
@@ -266,7 +266,7 @@ pub async fn grids_geojson(
 }
 
 /// Query of `GET /v1/exports/changes.ndjson`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeParams {
     /// The last `seq` the client has (0 or absent: from the start).

@@ -13,7 +13,7 @@ use crate::office::period::Period;
 use crate::routes::{CentreDevice, blocking};
 
 /// Query of `GET /v1/evaluation`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationParams {
     /// Start: a day or a time (China time unless an offset is given). Default: 90 days

@@ -12,7 +12,7 @@ use crate::routes::{AuthDevice, blocking};
 use crate::storage::{DeviceRole, Person, Scope};
 
 /// The person a device is enrolled to, as the app needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MePerson {
     /// The staff id events must carry as their author (`Actor.id`).
     pub staff_id: String,
@@ -42,7 +42,7 @@ impl From<Person> for MePerson {
 }
 
 /// The answer of `GET /v1/me`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Me {
     /// The device's id (`Actor.device`).
     pub device_id: String,

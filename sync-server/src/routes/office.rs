@@ -45,7 +45,7 @@ fn check_case_id(id: &str) -> Result<(), ApiError> {
 }
 
 /// Query of `GET /v1/cases` (see `docs/back-office.md`, "Case lists").
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Statuses, comma-separated (`registered,dispatched`).
@@ -198,7 +198,7 @@ pub async fn evidence(
 }
 
 /// Body of `POST /v1/cases/{id}/register`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     /// Corrected checklist item.
@@ -272,7 +272,7 @@ pub async fn add_event(
 }
 
 /// Body of `POST /v1/cases/{id}/merge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeBody {
     /// The id of the case that carries the handling.

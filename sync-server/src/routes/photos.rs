@@ -15,7 +15,7 @@ use crate::storage::sqlite::check_sha256;
 use crate::storage::{ChunkOutcome, Device, PhotoChunk, PhotoUpload};
 
 /// Query of `PUT /v1/photos/{sha}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct ChunkParams {
     /// Where the chunk starts: the `received` the server reported.
     pub offset: u64,

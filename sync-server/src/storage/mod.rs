@@ -25,7 +25,7 @@ use chrono::NaiveDate;
 use wangge_core::zero_report::ZeroReport;
 
 /// What a device may receive.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scope {
     /// Every document (the management centre).
     #[serde(default)]
@@ -57,7 +57,7 @@ impl Scope {
 }
 
 /// What an enrolled device may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceRole {
     /// A handheld in the field: syncs its scope.
@@ -86,7 +86,7 @@ impl DeviceRole {
 }
 
 /// An enrolled device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Device {
     /// Its id (the core's `DeviceId`).
     pub device_id: String,
@@ -116,7 +116,7 @@ pub struct Device {
 /// and a per-person token makes every event attributable without a second
 /// secret (a PIN) that would have to be checked offline. A shared handheld
 /// is enrolled once per person who uses it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Person {
     /// Stable staff id: what events carry as their author. Not a name.
     pub staff_id: String,
@@ -146,7 +146,7 @@ fn yes() -> bool {
 }
 
 /// What kind of unit or team.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitKind {
     /// The street's management centre (管理中心).
@@ -168,7 +168,7 @@ pub enum UnitKind {
 }
 
 /// A unit or team: the holder name dispatch uses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Unit {
     /// The id, which is also the holder name in dispatch events, e.g. "城管中队".
     pub id: String,
@@ -180,7 +180,7 @@ pub struct Unit {
 }
 
 /// One line of the audit log: an authenticated action or a refusal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditEntry {
     /// When (ms).
     pub at: i64,
@@ -203,7 +203,7 @@ pub struct AuditEntry {
 }
 
 /// A document set aside because it no longer loads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Quarantined {
     /// Its id.
     pub doc_id: String,
@@ -216,7 +216,7 @@ pub struct Quarantined {
 }
 
 /// Back-office figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Stats {
     /// Cases known.
     pub cases: u64,
@@ -237,7 +237,7 @@ pub struct Stats {
 }
 
 /// Where a resumable photo upload stands (`GET /v1/photos/{sha}/upload`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhotoUpload {
     /// The photo's (or thumbnail's) SHA-256, lowercase hex.
     pub sha256: String,
