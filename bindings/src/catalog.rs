@@ -23,7 +23,7 @@ static DEMO: OnceLock<Arc<core_lib::Catalog>> = OnceLock::new();
 
 #[uniffi::export]
 impl Catalog {
-    /// The Xietu-like demo street shipped with the library: 72 checklist
+    /// The Xietu-like demo street shipped with the library: 224 checklist
     /// items in 17 categories and 3 domains, 4 grid blocks with their
     /// residential workstations and unit grids.
     #[uniffi::constructor]

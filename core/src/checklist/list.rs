@@ -222,6 +222,40 @@ mod tests {
     }
 
     #[test]
+    fn shipped_checklist_is_as_long_as_the_streets_and_well_formed() {
+        let list = demo();
+        // The seed's count: 224 items in the street's list.
+        assert_eq!(list.items().len(), 224);
+        let mut titles = std::collections::HashSet::new();
+        for item in list.items() {
+            // Ids are the category id and a 3-digit number.
+            let (category, number) = item.id.split_once('-').unwrap_or((&item.id, ""));
+            assert_eq!(category, item.category, "{}", item.id);
+            assert!(
+                number.len() == 3 && number.bytes().all(|b| b.is_ascii_digit()),
+                "{}",
+                item.id
+            );
+            // One item per matter: no title twice.
+            assert!(
+                titles.insert(&item.title_zh),
+                "{}: {}",
+                item.id,
+                item.title_zh
+            );
+        }
+        // The street's biggest categories (the top three matters are in them) are the
+        // checklist's biggest too.
+        let count = |id: &str| list.items_in_category(id).count();
+        for c in list.categories() {
+            if c.id != "A01" && c.id != "A02" {
+                assert!(count(&c.id) < count("A02"), "{} vs A02", c.id);
+            }
+        }
+        assert!(count("A01") >= count("A02"));
+    }
+
+    #[test]
     fn look_ups_by_id() {
         let list = demo();
         let first = &list.items()[0];

@@ -4,7 +4,8 @@
 //! services, community governance) and 17 categories. For each item it says who handles it,
 //! whether the grid team may handle it on the spot, the response and resolution time limits
 //! (限时办结), and whether it goes up to the district platform. The shipped demo
-//! (`core/data/checklist.json`) is a smaller list modelled on it.
+//! (`core/data/checklist.json`) is modelled on it: the same domains and categories and as many
+//! items, written for the demo (plausible matters, units and limits, not the street's own list).
 //!
 //! Time limits are minutes, hours, calendar days or working days; working days follow the
 //! official calendar of holidays and make-up working days (`core/data/calendar.json`).

@@ -11,8 +11,8 @@ fun catalogTests() = Suite("catalog: checklist and grids").apply {
     test("checklist listing: items, categories, domains and time limits in one call each") {
         val catalog = Catalog.demo()
         val items = catalog.checklistItems()
-        assertEq(72, items.size, "items")
-        assertEq(72u, catalog.checklistItemCount(), "item count")
+        assertEq(224, items.size, "items")
+        assertEq(224u, catalog.checklistItemCount(), "item count")
         assertEq(17, catalog.categories().size, "categories")
         assertEq(listOf("A", "B", "C"), catalog.domains().map { it.id }, "domains")
         assertEq(items.map { it.id }.toSet().size, items.size, "distinct item ids")

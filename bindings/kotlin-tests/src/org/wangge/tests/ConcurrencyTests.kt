@@ -39,7 +39,7 @@ fun concurrencyTests() = Suite("threads and the store's life").apply {
                         store.myOpenCases(me.id, listOf())
                         store.getCase(id)
                         check(catalog.lookupGrid(fixW06U2()) is GridMatch.Inside)
-                        check(catalog.checklistItemCount() == 72u)
+                        check(catalog.checklistItemCount() == 224u)
                         try {
                             store.getCase("0190f5a2-7c3e-7d41-9b7e-3f0c2a1d4e5f")
                             failures += AssertionError("an unknown case was found")
