@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== what the tests need (JDK, JNA, Kotlin, schemathesis; skipped when present)"
+bash scripts/install-test-deps.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
@@ -19,3 +22,6 @@ cargo test --workspace --doc --locked
 
 echo "== Kotlin on the JVM (bindings and the Android demo's view models)"
 bash scripts/test-kotlin.sh
+
+echo "== schemathesis against a live server (OpenAPI conformance: no 5xx, no schema violation)"
+bash scripts/schemathesis.sh 100

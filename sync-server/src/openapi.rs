@@ -45,6 +45,8 @@ enum Answer {
     Json(Value),
     Bytes(&'static str),
     Text(&'static str),
+    /// A GeoJSON FeatureCollection.
+    Geo,
 }
 
 impl Doc {
@@ -121,6 +123,18 @@ impl Doc {
                 json!({mime: {"schema": {"type": "string", "contentMediaType": mime}}})
             }
             Answer::Text(mime) => json!({mime: {"schema": {"type": "string"}}}),
+            Answer::Geo => json!({"application/geo+json": {"schema": {
+                "type": "object",
+                "required": ["type", "features"],
+                "properties": {
+                    "type": {"const": "FeatureCollection"},
+                    "features": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["type", "geometry", "properties"],
+                        "properties": {"type": {"const": "Feature"}},
+                    }},
+                },
+            }}}),
         };
         let mut params = params;
         for (name, what) in [
@@ -324,7 +338,7 @@ pub fn document() -> Value {
         "The filtered cases as GeoJSON points, streamed",
         q,
         None,
-        Answer::Text("application/geo+json"),
+        Answer::Geo,
         false,
     );
     let q = d.query::<GridParams>();
@@ -335,7 +349,7 @@ pub fn document() -> Value {
         "The grid cells as GeoJSON polygons",
         q,
         None,
-        Answer::Text("application/geo+json"),
+        Answer::Geo,
         false,
     );
     let q = d.query::<ChangeParams>();

@@ -121,6 +121,9 @@ impl ListParams {
             Some(c) => Some(Cursor::decode(c).map_err(|e| bad(format!("cursor: {e}")))?),
             None => None,
         };
+        if self.q.as_deref().is_some_and(|q| q.trim().is_empty()) {
+            return Err(bad("q: type at least one character to search".into()));
+        }
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
         if limit == 0 || limit > MAX_PAGE {
             return Err(bad(format!("limit: give 1 to {MAX_PAGE} rows per page")));

@@ -228,12 +228,28 @@ pub struct Stats {
     pub closure_rate: f64,
     /// Open cases past a deadline now.
     pub overdue: u64,
-    /// Cases per status.
+    /// Cases per status, as `[status, count]` pairs.
+    #[schemars(schema_with = "status_counts_schema")]
     pub by_status: Vec<(String, u64)>,
     /// Zero reports filed.
     pub zero_reports: u64,
     /// Documents stored.
     pub documents: u64,
+}
+
+/// The schema of `[status, count]` pairs. Written without tuple keywords (`prefixItems`),
+/// which some OpenAPI tools (schemathesis 4) turn into the pre-2020 array form and then
+/// reject as invalid OpenAPI 3.1.
+fn status_counts_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "type": "array",
+            "items": {"type": ["string", "integer"]},
+            "minItems": 2,
+            "maxItems": 2,
+        }
+    })
 }
 
 /// Where a resumable photo upload stands (`GET /v1/photos/{sha}/upload`).
