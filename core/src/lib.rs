@@ -46,7 +46,7 @@ pub use case::{
     AssignmentEnd, CaseEvent, CaseEventKind, CaseHeader, CaseRecord, CaseState, CaseStatus,
     GridRef, HolderSpan, NewCase, UnitAssignment,
 };
-pub use catalog::Catalog;
+pub use catalog::{Catalog, CatalogFiles};
 pub use error::{Error, Result};
 pub use hlc::{Clock, Hlc, ManualClock, SystemClock};
 pub use ids::{CaseId, DeviceId, EventId, MatterId};

@@ -98,7 +98,8 @@ pub fn router(state: AppState) -> Router {
                 get(routes::export::grids_geojson),
             )
             .route("/v1/exports/changes.ndjson", get(routes::export::changes))
-            .route("/v1/me", get(routes::me::me)),
+            .route("/v1/me", get(routes::me::me))
+            .route("/v1/catalog", get(routes::catalog::catalog)),
         BodyLimit {
             bytes: MAX_JSON_BODY,
             advice: "send only the fields the endpoint expects",

@@ -28,6 +28,11 @@ struct Cli {
     /// The server's SQLite database (created if missing).
     #[arg(long, global = true, default_value = "wangge-server.sqlite3")]
     db: PathBuf,
+    /// The street's reference data: a directory with checklist.json, calendar.json and
+    /// grids.geojson (the layout of core/data/). Default: the demo street built in.
+    /// Devices switch to it at their next sync.
+    #[arg(long, global = true, value_name = "DIR")]
+    catalog: Option<PathBuf>,
     /// The daily cut-off of residential workstations' zero reports, China time (HH:MM):
     /// after it, a workstation that has not filed the day's report is shown missing.
     #[arg(long, global = true, default_value = "17:00", value_parser = parse_cutoff)]
@@ -149,7 +154,11 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<(), DynError> {
-    let catalog = Arc::new(Catalog::demo()?);
+    let catalog = Arc::new(match &cli.catalog {
+        Some(dir) => Catalog::from_dir(dir)
+            .map_err(|e| format!("the catalog in {} does not load: {e}", dir.display()))?,
+        None => Catalog::demo()?,
+    });
     let office = OfficeConfig {
         zero_report_cutoff: cli.zero_report_cutoff,
     };
@@ -615,6 +624,7 @@ pub(crate) fn serve(
     office: OfficeConfig,
 ) -> Result<(), DynError> {
     let runtime = tokio::runtime::Runtime::new()?;
+    let catalog_version = catalog.version().to_owned();
     runtime.block_on(async move {
         let app = router(AppState {
             storage,
@@ -623,7 +633,7 @@ pub(crate) fn serve(
             office,
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        tracing::info!(%listen, "serving");
+        tracing::info!(%listen, catalog = %catalog_version, "serving");
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

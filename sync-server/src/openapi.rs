@@ -24,6 +24,7 @@ use crate::office::board::{Board, BoardEntry};
 use crate::office::evaluation::Evaluation;
 use crate::office::queue::CasePage;
 use crate::routes::board::{BoardParams, HistoryParams, MissingParams};
+use crate::routes::catalog::CatalogAnswer;
 use crate::routes::export::{ChangeParams, GridParams};
 use crate::routes::figures::EvaluationParams;
 use crate::routes::me::Me;
@@ -361,6 +362,17 @@ pub fn document() -> Value {
         q,
         None,
         Answer::Text("application/x-ndjson"),
+        false,
+    );
+    let a = d.answer::<CatalogAnswer>();
+    d.op(
+        "get",
+        "/v1/catalog",
+        "devices",
+        "The checklist, calendar and grids in force, and their version",
+        none(),
+        None,
+        a,
         false,
     );
     let a = d.answer::<Me>();

@@ -184,7 +184,7 @@ fn main() {
         ),
         (
             "page of 50, deep cursor",
-            deep_cursor(&get, &http, &server.base, &token),
+            deep_cursor(&http, &server.base, &token),
         ),
     ] {
         let (median, p90) = timed(&path);

@@ -74,11 +74,16 @@ impl TestServer {
 
     /// Starts a server on `db` and `port`.
     pub fn start_on(db: PathBuf, port: u16) -> TestServer {
-        let storage = Arc::new(SqliteStorage::open(&db, catalog()).unwrap());
+        Self::start_with(db, port, catalog())
+    }
+
+    /// Starts a server on `db` and `port` with the street's reference data `catalog`.
+    pub fn start_with(db: PathBuf, port: u16, catalog: Arc<Catalog>) -> TestServer {
+        let storage = Arc::new(SqliteStorage::open(&db, catalog.clone()).unwrap());
         let clock = Arc::new(ManualClock::new(MONDAY_9AM));
         let state = AppState {
             storage: storage.clone(),
-            catalog: catalog(),
+            catalog,
             clock: clock.clone(),
             office: Default::default(),
         };

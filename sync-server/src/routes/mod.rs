@@ -1,6 +1,7 @@
 //! HTTP handlers.
 
 pub mod board;
+pub mod catalog;
 pub mod export;
 pub mod figures;
 pub mod me;

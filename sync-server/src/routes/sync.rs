@@ -15,6 +15,9 @@ use crate::extract::ApiBytes;
 use crate::routes::{AuthDevice, RemoteAddr, blocking};
 use crate::storage::{AuditEntry, Device, Storage};
 
+/// The header of every sync answer that names the catalog version in force.
+pub const CATALOG_HEADER: &str = "x-wangge-catalog";
+
 /// Merges what the device pushes and answers what it lacks.
 pub async fn sync(
     State(state): State<AppState>,
@@ -77,6 +80,12 @@ pub async fn sync(
         response.encode(),
     )
         .into_response();
+    // The catalog in force: a device whose version differs fetches it (`GET /v1/catalog`).
+    // A header rather than a field of the binary answer, so an older app that does not
+    // know catalogs reads the answer as before.
+    if let Ok(v) = header::HeaderValue::from_str(state.catalog.version()) {
+        answer.headers_mut().insert(CATALOG_HEADER, v);
+    }
     if noop {
         // A sync with nothing to do happens every minute on every phone: not
         // worth a database write each (see `audit`).

@@ -11,6 +11,7 @@ mod authority;
 mod authority_property;
 mod bad_input;
 mod board;
+mod catalog;
 mod convergence;
 mod evaluation;
 mod exports;
