@@ -1,7 +1,9 @@
 //! HTTP handlers.
 
+pub mod intake;
 pub mod me;
 pub mod office;
+pub mod open311;
 pub mod photos;
 pub mod sync;
 

@@ -24,10 +24,15 @@ use crate::docs::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::seal::Sealer;
+use crate::storage::intake::{
+    ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
+};
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
 };
 
+#[path = "sqlite_intake.rs"]
+mod intake_db;
 #[path = "sqlite_people.rs"]
 mod people;
 #[path = "sqlite_photos.rs"]
@@ -82,7 +87,8 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// (`sqlite_people.rs`); version 8 the quarantine of unloadable documents.
 /// Version 9 changes no table: joint handling changed how a case's status
 /// and holders are derived, so the case projections are derived again.
-pub const SCHEMA_VERSION: i64 = 9;
+/// Version 11 adds intake and Open311 (`sqlite_intake.rs`).
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -255,6 +261,7 @@ impl SqliteStorage {
             tx.execute_batch(photos::THUMB_REF_COLUMN)?;
             tx.execute_batch(people::PEOPLE_SCHEMA)?;
             tx.execute_batch(QUARANTINE_SCHEMA)?;
+            tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -283,6 +290,10 @@ impl SqliteStorage {
             }
             if version < 9 {
                 reproject_cases(&tx, &catalog, &actor_for_scan())?;
+            }
+            if version < 11 {
+                tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
+                intake_db::backfill_case_spots(&tx, &catalog, &actor_for_scan())?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -373,6 +384,7 @@ impl SqliteStorage {
                 if let Some(number) = &state.case_number {
                     count_case_number(tx, number)?;
                 }
+                intake_db::index_case_spot(tx, header, state)?;
                 projection::upsert_case(tx, &self.catalog, header, state)?
             }
             Decoded::ZeroReport(report) => projection::upsert_zero_report(tx, doc.id(), report)?,
@@ -1105,6 +1117,38 @@ impl Storage for SqliteStorage {
 
     fn audit_log(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<crate::storage::AuditEntry>> {
         self.audit_since(since_ms, limit)
+    }
+
+    fn intake_case(&self, intake: &Intake, now_ms: i64) -> ApiResult<IntakeOutcome> {
+        self.intake(intake, now_ms)
+    }
+
+    fn duplicate_hints(&self, case_id: &str) -> ApiResult<Vec<DuplicateHint>> {
+        self.hints(case_id)
+    }
+
+    fn reporter_contact(&self, case_id: &str) -> ApiResult<Option<ReporterContact>> {
+        self.contact(case_id)
+    }
+
+    fn create_api_key(&self, key: &ApiKey, key_hash: &[u8]) -> ApiResult<()> {
+        self.insert_api_key(key, key_hash)
+    }
+
+    fn api_key_by_hash(&self, key_hash: &[u8]) -> ApiResult<Option<ApiKey>> {
+        self.find_api_key(key_hash)
+    }
+
+    fn api_keys(&self) -> ApiResult<Vec<ApiKey>> {
+        self.all_api_keys()
+    }
+
+    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool> {
+        self.revoke_key(key_id, now_ms)
+    }
+
+    fn request_ids(&self, filter: &RequestFilter) -> ApiResult<Vec<String>> {
+        SqliteStorage::request_ids(self, filter)
     }
 }
 

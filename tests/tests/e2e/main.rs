@@ -13,6 +13,7 @@ mod bad_input;
 mod convergence;
 mod faults;
 mod hostile_inputs;
+mod intake;
 mod joint;
 mod json_errors;
 mod photos;
