@@ -274,6 +274,42 @@ pub fn case_document(
     )
 }
 
+/// The document of a case the server creates itself (intake at the centre's desk, Open311):
+/// as [`case_document`], with the report sealed together with the header by `seal` (the
+/// server's MAC of [`crate::authority::report_seal_text`]), so that a device may relay the
+/// case back to a server restored from a backup that lacks it.
+pub fn sealed_case_document(
+    header: &CaseHeader,
+    report: &CaseEvent,
+    actor: &automerge::ActorId,
+    seal: impl FnOnce(&str) -> String,
+) -> Result<EventDoc> {
+    let no_events: &[(String, &CaseEvent)] = &[];
+    let mut doc = EventDoc::create(
+        &header.id.to_string(),
+        actor,
+        DocKind::Case,
+        header,
+        no_events,
+    )?;
+    let header_json = match doc.root_values("header").as_slice() {
+        [crate::doc::RootValue::Text(text)] => text.clone(),
+        _ => {
+            return Err(Error::invalid(
+                "header",
+                "the new document does not hold its header as text",
+            ));
+        }
+    };
+    doc.add_sealed_event(&report.id.to_string(), report, |event_json| {
+        seal(&crate::authority::report_seal_text(
+            &header_json,
+            event_json,
+        ))
+    })?;
+    Ok(doc)
+}
+
 pub(crate) fn check_photos(photos: &[PhotoRef]) -> Result<()> {
     if photos.len() > MAX_PHOTOS {
         return Err(Error::invalid(

@@ -391,7 +391,16 @@ pub async fn post_request(State(state): State<AppState>, request: Request) -> Re
                 ));
             }
         };
-        let address = body.address_string.or(body.address_id);
+        let address = body
+            .address_string
+            .or(body.address_id)
+            .filter(|a| !a.trim().is_empty());
+        if position.is_none() && address.is_none() {
+            return Err(Open311Error::bad_request(
+                "invalid_input",
+                "give a location: lat and long, or address_string",
+            ));
+        }
         let name = [body.first_name, body.last_name]
             .into_iter()
             .flatten()
@@ -420,16 +429,7 @@ pub async fn post_request(State(state): State<AppState>, request: Request) -> Re
             contact: Some(contact),
         };
         let now = state.clock.now_ms();
-        let (new, contact) = check_intake(&state, key.channel, intake, now).map_err(|e| {
-            if e.code == "invalid_input" && e.message.starts_with("say where") {
-                Open311Error::bad_request(
-                    "invalid_input",
-                    "give a location: lat and long, or address_string",
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        let (new, contact) = check_intake(&state, key.channel, intake, now)?;
         let storage = state.storage.clone();
         let outcome =
             blocking(move || storage.intake_case(&Intake { by, new, contact }, now)).await?;

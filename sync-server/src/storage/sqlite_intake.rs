@@ -5,7 +5,7 @@
 
 use automerge::ActorId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use wangge_core::case::{case_document, open_case};
+use wangge_core::case::{open_case, sealed_case_document};
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::hlc::HlcClock;
 use wangge_core::photo::distance_m;
@@ -255,8 +255,12 @@ impl SqliteStorage {
         let id = CaseId::generate();
         let at = HlcClock::resume(Hlc::default()).tick(now_ms);
         let (header, report) = open_case(&self.catalog, &intake.by, id, intake.new.clone(), at)?;
-        // A fresh Automerge actor, as for every change the server makes (see `append_event`).
-        let doc = case_document(&header, &report, &ActorId::random())?;
+        // A fresh Automerge actor, as for every change the server makes (see `append_event`);
+        // the report sealed with the header, so a device may relay the case to a restored
+        // server (`wangge_core::authority::report_seal_text`).
+        let doc = sealed_case_document(&header, &report, &ActorId::random(), |text| {
+            self.sealer.seal(text)
+        })?;
         let decoded = decode(&doc, DocKind::Case, &self.catalog)?;
         let saved = doc.save_verified()?;
         self.store_doc(&tx, &doc, &saved, DocKind::Case, &decoded, now_ms)?;
@@ -381,5 +385,105 @@ impl SqliteStorage {
             )?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wangge_core::{Catalog, DeviceId, GpsFix, NewCase, Role};
+
+    use super::*;
+    use crate::storage::Storage;
+
+    fn centre() -> wangge_core::Actor {
+        wangge_core::Actor {
+            id: "XT-CC-001".into(),
+            role: Role::Centre,
+            unit: None,
+            device: DeviceId::generate(),
+        }
+    }
+
+    fn vendor_case(lat: f64, lon: f64) -> Intake {
+        Intake {
+            by: centre(),
+            new: NewCase {
+                channel: SourceChannel::Hotline12345,
+                checklist_item: "A02-001".into(),
+                description: "流动摊贩".into(),
+                gps: Some(GpsFix {
+                    lat,
+                    lon,
+                    accuracy_m: 5.0,
+                    fix_time_ms: 0,
+                }),
+                address: None,
+                grid: None,
+                photos: Vec::new(),
+                external_ref: None,
+            },
+            contact: None,
+        }
+    }
+
+    fn created(outcome: IntakeOutcome) -> (String, Vec<DuplicateHint>) {
+        match outcome {
+            IntakeOutcome::Created { case, duplicates } => (case.header.id.to_string(), duplicates),
+            IntakeOutcome::DuplicateReference { case_id } => panic!("duplicate of {case_id}"),
+        }
+    }
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .unwrap()
+    }
+
+    /// A version 9 database (before intake) with a case gets the intake tables, the case's
+    /// spot, and the same schema as a fresh database.
+    #[test]
+    fn a_version_9_database_gets_the_intake_tables_and_the_spots_of_its_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::demo().unwrap());
+        let fresh = dir.path().join("fresh.sqlite3");
+        drop(SqliteStorage::open(&fresh, catalog.clone()).unwrap());
+        let old = dir.path().join("old.sqlite3");
+        let storage = SqliteStorage::open(&old, catalog.clone()).unwrap();
+        let (id, _) = created(
+            storage
+                .intake_case(&vendor_case(31.19, 121.45), 1_000)
+                .unwrap(),
+        );
+        drop(storage);
+        Connection::open(&old)
+            .unwrap()
+            .execute_batch(
+                "DROP TABLE intake_ref; DROP TABLE reporter_contact; DROP TABLE case_spot;
+                 DROP TABLE api_keys; PRAGMA user_version = 9;",
+            )
+            .unwrap();
+
+        let storage = SqliteStorage::open(&old, catalog).unwrap();
+        // The spot was derived again from the stored case: a second report nearby is hinted.
+        let (_, hints) = created(
+            storage
+                .intake_case(&vendor_case(31.19, 121.4501), 2_000)
+                .unwrap(),
+        );
+        assert_eq!(hints.len(), 1);
+        assert_eq!(hints[0].case_id, id);
+        assert_eq!(hints[0].distance_m, 10.0);
+        drop(storage);
+        let (old, fresh) = (
+            Connection::open(&old).unwrap(),
+            Connection::open(&fresh).unwrap(),
+        );
+        assert_eq!(tables(&old), tables(&fresh));
     }
 }
