@@ -1237,8 +1237,6 @@ mod tests {
              DROP INDEX documents_quarantined;
              ALTER TABLE documents DROP COLUMN quarantined_at;
              ALTER TABLE documents DROP COLUMN quarantine_reason;
-             DROP TABLE intake_ref; DROP TABLE reporter_contact; DROP TABLE case_spot;
-             DROP TABLE api_keys;
              PRAGMA user_version = 3;",
         )
         .unwrap();

@@ -29,27 +29,30 @@ use crate::storage::intake::{
 ///   so the duplicate hint is a range scan and a bounding box, not a scan of every case.
 ///   Derived from the documents like the projections (filled by `store_doc`).
 /// * `api_keys`: Open311 keys, stored as SHA-256 like device tokens.
+///
+/// `IF NOT EXISTS`: the upgrade may meet these tables in a database that says it is older
+/// (the migration tests rewind a fresh database's version); creating them is idempotent.
 pub(super) const INTAKE_SCHEMA: &str = "
-CREATE TABLE intake_ref (
+CREATE TABLE IF NOT EXISTS intake_ref (
     channel   TEXT NOT NULL,
     reference TEXT NOT NULL,
     case_id   TEXT NOT NULL,
     PRIMARY KEY (channel, reference)
 );
-CREATE TABLE reporter_contact (
+CREATE TABLE IF NOT EXISTS reporter_contact (
     case_id     TEXT PRIMARY KEY,
     contact     TEXT NOT NULL,
     recorded_at INTEGER NOT NULL
 );
-CREATE TABLE case_spot (
+CREATE TABLE IF NOT EXISTS case_spot (
     case_id        TEXT PRIMARY KEY,
     checklist_item TEXT NOT NULL,
     reported_at    INTEGER NOT NULL,
     lat            REAL NOT NULL,
     lon            REAL NOT NULL
 );
-CREATE INDEX case_spot_by_item_time ON case_spot (checklist_item, reported_at);
-CREATE TABLE api_keys (
+CREATE INDEX IF NOT EXISTS case_spot_by_item_time ON case_spot (checklist_item, reported_at);
+CREATE TABLE IF NOT EXISTS api_keys (
     key_id     TEXT PRIMARY KEY,
     key_hash   BLOB NOT NULL UNIQUE,
     name       TEXT NOT NULL,

@@ -773,6 +773,16 @@ fn open311_round_trip_with_an_api_key() {
         .unwrap()
         .to_owned();
 
+    // A body over the limit: 413 in the spec's format.
+    let huge = "垃".repeat(30_000);
+    let (status, answer) = o.post_form(&[
+        ("api_key", &api_key),
+        ("service_code", "A01-001"),
+        ("address_string", "斜土路2号"),
+        ("description", &huge),
+    ]);
+    assert_open311_error(status, &answer, 413);
+
     // The request, with the spec's field names.
     let (status, got) = o.get(&format!("/requests/{id}.json"), &[("api_key", &api_key)]);
     assert_eq!(status, 200, "{got}");
