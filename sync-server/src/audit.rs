@@ -216,6 +216,7 @@ mod tests {
             storage: storage.clone(),
             catalog,
             clock: Arc::new(ManualClock::new(5_000)),
+            office: Default::default(),
         };
         let app = Router::new()
             .route(

@@ -148,6 +148,7 @@ pub fn run(
     devices: usize,
     stay: bool,
     catalog: Arc<Catalog>,
+    office: wangge_server::office::OfficeConfig,
 ) -> Result<(), DynError> {
     let _ = std::fs::remove_dir_all(DIR);
     std::fs::create_dir_all(DIR)?;
@@ -265,7 +266,7 @@ pub fn run(
     let server_storage = storage.clone();
     let server_catalog = catalog.clone();
     std::thread::spawn(move || {
-        if let Err(e) = crate::serve(listen, server_storage, server_catalog) {
+        if let Err(e) = crate::serve(listen, server_storage, server_catalog, office) {
             eprintln!("server stopped: {e}");
         }
     });
@@ -335,12 +336,13 @@ pub fn run(
         "\n3. The centre registers every case (the server assigns the official numbers) and dispatches them to 城管中队."
     );
     let auth = format!("Bearer {centre_token}");
-    let cases: Vec<CaseSummary> = http
-        .get(format!("{base}/v1/cases"))
+    let cases = http
+        .get(format!("{base}/v1/cases?status=reported&limit=500"))
         .header("Authorization", &auth)
         .send()?
         .error_for_status()?
-        .json()?;
+        .json::<wangge_server::office::queue::CasePage>()?
+        .cases;
     for c in &cases {
         http.post(format!("{base}/v1/cases/{}/register", c.id))
             .header("Authorization", &auth)

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod office;
 pub mod roster;
 pub mod routes;
 pub mod seal;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// The server's clock.
     pub clock: Arc<dyn Clock>,
+    /// The back office's settings (zero-report cut-off).
+    pub office: office::OfficeConfig,
 }
 
 impl std::fmt::Debug for AppState {
@@ -79,6 +82,20 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/cases/{id}/events", post(routes::office::add_event))
             .route("/v1/cases/{id}/merge", post(routes::office::merge))
             .route("/v1/stats", get(routes::office::stats))
+            .route("/v1/evaluation", get(routes::figures::evaluation))
+            .route("/v1/zero-reports/board", get(routes::board::board))
+            .route("/v1/zero-reports/history", get(routes::board::history))
+            .route("/v1/zero-reports/missing", get(routes::board::missing))
+            .route("/v1/exports/cases.csv", get(routes::export::cases_csv))
+            .route(
+                "/v1/exports/cases.geojson",
+                get(routes::export::cases_geojson),
+            )
+            .route(
+                "/v1/exports/grids.geojson",
+                get(routes::export::grids_geojson),
+            )
+            .route("/v1/exports/changes.ndjson", get(routes::export::changes))
             .route("/v1/me", get(routes::me::me)),
         BodyLimit {
             bytes: MAX_JSON_BODY,

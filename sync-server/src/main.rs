@@ -9,6 +9,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use wangge_core::grid::GridLevel;
 use wangge_core::{Catalog, Role, SystemClock};
+use wangge_server::office::OfficeConfig;
 use wangge_server::storage::sqlite::SqliteStorage;
 use wangge_server::storage::{AuditEntry, Device, DeviceRole, Person, Scope, Storage};
 use wangge_server::{AppState, auth, roster, router};
@@ -27,6 +28,10 @@ struct Cli {
     /// The server's SQLite database (created if missing).
     #[arg(long, global = true, default_value = "wangge-server.sqlite3")]
     db: PathBuf,
+    /// The daily cut-off of residential workstations' zero reports, China time (HH:MM):
+    /// after it, a workstation that has not filed the day's report is shown missing.
+    #[arg(long, global = true, default_value = "17:00", value_parser = parse_cutoff)]
+    zero_report_cutoff: chrono::NaiveTime,
     #[command(subcommand)]
     command: Command,
 }
@@ -174,9 +179,12 @@ fn main() {
 
 fn run(cli: Cli) -> Result<(), DynError> {
     let catalog = Arc::new(Catalog::demo()?);
+    let office = OfficeConfig {
+        zero_report_cutoff: cli.zero_report_cutoff,
+    };
     let open = || SqliteStorage::open(&cli.db, catalog.clone());
     match cli.command {
-        Command::Serve { listen } => serve(listen, Arc::new(open()?), catalog.clone()),
+        Command::Serve { listen } => serve(listen, Arc::new(open()?), catalog.clone(), office),
         Command::Roster {
             command: RosterCommand::Import { file },
         } => {
@@ -326,7 +334,7 @@ fn run(cli: Cli) -> Result<(), DynError> {
             listen,
             devices,
             stay,
-        } => demo::run(&cli.db, listen, devices, stay, catalog),
+        } => demo::run(&cli.db, listen, devices, stay, catalog, office),
     }
 }
 
@@ -598,6 +606,12 @@ fn cli_audit(
     }
 }
 
+/// Parses `--zero-report-cutoff`: a China-time wall-clock time, `HH:MM`.
+fn parse_cutoff(text: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M")
+        .map_err(|_| format!("'{text}' is not a time of day; write it as 17:00 (China time)"))
+}
+
 /// Parses `--since`: milliseconds since the epoch, an RFC 3339 / ISO 8601 time with its
 /// offset, a local time without offset or a day (both China Standard Time, the street's).
 fn parse_since(text: &str) -> Result<i64, String> {
@@ -687,6 +701,7 @@ pub(crate) fn serve(
     listen: SocketAddr,
     storage: Arc<SqliteStorage>,
     catalog: Arc<Catalog>,
+    office: OfficeConfig,
 ) -> Result<(), DynError> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -694,6 +709,7 @@ pub(crate) fn serve(
             storage,
             catalog,
             clock: Arc::new(SystemClock),
+            office,
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;
         tracing::info!(%listen, "serving");

@@ -3,6 +3,7 @@
 //! with their own SQLite stores, and helpers to compare replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod desk;
 pub mod hostile;
 
 use std::net::{SocketAddr, TcpListener};
@@ -79,6 +80,7 @@ impl TestServer {
             storage: storage.clone(),
             catalog: catalog(),
             clock: clock.clone(),
+            office: Default::default(),
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -479,6 +481,7 @@ pub fn serve_if_child() {
         storage,
         catalog: catalog(),
         clock: Arc::new(ManualClock::new(MONDAY_9AM)),
+        office: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

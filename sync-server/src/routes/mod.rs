@@ -1,5 +1,8 @@
 //! HTTP handlers.
 
+pub mod board;
+pub mod export;
+pub mod figures;
 pub mod intake;
 pub mod me;
 pub mod office;

@@ -5,11 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use wangge_core::photo::{EvidencePolicy, PhotoEvidence, case_photo_evidence};
-use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary, DeviceId, Role};
+use wangge_core::{Actor, CaseEventKind, CaseRecord, CaseStatus, DeviceId, Role, SourceChannel};
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::office::period::Period;
+use crate::office::queue::{CaseFilter, CasePage, Cursor, DEFAULT_PAGE, MAX_PAGE, SortOrder};
 use crate::routes::{CentreDevice, blocking};
 use crate::storage::{Device, Stats, Storage};
 
@@ -42,43 +44,123 @@ pub(crate) fn check_case_id(id: &str) -> Result<(), ApiError> {
         .map_err(|e| ApiError::bad_request("bad_case_id", e.to_string()))
 }
 
-/// Filters of `GET /v1/cases`.
+/// Query of `GET /v1/cases` (see `docs/back-office.md`, "Case lists").
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// Only open cases.
-    #[serde(default)]
-    pub open: bool,
-    /// Only overdue cases.
+    /// Statuses, comma-separated (`registered,dispatched`).
+    pub status: Option<String>,
+    /// `true`: only open cases; `false`: only finished ones.
+    pub open: Option<bool>,
+    /// Only cases overdue now.
     #[serde(default)]
     pub overdue: bool,
-    /// Grid cell, workstation or block.
+    /// Only cases with an unmet deadline within this many minutes.
+    pub due_within: Option<u32>,
+    /// Held now by this holder.
+    pub holder: Option<String>,
+    /// Ever dispatched to this unit.
+    pub unit: Option<String>,
+    /// Grid cell, workstation or block (any level).
     pub grid: Option<String>,
+    /// Grid block.
+    pub block: Option<String>,
+    /// Residential workstation.
+    pub workstation: Option<String>,
     /// Category id.
     pub category: Option<String>,
+    /// Checklist item id.
+    pub item: Option<String>,
+    /// Intake channel (machine name).
+    pub channel: Option<String>,
+    /// Reported from (a day or a time, China time unless an offset is given).
+    pub from: Option<String>,
+    /// Reported up to (a day includes the whole day).
+    pub to: Option<String>,
     /// Text in the description.
     pub q: Option<String>,
-    /// Most rows.
+    /// `reported` (newest first, the default) or `due` (earliest deadline first).
+    pub sort: Option<SortOrder>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page (default 50, at most 500).
     pub limit: Option<u32>,
 }
 
-/// `GET /v1/cases`.
+impl ListParams {
+    /// The filter these parameters ask for, or a `400 bad_query` naming the bad one.
+    pub fn filter(self, now_ms: i64) -> Result<CaseFilter, ApiError> {
+        let bad = |m: String| ApiError::bad_request("bad_query", m);
+        let statuses = match &self.status {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|s| {
+                    CaseStatus::parse(s.trim()).ok_or_else(|| {
+                        bad(format!(
+                            "status: '{s}' is not a status; use one or more of {}",
+                            CaseStatus::ALL.map(|s| s.as_str()).join(", ")
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if let Some(c) = &self.channel {
+            SourceChannel::parse(c).map_err(|e| bad(format!("channel: {e}")))?;
+        }
+        let (reported_from, reported_to) = if self.from.is_some() || self.to.is_some() {
+            let p = Period::parse(self.from.as_deref(), self.to.as_deref(), now_ms).map_err(bad)?;
+            (
+                self.from.is_some().then_some(p.from_ms),
+                self.to.is_some().then_some(p.to_ms),
+            )
+        } else {
+            (None, None)
+        };
+        let after = match &self.cursor {
+            Some(c) => Some(Cursor::decode(c).map_err(|e| bad(format!("cursor: {e}")))?),
+            None => None,
+        };
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(bad(format!("limit: give 1 to {MAX_PAGE} rows per page")));
+        }
+        Ok(CaseFilter {
+            statuses,
+            open: self.open,
+            holder: self.holder,
+            unit: self.unit,
+            area: self.grid,
+            block: self.block,
+            workstation: self.workstation,
+            category: self.category,
+            item: self.item,
+            channel: self.channel,
+            reported_from,
+            reported_to,
+            overdue: self.overdue,
+            due_within_minutes: self.due_within,
+            text: self.q,
+            sort: self.sort.unwrap_or_default(),
+            after,
+            limit,
+        })
+    }
+}
+
+/// `GET /v1/cases`: one page of cases matching the filters, with deadlines, time left and
+/// time with each holder; `next_cursor` leads to the next page.
 pub async fn list_cases(
     State(state): State<AppState>,
     _centre: CentreDevice,
     ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<Vec<CaseSummary>>, ApiError> {
-    let q = CaseQuery {
-        open_only: p.open,
-        overdue_only: p.overdue,
-        grid: p.grid,
-        category: p.category,
-        text: p.q,
-        limit: Some(p.limit.unwrap_or(500).min(5000)),
-        mine: None,
-    };
+) -> Result<Json<CasePage>, ApiError> {
     let now = state.clock.now_ms();
+    let filter = p.filter(now)?;
     let storage = state.storage.clone();
-    Ok(Json(blocking(move || storage.cases(&q, now)).await?))
+    Ok(Json(
+        blocking(move || storage.case_page(&filter, now)).await?,
+    ))
 }
 
 /// `GET /v1/cases/{id}`.

@@ -18,6 +18,12 @@ use wangge_core::authority::Author;
 
 use crate::docs::Placement;
 use crate::error::ApiResult;
+use crate::office::board::FilingRow;
+use crate::office::evaluation::EvalInput;
+use crate::office::export::Change;
+use crate::office::queue::{CaseFilter, CasePage};
+use chrono::NaiveDate;
+use wangge_core::zero_report::ZeroReport;
 
 /// What a device may receive.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,6 +343,23 @@ pub trait Storage: Send + Sync + 'static {
     fn case(&self, case_id: &str) -> ApiResult<Option<CaseRecord>>;
     /// Lists cases.
     fn cases(&self, query: &CaseQuery, now_ms: i64) -> ApiResult<Vec<CaseSummary>>;
+    /// One page of the back office's case list (queues) at `now_ms`.
+    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage>;
+    /// The documents changed after feed position `after`, oldest change first, at most
+    /// `limit`, each as the back office sees it at `now_ms` (the export change feed).
+    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>>;
+    /// What an evaluation of the cases reported in `[from_ms, to_ms)` reads, as of one
+    /// moment.
+    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> ApiResult<EvalInput>;
+    /// The zero-report rows of the days `from..=to`, of one workstation or all.
+    fn filings(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        workstation: Option<&str>,
+    ) -> ApiResult<Vec<FilingRow>>;
+    /// One workstation-day's zero report, if anything was filed.
+    fn zero_report(&self, workstation: &str, day: NaiveDate) -> ApiResult<Option<ZeroReport>>;
     /// Back-office figures.
     fn stats(&self, now_ms: i64) -> ApiResult<Stats>;
     /// Bytes of a document as stored (for tests and exports).

@@ -4,9 +4,12 @@
 //! thanks to WAL.
 
 use std::collections::HashSet;
+
+use chrono::NaiveDate;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use wangge_core::zero_report::{ZeroReport, ZeroReportHeader};
 
 use automerge::ActorId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -23,6 +26,10 @@ use crate::docs::{
     Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push_sealed,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::office::board::FilingRow;
+use crate::office::evaluation::EvalInput;
+use crate::office::export::Change;
+use crate::office::queue::{CaseFilter, CasePage};
 use crate::seal::Sealer;
 use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
@@ -33,6 +40,8 @@ use crate::storage::{
 
 #[path = "sqlite_intake.rs"]
 mod intake_db;
+#[path = "sqlite_office.rs"]
+mod office;
 #[path = "sqlite_people.rs"]
 mod people;
 #[path = "sqlite_photos.rs"]
@@ -87,6 +96,8 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// (`sqlite_people.rs`); version 8 the quarantine of unloadable documents.
 /// Version 9 changes no table: joint handling changed how a case's status
 /// and holders are derived, so the case projections are derived again.
+/// Version 10 the back office's rows of each case: units' assignments, holder
+/// spans, next deadline (`sqlite_office.rs`), derived from every stored case.
 /// Version 11 adds intake and Open311 (`sqlite_intake.rs`).
 pub const SCHEMA_VERSION: i64 = 11;
 
@@ -261,6 +272,7 @@ impl SqliteStorage {
             tx.execute_batch(photos::THUMB_REF_COLUMN)?;
             tx.execute_batch(people::PEOPLE_SCHEMA)?;
             tx.execute_batch(QUARANTINE_SCHEMA)?;
+            tx.execute_batch(office::OFFICE_SCHEMA)?;
             tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
@@ -288,7 +300,9 @@ impl SqliteStorage {
                 tx.execute_batch(QUARANTINE_SCHEMA)?;
                 quarantine_unloadable(&tx, &actor_for_scan())?;
             }
-            if version < 9 {
+            if version < 10 {
+                tx.execute_batch(office::OFFICE_SCHEMA)?;
+                // Also version 9's re-derivation: one pass writes every case's rows.
                 reproject_cases(&tx, &catalog, &actor_for_scan())?;
             }
             if version < 11 {
@@ -385,7 +399,8 @@ impl SqliteStorage {
                     count_case_number(tx, number)?;
                 }
                 intake_db::index_case_spot(tx, header, state)?;
-                projection::upsert_case(tx, &self.catalog, header, state)?
+                projection::upsert_case(tx, &self.catalog, header, state)?;
+                office::project(tx, &self.catalog, header, state)?;
             }
             Decoded::ZeroReport(report) => projection::upsert_zero_report(tx, doc.id(), report)?,
         }
@@ -573,6 +588,7 @@ fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> ApiRe
             match derived {
                 Ok((header, _, state)) => {
                     projection::upsert_case(tx, catalog, &header, &state)?;
+                    office::project(tx, catalog, &header, &state)?;
                     n += 1;
                 }
                 // Set aside like any document that no longer loads, rather than refuse to start.
@@ -1006,6 +1022,50 @@ impl Storage for SqliteStorage {
         Ok(query::cases(&self.reader(), q, now_ms)?)
     }
 
+    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+        office::page(&self.reader(), filter, now_ms)
+    }
+
+    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>> {
+        office::changes(&self.reader(), after, limit, now_ms)
+    }
+
+    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> ApiResult<EvalInput> {
+        // One read transaction: the three reads see the same moment.
+        let mut conn = self.reader();
+        let tx = conn.transaction()?;
+        let input = office::eval_input(&tx, from_ms, to_ms)?;
+        tx.finish()?;
+        Ok(input)
+    }
+
+    fn filings(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        workstation: Option<&str>,
+    ) -> ApiResult<Vec<FilingRow>> {
+        office::filings(&self.reader(), from, to, workstation)
+    }
+
+    fn zero_report(&self, workstation: &str, day: NaiveDate) -> ApiResult<Option<ZeroReport>> {
+        let doc_id = ZeroReportHeader {
+            workstation: workstation.to_owned(),
+            day,
+        }
+        .doc_id();
+        let conn = self.reader();
+        match self.load(&conn, &doc_id)? {
+            Some((DocKind::ZeroReport, doc)) => {
+                match decode(&doc, DocKind::ZeroReport, &self.catalog)? {
+                    Decoded::ZeroReport(report) => Ok(Some(*report)),
+                    Decoded::Case { .. } => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn stats(&self, now_ms: i64) -> ApiResult<Stats> {
         let conn = self.reader();
         let by_status: Vec<(String, u64)> = query::status_counts(&conn)?
@@ -1237,6 +1297,8 @@ mod tests {
              DROP INDEX documents_quarantined;
              ALTER TABLE documents DROP COLUMN quarantined_at;
              ALTER TABLE documents DROP COLUMN quarantine_reason;
+             DROP TABLE case_assignment; DROP TABLE case_span; DROP TABLE case_office;
+             DROP INDEX case_view_by_reported; DROP INDEX case_view_by_channel;
              PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -1256,6 +1318,13 @@ mod tests {
         assert_eq!(version(&old), SCHEMA_VERSION);
         assert_eq!(columns(&old, "devices"), columns(&fresh, "devices"));
         assert_eq!(columns(&old, "photo_refs"), columns(&fresh, "photo_refs"));
+        let schema = |c: &Connection| {
+            table_rows(
+                c,
+                "SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'case_%' ORDER BY name",
+            )
+        };
+        assert_eq!(schema(&old), schema(&fresh));
         let record: Option<i64> = old
             .query_row("SELECT last_cursor FROM devices", [], |r| r.get(0))
             .unwrap();

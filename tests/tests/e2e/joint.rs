@@ -6,57 +6,8 @@
 
 use serde_json::{Value, json};
 use wangge_core::{CaseEventKind, CaseId, CaseStatus, NewCase, Role};
+use wangge_e2e::desk::Desk;
 use wangge_e2e::*;
-use wangge_server::storage::DeviceRole;
-
-/// The back office of a test server, as the centre's desk.
-struct Desk {
-    http: reqwest::blocking::Client,
-    base: String,
-    auth: String,
-}
-
-impl Desk {
-    fn new(server: &TestServer) -> Desk {
-        let (_, token) = server.enroll("centre", DeviceRole::Centre, everything());
-        Desk {
-            http: reqwest::blocking::Client::new(),
-            base: server.base.clone(),
-            auth: format!("Bearer {token}"),
-        }
-    }
-
-    /// POSTs `body` to `path`; the status and the JSON answer.
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("Authorization", &self.auth)
-            .json(&body)
-            .send()
-            .unwrap();
-        (resp.status().as_u16(), resp.json().unwrap())
-    }
-
-    /// An event the desk must be allowed to add; the case afterwards.
-    fn event(&self, case: CaseId, body: Value) -> Value {
-        let (status, answer) = self.post(&format!("/v1/cases/{case}/events"), body);
-        assert_eq!(status, 200, "{answer}");
-        answer
-    }
-
-    fn case(&self, case: CaseId) -> Value {
-        self.http
-            .get(format!("{}/v1/cases/{case}", self.base))
-            .header("Authorization", &self.auth)
-            .send()
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .unwrap()
-    }
-}
 
 fn holders(case: &Value) -> Vec<String> {
     serde_json::from_value(case["state"]["holders"].clone()).unwrap()

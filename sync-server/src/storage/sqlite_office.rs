@@ -1,0 +1,528 @@
+//! The back office's own projection of cases (schema version 10): each unit's part
+//! (`case_assignment`), who held a case when (`case_span`), and the case's next deadline
+//! (`case_office`), written with the core's `case_view` in the transaction that stores a
+//! case, and derived from the case's events like it. Plus the case list (queues) over
+//! them.
+//!
+//! Why tables of their own rather than reading `CaseState` from the documents: the
+//! evaluation of a quarter and every queue page would decode thousands of documents; the
+//! rows answer them with indexes. They are derived data: an upgrade re-derives them from
+//! the documents (`reproject_cases`).
+
+use chrono::NaiveDate;
+use geo::InteriorPoint;
+use rusqlite::{Connection, params, types::Value};
+use wangge_core::case::AssignmentEnd;
+use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
+
+use crate::error::{ApiError, ApiResult};
+use crate::office::board::FilingRow;
+use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
+use crate::office::export::Change;
+use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, SortOrder};
+
+/// Version 10.
+pub(super) const OFFICE_SCHEMA: &str = "
+CREATE TABLE case_assignment (
+    case_id       TEXT NOT NULL,
+    idx           INTEGER NOT NULL,
+    unit          TEXT NOT NULL,
+    lead          INTEGER NOT NULL,
+    dispatched_at INTEGER NOT NULL,
+    arrived_at    INTEGER,
+    feedback_at   INTEGER,
+    released_at   INTEGER,
+    ended_at      INTEGER,
+    ended         TEXT,
+    PRIMARY KEY (case_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX case_assignment_by_unit ON case_assignment(unit, case_id);
+CREATE TABLE case_span (
+    case_id  TEXT NOT NULL,
+    idx      INTEGER NOT NULL,
+    holder   TEXT NOT NULL,
+    from_at  INTEGER NOT NULL,
+    until_at INTEGER,
+    PRIMARY KEY (case_id, idx)
+) WITHOUT ROWID;
+-- next_due: the earliest deadline not yet met while the case is open; NO_DUE when none,
+-- so that the `due` order and its cursor need no NULL handling.
+-- lat/lon: WGS-84, the phone's fix, or the grid cell's inner point for a case without
+-- one (located_by says which), for maps and GeoJSON exports.
+CREATE TABLE case_office (
+    case_id    TEXT PRIMARY KEY,
+    next_due   INTEGER NOT NULL,
+    lat        REAL,
+    lon        REAL,
+    located_by TEXT
+) WITHOUT ROWID;
+CREATE INDEX case_office_by_due ON case_office(next_due, case_id);
+CREATE INDEX case_view_by_reported ON case_view(reported_at, case_id);
+CREATE INDEX case_view_by_channel ON case_view(channel, reported_at);
+";
+
+/// `next_due` of a case without an unmet deadline: sorts after every real one.
+pub(super) const NO_DUE: i64 = i64::MAX;
+
+/// The earliest deadline of an open case that is not met yet.
+pub fn next_due(state: &CaseState) -> Option<i64> {
+    if !state.status.is_open() {
+        return None;
+    }
+    let response = state.response_due.filter(|_| state.responded_at.is_none());
+    let resolution = state.resolution_due.filter(|_| state.resolved_at.is_none());
+    match (response, resolution) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn end_name(end: AssignmentEnd) -> &'static str {
+    match end {
+        AssignmentEnd::Withdrawn => "withdrawn",
+        AssignmentEnd::HandedBack => "handed_back",
+    }
+}
+
+/// Where a case is, in WGS-84, and how that is known: the phone's fix (`gps`), or the
+/// inner point of its grid cell (`grid`) for a case without one (a hotline case placed by
+/// the centre).
+pub fn position(
+    catalog: &Catalog,
+    header: &CaseHeader,
+    state: &CaseState,
+) -> Option<(f64, f64, &'static str)> {
+    if let Some(fix) = &header.gps {
+        return Some((fix.lat, fix.lon, "gps"));
+    }
+    let cell = catalog.grids.cell(state.grid.as_deref()?)?;
+    let p = cell.geometry().interior_point()?;
+    let (lat, lon) = catalog.grids.datum().to_wgs84(p.y(), p.x());
+    Some((lat, lon, "grid"))
+}
+
+/// Writes the back-office rows of one case (inside the caller's transaction).
+pub(super) fn project(
+    tx: &Connection,
+    catalog: &Catalog,
+    header: &CaseHeader,
+    state: &CaseState,
+) -> ApiResult<()> {
+    let id = header.id.to_string();
+    let at = position(catalog, header, state);
+    tx.prepare_cached(
+        "INSERT INTO case_office (case_id, next_due, lat, lon, located_by) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (case_id) DO UPDATE SET next_due = excluded.next_due, lat = excluded.lat,
+             lon = excluded.lon, located_by = excluded.located_by",
+    )?
+    .execute(params![
+        id,
+        next_due(state).unwrap_or(NO_DUE),
+        at.map(|p| p.0),
+        at.map(|p| p.1),
+        at.map(|p| p.2),
+    ])?;
+    tx.prepare_cached("DELETE FROM case_assignment WHERE case_id = ?1")?
+        .execute([&id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO case_assignment (case_id, idx, unit, lead, dispatched_at, arrived_at,
+             feedback_at, released_at, ended_at, ended)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (i, a) in state.assignments.iter().enumerate() {
+        insert.execute(params![
+            id,
+            i as i64,
+            a.unit,
+            a.lead,
+            a.dispatched_at,
+            a.arrived_at,
+            a.feedback_at,
+            a.released_at,
+            a.ended_at,
+            a.ended.map(end_name),
+        ])?;
+    }
+    tx.prepare_cached("DELETE FROM case_span WHERE case_id = ?1")?
+        .execute([&id])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO case_span (case_id, idx, holder, from_at, until_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (i, s) in state.holder_spans.iter().enumerate() {
+        insert.execute(params![id, i as i64, s.holder, s.from, s.until])?;
+    }
+    Ok(())
+}
+
+const ROW_COLUMNS: &str = "v.case_id, v.case_number, v.status, v.channel, v.checklist_item,
+    v.category, v.grid, v.workstation, v.block, v.description, v.reporter, v.reported_at,
+    v.response_due, v.resolution_due, v.responded_at, v.resolved_at, v.closed_at, v.escalated,
+    o.next_due,
+    (SELECT group_concat(holder, char(31)) FROM
+        (SELECT holder FROM case_holder h WHERE h.case_id = v.case_id ORDER BY holder)),
+    v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, :now) > v.response_due)
+        OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, :now) > v.resolution_due)),
+    o.lat, o.lon, o.located_by";
+
+/// Reads a row of [`ROW_COLUMNS`] (columns 0–23) at `now_ms`.
+fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
+    let status: String = r.get(2)?;
+    let next_due: i64 = r.get(18)?;
+    let next_due = (next_due != NO_DUE).then_some(next_due);
+    let holders: Option<String> = r.get(19)?;
+    Ok(CaseRow {
+        id: r.get(0)?,
+        case_number: r.get(1)?,
+        status: CaseStatus::parse(&status)
+            .ok_or_else(|| ApiError::internal(format!("unknown stored status {status}")))?,
+        channel: r.get(3)?,
+        checklist_item: r.get(4)?,
+        category: r.get(5)?,
+        grid: r.get(6)?,
+        workstation: r.get(7)?,
+        block: r.get(8)?,
+        description: r.get(9)?,
+        reporter: r.get(10)?,
+        reported_at: r.get(11)?,
+        response_due: r.get(12)?,
+        resolution_due: r.get(13)?,
+        responded_at: r.get(14)?,
+        resolved_at: r.get(15)?,
+        closed_at: r.get(16)?,
+        escalated: r.get(17)?,
+        next_due,
+        time_left_ms: next_due.map(|d| d - now_ms),
+        holders: holders
+            .map(|h| h.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        overdue: r.get(20)?,
+        lat: r.get(21)?,
+        lon: r.get(22)?,
+        located_by: r.get(23)?,
+        time_with: Vec::new(),
+    })
+}
+
+/// One page of the case list at `now_ms`.
+pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<(String, Value)> = vec![(":now".into(), Value::Integer(now_ms))];
+    let mut arg = |v: Value| {
+        let name = format!(":a{}", args.len());
+        args.push((name.clone(), v));
+        name
+    };
+    let text = |s: &str| Value::Text(s.to_owned());
+    if !f.statuses.is_empty() {
+        let list: Vec<String> = f.statuses.iter().map(|s| arg(text(s.as_str()))).collect();
+        conds.push(format!("v.status IN ({})", list.join(", ")));
+    }
+    if let Some(open) = f.open {
+        conds.push(if open { "v.is_open" } else { "NOT v.is_open" }.into());
+    }
+    if let Some(h) = &f.holder {
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM case_holder h WHERE h.holder = {} AND h.case_id = v.case_id)",
+            arg(text(h))
+        ));
+    }
+    if let Some(u) = &f.unit {
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit = {} AND a.case_id = v.case_id)",
+            arg(text(u))
+        ));
+    }
+    if let Some(a) = &f.area {
+        let p = arg(text(a));
+        conds.push(format!(
+            "(v.grid = {p} OR v.workstation = {p} OR v.block = {p})"
+        ));
+    }
+    for (column, value) in [
+        ("v.block", &f.block),
+        ("v.workstation", &f.workstation),
+        ("v.category", &f.category),
+        ("v.checklist_item", &f.item),
+        ("v.channel", &f.channel),
+    ] {
+        if let Some(value) = value {
+            conds.push(format!("{column} = {}", arg(text(value))));
+        }
+    }
+    if let Some(from) = f.reported_from {
+        conds.push(format!("v.reported_at >= {}", arg(Value::Integer(from))));
+    }
+    if let Some(to) = f.reported_to {
+        conds.push(format!("v.reported_at < {}", arg(Value::Integer(to))));
+    }
+    if f.overdue {
+        conds.push(
+            "v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, :now) > v.response_due)
+             OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, :now) > v.resolution_due))"
+                .into(),
+        );
+    }
+    if let Some(minutes) = f.due_within_minutes {
+        let until = now_ms.saturating_add(i64::from(minutes) * 60_000);
+        conds.push(format!(
+            "o.next_due >= :now AND o.next_due <= {}",
+            arg(Value::Integer(until))
+        ));
+    }
+    if let Some(t) = &f.text {
+        let t = t.trim();
+        if t.is_empty() {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "q: type at least one character to search",
+            ));
+        }
+        // The same substring search as the core's (trigram FTS for 3+ characters).
+        if t.chars().count() >= 3 {
+            let phrase = format!("\"{}\"", t.replace('"', "\"\""));
+            conds.push(format!(
+                "v.rowid IN (SELECT rowid FROM case_fts WHERE case_fts MATCH {})",
+                arg(Value::Text(phrase))
+            ));
+        } else {
+            let pattern = format!(
+                "%{}%",
+                t.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            conds.push(format!(
+                "v.description LIKE {} ESCAPE '\\'",
+                arg(Value::Text(pattern))
+            ));
+        }
+    }
+    let (key, order, after) = match f.sort {
+        SortOrder::Reported => (
+            "v.reported_at",
+            "v.reported_at DESC, v.case_id DESC",
+            "(v.reported_at < {k} OR (v.reported_at = {k} AND v.case_id < {i}))",
+        ),
+        SortOrder::Due => (
+            "o.next_due",
+            "o.next_due, v.case_id",
+            "(o.next_due > {k} OR (o.next_due = {k} AND v.case_id > {i}))",
+        ),
+    };
+    if let Some(c) = &f.after {
+        let k = arg(Value::Integer(c.key));
+        let i = arg(text(&c.case_id));
+        conds.push(after.replace("{k}", &k).replace("{i}", &i));
+    }
+    let limit = f.limit.clamp(1, crate::office::queue::MAX_PAGE);
+    let sql = format!(
+        "SELECT {ROW_COLUMNS}, {key} FROM case_view v JOIN case_office o ON o.case_id = v.case_id
+         {} ORDER BY {order} LIMIT {}",
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        },
+        limit + 1,
+    );
+    // Not cached: the text differs with every combination of filters.
+    let mut stmt = conn.prepare(&sql)?;
+    // Every argument named above is used in the text.
+    let params: Vec<(&str, &dyn rusqlite::ToSql)> = args
+        .iter()
+        .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
+        .collect();
+    let mut rows = stmt.query(params.as_slice())?;
+    let mut cases = Vec::new();
+    let mut keys = Vec::new();
+    while let Some(r) = rows.next()? {
+        cases.push(read_row(r, now_ms)?);
+        keys.push(r.get::<_, i64>(24)?);
+    }
+    let next_cursor = if cases.len() > limit as usize {
+        cases.truncate(limit as usize);
+        cases.last().map(|c| {
+            Cursor {
+                key: keys[limit as usize - 1],
+                case_id: c.id.clone(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    fill_time_with(conn, &mut cases, now_ms)?;
+    Ok(CasePage { cases, next_cursor })
+}
+
+/// Time with each holder for the listed cases, in one query.
+fn fill_time_with(conn: &Connection, cases: &mut [CaseRow], now_ms: i64) -> ApiResult<()> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    let ids = serde_json::to_string(&ids).map_err(ApiError::internal)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT case_id, holder, sum(coalesce(until_at, ?2) - from_at) AS ms FROM case_span
+         WHERE case_id IN (SELECT value FROM json_each(?1))
+         GROUP BY case_id, holder ORDER BY case_id, ms DESC, holder",
+    )?;
+    let mut rows = stmt.query(params![ids, now_ms])?;
+    let mut by_case: std::collections::HashMap<String, Vec<HolderTime>> = Default::default();
+    while let Some(r) = rows.next()? {
+        by_case.entry(r.get(0)?).or_default().push(HolderTime {
+            holder: r.get(1)?,
+            ms: r.get(2)?,
+        });
+    }
+    for c in cases {
+        c.time_with = by_case.remove(&c.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// What an evaluation of the cases reported in `[from, to)` reads.
+pub(super) fn eval_input(conn: &Connection, from: i64, to: i64) -> ApiResult<EvalInput> {
+    let mut input = EvalInput::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT case_id, case_number, status, channel, category, reported_at, response_due,
+             resolution_due, responded_at, resolved_at
+         FROM case_view WHERE reported_at >= ?1 AND reported_at < ?2",
+    )?;
+    let mut rows = stmt.query(params![from, to])?;
+    while let Some(r) = rows.next()? {
+        let status: String = r.get(2)?;
+        input.cases.push(EvalCase {
+            id: r.get(0)?,
+            case_number: r.get(1)?,
+            status: CaseStatus::parse(&status)
+                .ok_or_else(|| ApiError::internal(format!("unknown stored status {status}")))?,
+            channel: r.get(3)?,
+            category: r.get(4)?,
+            reported_at: r.get(5)?,
+            response_due: r.get(6)?,
+            resolution_due: r.get(7)?,
+            responded_at: r.get(8)?,
+            resolved_at: r.get(9)?,
+        });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.case_id, a.unit, a.lead, a.dispatched_at, a.arrived_at, a.feedback_at,
+             a.released_at, a.ended
+         FROM case_view v JOIN case_assignment a ON a.case_id = v.case_id
+         WHERE v.reported_at >= ?1 AND v.reported_at < ?2",
+    )?;
+    let mut rows = stmt.query(params![from, to])?;
+    while let Some(r) = rows.next()? {
+        input.assignments.push(EvalAssignment {
+            case_id: r.get(0)?,
+            unit: r.get(1)?,
+            lead: r.get(2)?,
+            dispatched_at: r.get(3)?,
+            arrived_at: r.get(4)?,
+            feedback_at: r.get(5)?,
+            released_at: r.get(6)?,
+            ended: r.get(7)?,
+        });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.case_id, s.holder, s.from_at, s.until_at
+         FROM case_view v JOIN case_span s ON s.case_id = v.case_id
+         WHERE v.reported_at >= ?1 AND v.reported_at < ?2",
+    )?;
+    let mut rows = stmt.query(params![from, to])?;
+    while let Some(r) = rows.next()? {
+        input.spans.push(EvalSpan {
+            case_id: r.get(0)?,
+            holder: r.get(1)?,
+            from: r.get(2)?,
+            until: r.get(3)?,
+        });
+    }
+    Ok(input)
+}
+
+/// The zero-report rows of the days `from..=to`, of one workstation or all.
+pub(super) fn filings(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    workstation: Option<&str>,
+) -> ApiResult<Vec<FilingRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT workstation, day, filed, nothing_to_report, matter_count, last_amended_at
+         FROM zero_report_view WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR workstation = ?3)
+         ORDER BY day, workstation",
+    )?;
+    let mut rows = stmt.query(params![from.to_string(), to.to_string(), workstation])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(filing_row(r)?);
+    }
+    Ok(out)
+}
+
+/// The documents changed after feed position `after`, oldest change first, at most
+/// `limit`, each as the back office sees it now.
+pub(super) fn changes(
+    conn: &Connection,
+    after: u64,
+    limit: u32,
+    now_ms: i64,
+) -> ApiResult<Vec<Change>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, kind, doc_id FROM documents WHERE seq > ?1 AND quarantined_at IS NULL
+         ORDER BY seq LIMIT ?2",
+    )?;
+    let docs: Vec<(i64, String, String)> = stmt
+        .query_map(params![after as i64, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut case_stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM case_view v JOIN case_office o ON o.case_id = v.case_id
+         WHERE v.case_id = :id"
+    ))?;
+    let mut zr_stmt = conn.prepare_cached(
+        "SELECT workstation, day, filed, nothing_to_report, matter_count, last_amended_at
+         FROM zero_report_view WHERE doc_id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(docs.len());
+    for (seq, kind, id) in docs {
+        let mut change = Change {
+            seq: seq as u64,
+            kind,
+            id,
+            case: None,
+            zero_report: None,
+        };
+        if change.kind == "case" {
+            let mut rows =
+                case_stmt.query(rusqlite::named_params! {":id": change.id, ":now": now_ms})?;
+            if let Some(r) = rows.next()? {
+                change.case = Some(read_row(r, now_ms)?);
+            }
+        } else {
+            let mut rows = zr_stmt.query([&change.id])?;
+            if let Some(r) = rows.next()? {
+                change.zero_report = Some(filing_row(r)?);
+            }
+        }
+        out.push(change);
+    }
+    Ok(out)
+}
+
+fn filing_row(r: &rusqlite::Row<'_>) -> ApiResult<FilingRow> {
+    let day: String = r.get(1)?;
+    Ok(FilingRow {
+        workstation: r.get(0)?,
+        day: day
+            .parse()
+            .map_err(|_| ApiError::internal(format!("bad stored day {day}")))?,
+        filed: r.get(2)?,
+        nothing_to_report: r.get(3)?,
+        matter_count: r.get(4)?,
+        last_amended_at: r.get(5)?,
+    })
+}
