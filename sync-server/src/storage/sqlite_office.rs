@@ -23,7 +23,7 @@ use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, So
 
 /// Version 10.
 pub(super) const OFFICE_SCHEMA: &str = "
-CREATE TABLE case_assignment (
+CREATE TABLE IF NOT EXISTS case_assignment (
     case_id       TEXT NOT NULL,
     idx           INTEGER NOT NULL,
     unit          TEXT NOT NULL,
@@ -36,8 +36,8 @@ CREATE TABLE case_assignment (
     ended         TEXT,
     PRIMARY KEY (case_id, idx)
 ) WITHOUT ROWID;
-CREATE INDEX case_assignment_by_unit ON case_assignment(unit, case_id);
-CREATE TABLE case_span (
+CREATE INDEX IF NOT EXISTS case_assignment_by_unit ON case_assignment(unit, case_id);
+CREATE TABLE IF NOT EXISTS case_span (
     case_id  TEXT NOT NULL,
     idx      INTEGER NOT NULL,
     holder   TEXT NOT NULL,
@@ -49,16 +49,16 @@ CREATE TABLE case_span (
 -- so that the `due` order and its cursor need no NULL handling.
 -- lat/lon: WGS-84, the phone's fix, or the grid cell's inner point for a case without
 -- one (located_by says which), for maps and GeoJSON exports.
-CREATE TABLE case_office (
+CREATE TABLE IF NOT EXISTS case_office (
     case_id    TEXT PRIMARY KEY,
     next_due   INTEGER NOT NULL,
     lat        REAL,
     lon        REAL,
     located_by TEXT
 ) WITHOUT ROWID;
-CREATE INDEX case_office_by_due ON case_office(next_due, case_id);
-CREATE INDEX case_view_by_reported ON case_view(reported_at, case_id);
-CREATE INDEX case_view_by_channel ON case_view(channel, reported_at);
+CREATE INDEX IF NOT EXISTS case_office_by_due ON case_office(next_due, case_id);
+CREATE INDEX IF NOT EXISTS case_view_by_reported ON case_view(reported_at, case_id);
+CREATE INDEX IF NOT EXISTS case_view_by_channel ON case_view(channel, reported_at);
 ";
 
 /// `next_due` of a case without an unmet deadline: sorts after every real one.
