@@ -74,7 +74,10 @@ pub fn router(state: AppState) -> Router {
                 "/v1/cases",
                 get(routes::office::list_cases).post(routes::intake::create_case),
             )
-            .route("/v1/cases/{id}/contact", get(routes::intake::contact))
+            .route(
+                "/v1/cases/{id}/contact",
+                get(routes::intake::contact).delete(routes::intake::erase_contact),
+            )
             .route("/v1/cases/{id}/duplicates", get(routes::intake::duplicates))
             .route("/v1/cases/{id}", get(routes::office::get_case))
             .route("/v1/cases/{id}/evidence", get(routes::office::evidence))

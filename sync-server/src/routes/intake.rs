@@ -1,6 +1,7 @@
 //! Intake at the centre's desk (一口受理): `POST /v1/cases` takes a case in from any channel
 //! the desk serves, `GET /v1/cases/{id}/duplicates` hints the open cases it may repeat, and
-//! `GET /v1/cases/{id}/contact` reads the reporter's contact (centre devices only).
+//! `GET /v1/cases/{id}/contact` reads the reporter's contact (centre devices only), and
+//! `DELETE` erases it.
 
 use axum::Json;
 use axum::extract::State;
@@ -260,6 +261,31 @@ pub struct ContactAnswer {
     pub contact: ReporterContact,
 }
 
+fn no_contact() -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "no_contact",
+        message: "no reporter contact is recorded for this case".into(),
+    }
+}
+
+/// `DELETE /v1/cases/{id}/contact`: erases the reporter's contact (its purpose served, or
+/// the reporter asked). Answers `204`; `404 no_contact` when there was none. The case
+/// document never held it, so nothing else needs erasing.
+pub async fn erase_contact(
+    State(state): State<AppState>,
+    _centre: CentreDevice,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    check_case_id(&id)?;
+    let storage = state.storage.clone();
+    if blocking(move || storage.erase_reporter_contact(&id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_contact())
+    }
+}
+
 /// `GET /v1/cases/{id}/contact`: the reporter's contact recorded at intake. Centre devices
 /// only; `404 no_contact` when none was recorded.
 pub async fn contact(
@@ -273,10 +299,6 @@ pub async fn contact(
     let found = blocking(move || storage.reporter_contact(&id)).await?;
     match found {
         Some(contact) => Ok(Json(ContactAnswer { case_id, contact })),
-        None => Err(ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "no_contact",
-            message: "no reporter contact was recorded for this case".into(),
-        }),
+        None => Err(no_contact()),
     }
 }

@@ -21,6 +21,7 @@
 //! number, assigned at registration, is shown in `service_notice`.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -177,6 +178,16 @@ fn json_name(file: &str) -> Open311Result<&str> {
     }
 }
 
+/// The `{name}.json` path parameter, or the spec's refusal of one that cannot be read.
+fn path_file(file: Result<axum::extract::Path<String>, PathRejection>) -> Open311Result<String> {
+    file.map(|axum::extract::Path(f)| f).map_err(|e| {
+        Open311Error::bad_request(
+            "bad_path",
+            format!("{}; percent-encode the path as UTF-8", e.body_text()),
+        )
+    })
+}
+
 /// The `api_key` of a query string.
 #[derive(Debug, Default, Deserialize)]
 struct KeyQuery {
@@ -255,7 +266,7 @@ pub async fn services(State(state): State<AppState>, request: Request) -> Respon
 /// nothing beyond the standard fields, so `attributes` is empty.
 pub async fn service_definition(
     State(state): State<AppState>,
-    axum::extract::Path(file): axum::extract::Path<String>,
+    file: Result<axum::extract::Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
     let slot = request.extensions().get::<AuditSlot>().cloned();
@@ -264,6 +275,7 @@ pub async fn service_definition(
     let result = async {
         let q = parsed?;
         authenticate(&state, slot.as_ref(), q.api_key.as_deref()).await?;
+        let file = path_file(file)?;
         let code = json_name(&file)?;
         if state.catalog.checklist.item(code).is_none() {
             return Err(Open311Error::new(
@@ -633,7 +645,7 @@ pub async fn list_requests(State(state): State<AppState>, request: Request) -> R
 /// (the spec's shape); `404` for an unknown id or another channel's case.
 pub async fn get_request(
     State(state): State<AppState>,
-    axum::extract::Path(file): axum::extract::Path<String>,
+    file: Result<axum::extract::Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
     let slot = request.extensions().get::<AuditSlot>().cloned();
@@ -642,6 +654,7 @@ pub async fn get_request(
     let result = async {
         let q = parsed?;
         let (key, _) = authenticate(&state, slot.as_ref(), q.api_key.as_deref()).await?;
+        let file = path_file(file)?;
         let id = json_name(&file)?.to_owned();
         let not_found = || {
             Open311Error::new(
@@ -709,4 +722,42 @@ pub fn create_api_key(
     };
     storage.create_api_key(&key, &auth::hash_token(&secret))?;
     Ok((key, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_iso_8601_in_china_time() {
+        // 2026-03-02 09:00 CST.
+        assert_eq!(iso8601(1_772_413_200_000), "2026-03-02T09:00:00+08:00");
+        assert_eq!(iso8601(0), "1970-01-01T08:00:00+08:00");
+    }
+
+    #[test]
+    fn resources_are_json_only() {
+        assert_eq!(json_name("A02-001.json").ok(), Some("A02-001"));
+        let xml = json_name("A02-001.xml").unwrap_err();
+        assert_eq!(xml.status, StatusCode::BAD_REQUEST);
+        for bad in ["A02-001", ".json", "A02-001.csv"] {
+            assert_eq!(
+                json_name(bad).unwrap_err().status,
+                StatusCode::NOT_FOUND,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_have_the_spec_shape() {
+        let response =
+            Open311Error::new(StatusCode::FORBIDDEN, "bad_api_key", "api_key is invalid")
+                .into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.extensions().get::<ErrorCode>().map(|c| c.0),
+            Some("bad_api_key")
+        );
+    }
 }

@@ -411,4 +411,6 @@ pub trait Storage: Send + Sync + 'static {
     fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool>;
     /// The ids of the cases an Open311 `GET requests.json` lists, newest first.
     fn request_ids(&self, filter: &intake::RequestFilter) -> ApiResult<Vec<String>>;
+    /// Erases the reporter's contact of a case; false if there was none.
+    fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool>;
 }

@@ -1210,6 +1210,10 @@ impl Storage for SqliteStorage {
     fn request_ids(&self, filter: &RequestFilter) -> ApiResult<Vec<String>> {
         SqliteStorage::request_ids(self, filter)
     }
+
+    fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool> {
+        self.erase_contact(case_id)
+    }
 }
 
 /// The scope a centre device has.

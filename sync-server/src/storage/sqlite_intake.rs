@@ -308,6 +308,13 @@ impl SqliteStorage {
             .transpose()
     }
 
+    /// See [`crate::storage::Storage::erase_reporter_contact`].
+    pub(super) fn erase_contact(&self, case_id: &str) -> ApiResult<bool> {
+        let n = lock(&self.writer)
+            .execute("DELETE FROM reporter_contact WHERE case_id = ?1", [case_id])?;
+        Ok(n > 0)
+    }
+
     /// See [`crate::storage::Storage::create_api_key`].
     pub(super) fn insert_api_key(&self, key: &ApiKey, key_hash: &[u8]) -> ApiResult<()> {
         lock(&self.writer).execute(

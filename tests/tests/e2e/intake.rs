@@ -493,6 +493,13 @@ fn the_reporter_contact_stays_on_the_server_for_centre_devices_only() {
         (status, answer["error"].as_str()),
         (403, Some("centre_only"))
     );
+    let resp = field
+        .http
+        .delete(format!("{}/v1/cases/{id}/contact", field.base))
+        .header("Authorization", &field.auth)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
     // A case with no contact recorded.
     let other = case_id(&desk.intake(vendor_at(moved(p, 200.0), "A01-001")));
     let (status, answer) = desk.get(&format!("/v1/cases/{other}/contact"));
@@ -563,6 +570,24 @@ fn the_reporter_contact_stays_on_the_server_for_centre_devices_only() {
         assert!(!refused.to_string().contains(secret));
         assert!(!too_long.to_string().contains(secret));
     }
+
+    // The centre erases it; then it is gone.
+    let erase = || {
+        desk.http
+            .delete(format!("{}/v1/cases/{id}/contact", desk.base))
+            .header("Authorization", &desk.auth)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(erase().status().as_u16(), 204);
+    let (status, answer) = desk.get(&format!("/v1/cases/{id}/contact"));
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (404, Some("no_contact"))
+    );
+    let again = erase();
+    assert_eq!(again.status().as_u16(), 404);
+    assert!(server.storage.reporter_contact(&id).unwrap().is_none());
 }
 
 /// An Open311 client: the path, with `api_key` where given.
