@@ -30,7 +30,10 @@
 //!    case number is never accepted from a device — the server assigns it
 //!    when the centre registers.
 //! 5. **A new case is reported by its pusher**: the header's reporter is the
-//!    author, and the document holds exactly one `reported` event.
+//!    author, and the document holds exactly one `reported` event. A case the
+//!    server created itself (intake at the desk, Open311) is the exception: its
+//!    report is sealed together with its header ([`report_seal_text`]), and any
+//!    device of its scope may relay it back to a restored server.
 //!
 //! Scope (which documents a device may change) is the server's part: it
 //! knows the device's blocks, workstations and teams. The device only holds
@@ -70,6 +73,18 @@ pub const SEAL_PREFIX: &str = "seal:";
 pub trait SealVerifier {
     /// True if `seal` is the server's seal of the event text `event_json`.
     fn verify(&self, event_json: &str, seal: &str) -> bool;
+}
+
+/// The text the server seals for the report event of a case it creates itself (intake at
+/// the centre's desk, Open311): the header's JSON text and the event's, one line each.
+///
+/// Why the header too: a sealed report lets a device relay the case back to a restored
+/// server although the device's person did not report it (rule 5). Sealed alone, the report
+/// could be copied into a new document with a header of the copier's choosing; bound to the
+/// header it vouches for exactly the case the server made. Compact JSON holds no raw line
+/// break, so the two texts cannot be shifted across the separator.
+pub fn report_seal_text(header_json: &str, event_json: &str) -> String {
+    format!("{header_json}\n{event_json}")
 }
 
 /// No seal is valid: what a device, which holds no key, checks with.
@@ -447,11 +462,27 @@ pub fn check_push_sealed(
                 )));
             }
             let (events, new_ids) = parse_events::<CaseEvent>(&now.events, "event", is_new)?;
+            // A report the server made (and sealed with its header) is relayed, not authored.
+            let header_text = now.header.as_str();
+            let sealed_report =
+                |e: &CaseEvent| {
+                    let id = e.id.to_string();
+                    matches!(e.kind, CaseEventKind::Reported)
+                        && now.seals.get(&id).zip(now.events.get(&id)).is_some_and(
+                            |(seal, json)| seals.verify(&report_seal_text(header_text, json), seal),
+                        )
+                };
             if old.is_none() {
-                check_new_case(&header, &events, author)?;
+                let by_server = events.iter().any(sealed_report);
+                check_new_case(&header, &events, author, by_server)?;
             }
             for e in new_ids.into_iter().map(|i| &events[i]) {
-                if !sealed(&e.id.to_string()) {
+                let relayed = if matches!(e.kind, CaseEventKind::Reported) {
+                    sealed_report(e)
+                } else {
+                    sealed(&e.id.to_string())
+                };
+                if !relayed {
                     author.check(&e.by)?;
                     check_case_event(&header, &events, e, catalog, old.is_none())?;
                 }
@@ -547,12 +578,15 @@ fn wrong_author(by: &Actor, author: &Author) -> Refusal {
     )
 }
 
+/// Rule 5 for a new case document. `by_server`: its report carries the server's seal (a case
+/// the server created, relayed back by a device), so its reporter need not be the pusher.
 fn check_new_case(
     header: &CaseHeader,
     events: &[CaseEvent],
     author: &Author,
+    by_server: bool,
 ) -> Result<(), Refusal> {
-    if !author.is(&header.reporter) {
+    if !by_server && !author.is(&header.reporter) {
         return Err(wrong_author(&header.reporter, author));
     }
     header
@@ -1109,5 +1143,83 @@ mod tests {
             crate::doc::StrictMerge::Loaded(_) => panic!("dependencies are missing"),
         }
         after.save_verified().unwrap();
+    }
+
+    /// A test server key: the seal of a text is the text, marked.
+    struct MarkedSeals;
+
+    impl SealVerifier for MarkedSeals {
+        fn verify(&self, text: &str, seal: &str) -> bool {
+            seal == format!("sealed:{text}")
+        }
+    }
+
+    fn mark(text: &str) -> String {
+        format!("sealed:{text}")
+    }
+
+    #[test]
+    fn a_case_the_server_made_is_relayed_only_with_its_own_header() {
+        let centre = actor("XT-CC-001", Role::Centre, None, DeviceId::generate());
+        let officer = actor("XT-GO-001", Role::GridOfficer, None, DeviceId::generate());
+        let relay = author(&officer);
+        let catalog = catalog();
+        let id = CaseId::generate();
+        let mut h = header(id, &centre, "A01-001");
+        h.channel = SourceChannel::Hotline12345;
+        let report = event(&centre, 1_000, CaseEventKind::Reported);
+        let doc = crate::case::sealed_case_document(&h, &report, &ActorId::random(), mark).unwrap();
+        let check = |d: &EventDoc| {
+            check_push_sealed(None, d, DocKind::Case, &relay, &catalog, &MarkedSeals)
+        };
+        // Any device relays the server's case; without the key nobody does.
+        assert!(check(&doc).is_ok());
+        assert_eq!(
+            code(check_push(None, &doc, DocKind::Case, &relay, &catalog)),
+            RefusalCode::WrongAuthor
+        );
+        // The sealed report and its seal copied under another header vouch for nothing.
+        let mut forged = h.clone();
+        forged.description = "伪造的案件".into();
+        let unsealed = EventDoc::create(
+            &id.to_string(),
+            &ActorId::random(),
+            DocKind::Case,
+            &forged,
+            &[(report.id.to_string(), &report)],
+        )
+        .unwrap();
+        let seal = match doc
+            .root_values(&format!("{SEAL_PREFIX}{}", report.id))
+            .as_slice()
+        {
+            [RootValue::Text(seal)] => seal.clone(),
+            other => panic!("no seal: {other:?}"),
+        };
+        let mut am = unsealed.automerge().clone();
+        am.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(
+                automerge::ROOT,
+                format!("{SEAL_PREFIX}{}", report.id),
+                seal.as_str(),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let copy = EventDoc::load_strict(&id.to_string(), &am.save(), &ActorId::random()).unwrap();
+        assert_eq!(code(check(&copy)), RefusalCode::WrongAuthor);
+        // A report sealed alone (as other server events are) is no server-made case either.
+        let mut alone = EventDoc::create(
+            &id.to_string(),
+            &ActorId::random(),
+            DocKind::Case,
+            &h,
+            &[] as &[(String, &CaseEvent)],
+        )
+        .unwrap();
+        alone
+            .add_sealed_event(&report.id.to_string(), &report, mark)
+            .unwrap();
+        assert_eq!(code(check(&alone)), RefusalCode::WrongAuthor);
     }
 }

@@ -77,7 +77,15 @@ pub fn router(state: AppState) -> Router {
     );
     let office = limit_body(
         Router::new()
-            .route("/v1/cases", get(routes::office::list_cases))
+            .route(
+                "/v1/cases",
+                get(routes::office::list_cases).post(routes::intake::create_case),
+            )
+            .route(
+                "/v1/cases/{id}/contact",
+                get(routes::intake::contact).delete(routes::intake::erase_contact),
+            )
+            .route("/v1/cases/{id}/duplicates", get(routes::intake::duplicates))
             .route("/v1/cases/{id}", get(routes::office::get_case))
             .route("/v1/cases/{id}/evidence", get(routes::office::evidence))
             .route("/v1/cases/{id}/register", post(routes::office::register))
@@ -121,12 +129,33 @@ pub fn router(state: AppState) -> Router {
             advice: "send the photo in smaller chunks",
         },
     );
+    let open311 = limit_body(
+        Router::new()
+            .route("/open311/v2/services.json", get(routes::open311::services))
+            .route(
+                "/open311/v2/services/{code}",
+                get(routes::open311::service_definition),
+            )
+            .route(
+                "/open311/v2/requests.json",
+                get(routes::open311::list_requests).post(routes::open311::post_request),
+            )
+            .route(
+                "/open311/v2/requests/{id}",
+                get(routes::open311::get_request),
+            ),
+        BodyLimit {
+            bytes: MAX_JSON_BODY,
+            advice: "send only the fields of a service request",
+        },
+    );
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi_json))
         .merge(sync)
         .merge(office)
         .merge(photos)
+        .merge(open311)
         // After every route: it applies to the routes registered before it.
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::no_such_endpoint)

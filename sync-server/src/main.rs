@@ -104,6 +104,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
     },
+    /// Open311 API keys (for a WeChat or web form): each names a channel and the centre
+    /// person its cases are signed by.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
     /// Start the server and play field devices recording offline and syncing.
     Demo {
         /// Address to listen on.
@@ -125,6 +131,29 @@ enum RosterCommand {
     Import {
         /// The roster JSON file.
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// Make a key and print it (shown once; the server keeps its hash).
+    Create {
+        /// The channel its cases are recorded under, e.g. wechat, hotline_12345.
+        #[arg(long)]
+        channel: String,
+        /// Staff id of the centre operator its cases are signed by.
+        #[arg(long, value_name = "STAFF_ID")]
+        person: String,
+        /// A label, e.g. "微信公众号".
+        #[arg(long, default_value = "open311")]
+        name: String,
+    },
+    /// List the keys (never their secrets).
+    List,
+    /// Revoke a key: it is refused from now on.
+    Revoke {
+        /// The key id printed at creation.
+        key_id: String,
     },
 }
 
@@ -309,12 +338,72 @@ fn run(cli: Cli) -> Result<(), DynError> {
             }
             Ok(())
         }
+        Command::Apikey { command } => apikey(&open()?, command),
         Command::Demo {
             listen,
             devices,
             stay,
         } => demo::run(&cli.db, listen, devices, stay, catalog, office),
     }
+}
+
+/// `wangge-server apikey …`.
+fn apikey(storage: &SqliteStorage, command: ApikeyCommand) -> Result<(), DynError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    match command {
+        ApikeyCommand::Create {
+            channel,
+            person,
+            name,
+        } => {
+            let channel = wangge_core::SourceChannel::parse(&channel)?;
+            let (key, secret) = wangge_server::routes::open311::create_api_key(
+                storage, channel, &person, &name, now,
+            )?;
+            cli_audit(
+                storage,
+                "cli apikey create",
+                Some(&key.key_id),
+                Some(person),
+                None,
+            );
+            println!(
+                "key_id={}
+api_key={secret}",
+                key.key_id
+            );
+            eprintln!("keep the api_key: it is shown only once");
+        }
+        ApikeyCommand::List => {
+            let mut out = std::io::stdout().lock();
+            for k in storage.api_keys()? {
+                let revoked = if k.revoked_at.is_some() {
+                    "  REVOKED"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "{}  {:<24} {:<16} {}{revoked}",
+                    k.key_id,
+                    k.name,
+                    k.channel.as_str(),
+                    k.person
+                )?;
+            }
+        }
+        ApikeyCommand::Revoke { key_id } => {
+            if !storage.revoke_api_key(&key_id, now)? {
+                return Err(format!(
+                    "no api key {key_id}; list them with `wangge-server apikey list`"
+                )
+                .into());
+            }
+            cli_audit(storage, "cli apikey revoke", Some(&key_id), None, None);
+            println!("revoked {key_id}");
+        }
+    }
+    Ok(())
 }
 
 /// Checks the roster file against the street's grids and the units already registered, then

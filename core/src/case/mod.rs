@@ -16,8 +16,10 @@ pub use state::{
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
+use crate::doc::{DocKind, EventDoc};
 use crate::error::{Error, Result};
-use crate::ids::CaseId;
+use crate::hlc::Hlc;
+use crate::ids::{CaseId, EventId};
 use crate::model::{Actor, GpsFix, PhotoRef, Role, SourceChannel, check_text};
 
 /// Longest description accepted, in characters.
@@ -199,6 +201,116 @@ impl NewCase {
         }
         check_photos(&self.photos)
     }
+}
+
+/// Decides the grid of a new case: the reporter's choice if given (it must be a known cell),
+/// else the fix's cell when the accuracy circle lies inside one cell, else no grid and the
+/// candidates for the centre to choose from.
+pub fn place_case(catalog: &Catalog, new: &NewCase) -> Result<(Option<GridRef>, Vec<String>)> {
+    let grids = &catalog.grids;
+    if let Some(cell) = &new.grid {
+        if grids.cell(cell).is_none() {
+            return Err(Error::UnknownGrid(cell.clone()));
+        }
+        return Ok((Some(grid_ref(grids, cell)), Vec::new()));
+    }
+    let Some(fix) = &new.gps else {
+        return Ok((None, Vec::new()));
+    };
+    place_fix(grids, fix)
+}
+
+/// A new case as it is first written, on a phone or by the server's intake desk: checks
+/// `new`, looks its checklist item up, places it in the grid ([`place_case`]) and makes the
+/// header and the report event, stamped `at`, both by `by`. One definition, so a case the
+/// centre types in is the same document a phone would have made.
+pub fn open_case(
+    catalog: &Catalog,
+    by: &Actor,
+    id: CaseId,
+    new: NewCase,
+    at: Hlc,
+) -> Result<(CaseHeader, CaseEvent)> {
+    new.validate()?;
+    let item = catalog
+        .checklist
+        .item(&new.checklist_item)
+        .ok_or_else(|| Error::UnknownChecklistItem(new.checklist_item.clone()))?;
+    let (grid, grid_candidates) = place_case(catalog, &new)?;
+    let header = CaseHeader {
+        id,
+        channel: new.channel,
+        checklist_item: item.id.clone(),
+        category: item.category.clone(),
+        domain: item.domain.clone(),
+        description: new.description.trim().to_owned(),
+        gps: new.gps,
+        address: new.address,
+        grid,
+        grid_candidates,
+        reporter: by.clone(),
+        photos: new.photos,
+        external_ref: new.external_ref,
+    };
+    let event = CaseEvent {
+        id: EventId::generate(),
+        at,
+        by: by.clone(),
+        kind: CaseEventKind::Reported,
+    };
+    Ok((header, event))
+}
+
+/// The Automerge document of a new case: its header and its report event, as one change by
+/// `actor`.
+pub fn case_document(
+    header: &CaseHeader,
+    report: &CaseEvent,
+    actor: &automerge::ActorId,
+) -> Result<EventDoc> {
+    EventDoc::create(
+        &header.id.to_string(),
+        actor,
+        DocKind::Case,
+        header,
+        &[(report.id.to_string(), report)],
+    )
+}
+
+/// The document of a case the server creates itself (intake at the centre's desk, Open311):
+/// as [`case_document`], with the report sealed together with the header by `seal` (the
+/// server's MAC of [`crate::authority::report_seal_text`]), so that a device may relay the
+/// case back to a server restored from a backup that lacks it.
+pub fn sealed_case_document(
+    header: &CaseHeader,
+    report: &CaseEvent,
+    actor: &automerge::ActorId,
+    seal: impl FnOnce(&str) -> String,
+) -> Result<EventDoc> {
+    let no_events: &[(String, &CaseEvent)] = &[];
+    let mut doc = EventDoc::create(
+        &header.id.to_string(),
+        actor,
+        DocKind::Case,
+        header,
+        no_events,
+    )?;
+    let header_json = match doc.root_values("header").as_slice() {
+        [crate::doc::RootValue::Text(text)] => text.clone(),
+        _ => {
+            return Err(Error::invalid(
+                "header",
+                "the new document does not hold its header as text",
+            ));
+        }
+    };
+    doc.add_sealed_event(&report.id.to_string(), report, |event_json| {
+        seal(&crate::authority::report_seal_text(
+            &header_json,
+            event_json,
+        ))
+    })?;
+    Ok(doc)
 }
 
 pub(crate) fn check_photos(photos: &[PhotoRef]) -> Result<()> {

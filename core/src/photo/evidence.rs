@@ -139,7 +139,7 @@ fn valid_position(lat: f64, lon: f64) -> bool {
 
 /// Great-circle distance in metres (haversine on the mean Earth radius; well under 0.5% off the
 /// ellipsoid, far finer than a 300 m threshold needs).
-pub(crate) fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     const EARTH_RADIUS_M: f64 = 6_371_008.8;
     let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
     let d_phi = (lat2 - lat1).to_radians();

@@ -26,7 +26,7 @@ mod test_images;
 
 pub use error::PhotoError;
 pub use evidence::{
-    EvidenceFlag, EvidencePolicy, PhotoEvidence, case_photo_evidence, check_evidence,
+    EvidenceFlag, EvidencePolicy, PhotoEvidence, case_photo_evidence, check_evidence, distance_m,
 };
 pub use format::PhotoFormat;
 pub use metadata::OriginalMetadata;

@@ -26,10 +26,7 @@ use automerge::ActorId;
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use crate::case::{
-    CaseEvent, CaseEventKind, CaseHeader, CaseRecord, CaseStatus, GridRef, NewCase,
-    check_event_input,
-};
+use crate::case::{CaseEvent, CaseEventKind, CaseRecord, CaseStatus, NewCase, check_event_input};
 use crate::catalog::Catalog;
 use crate::doc::{DocKind, EventDoc};
 use crate::error::{Error, Result};
@@ -234,66 +231,16 @@ impl Store {
         Ok(())
     }
 
-    /// Decides the grid of a new case: the reporter's choice if given, else
-    /// the fix's cell when the accuracy circle lies inside one cell, else
-    /// no grid and the candidates for the centre to choose from.
-    fn place(&self, new: &NewCase) -> Result<(Option<GridRef>, Vec<String>)> {
-        let grids = &self.catalog.grids;
-        if let Some(cell) = &new.grid {
-            if grids.cell(cell).is_none() {
-                return Err(Error::UnknownGrid(cell.clone()));
-            }
-            return Ok((Some(crate::case::grid_ref(grids, cell)), Vec::new()));
-        }
-        let Some(fix) = &new.gps else {
-            return Ok((None, Vec::new()));
-        };
-        crate::case::place_fix(grids, fix)
-    }
-
     /// Records a new case with its report event, durably. Returns its id.
     pub fn record_case(&self, by: &Actor, new: NewCase) -> Result<CaseId> {
         self.check_actor(by)?;
-        new.validate()?;
-        let item = self
-            .catalog
-            .checklist
-            .item(&new.checklist_item)
-            .ok_or_else(|| Error::UnknownChecklistItem(new.checklist_item.clone()))?;
-        let (grid, grid_candidates) = self.place(&new)?;
         let id = CaseId::generate();
-        let header = CaseHeader {
-            id,
-            channel: new.channel,
-            checklist_item: item.id.clone(),
-            category: item.category.clone(),
-            domain: item.domain.clone(),
-            description: new.description.trim().to_owned(),
-            gps: new.gps,
-            address: new.address,
-            grid,
-            grid_candidates,
-            reporter: by.clone(),
-            photos: new.photos,
-            external_ref: new.external_ref,
-        };
         let mut w = self.writer();
         let now = self.clock.now_ms();
         let at = w.hlc.tick(now);
-        let event = CaseEvent {
-            id: EventId::generate(),
-            at,
-            by: by.clone(),
-            kind: CaseEventKind::Reported,
-        };
+        let (header, event) = crate::case::open_case(&self.catalog, by, id, new, at)?;
         let doc_id = id.to_string();
-        let doc = EventDoc::create(
-            &doc_id,
-            &self.actor,
-            DocKind::Case,
-            &header,
-            &[(event.id.to_string(), &event)],
-        )?;
+        let doc = crate::case::case_document(&header, &event, &self.actor)?;
         let state = crate::case::derive(&header, std::slice::from_ref(&event), &self.catalog);
         let tx = w
             .conn

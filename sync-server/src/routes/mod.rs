@@ -4,8 +4,10 @@ pub mod board;
 pub mod catalog;
 pub mod export;
 pub mod figures;
+pub mod intake;
 pub mod me;
 pub mod office;
+pub mod open311;
 pub mod photos;
 pub mod sync;
 

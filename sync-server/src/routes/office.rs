@@ -19,7 +19,7 @@ use crate::storage::{Device, Stats, Storage};
 /// centre operator the device is enrolled to, in the centre role. The event
 /// is signed by that person (their staff id), so the audit of units and the
 /// timeline say who registered, dispatched or closed.
-fn centre_actor(storage: &dyn Storage, device: &Device) -> Result<Actor, ApiError> {
+pub(crate) fn centre_actor(storage: &dyn Storage, device: &Device) -> Result<Actor, ApiError> {
     let person = match &device.person {
         Some(id) => storage.person(id)?.filter(|p| p.active),
         None => None,
@@ -38,7 +38,7 @@ fn centre_actor(storage: &dyn Storage, device: &Device) -> Result<Actor, ApiErro
     })
 }
 
-fn check_case_id(id: &str) -> Result<(), ApiError> {
+pub(crate) fn check_case_id(id: &str) -> Result<(), ApiError> {
     wangge_core::CaseId::parse(id)
         .map(|_| ())
         .map_err(|e| ApiError::bad_request("bad_case_id", e.to_string()))

@@ -7,6 +7,7 @@
 //! server holds no state of its own between requests and several server
 //! processes can share one PostgreSQL database.
 
+pub mod intake;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
@@ -405,4 +406,27 @@ pub trait Storage: Send + Sync + 'static {
     fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>>;
     /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.
     fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>>;
+    /// Creates a case taken in at the centre's desk or through Open311, in one transaction:
+    /// the case document (header and report, made by the core as a phone would), its
+    /// channel reference and the reporter's contact. A reference its channel already used
+    /// creates nothing and names the case it made. Answers the duplicate hints with the case.
+    fn intake_case(&self, intake: &intake::Intake, now_ms: i64)
+    -> ApiResult<intake::IntakeOutcome>;
+    /// The open cases of the same checklist item reported near a case (within
+    /// [`intake::DUPLICATE_RADIUS_M`] and [`intake::DUPLICATE_WINDOW_MS`]), nearest first.
+    fn duplicate_hints(&self, case_id: &str) -> ApiResult<Vec<intake::DuplicateHint>>;
+    /// The reporter's contact recorded at intake, if any.
+    fn reporter_contact(&self, case_id: &str) -> ApiResult<Option<intake::ReporterContact>>;
+    /// Stores an Open311 API key whose secret hashes to `key_hash`.
+    fn create_api_key(&self, key: &intake::ApiKey, key_hash: &[u8]) -> ApiResult<()>;
+    /// The API key holding this hash, revoked or not.
+    fn api_key_by_hash(&self, key_hash: &[u8]) -> ApiResult<Option<intake::ApiKey>>;
+    /// Every API key.
+    fn api_keys(&self) -> ApiResult<Vec<intake::ApiKey>>;
+    /// Revokes an API key; false if unknown.
+    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool>;
+    /// The ids of the cases an Open311 `GET requests.json` lists, newest first.
+    fn request_ids(&self, filter: &intake::RequestFilter) -> ApiResult<Vec<String>>;
+    /// Erases the reporter's contact of a case; false if there was none.
+    fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool>;
 }

@@ -31,10 +31,15 @@ use crate::office::evaluation::EvalInput;
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage};
 use crate::seal::Sealer;
+use crate::storage::intake::{
+    ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
+};
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
 };
 
+#[path = "sqlite_intake.rs"]
+mod intake_db;
 #[path = "sqlite_office.rs"]
 mod office;
 #[path = "sqlite_people.rs"]
@@ -93,7 +98,8 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// and holders are derived, so the case projections are derived again.
 /// Version 10 the back office's rows of each case: units' assignments, holder
 /// spans, next deadline (`sqlite_office.rs`), derived from every stored case.
-pub const SCHEMA_VERSION: i64 = 10;
+/// Version 11 adds intake and Open311 (`sqlite_intake.rs`).
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -267,6 +273,7 @@ impl SqliteStorage {
             tx.execute_batch(people::PEOPLE_SCHEMA)?;
             tx.execute_batch(QUARANTINE_SCHEMA)?;
             tx.execute_batch(office::OFFICE_SCHEMA)?;
+            tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -297,6 +304,10 @@ impl SqliteStorage {
                 tx.execute_batch(office::OFFICE_SCHEMA)?;
                 // Also version 9's re-derivation: one pass writes every case's rows.
                 reproject_cases(&tx, &catalog, &actor_for_scan())?;
+            }
+            if version < 11 {
+                tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
+                intake_db::backfill_case_spots(&tx, &catalog, &actor_for_scan())?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -387,6 +398,7 @@ impl SqliteStorage {
                 if let Some(number) = &state.case_number {
                     count_case_number(tx, number)?;
                 }
+                intake_db::index_case_spot(tx, header, state)?;
                 projection::upsert_case(tx, &self.catalog, header, state)?;
                 office::project(tx, &self.catalog, header, state)?;
             }
@@ -1165,6 +1177,42 @@ impl Storage for SqliteStorage {
 
     fn audit_log(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<crate::storage::AuditEntry>> {
         self.audit_since(since_ms, limit)
+    }
+
+    fn intake_case(&self, intake: &Intake, now_ms: i64) -> ApiResult<IntakeOutcome> {
+        self.intake(intake, now_ms)
+    }
+
+    fn duplicate_hints(&self, case_id: &str) -> ApiResult<Vec<DuplicateHint>> {
+        self.hints(case_id)
+    }
+
+    fn reporter_contact(&self, case_id: &str) -> ApiResult<Option<ReporterContact>> {
+        self.contact(case_id)
+    }
+
+    fn create_api_key(&self, key: &ApiKey, key_hash: &[u8]) -> ApiResult<()> {
+        self.insert_api_key(key, key_hash)
+    }
+
+    fn api_key_by_hash(&self, key_hash: &[u8]) -> ApiResult<Option<ApiKey>> {
+        self.find_api_key(key_hash)
+    }
+
+    fn api_keys(&self) -> ApiResult<Vec<ApiKey>> {
+        self.all_api_keys()
+    }
+
+    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool> {
+        self.revoke_key(key_id, now_ms)
+    }
+
+    fn request_ids(&self, filter: &RequestFilter) -> ApiResult<Vec<String>> {
+        SqliteStorage::request_ids(self, filter)
+    }
+
+    fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool> {
+        self.erase_contact(case_id)
     }
 }
 

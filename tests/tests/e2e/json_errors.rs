@@ -230,14 +230,14 @@ fn every_refusal_is_json_with_a_code_and_a_message() {
             "GET /",
         ),
         (
-            "POST on the case list",
-            http.post(format!("{base}/v1/cases"))
+            "PUT on the case list",
+            http.put(format!("{base}/v1/cases"))
                 .bearer_auth(&centre)
                 .header(CONTENT_TYPE, "application/json")
                 .body("{}"),
             405,
             "method_not_allowed",
-            "POST",
+            "PUT",
         ),
         (
             "DELETE on a photo",

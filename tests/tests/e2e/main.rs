@@ -17,6 +17,7 @@ mod evaluation;
 mod exports;
 mod faults;
 mod hostile_inputs;
+mod intake;
 mod joint;
 mod json_errors;
 mod photos;
