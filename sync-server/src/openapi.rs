@@ -27,9 +27,12 @@ use crate::routes::board::{BoardParams, HistoryParams, MissingParams};
 use crate::routes::catalog::CatalogAnswer;
 use crate::routes::export::{ChangeParams, GridParams};
 use crate::routes::figures::EvaluationParams;
+use crate::routes::intake::{ContactAnswer, IntakeAnswer, IntakeBody};
 use crate::routes::me::Me;
 use crate::routes::office::{ListParams, MergeBody, RegisterBody};
+use crate::routes::open311::{KeyQuery, ListQuery, PostRequest, Service, ServiceRequest};
 use crate::routes::photos::ChunkParams;
+use crate::storage::intake::DuplicateHint;
 use crate::storage::{PhotoUpload, Stats};
 
 /// Builds the document.
@@ -41,13 +44,12 @@ struct Doc {
     paths: Map<String, Value>,
 }
 
-/// What an operation answers with 200.
-enum Answer {
-    Json(Value),
-    Bytes(&'static str),
-    Text(&'static str),
-    /// A GeoJSON FeatureCollection.
-    Geo,
+/// One operation being described; [`Op::add`] puts it in the document.
+struct Op<'a> {
+    doc: &'a mut Doc,
+    method: &'static str,
+    path: &'static str,
+    op: Value,
 }
 
 impl Doc {
@@ -67,110 +69,48 @@ impl Doc {
         }
     }
 
-    fn answer<T: JsonSchema>(&mut self) -> Answer {
-        Answer::Json(self.out.subschema_for::<T>().to_value())
-    }
-
-    fn body<T: JsonSchema>(&mut self) -> Value {
-        let mut schema = self.input.root_schema_for::<T>().to_value();
-        if let Some(o) = schema.as_object_mut() {
-            o.remove("$schema");
-        }
-        json!({"required": true, "content": {"application/json": {"schema": schema}}})
-    }
-
-    /// The query parameters of a struct the handler deserializes its query string into.
-    fn query<T: JsonSchema>(&mut self) -> Vec<Value> {
-        let schema = self.input.root_schema_for::<T>().to_value();
-        let required: Vec<&str> = schema["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        schema["properties"]
-            .as_object()
-            .map(|props| {
-                props
-                    .iter()
-                    .map(|(name, s)| {
-                        json!({
-                            "name": name,
-                            "in": "query",
-                            "required": required.contains(&name.as_str()),
-                            "description": s.get("description").cloned().unwrap_or(json!("")),
-                            "schema": s,
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn op(
-        &mut self,
-        method: &str,
-        path: &str,
-        tag: &str,
-        summary: &str,
-        params: Vec<Value>,
-        body: Option<Value>,
-        answer: Answer,
-        open: bool,
-    ) {
+    fn op(&mut self, method: &'static str, path: &'static str, tag: &str, summary: &str) -> Op<'_> {
         let error = self.out.subschema_for::<ErrorBody>().to_value();
-        let ok = match answer {
-            Answer::Json(schema) => json!({"application/json": {"schema": schema}}),
-            Answer::Bytes(mime) => {
-                json!({mime: {"schema": {"type": "string", "contentMediaType": mime}}})
-            }
-            Answer::Text(mime) => json!({mime: {"schema": {"type": "string"}}}),
-            Answer::Geo => json!({"application/geo+json": {"schema": {
-                "type": "object",
-                "required": ["type", "features"],
-                "properties": {
-                    "type": {"const": "FeatureCollection"},
-                    "features": {"type": "array", "items": {
-                        "type": "object",
-                        "required": ["type", "geometry", "properties"],
-                        "properties": {"type": {"const": "Feature"}},
-                    }},
-                },
-            }}}),
-        };
-        let mut params = params;
+        let mut params = Vec::new();
         for (name, what) in [
             ("id", "a case id (UUID)"),
             ("sha", "a SHA-256, 64 lowercase hex digits"),
+            (
+                "code",
+                "a service code (checklist item id) followed by `.json`",
+            ),
         ] {
             if path.contains(&format!("{{{name}}}")) {
                 params.push(json!({"name": name, "in": "path", "required": true,
                     "description": what, "schema": {"type": "string"}}));
             }
         }
-        let mut operation = json!({
+        let op = json!({
             "tags": [tag],
             "summary": summary,
-            "operationId": format!("{} {}", method.to_uppercase(), path),
+            "operationId": format!("{} {path}", method.to_uppercase()),
             "parameters": params,
             "responses": {
-                "200": {"description": "done", "content": ok},
                 "default": {
                     "description": "refused: a JSON error with a stable code (docs/sync-protocol.md, \"Errors\")",
                     "content": {"application/json": {"schema": error}},
                 },
             },
         });
-        if let Some(body) = body {
-            operation["requestBody"] = body;
+        Op {
+            doc: self,
+            method,
+            path,
+            op,
         }
-        if open {
-            operation["security"] = json!([]);
-        }
-        let entry = self
-            .paths
-            .entry(path.to_owned())
-            .or_insert_with(|| json!({}));
-        entry[method] = operation;
+    }
+
+    fn get(&mut self, path: &'static str, tag: &str, summary: &str) -> Op<'_> {
+        self.op("get", path, tag, summary)
+    }
+
+    fn post(&mut self, path: &'static str, tag: &str, summary: &str) -> Op<'_> {
+        self.op("post", path, tag, summary)
     }
 
     fn finish(mut self) -> Value {
@@ -179,7 +119,7 @@ impl Doc {
             "info": {
                 "title": "Wangge sync server and back office",
                 "version": env!("CARGO_PKG_VERSION"),
-                "description": "The management centre's JSON API and the devices' sync and photo endpoints. Every refusal is JSON {\"error\": code, \"message\": what to do}. Times are milliseconds since the epoch unless said otherwise; days and periods are China time. See docs/back-office.md and docs/sync-protocol.md.",
+                "description": "The management centre's JSON API, Open311 GeoReport v2, and the devices' sync and photo endpoints. Every refusal is JSON {\"error\": code, \"message\": what to do} (Open311: its own format). Times are milliseconds since the epoch unless said otherwise; days and periods are China time. See docs/back-office.md and docs/sync-protocol.md.",
             },
             "security": [{"bearer": []}],
             "paths": self.paths,
@@ -194,271 +134,387 @@ impl Doc {
     }
 }
 
+impl Op<'_> {
+    /// Query parameters: the fields of the struct the handler reads its query string into.
+    fn query<T: JsonSchema>(mut self) -> Self {
+        let schema = self.doc.input.root_schema_for::<T>().to_value();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let (Some(props), Some(params)) = (
+            schema["properties"].as_object(),
+            self.op["parameters"].as_array_mut(),
+        ) {
+            for (name, s) in props {
+                params.push(json!({
+                    "name": name,
+                    "in": "query",
+                    "required": required.contains(&name.as_str()),
+                    "description": s.get("description").cloned().unwrap_or(json!("")),
+                    "schema": s,
+                }));
+            }
+        }
+        self
+    }
+
+    /// A JSON request body of type `T`.
+    fn body<T: JsonSchema>(mut self) -> Self {
+        let mut schema = self.doc.input.root_schema_for::<T>().to_value();
+        if let Some(o) = schema.as_object_mut() {
+            o.remove("$schema");
+        }
+        self.op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        self
+    }
+
+    /// A binary request body.
+    fn bytes_body(mut self) -> Self {
+        self.op["requestBody"] = json!({"required": true, "content": {"application/octet-stream":
+            {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}});
+        self
+    }
+
+    /// Succeeds with `status` and a body of `mime` described by `schema`.
+    fn answers(mut self, status: &str, mime: &str, schema: Value) -> Self {
+        self.op["responses"][status] =
+            json!({"description": "done", "content": {mime: {"schema": schema}}});
+        self
+    }
+
+    /// Succeeds with 200 and JSON of type `T`.
+    fn json<T: JsonSchema>(self) -> Self {
+        let schema = self.doc.out.subschema_for::<T>().to_value();
+        self.answers("200", "application/json", schema)
+    }
+
+    /// Succeeds with 200 and bytes of `mime`.
+    fn bytes(self, mime: &str) -> Self {
+        self.answers(
+            "200",
+            mime,
+            json!({"type": "string", "contentMediaType": mime}),
+        )
+    }
+
+    /// Succeeds with 200 and text of `mime`.
+    fn text(self, mime: &str) -> Self {
+        self.answers("200", mime, json!({"type": "string"}))
+    }
+
+    /// Succeeds with 200 and a GeoJSON FeatureCollection.
+    fn geojson(self) -> Self {
+        self.answers(
+            "200",
+            "application/geo+json",
+            json!({
+                "type": "object",
+                "required": ["type", "features"],
+                "properties": {
+                    "type": {"const": "FeatureCollection"},
+                    "features": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["type", "geometry", "properties"],
+                        "properties": {"type": {"const": "Feature"}},
+                    }},
+                },
+            }),
+        )
+    }
+
+    /// Succeeds with 204 and no body.
+    fn no_content(mut self) -> Self {
+        self.op["responses"]["204"] = json!({"description": "done, nothing to answer"});
+        self
+    }
+
+    /// Needs no token.
+    fn open(mut self) -> Self {
+        self.op["security"] = json!([]);
+        self
+    }
+
+    /// An Open311 operation: authenticated by `api_key` (a query or form field), refused
+    /// in the spec's error format.
+    fn open311(mut self) -> Self {
+        self.op["security"] = json!([]);
+        self.op["responses"]["default"] = json!({
+            "description": "refused, in the Open311 GeoReport v2 error format",
+            "content": {"application/json": {"schema": {"type": "array", "items": {
+                "type": "object",
+                "required": ["code", "description"],
+                "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+            }}}},
+        });
+        self
+    }
+
+    fn add(self) {
+        let entry = self
+            .doc
+            .paths
+            .entry(self.path.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[self.method] = self.op;
+    }
+}
+
 /// The OpenAPI 3.1 document of every route.
 pub fn document() -> Value {
     let mut d = Doc::new();
-    let none = Vec::new;
-    let a = d.answer::<CasePage>();
-    let q = d.query::<ListParams>();
-    d.op(
-        "get",
+    // Cases: lists, intake, one case, its actions.
+    d.get(
         "/v1/cases",
         "cases",
         "One page of the filtered case list (queues)",
-        q,
-        None,
-        a,
-        false,
-    );
-    let a = d.answer::<CaseRecord>();
-    d.op(
-        "get",
+    )
+    .query::<ListParams>()
+    .json::<CasePage>()
+    .add();
+    let created = d.out.subschema_for::<IntakeAnswer>().to_value();
+    d.post(
+        "/v1/cases",
+        "intake",
+        "Take a case in from a channel the desk serves, with duplicate hints",
+    )
+    .body::<IntakeBody>()
+    .answers("201", "application/json", created)
+    .add();
+    d.get(
         "/v1/cases/{id}",
         "cases",
         "A case with its timeline and derived state",
-        none(),
-        None,
-        a,
-        false,
-    );
-    let a = d.answer::<Vec<PhotoEvidence>>();
-    d.op(
-        "get",
+    )
+    .json::<CaseRecord>()
+    .add();
+    d.get(
         "/v1/cases/{id}/evidence",
         "cases",
         "What each photo's own time and place say against the report",
-        none(),
-        None,
-        a,
-        false,
-    );
-    let (a, b) = (d.answer::<CaseRecord>(), d.body::<RegisterBody>());
+    )
+    .json::<Vec<PhotoEvidence>>()
+    .add();
+    d.get(
+        "/v1/cases/{id}/contact",
+        "intake",
+        "The reporter's contact (centre only)",
+    )
+    .json::<ContactAnswer>()
+    .add();
     d.op(
-        "post",
+        "delete",
+        "/v1/cases/{id}/contact",
+        "intake",
+        "Erase the reporter's contact",
+    )
+    .no_content()
+    .add();
+    d.get(
+        "/v1/cases/{id}/duplicates",
+        "intake",
+        "Open cases of the same item within 50 m and 72 h",
+    )
+    .json::<Vec<DuplicateHint>>()
+    .add();
+    d.post(
         "/v1/cases/{id}/register",
         "cases",
         "Register (立案) and assign the official number",
-        none(),
-        Some(b),
-        a,
-        false,
-    );
-    let (a, b) = (d.answer::<CaseRecord>(), d.body::<CaseEventKind>());
-    d.op(
-        "post",
+    )
+    .body::<RegisterBody>()
+    .json::<CaseRecord>()
+    .add();
+    d.post(
         "/v1/cases/{id}/events",
         "cases",
         "Dispatch, release, withdraw, verify, close, reopen, escalate, comment",
-        none(),
-        Some(b),
-        a,
-        false,
-    );
-    let (a, b) = (d.answer::<CaseRecord>(), d.body::<MergeBody>());
-    d.op(
-        "post",
+    )
+    .body::<CaseEventKind>()
+    .json::<CaseRecord>()
+    .add();
+    d.post(
         "/v1/cases/{id}/merge",
         "cases",
         "Merge a duplicate into another case",
-        none(),
-        Some(b),
-        a,
-        false,
-    );
-    let a = d.answer::<Stats>();
-    d.op(
-        "get",
-        "/v1/stats",
-        "figures",
-        "Counts, closure rate, overdue",
-        none(),
-        None,
-        a,
-        false,
-    );
-    let (a, q) = (d.answer::<Evaluation>(), d.query::<EvaluationParams>());
-    d.op(
-        "get",
-        "/v1/evaluation",
-        "figures",
-        "The evaluation of a period",
-        q,
-        None,
-        a,
-        false,
-    );
-    let (a, q) = (d.answer::<Board>(), d.query::<BoardParams>());
-    d.op(
-        "get",
+    )
+    .body::<MergeBody>()
+    .json::<CaseRecord>()
+    .add();
+    // Figures and the zero-report board.
+    d.get("/v1/stats", "figures", "Counts, closure rate, overdue")
+        .json::<Stats>()
+        .add();
+    d.get("/v1/evaluation", "figures", "The evaluation of a period")
+        .query::<EvaluationParams>()
+        .json::<Evaluation>()
+        .add();
+    d.get(
         "/v1/zero-reports/board",
         "zero reports",
         "Every workstation's filing of one day",
-        q,
-        None,
-        a,
-        false,
-    );
-    let (a, q) = (d.answer::<Vec<BoardEntry>>(), d.query::<HistoryParams>());
-    d.op(
-        "get",
+    )
+    .query::<BoardParams>()
+    .json::<Board>()
+    .add();
+    d.get(
         "/v1/zero-reports/history",
         "zero reports",
         "One workstation's days",
-        q,
-        None,
-        a,
-        false,
-    );
-    let (a, q) = (d.answer::<Vec<BoardEntry>>(), d.query::<MissingParams>());
-    d.op(
-        "get",
+    )
+    .query::<HistoryParams>()
+    .json::<Vec<BoardEntry>>()
+    .add();
+    d.get(
         "/v1/zero-reports/missing",
         "zero reports",
         "The missing filings (alerts)",
-        q,
-        None,
-        a,
-        false,
-    );
-    let q = d.query::<ListParams>();
-    d.op(
-        "get",
+    )
+    .query::<MissingParams>()
+    .json::<Vec<BoardEntry>>()
+    .add();
+    // Exports, streamed.
+    d.get(
         "/v1/exports/cases.csv",
         "exports",
-        "The filtered cases as CSV (UTF-8 with BOM), streamed",
-        q,
-        None,
-        Answer::Text("text/csv"),
-        false,
-    );
-    let q = d.query::<ListParams>();
-    d.op(
-        "get",
+        "The filtered cases as CSV (UTF-8 with BOM)",
+    )
+    .query::<ListParams>()
+    .text("text/csv")
+    .add();
+    d.get(
         "/v1/exports/cases.geojson",
         "exports",
-        "The filtered cases as GeoJSON points, streamed",
-        q,
-        None,
-        Answer::Geo,
-        false,
-    );
-    let q = d.query::<GridParams>();
-    d.op(
-        "get",
+        "The filtered cases as GeoJSON points",
+    )
+    .query::<ListParams>()
+    .geojson()
+    .add();
+    d.get(
         "/v1/exports/grids.geojson",
         "exports",
         "The grid cells as GeoJSON polygons",
-        q,
-        None,
-        Answer::Geo,
-        false,
-    );
-    let q = d.query::<ChangeParams>();
-    d.op(
-        "get",
+    )
+    .query::<GridParams>()
+    .geojson()
+    .add();
+    d.get(
         "/v1/exports/changes.ndjson",
         "exports",
-        "The change feed for other systems, one JSON object per line",
-        q,
-        None,
-        Answer::Text("application/x-ndjson"),
-        false,
-    );
-    let a = d.answer::<CatalogAnswer>();
-    d.op(
-        "get",
+        "The change feed, one JSON object per line",
+    )
+    .query::<ChangeParams>()
+    .text("application/x-ndjson")
+    .add();
+    // Devices: who am I, the catalog, sync, photos.
+    d.get("/v1/me", "devices", "Who the calling device acts as")
+        .json::<Me>()
+        .add();
+    d.get(
         "/v1/catalog",
         "devices",
         "The checklist, calendar and grids in force, and their version",
-        none(),
-        None,
-        a,
-        false,
-    );
-    let a = d.answer::<Me>();
-    d.op(
-        "get",
-        "/v1/me",
-        "devices",
-        "Who the calling device acts as",
-        none(),
-        None,
-        a,
-        false,
-    );
-    let sync_body = json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}});
-    d.op(
-        "post",
+    )
+    .json::<CatalogAnswer>()
+    .add();
+    d.post(
         "/v1/sync",
         "devices",
         "One sync round (binary protocol, docs/sync-protocol.md)",
-        none(),
-        Some(sync_body.clone()),
-        Answer::Bytes("application/octet-stream"),
-        false,
-    );
-    d.op(
-        "get",
-        "/v1/photos/{sha}",
-        "photos",
-        "A photo's bytes",
-        none(),
-        None,
-        Answer::Bytes("image/jpeg"),
-        false,
-    );
-    let (a, q) = (d.answer::<PhotoUpload>(), d.query::<ChunkParams>());
+    )
+    .bytes_body()
+    .bytes("application/octet-stream")
+    .add();
+    d.get("/v1/photos/{sha}", "photos", "A photo's bytes")
+        .bytes("image/jpeg")
+        .add();
     d.op(
         "put",
         "/v1/photos/{sha}",
         "photos",
         "Upload a chunk of a photo (resumable)",
-        q,
-        Some(sync_body),
-        a,
-        false,
-    );
-    let a = d.answer::<PhotoUpload>();
-    d.op(
-        "get",
+    )
+    .query::<ChunkParams>()
+    .bytes_body()
+    .json::<PhotoUpload>()
+    .add();
+    d.get(
         "/v1/photos/{sha}/upload",
         "photos",
         "Where a photo's upload stands",
-        none(),
-        None,
-        a,
-        false,
-    );
-    d.op(
-        "get",
+    )
+    .json::<PhotoUpload>()
+    .add();
+    d.get(
         "/v1/photos/{sha}/thumbnail",
         "photos",
         "A photo's thumbnail",
-        none(),
-        None,
-        Answer::Bytes("image/jpeg"),
-        false,
-    );
-    d.op(
-        "get",
-        "/health",
-        "operations",
-        "Alive",
-        none(),
-        None,
-        Answer::Text("text/plain"),
-        true,
-    );
-    d.op(
-        "get",
-        "/openapi.json",
-        "operations",
-        "This document",
-        none(),
-        None,
-        Answer::Json(json!({"type": "object"})),
-        true,
-    );
+    )
+    .bytes("image/jpeg")
+    .add();
+    // Open311 GeoReport v2.
+    d.get(
+        "/open311/v2/services.json",
+        "open311",
+        "Open311: the services (checklist items)",
+    )
+    .query::<KeyQuery>()
+    .json::<Vec<Service>>()
+    .open311()
+    .add();
+    let definition = json!({"type": "object", "required": ["service_code", "attributes"],
+        "properties": {"service_code": {"type": "string"}, "attributes": {"type": "array"}}});
+    d.get(
+        "/open311/v2/services/{code}",
+        "open311",
+        "Open311: a service's definition",
+    )
+    .query::<KeyQuery>()
+    .answers("200", "application/json", definition)
+    .open311()
+    .add();
+    d.get(
+        "/open311/v2/requests.json",
+        "open311",
+        "Open311: the requests of the key's channel",
+    )
+    .query::<ListQuery>()
+    .json::<Vec<ServiceRequest>>()
+    .open311()
+    .add();
+    let created = json!({"type": "array", "items": {"type": "object",
+        "required": ["service_request_id"], "properties": {"service_request_id": {"type": "string"}}}});
+    let mut post = d
+        .post(
+            "/open311/v2/requests.json",
+            "open311",
+            "Open311: report a matter (it becomes a case)",
+        )
+        .body::<PostRequest>();
+    post.op["requestBody"]["content"]["application/x-www-form-urlencoded"] =
+        post.op["requestBody"]["content"]["application/json"].clone();
+    post.answers("200", "application/json", created)
+        .open311()
+        .add();
+    d.get(
+        "/open311/v2/requests/{id}",
+        "open311",
+        "Open311: one request (`{id}.json`)",
+    )
+    .query::<KeyQuery>()
+    .json::<Vec<ServiceRequest>>()
+    .open311()
+    .add();
+    // Operations.
+    d.get("/health", "operations", "Alive")
+        .text("text/plain")
+        .open()
+        .add();
+    d.get("/openapi.json", "operations", "This document")
+        .answers("200", "application/json", json!({"type": "object"}))
+        .open()
+        .add();
     d.finish()
 }
 

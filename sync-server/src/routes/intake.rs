@@ -20,7 +20,7 @@ use crate::storage::intake::{DuplicateHint, Intake, IntakeOutcome, ReporterConta
 
 /// Where the reporter says the matter is: a point picked on the map or sent by the caller's
 /// phone.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
     /// WGS-84 latitude.
@@ -50,7 +50,7 @@ impl Position {
 }
 
 /// Body of `POST /v1/cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntakeBody {
     /// The channel's machine name (`hotline_12345`, `wechat` …).
@@ -80,7 +80,7 @@ pub struct IntakeBody {
 }
 
 /// Answer of `POST /v1/cases`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IntakeAnswer {
     /// The new case (its header shows `grid`, or `grid_candidates` when the position was
     /// ambiguous and no grid was chosen).
@@ -253,7 +253,7 @@ pub async fn duplicates(
 }
 
 /// Answer of `GET /v1/cases/{id}/contact`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContactAnswer {
     /// The case.
     pub case_id: String,

@@ -189,8 +189,8 @@ fn path_file(file: Result<axum::extract::Path<String>, PathRejection>) -> Open31
 }
 
 /// The `api_key` of a query string.
-#[derive(Debug, Default, Deserialize)]
-struct KeyQuery {
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub(crate) struct KeyQuery {
     api_key: Option<String>,
 }
 
@@ -201,7 +201,7 @@ fn query<T: serde::de::DeserializeOwned + Default>(request: &Request) -> Open311
 }
 
 /// A service: one item of the task checklist.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Service {
     /// The checklist item's id.
     pub service_code: String,
@@ -294,9 +294,9 @@ pub async fn service_definition(
 }
 
 /// A number given as a JSON number or as text (form fields are text).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
-enum Number {
+pub(crate) enum Number {
     Number(f64),
     Text(String),
 }
@@ -314,8 +314,8 @@ impl Number {
 
 /// The fields of `POST requests.json` this server reads (others, such as `attribute[…]`,
 /// `jurisdiction_id` or `media_url`, are accepted and ignored).
-#[derive(Debug, Default, Deserialize)]
-struct PostRequest {
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub(crate) struct PostRequest {
     api_key: Option<String>,
     service_code: Option<String>,
     lat: Option<Number>,
@@ -469,7 +469,7 @@ pub async fn post_request(State(state): State<AppState>, request: Request) -> Re
 }
 
 /// A service request as the spec lists it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServiceRequest {
     /// The case id.
     pub service_request_id: String,
@@ -542,8 +542,8 @@ fn service_request(state: &AppState, record: &CaseRecord) -> ServiceRequest {
 }
 
 /// The filters of `GET requests.json`.
-#[derive(Debug, Default, Deserialize)]
-struct ListQuery {
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub(crate) struct ListQuery {
     api_key: Option<String>,
     service_request_id: Option<String>,
     service_code: Option<String>,

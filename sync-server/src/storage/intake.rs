@@ -17,7 +17,7 @@ pub const DUPLICATE_WINDOW_MS: i64 = 72 * 3_600_000;
 /// be readable only by the centre and deletable when its purpose is served. So it is kept in a
 /// server-only table, read by centre devices alone (`GET /v1/cases/{id}/contact`), and never
 /// written to a log or to the audit trail.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterContact {
     /// The reporter's name, as they gave it.
@@ -88,7 +88,7 @@ pub enum IntakeOutcome {
 }
 
 /// An open case that may report the same matter as another.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DuplicateHint {
     /// Its id.
     pub case_id: String,
