@@ -211,7 +211,11 @@ impl Store {
             .map(Into::into))
     }
 
-    /// The residential workstations that have filed nothing for `day`.
+    /// The residential workstations of this device's scope that have filed
+    /// nothing for `day`: on a workstation's phone only its own, on a block
+    /// officer's those of the block, on the centre's every one. The scope is
+    /// what the server named at the last `enrolment` (or pairing); a store
+    /// never told answers for the whole street.
     pub fn workstations_without_report(&self, day: String) -> Result<Vec<String>> {
         Ok(self.inner.workstations_without_report(parse_day(&day)?)?)
     }
