@@ -54,7 +54,7 @@ pub use model::{
     Actor, GpsFix, PhotoRef, Role, SourceChannel, cst_day, generate_device_id, source_channel_name,
 };
 pub use store::Store;
-pub use sync::{CaseSyncStatus, SyncListener, SyncProgress, Thumbnail};
+pub use sync::{CaseSyncStatus, SyncConfig, SyncListener, SyncProgress, Thumbnail};
 pub use zero_report::{Matter, ZeroReport, ZeroReportEntry, ZeroReportEvent};
 
 uniffi::setup_scaffolding!("wangge");

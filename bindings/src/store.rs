@@ -37,6 +37,8 @@ pub struct Store {
     /// successive syncs and photo fetches reuse its pooled connections
     /// instead of paying a TCP and TLS handshake each time.
     pub(crate) sync_client: std::sync::Mutex<Option<core_lib::SyncClient>>,
+    /// How the sync calls connect (`setSyncConfig`).
+    pub(crate) sync_config: std::sync::Mutex<crate::sync::SyncConfig>,
 }
 
 #[uniffi::export]
@@ -76,6 +78,7 @@ impl Store {
             inner,
             catalog,
             sync_client: std::sync::Mutex::new(None),
+            sync_config: std::sync::Mutex::new(crate::sync::SyncConfig::default()),
         }))
     }
 

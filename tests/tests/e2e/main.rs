@@ -13,6 +13,7 @@ mod bad_input;
 mod convergence;
 mod faults;
 mod hostile_inputs;
+mod insecure_http;
 mod joint;
 mod json_errors;
 mod photos;
