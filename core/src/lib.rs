@@ -54,5 +54,8 @@ pub use model::{Actor, GpsFix, PhotoCapture, PhotoRef, Role, SourceChannel};
 pub use store::{
     CaseQuery, CaseSummary, DeviceScope, DocRefusal, PhotoDiskUsage, Store, StoredPhoto, SyncStatus,
 };
-pub use sync::{EnrolledPerson, Enrolment, SyncClient, SyncConfig, SyncError, SyncProgress};
+pub use sync::{
+    EnrolledPerson, Enrolment, PairedDevice, PairingPayload, SyncClient, SyncConfig, SyncError,
+    SyncProgress,
+};
 pub use zero_report::{ZeroReport, ZeroReportEventKind};

@@ -7,6 +7,7 @@
 //! app being killed and the phone losing power.
 
 mod docs;
+mod pairing;
 mod photos;
 pub mod projection;
 pub mod query;
@@ -151,7 +152,7 @@ impl Store {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        Ok(Store {
+        let store = Store {
             path,
             device,
             actor,
@@ -163,7 +164,16 @@ impl Store {
             }),
             reader: Mutex::new(reader),
             author: Mutex::new(None),
-        })
+        };
+        // A paired device acts as its person from the start (see `Store::pair`).
+        if let Some(author) = store
+            .paired()?
+            .filter(|p| !p.revoked && p.device_id == device)
+            .and_then(|p| p.author())
+        {
+            store.set_author(Some(author))?;
+        }
+        Ok(store)
     }
 
     /// Sets the person this device is enrolled to (what the server's

@@ -180,6 +180,21 @@ pub enum SyncError {
         "cannot reach the sync server ({0}); changes are kept and will be sent at the next sync"
     )]
     Offline(String),
+    /// The back office revoked this device (`403 revoked`): pair it again with a new code.
+    #[error(
+        "the back office revoked this device ({0}); nothing on it is lost: pair it again with a new code from the back office"
+    )]
+    Revoked(String),
+    /// The server refused a pairing code (`POST /v1/enrol`).
+    #[error("the server refused the pairing code ({code}: {message})")]
+    PairingRefused {
+        /// The server's code: `pairing_code_unknown`, `pairing_code_used`,
+        /// `pairing_code_expired`, `pairing_code_locked`, `person_inactive`,
+        /// `device_id_taken`, or another refusal (`invalid_input` …).
+        code: String,
+        /// The server's explanation, which says what to do.
+        message: String,
+    },
     /// The token was refused: wrong, or the device was revoked.
     #[error(
         "the server refused this device's token ({0}); ask an administrator to enrol the device again"
@@ -340,6 +355,9 @@ impl SyncClient {
             if status.as_u16() == 403 && error_code(&body).as_deref() == Some("out_of_scope") {
                 return Err(Error::Sync(SyncError::OutOfScope(message)));
             }
+            if status.as_u16() == 403 && error_code(&body).as_deref() == Some("revoked") {
+                return Err(Error::Sync(SyncError::Revoked(message)));
+            }
             if status.as_u16() == 401 || status.as_u16() == 403 {
                 return Err(Error::Sync(SyncError::Unauthorized(message)));
             }
@@ -361,6 +379,19 @@ impl SyncClient {
     /// thumbnails of the stored cases (see [`SyncClient::sync_photos`]).
     /// `progress` is called after every round.
     pub fn sync(
+        &self,
+        store: &Store,
+        progress: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<SyncProgress> {
+        self.sync_inner(store, progress).inspect_err(|e| {
+            if matches!(e, Error::Sync(SyncError::Revoked(_))) {
+                // Kept so that the app shows it, also offline; a new pairing clears it.
+                let _ = store.mark_revoked();
+            }
+        })
+    }
+
+    fn sync_inner(
         &self,
         store: &Store,
         progress: &mut dyn FnMut(&SyncProgress),

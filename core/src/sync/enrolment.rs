@@ -33,7 +33,7 @@ use crate::store::DeviceScope;
 use crate::sync::{SyncClient, SyncError, SyncProgress};
 
 /// The person a device is enrolled to, as the server's register holds them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct EnrolledPerson {
     /// The staff id events must carry as their author (`Actor::id`).
     pub staff_id: String,

@@ -1,5 +1,6 @@
 //! HTTP handlers.
 
+pub mod enrol;
 pub mod me;
 pub mod office;
 pub mod photos;

@@ -366,4 +366,16 @@ pub trait Storage: Send + Sync + 'static {
     fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>>;
     /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.
     fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>>;
+    /// Stores a new pairing code (its id and hash, never the code). False, storing nothing,
+    /// when a code made within a day has the same id: make another code.
+    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> ApiResult<bool>;
+    /// Exchanges a pairing code for an enrolment, in one transaction: checks the code (a
+    /// wrong secret counts against its id's code), its person, and consumes it while
+    /// enrolling (or re-enrolling) the device. Refusals: `pairing_code_unknown`,
+    /// `pairing_code_used`, `pairing_code_expired`, `pairing_code_locked`,
+    /// `person_inactive`, `device_id_taken` (`crate::pairing`).
+    fn redeem_pairing_code(
+        &self,
+        redeem: &crate::pairing::Redeem,
+    ) -> ApiResult<crate::pairing::Redeemed>;
 }

@@ -28,6 +28,8 @@ use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
 };
 
+#[path = "sqlite_pairing.rs"]
+mod pairing;
 #[path = "sqlite_people.rs"]
 mod people;
 #[path = "sqlite_photos.rs"]
@@ -82,7 +84,8 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// (`sqlite_people.rs`); version 8 the quarantine of unloadable documents.
 /// Version 9 changes no table: joint handling changed how a case's status
 /// and holders are derived, so the case projections are derived again.
-pub const SCHEMA_VERSION: i64 = 9;
+/// Version 12 the pairing codes (`sqlite_pairing.rs`).
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -255,6 +258,7 @@ impl SqliteStorage {
             tx.execute_batch(photos::THUMB_REF_COLUMN)?;
             tx.execute_batch(people::PEOPLE_SCHEMA)?;
             tx.execute_batch(QUARANTINE_SCHEMA)?;
+            tx.execute_batch(pairing::PAIRING_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -283,6 +287,9 @@ impl SqliteStorage {
             }
             if version < 9 {
                 reproject_cases(&tx, &catalog, &actor_for_scan())?;
+            }
+            if version < 12 {
+                tx.execute_batch(pairing::PAIRING_SCHEMA)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -1060,6 +1067,17 @@ impl Storage for SqliteStorage {
         self.thumbnail_data(sha256)
     }
 
+    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> ApiResult<bool> {
+        self.insert_pairing_code(code)
+    }
+
+    fn redeem_pairing_code(
+        &self,
+        redeem: &crate::pairing::Redeem,
+    ) -> ApiResult<crate::pairing::Redeemed> {
+        self.redeem_code(redeem)
+    }
+
     fn quarantined(&self) -> ApiResult<Vec<Quarantined>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
@@ -1193,6 +1211,7 @@ mod tests {
              DROP INDEX documents_quarantined;
              ALTER TABLE documents DROP COLUMN quarantined_at;
              ALTER TABLE documents DROP COLUMN quarantine_reason;
+             DROP TABLE pairing_codes;
              PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -1212,6 +1231,10 @@ mod tests {
         assert_eq!(version(&old), SCHEMA_VERSION);
         assert_eq!(columns(&old, "devices"), columns(&fresh, "devices"));
         assert_eq!(columns(&old, "photo_refs"), columns(&fresh, "photo_refs"));
+        assert_eq!(
+            columns(&old, "pairing_codes"),
+            columns(&fresh, "pairing_codes")
+        );
         let record: Option<i64> = old
             .query_row("SELECT last_cursor FROM devices", [], |r| r.get(0))
             .unwrap();

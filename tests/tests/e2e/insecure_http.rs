@@ -1,6 +1,7 @@
 //! Plain `http://` only to this machine: a server URL to any other host over
 //! `http://` is a configuration error before anything is sent, unless the
 //! configuration explicitly allows insecure http.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

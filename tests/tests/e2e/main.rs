@@ -16,6 +16,7 @@ mod hostile_inputs;
 mod insecure_http;
 mod joint;
 mod json_errors;
+mod pairing;
 mod photos;
 mod restore;
 mod scopes;
