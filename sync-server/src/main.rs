@@ -935,4 +935,66 @@ mod tests {
         assert_eq!(log[0].person.as_deref(), Some("XT-GO-001"));
         assert_eq!(log[0].device_id, Some(device.device_id.clone()));
     }
+
+    #[test]
+    fn a_pairing_code_is_made_for_an_active_person_as_enroll_would_enrol_and_stored_hashed() {
+        use wangge_server::pairing::{self, Redeem};
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::demo().unwrap());
+        let storage = SqliteStorage::open(dir.path().join("s.sqlite3"), catalog.clone()).unwrap();
+        let roster = roster::parse("demo", roster::DEMO_ROSTER, &catalog, &[]).unwrap();
+        storage
+            .upsert_roster(&roster.people, &roster.units)
+            .unwrap();
+        let request = |staff_id: &'static str, valid_minutes: u32| PairRequest {
+            staff_id,
+            name: Some("手持09".into()),
+            overrides: ScopeOverrides::default(),
+            valid_minutes,
+            now_ms: 1_000,
+        };
+        let err = pair(&storage, &catalog, request("XT-NOPE", 15))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("roster import"), "{err}");
+        let err = pair(&storage, &catalog, request("XT-GO-009", 15))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("inactive"), "{err}");
+        for minutes in [0, 1441] {
+            let err = pair(&storage, &catalog, request("XT-GO-001", minutes))
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("--valid-minutes"), "{err}");
+        }
+
+        let made = pair(&storage, &catalog, request("XT-GO-001", 15)).unwrap();
+        let person = storage.person("XT-GO-001").unwrap().unwrap();
+        assert_eq!(
+            (made.role, made.scope.clone()),
+            device_for(&person, &ScopeOverrides::default())
+        );
+        assert_eq!(made.expires_at, 1_000 + 15 * 60_000);
+        let log = storage.audit_log(0, 10).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].action, "cli pair");
+        assert!(!format!("{log:?}").contains(&made.code));
+
+        // The code enrols a device to the person, once.
+        let redeem = Redeem {
+            code_id: pairing::code_id(&made.code).to_owned(),
+            code_hash: pairing::hash_code(&made.code),
+            device_id: wangge_core::DeviceId::generate().to_string(),
+            device_id_from_app: true,
+            device_name: Some("from the app".into()),
+            token_hash: auth::hash_token("wgt_t"),
+            now_ms: 2_000,
+        };
+        let done = storage.redeem_pairing_code(&redeem).unwrap();
+        assert_eq!(done.device.name, "手持09", "the back office's name wins");
+        assert_eq!(done.device.person.as_deref(), Some("XT-GO-001"));
+        assert_eq!(done.device.scope, made.scope);
+        let again = storage.redeem_pairing_code(&redeem).unwrap_err();
+        assert_eq!(again.code, "pairing_code_used");
+    }
 }
