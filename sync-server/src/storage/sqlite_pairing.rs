@@ -16,10 +16,11 @@ use crate::storage::Device;
 /// device's role and scope are derived from the person when the code is made, exactly as
 /// `wangge-server enroll` derives them, so the exchange enrols what the administrator saw.
 /// `wrong_attempts` counts wrong secrets sent for this code's id; `used_at` and `device_id`
-/// record the exchange. Rows are kept (who paired which device when is worth keeping, and
+/// record the exchange. `IF NOT EXISTS`: tests make "old" databases by dropping what later
+/// versions added from a fresh one, and need not know of this table. Rows are kept (who paired which device when is worth keeping, and
 /// they hold no secret that still works).
 pub(super) const PAIRING_SCHEMA: &str = "
-CREATE TABLE pairing_codes (
+CREATE TABLE IF NOT EXISTS pairing_codes (
     id             INTEGER PRIMARY KEY,
     code_id        TEXT NOT NULL,
     code_hash      BLOB NOT NULL,
@@ -33,7 +34,7 @@ CREATE TABLE pairing_codes (
     used_at        INTEGER,
     device_id      TEXT
 );
-CREATE INDEX pairing_codes_by_id ON pairing_codes (code_id, created_at);
+CREATE INDEX IF NOT EXISTS pairing_codes_by_id ON pairing_codes (code_id, created_at);
 ";
 
 /// A stored code, as the exchange reads it.
