@@ -237,11 +237,20 @@ impl Store {
     /// `setAuthor` and for the app's `Actor`. Blocks on the network: call it
     /// from a background thread.
     ///
+    /// The store also keeps the device's scope the server names (its
+    /// workstations and blocks, or the whole street), so that
+    /// `workstationsWithoutReport` answers for this device's own
+    /// workstations only.
+    ///
     /// Throws `Offline` when the server cannot be reached, `NotAuthorized`
     /// when it refuses the token, `Sync` when it answers something else (a
     /// server too old to know `/v1/me`).
     pub fn enrolment(&self, server_url: String, token: String) -> Result<Enrolment> {
-        Ok(self.client(server_url, token)?.enrolment()?.into())
+        let enrolment = self.client(server_url, token)?.enrolment()?;
+        if let Some(scope) = &enrolment.scope {
+            self.core().set_scope(Some(scope))?;
+        }
+        Ok(enrolment.into())
     }
 }
 

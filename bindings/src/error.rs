@@ -93,6 +93,19 @@ pub enum WanggeError {
     #[error("{0}")]
     NotAuthorized(String),
 
+    /// The server refused a pairing code: unknown (mistyped), already used, expired, locked
+    /// after too many wrong attempts, or its person is no longer active. The message names
+    /// which; ask the back office for a new code.
+    #[error("{0}")]
+    PairingRefused(String),
+
+    /// The sync server URL is plain `http://` to a host that is not this
+    /// machine: the token and reports would travel unencrypted, so nothing
+    /// was sent. Use the server's `https://` address, or (on a test network
+    /// only) `setSyncConfig(SyncConfig(allowInsecureHttp = true))`.
+    #[error("{0}")]
+    InsecureHttp(String),
+
     /// Any other sync or photo-download failure: the server rejected the
     /// request (update the app), answered something unreadable, does not
     /// hold the photo asked for yet, the photo is outside the device's
@@ -144,6 +157,10 @@ impl From<wangge_core::Error> for WanggeError {
             E::Sqlite(_) | E::Io { .. } => WanggeError::Storage(message),
             E::Sync(SyncError::Offline(_)) => WanggeError::Offline(message),
             E::Sync(SyncError::Unauthorized(_)) => WanggeError::NotAuthorized(message),
+            E::Sync(SyncError::InsecureHttp(_)) => WanggeError::InsecureHttp(message),
+            E::Sync(SyncError::Revoked(_)) => WanggeError::NotAuthorized(message),
+            E::Sync(SyncError::PairingRefused { .. }) => WanggeError::PairingRefused(message),
+            E::Sync(SyncError::InvalidServerUrl(_)) => WanggeError::InvalidInput(message),
             E::Sync(_) => WanggeError::Sync(message),
             E::Photo(_) => WanggeError::Photo(message),
             E::UnknownPhoto(_) => WanggeError::UnknownPhoto(message),
@@ -213,6 +230,23 @@ mod tests {
             (E::Sync(SyncError::Unauthorized("revoked".into())), |e| {
                 matches!(e, WanggeError::NotAuthorized(_))
             }),
+            (E::Sync(SyncError::Revoked("revoked".into())), |e| {
+                matches!(e, WanggeError::NotAuthorized(_))
+            }),
+            (
+                E::Sync(SyncError::PairingRefused {
+                    code: "pairing_code_used".into(),
+                    message: "used".into(),
+                }),
+                |e| matches!(e, WanggeError::PairingRefused(_)),
+            ),
+            (E::Sync(SyncError::InsecureHttp("10.0.0.1".into())), |e| {
+                matches!(e, WanggeError::InsecureHttp(_))
+            }),
+            (
+                E::Sync(SyncError::InvalidServerUrl("ftp://x".into())),
+                |e| matches!(e, WanggeError::InvalidInput(_)),
+            ),
             (E::Sync(SyncError::PhotoNotOnServer("ab".into())), |e| {
                 matches!(e, WanggeError::Sync(_))
             }),

@@ -34,6 +34,7 @@ mod clock;
 mod error;
 mod evidence;
 mod model;
+mod pairing;
 mod store;
 mod sync;
 mod zero_report;
@@ -53,8 +54,9 @@ pub use evidence::{EvidenceFlag, PhotoEvidence};
 pub use model::{
     Actor, GpsFix, PhotoRef, Role, SourceChannel, cst_day, generate_device_id, source_channel_name,
 };
+pub use pairing::{PairedDevice, PairingPayload, parse_pairing_payload};
 pub use store::Store;
-pub use sync::{CaseSyncStatus, SyncListener, SyncProgress, Thumbnail};
+pub use sync::{CaseSyncStatus, SyncConfig, SyncListener, SyncProgress, Thumbnail};
 pub use zero_report::{Matter, ZeroReport, ZeroReportEntry, ZeroReportEvent};
 
 uniffi::setup_scaffolding!("wangge");

@@ -37,6 +37,8 @@ pub struct Store {
     /// successive syncs and photo fetches reuse its pooled connections
     /// instead of paying a TCP and TLS handshake each time.
     pub(crate) sync_client: std::sync::Mutex<Option<core_lib::SyncClient>>,
+    /// How the sync calls connect (`setSyncConfig`).
+    pub(crate) sync_config: std::sync::Mutex<crate::sync::SyncConfig>,
 }
 
 #[uniffi::export]
@@ -76,6 +78,7 @@ impl Store {
             inner,
             catalog,
             sync_client: std::sync::Mutex::new(None),
+            sync_config: std::sync::Mutex::new(crate::sync::SyncConfig::default()),
         }))
     }
 
@@ -211,7 +214,11 @@ impl Store {
             .map(Into::into))
     }
 
-    /// The residential workstations that have filed nothing for `day`.
+    /// The residential workstations of this device's scope that have filed
+    /// nothing for `day`: on a workstation's phone only its own, on a block
+    /// officer's those of the block, on the centre's every one. The scope is
+    /// what the server named at the last `enrolment` (or pairing); a store
+    /// never told answers for the whole street.
     pub fn workstations_without_report(&self, day: String) -> Result<Vec<String>> {
         Ok(self.inner.workstations_without_report(parse_day(&day)?)?)
     }

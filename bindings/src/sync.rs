@@ -135,12 +135,31 @@ pub struct Thumbnail {
     pub jpeg: Vec<u8>,
 }
 
+/// How the sync calls connect, beyond the server URL and token each call
+/// takes (`setSyncConfig`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct SyncConfig {
+    /// Allow a plain `http://` server URL to a host that is not this
+    /// machine (a test network, a training room). Off by default: without
+    /// it such a URL throws `InsecureHttp` before anything is sent, since the
+    /// token, reports and photos would cross the network in clear.
+    /// `https://` is always verified against the phone's trust store, and
+    /// `http://127.0.0.1` / `http://localhost` always work.
+    #[uniffi(default = false)]
+    pub allow_insecure_http: bool,
+}
+
 impl Store {
     /// A sync client for `server_url` and `token` (the core's defaults: 5
-    /// attempts per request with backoff, 60 s per request): the one kept
-    /// from the previous call when both are the same, so its connections
-    /// are reused; a new one otherwise.
+    /// attempts per request with backoff, 60 s per request, and the
+    /// store's [`SyncConfig`]): the one kept from the previous call when
+    /// all are the same, so its connections are reused; a new one otherwise.
     pub(crate) fn client(&self, server_url: String, token: String) -> Result<core_lib::SyncClient> {
+        let allow_insecure_http = self
+            .sync_config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .allow_insecure_http;
         let mut cached = self
             .sync_client
             .lock()
@@ -148,10 +167,13 @@ impl Store {
         if let Some(client) = cached.as_ref()
             && client.config().server_url == server_url
             && client.config().token == token
+            && client.config().allow_insecure_http == allow_insecure_http
         {
             return Ok(client.clone());
         }
-        let client = core_lib::SyncClient::new(core_lib::SyncConfig::new(server_url, token))?;
+        let mut config = core_lib::SyncConfig::new(server_url, token);
+        config.allow_insecure_http = allow_insecure_http;
+        let client = core_lib::SyncClient::new(config)?;
         *cached = Some(client.clone());
         Ok(client)
     }
@@ -159,6 +181,16 @@ impl Store {
 
 #[uniffi::export]
 impl Store {
+    /// Sets how the following sync calls connect (see [`SyncConfig`]):
+    /// `setSyncConfig(SyncConfig(allowInsecureHttp = true))` for a server on
+    /// a test network reached over plain `http://`.
+    pub fn set_sync_config(&self, config: SyncConfig) {
+        *self
+            .sync_config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
+    }
+
     /// Syncs with the server at `serverUrl` (e.g. `https://sync.example`)
     /// using the device's `token` (issued at enrolment): pushes every local
     /// change, pulls everything new in the device's scope, uploads the

@@ -52,7 +52,10 @@ pub use hlc::{Clock, Hlc, ManualClock, SystemClock};
 pub use ids::{CaseId, DeviceId, EventId, MatterId};
 pub use model::{Actor, GpsFix, PhotoCapture, PhotoRef, Role, SourceChannel};
 pub use store::{
-    CaseQuery, CaseSummary, DocRefusal, PhotoDiskUsage, Store, StoredPhoto, SyncStatus,
+    CaseQuery, CaseSummary, DeviceScope, DocRefusal, PhotoDiskUsage, Store, StoredPhoto, SyncStatus,
 };
-pub use sync::{EnrolledPerson, Enrolment, SyncClient, SyncConfig, SyncError, SyncProgress};
+pub use sync::{
+    EnrolledPerson, Enrolment, PairedDevice, PairingPayload, SyncClient, SyncConfig, SyncError,
+    SyncProgress,
+};
 pub use zero_report::{ZeroReport, ZeroReportEventKind};

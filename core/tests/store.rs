@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use support::*;
 use wangge_core::doc::DocKind;
 use wangge_core::{
-    CaseEventKind, CaseQuery, CaseStatus, Error, GpsFix, NewCase, Role, SourceChannel, Store,
-    ZeroReportEventKind,
+    CaseEventKind, CaseQuery, CaseStatus, DeviceScope, Error, GpsFix, NewCase, Role, SourceChannel,
+    Store, ZeroReportEventKind,
 };
 
 fn vendor_case(d: &Device, cell: &str, text: &str) -> NewCase {
@@ -739,4 +739,114 @@ fn projections_rebuild_to_the_same_answers() {
     assert_eq!(d.store.cases(&q).unwrap(), before);
     assert_eq!(d.store.search_cases("流动摊贩").unwrap().len(), 3);
     assert_eq!(d.store.overdue_cases().unwrap().len(), 3);
+}
+
+/// Files a "nothing to report" zero report for `workstation` on `day`.
+fn file_zero(d: &Device, workstation: &str, day: NaiveDate) {
+    d.store
+        .file_zero_report(
+            &d.staff(),
+            workstation,
+            day,
+            ZeroReportEventKind::Filed {
+                nothing_to_report: true,
+                note: None,
+            },
+        )
+        .unwrap();
+}
+
+/// The five days Monday 2 to Friday 6 March 2026.
+fn week() -> Vec<NaiveDate> {
+    (2..=6)
+        .map(|d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap())
+        .collect()
+}
+
+#[test]
+fn on_a_workstations_device_the_missing_filing_query_lists_only_its_own_missing_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "workstation", MONDAY_9AM + 4 * 24 * HOUR);
+    // Unscoped (not yet enrolled): the whole street, as before.
+    assert_eq!(d.store.workstations_in_scope().unwrap().len(), 18);
+    d.store
+        .set_scope(Some(&DeviceScope {
+            workstations: vec!["XT-W04".into()],
+            ..DeviceScope::default()
+        }))
+        .unwrap();
+    let days = week();
+    file_zero(&d, "XT-W04", days[0]);
+    file_zero(&d, "XT-W04", days[2]);
+
+    let missing: Vec<(NaiveDate, Vec<String>)> = days
+        .iter()
+        .map(|&day| (day, d.store.workstations_without_report(day).unwrap()))
+        .filter(|(_, m)| !m.is_empty())
+        .collect();
+    assert_eq!(
+        missing,
+        vec![
+            (days[1], vec!["XT-W04".to_owned()]),
+            (days[3], vec!["XT-W04".to_owned()]),
+            (days[4], vec!["XT-W04".to_owned()]),
+        ],
+        "only the workstation's own three unfiled days, not 17 others' every day"
+    );
+
+    // The scope survives closing the store.
+    let (path, id, clock) = (d.store.path().to_owned(), d.id, d.clock.clone());
+    drop(d);
+    let store = Store::open(&path, id, catalog(), clock).unwrap();
+    assert_eq!(store.workstations_in_scope().unwrap(), vec!["XT-W04"]);
+    assert_eq!(
+        store.workstations_without_report(days[1]).unwrap(),
+        vec!["XT-W04"]
+    );
+    // Forgotten, it answers for the street again.
+    store.set_scope(None).unwrap();
+    assert_eq!(
+        store.workstations_without_report(days[1]).unwrap().len(),
+        18
+    );
+}
+
+#[test]
+fn on_a_block_officers_device_the_missing_filing_query_lists_only_the_blocks_workstations() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path(), "block", MONDAY_9AM + 4 * 24 * HOUR);
+    d.store
+        .set_scope(Some(&DeviceScope {
+            blocks: vec!["XT-B1".into()],
+            teams: vec!["网格一组".into()],
+            ..DeviceScope::default()
+        }))
+        .unwrap();
+    let block: Vec<String> = (1..=5).map(|n| format!("XT-W0{n}")).collect();
+    assert_eq!(d.store.workstations_in_scope().unwrap(), block);
+    let day = week()[1];
+    // Reports the device holds (received by sync) of its block, and one of
+    // another block it happens to hold.
+    file_zero(&d, "XT-W02", day);
+    file_zero(&d, "XT-W05", day);
+    file_zero(&d, "XT-W10", day);
+    assert_eq!(
+        d.store.workstations_without_report(day).unwrap(),
+        vec!["XT-W01", "XT-W03", "XT-W04"]
+    );
+    // A block and one workstation of another block; an unknown id adds nothing.
+    d.store
+        .set_scope(Some(&DeviceScope {
+            blocks: vec!["XT-B4".into()],
+            workstations: vec!["XT-W01".into(), "XT-W99".into()],
+            ..DeviceScope::default()
+        }))
+        .unwrap();
+    assert_eq!(
+        d.store.workstations_without_report(day).unwrap(),
+        vec!["XT-W01", "XT-W15", "XT-W16", "XT-W17", "XT-W18"]
+    );
+    // The centre's whole-street scope.
+    d.store.set_scope(Some(&DeviceScope::street())).unwrap();
+    assert_eq!(d.store.workstations_without_report(day).unwrap().len(), 15);
 }

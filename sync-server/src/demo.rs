@@ -141,6 +141,14 @@ fn sync(device: &FieldDevice) -> Result<(), DynError> {
     Ok(())
 }
 
+/// A sync configuration for the demo's devices, which talk to the demo's own server on this
+/// machine over plain `http://`, whatever address it listens on (`0.0.0.0` included).
+fn local_config(base: &str, token: String) -> SyncConfig {
+    let mut config = SyncConfig::new(base, token);
+    config.allow_insecure_http = true;
+    config
+}
+
 /// Runs the demo.
 pub fn run(
     _db: &Path,
@@ -214,7 +222,7 @@ pub fn run(
             catalog.clone(),
             Arc::new(SystemClock),
         )?;
-        let client = SyncClient::new(SyncConfig::new(base.clone(), token))?;
+        let client = SyncClient::new(local_config(&base, token))?;
         println!(
             "enrolled {name} to {} (grid officer): block {block}, teams {}",
             officer.staff_id,
@@ -255,7 +263,7 @@ pub fn run(
             catalog.clone(),
             Arc::new(SystemClock),
         )?,
-        client: SyncClient::new(SyncConfig::new(base.clone(), ws_token))?,
+        client: SyncClient::new(local_config(&base, ws_token))?,
     };
     println!(
         "enrolled {} to {} (workstation staff): workstation {ws}",

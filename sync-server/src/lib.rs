@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod office;
 pub mod openapi;
+pub mod pairing;
 pub mod roster;
 pub mod routes;
 pub mod seal;
@@ -34,6 +35,8 @@ use crate::storage::Storage;
 pub const MAX_SYNC_BODY: usize = 32 << 20;
 /// Largest JSON body accepted by the back-office endpoints.
 pub const MAX_JSON_BODY: usize = 64 << 10;
+/// Largest body of `POST /v1/enrol` (a pairing code, a device name and id).
+pub const MAX_ENROL_BODY: usize = 4 << 10;
 /// Largest photo upload chunk accepted in one request.
 pub const MAX_PHOTO_CHUNK: usize = 8 << 20;
 /// Largest photo (or thumbnail) the server stores. Devices store photos of a few hundred KB;
@@ -149,10 +152,18 @@ pub fn router(state: AppState) -> Router {
             advice: "send only the fields of a service request",
         },
     );
+    let enrol = limit_body(
+        Router::new().route("/v1/enrol", post(routes::enrol::enrol)),
+        BodyLimit {
+            bytes: MAX_ENROL_BODY,
+            advice: "send only the code, the device's name and its id",
+        },
+    );
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi_json))
         .merge(sync)
+        .merge(enrol)
         .merge(office)
         .merge(photos)
         .merge(open311)

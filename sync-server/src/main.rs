@@ -80,6 +80,33 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         teams: Option<Vec<String>>,
     },
+    /// Make a one-time pairing code for a person: the phone exchanges it at `POST /v1/enrol`
+    /// for its device id and token (shown nowhere), enrolled as `enroll` would enrol it. Prints
+    /// the code and the QR payload; the server keeps only the code's hash.
+    Pair {
+        /// Staff id of the person the device will act as.
+        #[arg(long, value_name = "STAFF_ID")]
+        person: String,
+        /// A label for the device; default: the name the app sends.
+        #[arg(long)]
+        name: Option<String>,
+        /// Grid blocks it receives (comma-separated ids), instead of the person's.
+        #[arg(long, value_delimiter = ',')]
+        blocks: Option<Vec<String>>,
+        /// Workstations it receives, instead of the person's.
+        #[arg(long, value_delimiter = ',')]
+        workstations: Option<Vec<String>>,
+        /// Teams whose dispatched cases it receives, instead of the person's units.
+        #[arg(long, value_delimiter = ',')]
+        teams: Option<Vec<String>>,
+        /// Minutes the code stays valid (1 to 1440).
+        #[arg(long, default_value_t = wangge_server::pairing::DEFAULT_VALID_MINUTES)]
+        valid_minutes: u32,
+        /// The server's address as phones reach it (e.g. https://sync.example), put in the
+        /// QR payload.
+        #[arg(long)]
+        server_url: Option<String>,
+    },
     /// Revoke a device: its token is refused from now on.
     Revoke {
         /// The device id printed at enrolment.
@@ -255,6 +282,46 @@ fn run(cli: Cli) -> Result<(), DynError> {
                 );
             }
             eprintln!("keep the token: it is shown only once");
+            Ok(())
+        }
+        Command::Pair {
+            person,
+            name,
+            blocks,
+            workstations,
+            teams,
+            valid_minutes,
+            server_url,
+        } => {
+            let storage = open()?;
+            let overrides = ScopeOverrides {
+                blocks,
+                workstations,
+                teams,
+            };
+            let request = PairRequest {
+                staff_id: &person,
+                name,
+                overrides,
+                valid_minutes,
+                now_ms: chrono::Utc::now().timestamp_millis(),
+            };
+            let made = pair(&storage, &catalog, request)?;
+            let code = wangge_server::pairing::display(&made.code);
+            println!(
+                "code={code}\nqr={}",
+                wangge_server::pairing::qr_payload(server_url.as_deref(), &made.code)
+            );
+            let until = chrono::FixedOffset::east_opt(8 * 3600)
+                .zip(chrono::DateTime::from_timestamp_millis(made.expires_at))
+                .map(|(cst, t)| t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "pairing code for {person} ({}; scope {}), valid until {until} (China time), \
+                 once: the phone enters the code or scans the QR payload",
+                made.role.as_str(),
+                serde_json::to_string(&made.scope)?
+            );
             Ok(())
         }
         Command::Revoke { device_id } => {
@@ -542,15 +609,14 @@ fn check_overrides(
     Ok(())
 }
 
-/// Enrols a device to the person `staff_id` and returns it with its token. Refuses a person
-/// who is not in the register or is no longer active.
-pub(crate) fn enroll(
+/// The active person `staff_id` and what a device enrolled to them is (role and scope, with
+/// the overrides checked). Refuses a person who is not in the register or is no longer active.
+fn person_and_device(
     storage: &dyn Storage,
     catalog: &Catalog,
-    name: &str,
     staff_id: &str,
-    overrides: ScopeOverrides,
-) -> Result<(Device, String), DynError> {
+    overrides: &ScopeOverrides,
+) -> Result<(Person, DeviceRole, Scope), DynError> {
     let person = storage.person(staff_id)?.ok_or_else(|| {
         format!(
             "no person '{staff_id}' in the register: import the roster with \
@@ -564,10 +630,23 @@ pub(crate) fn enroll(
         )
         .into());
     }
-    let (role, scope) = device_for(&person, &overrides);
+    let (role, scope) = device_for(&person, overrides);
     if overrides.any() {
         check_overrides(catalog, &storage.units()?, &scope)?;
     }
+    Ok((person, role, scope))
+}
+
+/// Enrols a device to the person `staff_id` and returns it with its token. Refuses a person
+/// who is not in the register or is no longer active.
+pub(crate) fn enroll(
+    storage: &dyn Storage,
+    catalog: &Catalog,
+    name: &str,
+    staff_id: &str,
+    overrides: ScopeOverrides,
+) -> Result<(Device, String), DynError> {
+    let (person, role, scope) = person_and_device(storage, catalog, staff_id, &overrides)?;
     let token = auth::new_token()?;
     let device = Device {
         device_id: wangge_core::DeviceId::generate().to_string(),
@@ -587,6 +666,92 @@ pub(crate) fn enroll(
         Some(format!("role {}", device.role.as_str())),
     );
     Ok((device, token))
+}
+
+/// What `wangge-server pair` was asked for.
+pub(crate) struct PairRequest<'a> {
+    /// The person the device will act as.
+    pub staff_id: &'a str,
+    /// The device's label, if given.
+    pub name: Option<String>,
+    /// Explicit scope lists.
+    pub overrides: ScopeOverrides,
+    /// Minutes the code stays valid.
+    pub valid_minutes: u32,
+    /// Now (ms).
+    pub now_ms: i64,
+}
+
+/// A pairing code just made.
+pub(crate) struct MadeCode {
+    /// The code (unformatted): shown once, stored nowhere.
+    pub code: String,
+    /// The role the device will have.
+    pub role: DeviceRole,
+    /// The scope it will have.
+    pub scope: Scope,
+    /// When the code expires (ms).
+    pub expires_at: i64,
+}
+
+/// Makes a one-time pairing code for a device of `request.staff_id` (the role and scope
+/// `enroll` would give it) and stores its hash. Refuses a person who is not in the register
+/// or is no longer active, and a validity outside 1 to 1440 minutes.
+pub(crate) fn pair(
+    storage: &dyn Storage,
+    catalog: &Catalog,
+    request: PairRequest<'_>,
+) -> Result<MadeCode, DynError> {
+    use wangge_server::pairing;
+    if !(1..=pairing::MAX_VALID_MINUTES).contains(&request.valid_minutes) {
+        return Err(format!(
+            "--valid-minutes {}: give 1 to {} minutes",
+            request.valid_minutes,
+            pairing::MAX_VALID_MINUTES
+        )
+        .into());
+    }
+    let (person, role, scope) =
+        person_and_device(storage, catalog, request.staff_id, &request.overrides)?;
+    let name = request
+        .name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let expires_at = request.now_ms + i64::from(request.valid_minutes) * 60_000;
+    // A clash of ids with a code made within the day is rare (27,000 ids); try again.
+    for _ in 0..20 {
+        let code = pairing::new_code()?;
+        let stored = storage.create_pairing_code(&pairing::NewPairingCode {
+            code_id: pairing::code_id(&code).to_owned(),
+            code_hash: pairing::hash_code(&code),
+            staff_id: person.staff_id.clone(),
+            device_name: name.clone(),
+            role,
+            scope: scope.clone(),
+            created_at: request.now_ms,
+            expires_at,
+        })?;
+        if stored {
+            cli_audit(
+                storage,
+                "cli pair",
+                None,
+                Some(person.staff_id.clone()),
+                Some(format!(
+                    "role {}, valid {} min",
+                    role.as_str(),
+                    request.valid_minutes
+                )),
+            );
+            return Ok(MadeCode {
+                code,
+                role,
+                scope,
+                expires_at,
+            });
+        }
+    }
+    Err("could not find a free pairing code id: too many codes made today".into())
 }
 
 /// Records an administration command in the audit log, next to what devices do: who was
@@ -884,5 +1049,67 @@ mod tests {
         assert_eq!(log[0].action, "cli enroll");
         assert_eq!(log[0].person.as_deref(), Some("XT-GO-001"));
         assert_eq!(log[0].device_id, Some(device.device_id.clone()));
+    }
+
+    #[test]
+    fn a_pairing_code_is_made_for_an_active_person_as_enroll_would_enrol_and_stored_hashed() {
+        use wangge_server::pairing::{self, Redeem};
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::demo().unwrap());
+        let storage = SqliteStorage::open(dir.path().join("s.sqlite3"), catalog.clone()).unwrap();
+        let roster = roster::parse("demo", roster::DEMO_ROSTER, &catalog, &[]).unwrap();
+        storage
+            .upsert_roster(&roster.people, &roster.units)
+            .unwrap();
+        let request = |staff_id: &'static str, valid_minutes: u32| PairRequest {
+            staff_id,
+            name: Some("手持09".into()),
+            overrides: ScopeOverrides::default(),
+            valid_minutes,
+            now_ms: 1_000,
+        };
+        let err = pair(&storage, &catalog, request("XT-NOPE", 15))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("roster import"), "{err}");
+        let err = pair(&storage, &catalog, request("XT-GO-009", 15))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("inactive"), "{err}");
+        for minutes in [0, 1441] {
+            let err = pair(&storage, &catalog, request("XT-GO-001", minutes))
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("--valid-minutes"), "{err}");
+        }
+
+        let made = pair(&storage, &catalog, request("XT-GO-001", 15)).unwrap();
+        let person = storage.person("XT-GO-001").unwrap().unwrap();
+        assert_eq!(
+            (made.role, made.scope.clone()),
+            device_for(&person, &ScopeOverrides::default())
+        );
+        assert_eq!(made.expires_at, 1_000 + 15 * 60_000);
+        let log = storage.audit_log(0, 10).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].action, "cli pair");
+        assert!(!format!("{log:?}").contains(&made.code));
+
+        // The code enrols a device to the person, once.
+        let redeem = Redeem {
+            code_id: pairing::code_id(&made.code).to_owned(),
+            code_hash: pairing::hash_code(&made.code),
+            device_id: wangge_core::DeviceId::generate().to_string(),
+            device_id_from_app: true,
+            device_name: Some("from the app".into()),
+            token_hash: auth::hash_token("wgt_t"),
+            now_ms: 2_000,
+        };
+        let done = storage.redeem_pairing_code(&redeem).unwrap();
+        assert_eq!(done.device.name, "手持09", "the back office's name wins");
+        assert_eq!(done.device.person.as_deref(), Some("XT-GO-001"));
+        assert_eq!(done.device.scope, made.scope);
+        let again = storage.redeem_pairing_code(&redeem).unwrap_err();
+        assert_eq!(again.code, "pairing_code_used");
     }
 }

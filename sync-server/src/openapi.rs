@@ -408,6 +408,15 @@ pub fn document() -> Value {
     .text("application/x-ndjson")
     .add();
     // Devices: who am I, the catalog, sync, photos.
+    d.post(
+        "/v1/enrol",
+        "devices",
+        "Exchange a one-time pairing code for the device's id and token",
+    )
+    .body::<crate::pairing::EnrolRequest>()
+    .json::<crate::pairing::EnrolResponse>()
+    .open()
+    .add();
     d.get("/v1/me", "devices", "Who the calling device acts as")
         .json::<Me>()
         .add();

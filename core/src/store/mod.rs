@@ -7,16 +7,19 @@
 //! app being killed and the phone losing power.
 
 mod docs;
+mod pairing;
 mod photos;
 pub mod projection;
 pub mod query;
 pub mod schema;
+mod scope;
 mod sync_state;
 
 pub use docs::COMPACT_AFTER;
 pub use photos::{PhotoDiskUsage, StoredPhoto};
 pub(crate) use photos::{PhotoPart, is_sha256_hex};
 pub use query::{CaseQuery, CaseSummary};
+pub use scope::DeviceScope;
 pub use sync_state::{DocRefusal, SyncStatus};
 
 use std::path::{Path, PathBuf};
@@ -146,7 +149,7 @@ impl Store {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        Ok(Store {
+        let store = Store {
             path,
             device,
             actor,
@@ -158,7 +161,16 @@ impl Store {
             }),
             reader: Mutex::new(reader),
             author: Mutex::new(None),
-        })
+        };
+        // A paired device acts as its person from the start (see `Store::pair`).
+        if let Some(author) = store
+            .paired()?
+            .filter(|p| !p.revoked && p.device_id == device)
+            .and_then(|p| p.author())
+        {
+            store.set_author(Some(author))?;
+        }
+        Ok(store)
     }
 
     /// Sets the person this device is enrolled to (what the server's
@@ -495,21 +507,21 @@ impl Store {
         }
     }
 
-    /// The workstations that have filed nothing for `day`.
+    /// The workstations of this device's scope ([`Store::set_scope`]) that
+    /// have filed nothing for `day`: on a workstation's phone only that
+    /// workstation, on a block officer's the workstations of the block, on
+    /// the centre's (or a store never told its scope) the whole street. A
+    /// device receives only the zero reports of its scope, so asking about
+    /// any other workstation would list it as missing whatever it filed.
     pub fn workstations_without_report(&self, day: NaiveDate) -> Result<Vec<String>> {
+        let wanted = self.workstations_in_scope()?;
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached("SELECT workstation FROM zero_report_view WHERE day = ?1 AND filed")?;
         let filed = stmt
             .query_map([day.to_string()], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<std::collections::HashSet<String>>>()?;
-        Ok(self
-            .catalog
-            .grids
-            .cells_at(GridLevel::Workstation)
-            .map(|c| c.id().to_owned())
-            .filter(|w| !filed.contains(w))
-            .collect())
+        Ok(wanted.into_iter().filter(|w| !filed.contains(w)).collect())
     }
 
     /// Saved bytes of a stored document (snapshot plus chunks), for sync and export.

@@ -34,7 +34,8 @@ use crate::sync::protocol::{SyncRequest, SyncResponse};
 /// logged configuration leaks no secret.
 #[derive(Clone)]
 pub struct SyncConfig {
-    /// Base URL of the server, e.g. `http://127.0.0.1:8080`.
+    /// Base URL of the server, e.g. `https://sync.example` (`http://` only
+    /// to a loopback address, or with `allow_insecure_http`).
     pub server_url: String,
     /// The device's token, issued at enrolment.
     pub token: String,
@@ -54,6 +55,10 @@ pub struct SyncConfig {
     pub request_timeout: Duration,
     /// Bytes per photo upload request: what a cut connection costs at most to send again.
     pub photo_chunk_bytes: usize,
+    /// Allow a plain `http://` server URL to a host that is not a loopback
+    /// address (a test network, a training room). Off by default: the
+    /// token, the reports and the photos would cross the network in clear.
+    pub allow_insecure_http: bool,
 }
 
 impl std::fmt::Debug for SyncConfig {
@@ -69,6 +74,7 @@ impl std::fmt::Debug for SyncConfig {
             .field("max_backoff", &self.max_backoff)
             .field("request_timeout", &self.request_timeout)
             .field("photo_chunk_bytes", &self.photo_chunk_bytes)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
 }
@@ -87,8 +93,45 @@ impl SyncConfig {
             max_backoff: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             photo_chunk_bytes: 256 << 10,
+            allow_insecure_http: false,
         }
     }
+
+    /// Checks the server URL: `https://` (verified against the phone's
+    /// trust store), or `http://` to a loopback address (`127.0.0.0/8`,
+    /// `::1`, `localhost`: the server on the same machine, as in tests and
+    /// demos), or `http://` anywhere when `allow_insecure_http` is set.
+    /// Fails with [`SyncError::InsecureHttp`] or
+    /// [`SyncError::InvalidServerUrl`].
+    pub fn check_server_url(&self) -> Result<()> {
+        let bad = |why: String| Error::Sync(SyncError::InvalidServerUrl(why));
+        let url = reqwest::Url::parse(&self.server_url)
+            .map_err(|e| bad(format!("'{}': {e}", self.server_url)))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad(format!("'{}' names no host", self.server_url)))?;
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.allow_insecure_http || is_loopback(host) => Ok(()),
+            "http" => Err(Error::Sync(SyncError::InsecureHttp(host.to_owned()))),
+            other => Err(bad(format!(
+                "'{}' uses {other}://; use https://",
+                self.server_url
+            ))),
+        }
+    }
+}
+
+/// Whether `host` (as a URL writes it) is this machine: a loopback address
+/// or `localhost`.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
 }
 
 /// Counters of a sync in progress, reported after every round.
@@ -137,6 +180,21 @@ pub enum SyncError {
         "cannot reach the sync server ({0}); changes are kept and will be sent at the next sync"
     )]
     Offline(String),
+    /// The back office revoked this device (`403 revoked`): pair it again with a new code.
+    #[error(
+        "the back office revoked this device ({0}); nothing on it is lost: pair it again with a new code from the back office"
+    )]
+    Revoked(String),
+    /// The server refused a pairing code (`POST /v1/enrol`).
+    #[error("the server refused the pairing code ({code}: {message})")]
+    PairingRefused {
+        /// The server's code: `pairing_code_unknown`, `pairing_code_used`,
+        /// `pairing_code_expired`, `pairing_code_locked`, `person_inactive`,
+        /// `device_id_taken`, or another refusal (`invalid_input` …).
+        code: String,
+        /// The server's explanation, which says what to do.
+        message: String,
+    },
     /// The token was refused: wrong, or the device was revoked.
     #[error(
         "the server refused this device's token ({0}); ask an administrator to enrol the device again"
@@ -170,6 +228,17 @@ pub enum SyncError {
         "the server lost this device's acknowledged changes twice during one sync (is its database being restored right now?); nothing on this device was lost: sync again later, and tell the server's administrator if it keeps happening"
     )]
     ServerResetAgain,
+    /// The server URL is plain `http://` to a host that is not this
+    /// machine: the token and every report would cross the network
+    /// unencrypted. A configuration error: nothing was sent.
+    #[error(
+        "refusing to sync over plain http:// with {0}: the device's token and reports would travel unencrypted; use an https:// server URL (or, on a test network only, allow insecure http in the sync configuration)"
+    )]
+    InsecureHttp(String),
+    /// The server URL cannot be used (not a URL, no host, not http(s)). A
+    /// configuration error: nothing was sent.
+    #[error("the sync server URL is not usable ({0}); give the server's https:// address")]
+    InvalidServerUrl(String),
     /// Photos whose bytes the server refused (they do not match their hash: damaged storage).
     #[error(
         "the server refused {count} photo(s) of this device as damaged ({detail}); the other photos were sent. Re-take or re-import them"
@@ -180,6 +249,25 @@ pub enum SyncError {
         /// The first refusal, as the server explained it.
         detail: String,
     },
+}
+
+/// The TLS configuration of every client: rustls with the ring provider and
+/// the platform's certificate verifier.
+fn tls_config() -> Result<rustls::ClientConfig> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let failed = |e: rustls::Error| {
+        Error::Sync(SyncError::Offline(format!(
+            "cannot set up TLS with the phone's trust store: {e}"
+        )))
+    };
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(failed)?
+    .with_platform_verifier()
+    .map_err(failed)
+    .map(|b| b.with_no_client_auth())
 }
 
 /// The `error` code of a JSON error body (`{"error": "...", "message": "..."}`), if it is one.
@@ -197,8 +285,18 @@ pub struct SyncClient {
 
 impl SyncClient {
     /// A client for the server in `config`.
+    ///
+    /// TLS is verified by the phone's own trust store (Android's and iOS's
+    /// system verifier, the OS store elsewhere, through
+    /// `rustls-platform-verifier`), so a certificate the phone's owner or
+    /// administrator trusts (a city's own CA) works and no list of roots is
+    /// baked into the app. The URL is checked first
+    /// ([`SyncConfig::check_server_url`]): plain `http://` is refused
+    /// except to loopback or with `allow_insecure_http`.
     pub fn new(config: SyncConfig) -> Result<Self> {
+        config.check_server_url()?;
         let http = reqwest::blocking::Client::builder()
+            .use_preconfigured_tls(tls_config()?)
             .timeout(config.request_timeout)
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -257,6 +355,9 @@ impl SyncClient {
             if status.as_u16() == 403 && error_code(&body).as_deref() == Some("out_of_scope") {
                 return Err(Error::Sync(SyncError::OutOfScope(message)));
             }
+            if status.as_u16() == 403 && error_code(&body).as_deref() == Some("revoked") {
+                return Err(Error::Sync(SyncError::Revoked(message)));
+            }
             if status.as_u16() == 401 || status.as_u16() == 403 {
                 return Err(Error::Sync(SyncError::Unauthorized(message)));
             }
@@ -278,6 +379,19 @@ impl SyncClient {
     /// thumbnails of the stored cases (see [`SyncClient::sync_photos`]).
     /// `progress` is called after every round.
     pub fn sync(
+        &self,
+        store: &Store,
+        progress: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<SyncProgress> {
+        self.sync_inner(store, progress).inspect_err(|e| {
+            if matches!(e, Error::Sync(SyncError::Revoked(_))) {
+                // Kept so that the app shows it, also offline; a new pairing clears it.
+                let _ = store.mark_revoked();
+            }
+        })
+    }
+
+    fn sync_inner(
         &self,
         store: &Store,
         progress: &mut dyn FnMut(&SyncProgress),
@@ -376,5 +490,68 @@ mod tests {
         assert!(printed.contains("<redacted>") && printed.contains("127.0.0.1:8080"));
         let client = SyncClient::new(config).unwrap_or_else(|e| panic!("{e}"));
         assert!(!format!("{client:?}").contains("secret-token-value"));
+    }
+
+    fn check(url: &str, allow: bool) -> Result<()> {
+        let mut config = SyncConfig::new(url, "t");
+        config.allow_insecure_http = allow;
+        SyncClient::new(config).map(|_| ())
+    }
+
+    #[test]
+    fn plain_http_is_allowed_to_loopback_only_unless_explicitly_allowed() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.8.0.1",
+            "http://[::1]:8080/",
+            "http://localhost:8080",
+            "http://LOCALHOST./",
+            "https://sync.example",
+            "https://10.0.0.1:8443",
+        ] {
+            check(url, false).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        for url in [
+            "http://10.0.0.1",
+            "http://10.0.0.1:8080/",
+            "http://sync.example",
+            "http://[2001:db8::1]",
+            "http://localhost.example.com",
+        ] {
+            let err = check(url, false).unwrap_err();
+            assert!(
+                matches!(err, Error::Sync(SyncError::InsecureHttp(_))),
+                "{url}: {err}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains("https://") && text.contains("unencrypted"),
+                "{text}"
+            );
+            check(url, true).unwrap_or_else(|e| panic!("{url} with allow_insecure_http: {e}"));
+        }
+        assert!(
+            check("http://10.0.0.1", false)
+                .unwrap_err()
+                .to_string()
+                .contains("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn a_server_url_that_is_no_http_url_is_a_configuration_error() {
+        for url in [
+            "",
+            "sync.example",
+            "ftp://sync.example",
+            "file:///tmp/x",
+            "http://",
+        ] {
+            let err = check(url, true).unwrap_err();
+            assert!(
+                matches!(err, Error::Sync(SyncError::InvalidServerUrl(_))),
+                "{url:?}: {err}"
+            );
+        }
     }
 }

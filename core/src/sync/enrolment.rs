@@ -17,7 +17,9 @@
 //!  "scope": {"all": false, "blocks": ["XT-B1"], "workstations": [], "teams": ["网格一组"]}}
 //! ```
 //!
-//! Only `device_id` and `person` are read; fields a newer server adds are
+//! Only `device_id`, `person` and `scope` are read (the scope goes to
+//! [`Store::set_scope`](crate::Store::set_scope), so that "what is missing"
+//! queries answer for the device's own workstations); fields a newer server adds are
 //! ignored, and so are role names this build does not know (a role the app
 //! cannot act in is of no use to it).
 
@@ -27,10 +29,11 @@ use crate::authority::Author;
 use crate::error::{Error, Result};
 use crate::ids::DeviceId;
 use crate::model::Role;
+use crate::store::DeviceScope;
 use crate::sync::{SyncClient, SyncError, SyncProgress};
 
 /// The person a device is enrolled to, as the server's register holds them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct EnrolledPerson {
     /// The staff id events must carry as their author (`Actor::id`).
     pub staff_id: String,
@@ -55,6 +58,9 @@ pub struct Enrolment {
     /// before people existed (or whose person left the register): the
     /// server refuses its pushes (`no_person`) until it is enrolled again.
     pub person: Option<EnrolledPerson>,
+    /// What the device covers, for [`Store::set_scope`](crate::Store::set_scope);
+    /// `None` from a server that does not say.
+    pub scope: Option<DeviceScope>,
 }
 
 /// `/v1/me` as sent; only what the app uses.
@@ -63,6 +69,8 @@ struct MeWire {
     device_id: String,
     #[serde(default)]
     person: Option<PersonWire>,
+    #[serde(default)]
+    scope: Option<DeviceScope>,
 }
 
 #[derive(Deserialize)]
@@ -101,7 +109,11 @@ impl Enrolment {
             blocks: p.blocks,
             workstations: p.workstations,
         });
-        Ok(Enrolment { device_id, person })
+        Ok(Enrolment {
+            device_id,
+            person,
+            scope: wire.scope,
+        })
     }
 
     /// The author to give [`Store::set_author`](crate::Store::set_author):
@@ -175,6 +187,23 @@ mod tests {
                 device,
             })
         );
+    }
+
+    #[test]
+    fn the_scope_is_read_for_the_store() {
+        let json = me(r#"{"staff_id": "XT-GO-001", "roles": ["grid_officer"]}"#);
+        let e = Enrolment::parse(json.as_bytes()).unwrap();
+        assert_eq!(
+            e.scope,
+            Some(DeviceScope {
+                all: false,
+                blocks: vec!["XT-B1".into()],
+                workstations: vec![],
+                teams: vec![],
+            })
+        );
+        let e = Enrolment::parse(format!(r#"{{"device_id": "{DEVICE}"}}"#).as_bytes()).unwrap();
+        assert_eq!(e.scope, None);
     }
 
     #[test]

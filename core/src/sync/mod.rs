@@ -5,9 +5,11 @@
 
 pub mod client;
 pub mod enrolment;
+pub mod pairing;
 pub mod photos;
 pub mod protocol;
 pub mod wire;
 
 pub use client::{SyncClient, SyncConfig, SyncError, SyncProgress};
 pub use enrolment::{EnrolledPerson, Enrolment};
+pub use pairing::{PairedDevice, PairingPayload};

@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod catalog;
+pub mod enrol;
 pub mod export;
 pub mod figures;
 pub mod intake;

@@ -429,4 +429,16 @@ pub trait Storage: Send + Sync + 'static {
     fn request_ids(&self, filter: &intake::RequestFilter) -> ApiResult<Vec<String>>;
     /// Erases the reporter's contact of a case; false if there was none.
     fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool>;
+    /// Stores a new pairing code (its id and hash, never the code). False, storing nothing,
+    /// when a code made within a day has the same id: make another code.
+    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> ApiResult<bool>;
+    /// Exchanges a pairing code for an enrolment, in one transaction: checks the code (a
+    /// wrong secret counts against its id's code), its person, and consumes it while
+    /// enrolling (or re-enrolling) the device. Refusals: `pairing_code_unknown`,
+    /// `pairing_code_used`, `pairing_code_expired`, `pairing_code_locked`,
+    /// `person_inactive`, `device_id_taken` (`crate::pairing`).
+    fn redeem_pairing_code(
+        &self,
+        redeem: &crate::pairing::Redeem,
+    ) -> ApiResult<crate::pairing::Redeemed>;
 }

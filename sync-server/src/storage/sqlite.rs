@@ -42,6 +42,8 @@ use crate::storage::{
 mod intake_db;
 #[path = "sqlite_office.rs"]
 mod office;
+#[path = "sqlite_pairing.rs"]
+mod pairing;
 #[path = "sqlite_people.rs"]
 mod people;
 #[path = "sqlite_photos.rs"]
@@ -99,7 +101,8 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// Version 10 the back office's rows of each case: units' assignments, holder
 /// spans, next deadline (`sqlite_office.rs`), derived from every stored case.
 /// Version 11 adds intake and Open311 (`sqlite_intake.rs`).
-pub const SCHEMA_VERSION: i64 = 11;
+/// Version 12 the pairing codes (`sqlite_pairing.rs`).
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -274,6 +277,7 @@ impl SqliteStorage {
             tx.execute_batch(QUARANTINE_SCHEMA)?;
             tx.execute_batch(office::OFFICE_SCHEMA)?;
             tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
+            tx.execute_batch(pairing::PAIRING_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -308,6 +312,9 @@ impl SqliteStorage {
             if version < 11 {
                 tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
                 intake_db::backfill_case_spots(&tx, &catalog, &actor_for_scan())?;
+            }
+            if version < 12 {
+                tx.execute_batch(pairing::PAIRING_SCHEMA)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -1132,6 +1139,17 @@ impl Storage for SqliteStorage {
         self.thumbnail_data(sha256)
     }
 
+    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> ApiResult<bool> {
+        self.insert_pairing_code(code)
+    }
+
+    fn redeem_pairing_code(
+        &self,
+        redeem: &crate::pairing::Redeem,
+    ) -> ApiResult<crate::pairing::Redeemed> {
+        self.redeem_code(redeem)
+    }
+
     fn quarantined(&self) -> ApiResult<Vec<Quarantined>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
@@ -1303,6 +1321,7 @@ mod tests {
              ALTER TABLE documents DROP COLUMN quarantine_reason;
              DROP TABLE case_assignment; DROP TABLE case_span; DROP TABLE case_office;
              DROP INDEX case_view_by_reported; DROP INDEX case_view_by_channel;
+             DROP TABLE pairing_codes;
              PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -1329,6 +1348,10 @@ mod tests {
             )
         };
         assert_eq!(schema(&old), schema(&fresh));
+        assert_eq!(
+            columns(&old, "pairing_codes"),
+            columns(&fresh, "pairing_codes")
+        );
         let record: Option<i64> = old
             .query_row("SELECT last_cursor FROM devices", [], |r| r.get(0))
             .unwrap();

@@ -182,7 +182,7 @@ fn bad_requests_are_refused_and_change_nothing() {
     assert_eq!(body["error"], "revoked");
     assert!(matches!(
         b.client.sync(&b.store, &mut |_| {}).unwrap_err(),
-        wangge_core::Error::Sync(wangge_core::SyncError::Unauthorized(_))
+        wangge_core::Error::Sync(wangge_core::SyncError::Revoked(_))
     ));
     // Oversize body.
     let (status, _) = post(

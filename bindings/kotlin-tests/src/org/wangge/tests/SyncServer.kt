@@ -180,6 +180,30 @@ class SyncServer(private val dir: Path = tempDir(), people: List<RosterPerson> =
         )
     }
 
+    /**
+     * Makes a one-time pairing code for the person `person` through the CLI
+     * (`wangge-server pair`); returns the code as printed (`ABC-DEFGH`) and
+     * the QR payload.
+     */
+    fun pair(person: String = officer.id, name: String? = null): Pair<String, String> {
+        val args = mutableListOf("pair", "--person", person, "--server-url", url)
+        if (name != null) args += listOf("--name", name)
+        val out = cli(*args.toTypedArray())
+        val values = out.lines().mapNotNull { line ->
+            val i = line.indexOf('=')
+            if (i > 0) line.substring(0, i).trim() to line.substring(i + 1).trim() else null
+        }.toMap()
+        return (values["code"] ?: error("no code in: $out")) to (values["qr"] ?: error("no qr in: $out"))
+    }
+
+    /** Revokes a device through the CLI (`wangge-server revoke`). */
+    fun revoke(deviceId: String) {
+        cli("revoke", deviceId)
+    }
+
+    /** What the server has logged so far. */
+    fun logText(): String = log.readText()
+
     /** Stops the server (and waits for it). */
     override fun close() {
         process.destroy()

@@ -7,6 +7,7 @@ import kotlinx.coroutines.withContext
 import org.wangge.core.Actor
 import org.wangge.core.Catalog
 import org.wangge.core.EnrolledPerson
+import org.wangge.core.PairedDevice
 import org.wangge.core.Role
 import org.wangge.core.Store
 import org.wangge.core.WanggeException
@@ -62,6 +63,68 @@ class Session(
             val me = Actor(person.staffId, acting, person.units.firstOrNull())
             return Session(store, me, person.units, io, person)
         }
+
+        /**
+         * Pairs the phone with a one-time code from the back office (typed as
+         * `ABC-DEFGH`, or the `code` of a scanned QR payload) and signs in its
+         * person, as [enrol] does. The store keeps the token: no screen ever
+         * shows it, and later starts use [resume], offline.
+         *
+         * Throws `PairingRefused` (unknown, used, expired or locked code, or a
+         * person who left), `Offline`, `InsecureHttp`, and
+         * [NotEnrolledException] when the code names nobody this app can act as.
+         */
+        suspend fun pair(
+            store: Store,
+            serverUrl: String,
+            code: String,
+            deviceName: String? = null,
+            role: Role? = null,
+            io: CoroutineDispatcher = Dispatchers.IO,
+        ): Session {
+            val paired = withContext(io) { store.pair(serverUrl, code, deviceName) }
+            return signIn(store, paired, role, io)
+                ?: throw NotEnrolledException("the pairing names no person this app can act as")
+        }
+
+        /**
+         * Signs in the person the phone is paired to, from the store alone
+         * (no network); `null` when the phone was never paired or the back
+         * office has revoked it ([pairingLine] says which): show the pairing
+         * screen then.
+         */
+        suspend fun resume(
+            store: Store,
+            role: Role? = null,
+            io: CoroutineDispatcher = Dispatchers.IO,
+        ): Session? {
+            val paired = withContext(io) { store.pairedDevice() } ?: return null
+            if (paired.revoked) return null
+            return signIn(store, paired, role, io)
+        }
+
+        private suspend fun signIn(store: Store, paired: PairedDevice, role: Role?, io: CoroutineDispatcher): Session? {
+            val person = paired.person ?: return null
+            val acting = role ?: person.roles.firstOrNull() ?: return null
+            require(acting in person.roles) { "${person.staffId} does not hold the role $acting" }
+            withContext(io) { store.setAuthor(paired.author) }
+            return Session(store, Actor(person.staffId, acting, person.units.firstOrNull()), person.units, io, person)
+        }
+
+        /**
+         * The line the settings screen shows about the pairing: who the phone
+         * is paired as, or that the back office revoked it (pair again), or
+         * that it was never paired.
+         */
+        suspend fun pairingLine(store: Store, io: CoroutineDispatcher = Dispatchers.IO): String {
+            val paired = withContext(io) { store.pairedDevice() } ?: return "本机尚未配对：请向管理中心索取配对码"
+            val who = paired.person?.let { "${it.name}（${it.staffId}）" } ?: "（无人员）"
+            return when {
+                paired.revoked -> "本机已被管理中心停用（$who），记录不会丢失：请索取新的配对码重新配对"
+                paired.reenrolled -> "已重新配对：$who"
+                else -> "已配对：$who"
+            }
+        }
     }
 }
 
@@ -77,6 +140,8 @@ fun Throwable.screenMessage(): String = when (this) {
     is WanggeException.Offline -> "暂时无法连接服务器，记录已保存在本机，有信号后会自动同步"
     is WanggeException.NotAuthorized -> "本机未获授权同步（记录不会丢失），请联系管理员重新登记设备：$message"
     is WanggeException.Sync -> "同步失败（本机记录不会丢失）：$message"
+    is WanggeException.PairingRefused -> "配对码无效、已使用、已过期或已锁定，请向管理中心索取新的配对码：$message"
+    is WanggeException.InsecureHttp -> "服务器地址不安全，须使用 https:// 地址：$message"
     is WanggeException.Photo -> "照片无法使用：$message"
     is WanggeException -> message ?: this::class.simpleName ?: "error"
     else -> message ?: this::class.simpleName ?: "error"

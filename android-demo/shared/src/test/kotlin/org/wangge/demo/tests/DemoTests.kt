@@ -20,6 +20,7 @@ import org.wangge.demo.Session
 import org.wangge.demo.SyncBadge
 import org.wangge.demo.SyncStatusViewModel
 import org.wangge.demo.ZeroReportViewModel
+import org.wangge.demo.screenMessage
 import org.wangge.tests.HOUR
 import org.wangge.tests.MINUTE
 import org.wangge.tests.Suite
@@ -250,6 +251,38 @@ fun demoTests() = Suite("android demo: view models").apply {
                 assertEq(1L, screen.state.value.pending, "one pending")
             }
             t.store.close()
+        }
+    }
+
+    test("paired session: a code signs in its person, a revocation shows, pairing again resumes") {
+        SyncServer().use { server ->
+            val t = TestStore()
+            runBlocking {
+                assertEq(null, Session.resume(t.store, io = Dispatchers.IO), "not paired yet")
+                assertThat(Session.pairingLine(t.store, Dispatchers.IO).contains("尚未配对")) { "line" }
+                val (code, _) = server.pair(officer.id)
+                val me = Session.pair(t.store, server.url, code, "网格一组-手持05", io = Dispatchers.IO)
+                assertEq(officer, me.me, "acts as the code's person")
+                assertEq("已配对：王建国（${officer.id}）", Session.pairingLine(t.store, Dispatchers.IO), "line")
+                val reused = runCatching { Session.pair(TestStore().store, server.url, code, io = Dispatchers.IO) }
+                assertThat(reused.exceptionOrNull()?.screenMessage()?.startsWith("配对码无效") == true) {
+                    "reused: ${reused.exceptionOrNull()}"
+                }
+
+                t.store.recordCase(me.me, NewCase("A02-001", "流动摊贩", gps = fixW01U1()))
+                t.store.syncPaired()
+                server.revoke(t.deviceId)
+                val failed = runCatching { t.store.syncPaired() }.exceptionOrNull()
+                assertThat(failed?.screenMessage()?.contains("重新登记") == true) { "sync: $failed" }
+                assertThat(Session.pairingLine(t.store, Dispatchers.IO).startsWith("本机已被管理中心停用")) { "revoked line" }
+                assertEq(null, Session.resume(t.store, io = Dispatchers.IO), "a revoked phone does not resume")
+
+                Session.pair(t.store, server.url, server.pair(officer.id).first, io = Dispatchers.IO)
+                assertThat(Session.pairingLine(t.store, Dispatchers.IO).startsWith("已重新配对")) { "re-paired line" }
+                assertEq(officer, Session.resume(t.store, io = Dispatchers.IO)?.me, "resumes offline")
+                t.store.syncPaired()
+                t.store.close()
+            }
         }
     }
 

@@ -1,0 +1,234 @@
+//! Pairing codes in the SQLite backend (schema version 12): one row per code made by
+//! `wangge-server pair`, consumed by `POST /v1/enrol` in the transaction that enrols the
+//! device (see `crate::pairing`).
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::{DEVICE_COLUMNS, SqliteStorage, device_from_row, lock, to_device};
+use crate::error::{ApiError, ApiResult};
+use crate::pairing::{self, ID_RESERVED_MS, MAX_WRONG_ATTEMPTS, NewPairingCode, Redeem, Redeemed};
+use crate::storage::Device;
+
+/// Version 12: pairing codes.
+///
+/// `code_id` (the first characters of the code) is the lookup key and is not secret;
+/// `code_hash` is the SHA-256 of the whole code, the code itself is stored nowhere. The
+/// device's role and scope are derived from the person when the code is made, exactly as
+/// `wangge-server enroll` derives them, so the exchange enrols what the administrator saw.
+/// `wrong_attempts` counts wrong secrets sent for this code's id; `used_at` and `device_id`
+/// record the exchange. `IF NOT EXISTS`: tests make "old" databases by dropping what later
+/// versions added from a fresh one, and need not know of this table. Rows are kept (who paired which device when is worth keeping, and
+/// they hold no secret that still works).
+pub(super) const PAIRING_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS pairing_codes (
+    id             INTEGER PRIMARY KEY,
+    code_id        TEXT NOT NULL,
+    code_hash      BLOB NOT NULL,
+    person_id      TEXT NOT NULL,
+    device_name    TEXT,
+    role           TEXT NOT NULL,
+    scope          TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    wrong_attempts INTEGER NOT NULL DEFAULT 0,
+    used_at        INTEGER,
+    device_id      TEXT
+);
+CREATE INDEX IF NOT EXISTS pairing_codes_by_id ON pairing_codes (code_id, created_at);
+";
+
+/// A stored code, as the exchange reads it.
+struct CodeRow {
+    id: i64,
+    code_hash: Vec<u8>,
+    person_id: String,
+    device_name: Option<String>,
+    role: String,
+    scope: String,
+    expires_at: i64,
+    wrong_attempts: u32,
+    used_at: Option<i64>,
+}
+
+/// How an exchange ends inside its transaction.
+enum Outcome {
+    Enrolled(Redeemed),
+    /// A refusal whose transaction still commits (a wrong attempt counted).
+    Refused(ApiError),
+}
+
+/// Constant-time equality of two hashes.
+fn same_hash(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl SqliteStorage {
+    /// Stores a new code; false (nothing stored) if another code made within
+    /// [`ID_RESERVED_MS`] has the same id: make another code.
+    pub(super) fn insert_pairing_code(&self, code: &NewPairingCode) -> ApiResult<bool> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let taken: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM pairing_codes WHERE code_id = ?1 AND created_at > ?2)",
+            )?
+            .query_row(
+                params![code.code_id, code.created_at - ID_RESERVED_MS],
+                |r| r.get(0),
+            )?;
+        if taken {
+            return Ok(false);
+        }
+        let scope = serde_json::to_string(&code.scope).map_err(ApiError::internal)?;
+        tx.execute(
+            "INSERT INTO pairing_codes (code_id, code_hash, person_id, device_name, role, scope, \
+             created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                code.code_id,
+                code.code_hash,
+                code.staff_id,
+                code.device_name,
+                code.role.as_str(),
+                scope,
+                code.created_at,
+                code.expires_at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Exchanges a code for an enrolment in one transaction (see `crate::pairing`).
+    pub(super) fn redeem_code(&self, redeem: &Redeem) -> ApiResult<Redeemed> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = tx
+            .prepare_cached(
+                "SELECT id, code_hash, person_id, device_name, role, scope, expires_at, \
+                 wrong_attempts, used_at FROM pairing_codes WHERE code_id = ?1 \
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )?
+            .query_row([&redeem.code_id], |r| {
+                Ok(CodeRow {
+                    id: r.get(0)?,
+                    code_hash: r.get(1)?,
+                    person_id: r.get(2)?,
+                    device_name: r.get(3)?,
+                    role: r.get(4)?,
+                    scope: r.get(5)?,
+                    expires_at: r.get(6)?,
+                    wrong_attempts: r.get(7)?,
+                    used_at: r.get(8)?,
+                })
+            })
+            .optional()?;
+        let Some(row) = row else {
+            return Err(pairing::unknown());
+        };
+        let live = row.used_at.is_none()
+            && row.expires_at > redeem.now_ms
+            && row.wrong_attempts < MAX_WRONG_ATTEMPTS;
+        let outcome = if !same_hash(&row.code_hash, &redeem.code_hash) {
+            if live {
+                tx.execute(
+                    "UPDATE pairing_codes SET wrong_attempts = wrong_attempts + 1 WHERE id = ?1",
+                    [row.id],
+                )?;
+            }
+            Outcome::Refused(pairing::unknown())
+        } else if row.used_at.is_some() {
+            Outcome::Refused(pairing::used())
+        } else if row.wrong_attempts >= MAX_WRONG_ATTEMPTS {
+            Outcome::Refused(pairing::locked())
+        } else if row.expires_at <= redeem.now_ms {
+            Outcome::Refused(pairing::expired())
+        } else {
+            enrol(&tx, &row, redeem)?
+        };
+        match outcome {
+            Outcome::Enrolled(done) => {
+                tx.commit()?;
+                Ok(done)
+            }
+            Outcome::Refused(e) => {
+                tx.commit()?;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Enrols the device of a matching, live code and consumes the code (inside `tx`).
+fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> ApiResult<Outcome> {
+    let active: Option<bool> = tx
+        .prepare_cached("SELECT active FROM people WHERE staff_id = ?1")?
+        .query_row([&row.person_id], |r| r.get(0))
+        .optional()?;
+    if active != Some(true) {
+        return Ok(Outcome::Refused(pairing::person_inactive()));
+    }
+    let existing = tx
+        .prepare_cached(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = ?1"
+        ))?
+        .query_row([&redeem.device_id], device_from_row)
+        .optional()?
+        .map(to_device)
+        .transpose()?;
+    if let Some(old) = &existing {
+        let own = old.person.as_deref() == Some(row.person_id.as_str());
+        if !redeem.device_id_from_app || !(own || old.revoked_at.is_some()) {
+            return Ok(Outcome::Refused(pairing::device_id_taken()));
+        }
+    }
+    let name = row
+        .device_name
+        .clone()
+        .or_else(|| redeem.device_name.clone())
+        .or_else(|| existing.as_ref().map(|d| d.name.clone()))
+        .unwrap_or_else(|| format!("{} (paired)", row.person_id));
+    match &existing {
+        // Re-enrolment: the same device id, a new token, the code's role and scope, and no
+        // longer revoked. The old token stops working at once.
+        Some(_) => tx.execute(
+            "UPDATE devices SET name = ?2, role = ?3, scope = ?4, token_hash = ?5, \
+             revoked_at = NULL, person_id = ?6 WHERE device_id = ?1",
+            params![
+                redeem.device_id,
+                name,
+                row.role,
+                row.scope,
+                redeem.token_hash,
+                row.person_id
+            ],
+        )?,
+        None => tx.execute(
+            "INSERT INTO devices (device_id, name, role, scope, token_hash, created_at, person_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                redeem.device_id,
+                name,
+                row.role,
+                row.scope,
+                redeem.token_hash,
+                redeem.now_ms,
+                row.person_id
+            ],
+        )?,
+    };
+    tx.execute(
+        "UPDATE pairing_codes SET used_at = ?2, device_id = ?3 WHERE id = ?1",
+        params![row.id, redeem.now_ms, redeem.device_id],
+    )?;
+    let device: Device = tx
+        .prepare_cached(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = ?1"
+        ))?
+        .query_row([&redeem.device_id], device_from_row)
+        .map_err(ApiError::from)
+        .and_then(to_device)?;
+    Ok(Outcome::Enrolled(Redeemed {
+        device,
+        reenrolled: existing.is_some(),
+    }))
+}
