@@ -62,6 +62,9 @@ pub struct SyncProgress {
     /// restored from a backup), so this sync started over and pushed every
     /// document on the device again. Nothing on the device was lost.
     pub server_reset: bool,
+    /// The server named another catalog (checklist, calendar, grids) and the device
+    /// switched to it: new checklist items work from now on.
+    pub catalog_updated: bool,
 }
 
 impl From<core_lib::SyncProgress> for SyncProgress {
@@ -80,6 +83,7 @@ impl From<core_lib::SyncProgress> for SyncProgress {
             photo_bytes_sent: p.photo_bytes_sent,
             photo_bytes_received: p.photo_bytes_received,
             server_reset: p.server_reset,
+            catalog_updated: p.catalog_updated,
         }
     }
 }

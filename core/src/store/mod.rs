@@ -6,6 +6,7 @@
 //! `synchronous = FULL`: once `record_case` returns, the case survives the
 //! app being killed and the phone losing power.
 
+mod catalog_meta;
 mod docs;
 mod pairing;
 mod photos;
@@ -23,14 +24,14 @@ pub use scope::DeviceScope;
 pub use sync_state::{DocRefusal, SyncStatus};
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use automerge::ActorId;
 use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::case::{CaseEvent, CaseEventKind, CaseRecord, CaseStatus, NewCase, check_event_input};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogFiles};
 use crate::doc::{DocKind, EventDoc};
 use crate::error::{Error, Result};
 use crate::grid::GridLevel;
@@ -57,7 +58,10 @@ pub struct Store {
     path: PathBuf,
     device: DeviceId,
     actor: ActorId,
-    catalog: Arc<Catalog>,
+    /// The catalog in force: the one the app opened the store with, or the one the server
+    /// sent since (kept in `meta`, see [`Store::adopt_catalog`]). Swapped only while the
+    /// writer is held, together with the projections derived from it.
+    catalog: RwLock<Arc<Catalog>>,
     clock: Arc<dyn Clock>,
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
@@ -140,6 +144,13 @@ impl Store {
             Some(text) => serde_json::from_str::<Hlc>(&text).unwrap_or_default(),
             None => Hlc::default(),
         };
+        // The catalog the server sent last, if any, is the street's catalog in force: it
+        // wins over the one the app was built with. One that no longer loads (written by a
+        // later app version, say) is left for the next sync to replace.
+        let catalog = match catalog_meta::stored(&tx)? {
+            Some(stored) if stored.version() != catalog.version() => Arc::new(stored),
+            _ => catalog,
+        };
         if followup == schema::Followup::RebuildProjections {
             projection::rebuild(&tx, &catalog, &actor)?;
         }
@@ -153,7 +164,7 @@ impl Store {
             path,
             device,
             actor,
-            catalog,
+            catalog: RwLock::new(catalog),
             clock,
             writer: Mutex::new(Writer {
                 conn,
@@ -205,9 +216,42 @@ impl Store {
         self.device
     }
 
-    /// The reference data (checklist, calendar, grids) in use.
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The reference data (checklist, calendar, grids) in force.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Switches to the catalog the server announced (`version`) and sent (`files`): checks
+    /// that the files load and hash to the announced version, keeps them, and derives every
+    /// projection again with them, in one transaction, so cases with items this device did
+    /// not know until now get their deadlines. Returns false when it is already in force.
+    pub fn adopt_catalog(&self, files: CatalogFiles, version: &str) -> Result<bool> {
+        if self.catalog().version() == version {
+            return Ok(false);
+        }
+        let catalog = Catalog::load(files)?;
+        if catalog.version() != version {
+            return Err(Error::invalid(
+                "catalog",
+                format!(
+                    "the server announced catalog {version} but sent files of version {}; sync again later",
+                    catalog.version()
+                ),
+            ));
+        }
+        let catalog = Arc::new(catalog);
+        let mut w = self.writer();
+        let tx = w
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        catalog_meta::store(&tx, catalog.files())?;
+        projection::rebuild(&tx, &catalog, &self.actor)?;
+        tx.commit()?;
+        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
+        Ok(true)
     }
 
     /// Physical time now, as the store's clock reads it (ms).
@@ -250,17 +294,17 @@ impl Store {
         let mut w = self.writer();
         let now = self.clock.now_ms();
         let at = w.hlc.tick(now);
-        let (header, event) = crate::case::open_case(&self.catalog, by, id, new, at)?;
+        let (header, event) = crate::case::open_case(&self.catalog(), by, id, new, at)?;
         let doc_id = id.to_string();
         let doc = crate::case::case_document(&header, &event, &self.actor)?;
-        let state = crate::case::derive(&header, std::slice::from_ref(&event), &self.catalog);
+        let state = crate::case::derive(&header, std::slice::from_ref(&event), &self.catalog());
         let tx = w
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         photos::check_refs(&tx, &header.photos)?;
         docs::insert(&tx, &doc, DocKind::Case, now)?;
         sync_state::mark_dirty(&tx, &doc_id)?;
-        projection::upsert_case(&tx, &self.catalog, &header, &state)?;
+        projection::upsert_case(&tx, &self.catalog(), &header, &state)?;
         photos::index_refs(&tx, &doc_id, &header.photos)?;
         save_hlc(&tx, at)?;
         tx.commit()?;
@@ -283,12 +327,12 @@ impl Store {
         } = &kind
         {
             if let Some(item) = checklist_item
-                && self.catalog.checklist.item(item).is_none()
+                && self.catalog().checklist.item(item).is_none()
             {
                 return Err(Error::UnknownChecklistItem(item.clone()));
             }
             if let Some(cell) = grid
-                && self.catalog.grids.cell(cell).is_none()
+                && self.catalog().grids.cell(cell).is_none()
             {
                 return Err(Error::UnknownGrid(cell.clone()));
             }
@@ -305,7 +349,7 @@ impl Store {
         if kind_found != DocKind::Case {
             return Err(Error::CaseNotFound(doc_id));
         }
-        let (header, mut events, _) = projection::case_of(&doc, &self.catalog)?;
+        let (header, mut events, _) = projection::case_of(&doc, &self.catalog())?;
         let now = self.clock.now_ms();
         let mut hlc = w.hlc;
         let event = CaseEvent {
@@ -314,7 +358,7 @@ impl Store {
             by: by.clone(),
             kind,
         };
-        crate::case::validate_next(&header, &events, &event, &self.catalog)?;
+        crate::case::validate_next(&header, &events, &event, &self.catalog())?;
         // The server's authority rules, applied here too so that an honest app
         // learns at once, offline, what the server would refuse. A registration
         // is the exception: the server refuses one pushed by any device (it
@@ -323,7 +367,7 @@ impl Store {
         if !matches!(event.kind, CaseEventKind::Registered { .. }) {
             let mut all = events.clone();
             all.push(event.clone());
-            crate::authority::check_case_event(&header, &all, &event, &self.catalog, false)?;
+            crate::authority::check_case_event(&header, &all, &event, &self.catalog(), false)?;
         }
         let old_heads = doc.heads();
         doc.add_event(&event.id.to_string(), &event)?;
@@ -331,8 +375,8 @@ impl Store {
         sync_state::mark_dirty(&tx, &doc_id)?;
         photos::index_refs(&tx, &doc_id, event.kind.photos())?;
         events.push(event);
-        let state = crate::case::derive(&header, &events, &self.catalog);
-        projection::upsert_case(&tx, &self.catalog, &header, &state)?;
+        let state = crate::case::derive(&header, &events, &self.catalog());
+        projection::upsert_case(&tx, &self.catalog(), &header, &state)?;
         save_hlc(&tx, hlc.last())?;
         tx.commit()?;
         w.hlc = hlc;
@@ -350,7 +394,7 @@ impl Store {
         let doc_id = case.to_string();
         match docs::load(&conn, &doc_id, &self.actor)? {
             Some((DocKind::Case, doc)) => {
-                let (header, events, state) = projection::case_of(&doc, &self.catalog)?;
+                let (header, events, state) = projection::case_of(&doc, &self.catalog())?;
                 Ok(CaseRecord {
                     header,
                     events,
@@ -429,7 +473,8 @@ impl Store {
                 hint: "residential workstation staff file zero reports",
             });
         }
-        if self.catalog.grids.cell(workstation).map(|c| c.level()) != Some(GridLevel::Workstation) {
+        if self.catalog().grids.cell(workstation).map(|c| c.level()) != Some(GridLevel::Workstation)
+        {
             return Err(Error::UnknownGrid(workstation.to_owned()));
         }
         let now = self.clock.now_ms();
@@ -602,7 +647,7 @@ impl Store {
                 incoming
             }
         };
-        projection::refresh(tx, &self.catalog, kind, &doc)?;
+        projection::refresh(tx, &self.catalog(), kind, &doc)?;
         hlc.observe(max_at);
         save_hlc(tx, hlc.last())?;
         Ok(Some(doc))
@@ -615,7 +660,7 @@ impl Store {
         let tx = w
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = projection::rebuild(&tx, &self.catalog, &self.actor)?;
+        let n = projection::rebuild(&tx, &self.catalog(), &self.actor)?;
         tx.commit()?;
         Ok(n)
     }

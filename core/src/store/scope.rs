@@ -82,7 +82,7 @@ impl Store {
     pub fn workstations_in_scope(&self) -> Result<Vec<String>> {
         let scope = self.scope()?;
         Ok(self
-            .catalog
+            .catalog()
             .grids
             .cells_at(GridLevel::Workstation)
             .filter(|cell| match &scope {

@@ -22,6 +22,7 @@
 //! [`SyncProgress::server_reset`]. A second reset in the same call ends it
 //! with [`SyncError::ServerResetAgain`].
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -169,6 +170,10 @@ pub struct SyncProgress {
     /// again. Nothing on the device was lost.
     #[serde(default)]
     pub server_reset: bool,
+    /// The server named another catalog (checklist, calendar, grids) than the device's, and
+    /// the device switched to it ([`Store::adopt_catalog`]).
+    #[serde(default)]
+    pub catalog_updated: bool,
 }
 
 /// Why a sync failed.
@@ -281,6 +286,8 @@ fn error_code(body: &[u8]) -> Option<String> {
 pub struct SyncClient {
     http: reqwest::blocking::Client,
     config: SyncConfig,
+    /// The catalog version the server's last sync answer named (`x-wangge-catalog`).
+    pub(crate) announced_catalog: Arc<Mutex<Option<String>>>,
 }
 
 impl SyncClient {
@@ -301,7 +308,11 @@ impl SyncClient {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| Error::Sync(SyncError::Offline(e.to_string())))?;
-        Ok(SyncClient { http, config })
+        Ok(SyncClient {
+            http,
+            config,
+            announced_catalog: Arc::new(Mutex::new(None)),
+        })
     }
 
     /// The configuration in use.
@@ -337,6 +348,16 @@ impl SyncClient {
                 }
             };
             let status = resp.status();
+            if let Some(v) = resp
+                .headers()
+                .get(super::catalog::CATALOG_HEADER)
+                .and_then(|v| v.to_str().ok())
+            {
+                *self
+                    .announced_catalog
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(v.to_owned());
+            }
             let body = match resp.bytes() {
                 Ok(b) => b.to_vec(),
                 Err(e) => {
@@ -471,6 +492,9 @@ impl SyncClient {
                 break;
             }
         }
+        // The catalog the server named, if this device does not have it yet: before the
+        // photos, so a new checklist item's deadlines show as soon as its cases do.
+        p.catalog_updated = self.follow_catalog(store, &mut p)?;
         // Photos after the documents: a case reaches the centre first, its photos follow.
         self.sync_photos(store, &mut p)?;
         progress(&p);

@@ -3,6 +3,7 @@
 //! See `docs/sync-protocol.md` for the protocol and [`client`] for how a
 //! device syncs.
 
+pub mod catalog;
 pub mod client;
 pub mod enrolment;
 pub mod pairing;

@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS case_office (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS case_office_by_due ON case_office(next_due, case_id);
 CREATE INDEX IF NOT EXISTS case_view_by_reported ON case_view(reported_at, case_id);
+-- The list's common filters, each walked in the list's order so a page stops after its
+-- rows instead of sorting every match (measured: workstation + open at 100,000 cases,
+-- 72 ms with the projection's (workstation, is_open) index alone).
+CREATE INDEX IF NOT EXISTS case_view_workstation_by_reported ON case_view(workstation, reported_at, case_id);
+CREATE INDEX IF NOT EXISTS case_view_block_by_reported ON case_view(block, reported_at, case_id);
+CREATE INDEX IF NOT EXISTS case_view_status_by_reported ON case_view(status, reported_at, case_id);
 CREATE INDEX IF NOT EXISTS case_view_by_channel ON case_view(channel, reported_at);
 ";
 

@@ -10,7 +10,7 @@ use wangge_e2e::*;
 use wangge_server::storage::DeviceRole;
 
 /// The demo street with one more checklist item, `A01-901`.
-pub fn revised_catalog() -> Arc<Catalog> {
+fn revised_catalog() -> Arc<Catalog> {
     let demo = catalog();
     let mut files: CatalogFiles = demo.files().clone();
     let mut checklist: serde_json::Value = serde_json::from_str(&files.checklist).unwrap();
@@ -87,4 +87,98 @@ fn sync_answers_name_the_catalog_and_devices_can_fetch_it() {
         .send()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
+}
+
+#[test]
+fn a_device_switches_to_the_servers_catalog_and_keeps_it() {
+    use wangge_core::{NewCase, Role, Store};
+    use wangge_e2e::desk::Desk;
+
+    let dir = tempfile::tempdir().unwrap();
+    let revised = revised_catalog();
+    let server = TestServer::start_with(
+        dir.path().join("server.sqlite3"),
+        free_port(),
+        revised.clone(),
+    );
+    let desk = Desk::new(&server);
+    let officer = server.field_device(dir.path(), "officer", scope(&["XT-B1"], &[], &[]));
+    assert_eq!(officer.store.catalog().version(), catalog().version());
+    // The centre takes in a matter of the new item, which the phone's catalog lacks.
+    let fix = fix_in("XT-W01-U1", MONDAY_9AM);
+    let (status, answer) = desk.post(
+        "/v1/cases",
+        serde_json::json!({
+            "channel": "hotline_12345",
+            "checklist_item": "A01-901",
+            "description": "人行道上共享单车堆放",
+            "position": {"lat": fix.lat, "lon": fix.lon, "accuracy_m": 1.0},
+        }),
+    );
+    assert_eq!(status, 201, "{answer}");
+    let id: wangge_core::CaseId = answer["case"]["header"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // One round without following the catalog: the case shows, without deadlines.
+    officer.sync_round();
+    let before = officer.store.case(id).unwrap();
+    assert_eq!(before.state.checklist_item, "A01-901");
+    assert_eq!(before.state.resolution_due, None);
+    assert!(
+        officer
+            .store
+            .record_case(
+                &officer.me(Role::GridOfficer, None),
+                NewCase::from_handheld("A01-901", "共享单车堆放", fix),
+            )
+            .is_err()
+    );
+
+    // A sync follows the server's catalog: the case gets its deadlines (2 hours to handle),
+    // and the item can be reported from the phone.
+    let progress = officer.sync();
+    assert!(progress.catalog_updated);
+    assert_eq!(officer.store.catalog().version(), revised.version());
+    let after = officer.store.case(id).unwrap();
+    assert_eq!(
+        after.state.resolution_due,
+        Some(after.state.reported_at + 2 * 3_600_000)
+    );
+    let listed = officer
+        .store
+        .cases(&wangge_core::CaseQuery::default())
+        .unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.id == id.to_string() && c.resolution_due.is_some())
+    );
+    officer
+        .store
+        .record_case(
+            &officer.me(Role::GridOfficer, None),
+            NewCase::from_handheld("A01-901", "共享单车堆放", fix),
+        )
+        .unwrap();
+    assert!(
+        !officer.sync().catalog_updated,
+        "nothing to follow the second time"
+    );
+
+    // Reopened with the app's built-in catalog, the store keeps the server's.
+    let path = officer.store.path().to_path_buf();
+    let device = officer.id;
+    drop(officer);
+    let reopened = Store::open(
+        &path,
+        device,
+        catalog(),
+        std::sync::Arc::new(wangge_core::SystemClock),
+    )
+    .unwrap();
+    assert_eq!(reopened.catalog().version(), revised.version());
+    assert!(reopened.catalog().checklist.item("A01-901").is_some());
 }
