@@ -20,11 +20,24 @@ impl Desk {
     /// Enrols a centre device named `centre` and returns its desk.
     pub fn new(server: &TestServer) -> Desk {
         let (_, token) = server.enroll("centre", DeviceRole::Centre, everything());
+        Desk::with_token(server, &token)
+    }
+
+    /// The desk of a device whose token is `token`.
+    pub fn with_token(server: &TestServer, token: &str) -> Desk {
         Desk {
             http: reqwest::blocking::Client::new(),
             base: server.base.clone(),
             auth: format!("Bearer {token}"),
         }
+    }
+
+    /// An intake that must succeed (`POST /v1/cases`, 201): the answer (case and
+    /// duplicate hints).
+    pub fn intake(&self, body: Value) -> Value {
+        let (status, answer) = self.post("/v1/cases", body);
+        assert_eq!(status, 201, "{answer}");
+        answer
     }
 
     /// POSTs `body` to `path`; the status and the JSON answer.

@@ -5,6 +5,7 @@
 
 pub mod desk;
 pub mod hostile;
+pub mod logs;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

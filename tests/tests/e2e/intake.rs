@@ -6,96 +6,13 @@
 //! the synced document. Then Open311 GeoReport v2 round trips with an API key.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use serde_json::{Value, json};
 use wangge_core::{CaseId, CaseRecord, SourceChannel};
+use wangge_e2e::desk::Desk;
+use wangge_e2e::logs::captured_logs;
 use wangge_e2e::*;
 use wangge_server::routes::open311::create_api_key;
 use wangge_server::storage::{DeviceRole, Storage};
-
-/// Everything the process logs through `tracing`, from the moment the first test of this
-/// module asks for it (the server runs in this process, so its logs are here).
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || LogSink(sink.clone()))
-            .finish();
-        // Another module may have installed one first; then this test cannot see the logs
-        // and says so below rather than pass vacuously.
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        buffer
-    })
-    .clone()
-}
-
-struct LogSink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The centre's desk of a test server.
-struct Desk {
-    http: reqwest::blocking::Client,
-    base: String,
-    auth: String,
-}
-
-impl Desk {
-    fn new(server: &TestServer) -> Desk {
-        let (_, token) = server.enroll("centre", DeviceRole::Centre, everything());
-        Desk::with_token(server, &token)
-    }
-
-    fn with_token(server: &TestServer, token: &str) -> Desk {
-        Desk {
-            http: reqwest::blocking::Client::new(),
-            base: server.base.clone(),
-            auth: format!("Bearer {token}"),
-        }
-    }
-
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("Authorization", &self.auth)
-            .json(&body)
-            .send()
-            .unwrap();
-        (resp.status().as_u16(), resp.json().unwrap())
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", &self.auth)
-            .send()
-            .unwrap();
-        (resp.status().as_u16(), resp.json().unwrap())
-    }
-
-    /// An intake that must succeed: the answer (case and duplicates).
-    fn intake(&self, body: Value) -> Value {
-        let (status, answer) = self.post("/v1/cases", body);
-        assert_eq!(status, 201, "{answer}");
-        answer
-    }
-}
 
 fn case_id(answer: &Value) -> String {
     answer["case"]["header"]["id"].as_str().unwrap().to_owned()

@@ -5,13 +5,13 @@
 //! on the phone; neither the code nor the token reaches a log line or the server's database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wangge_core::{
     Clock, DeviceId, Error, NewCase, Role, Store, SyncClient, SyncConfig, SyncError,
 };
+use wangge_e2e::logs::captured_logs;
 use wangge_e2e::*;
 use wangge_server::pairing::{self, NewPairingCode};
 use wangge_server::storage::{DeviceRole, Person, Storage};
@@ -353,36 +353,6 @@ fn reenrolment_and_revocation_show_on_the_phone() {
         (status, body["error"].as_str()),
         (409, Some("device_id_taken"))
     );
-}
-
-/// Everything the in-process servers log, from the first test that asks.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "wangge_server=trace,axum=trace,tower_http=trace,hyper=debug,info",
-            ))
-            .with_writer(move || Sink(sink.clone()))
-            .try_init();
-        logs
-    })
-    .clone()
-}
-
-/// A writer into the shared buffer.
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]
