@@ -59,6 +59,15 @@ CREATE TABLE IF NOT EXISTS case_office (
     located_by TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS case_office_by_due ON case_office(next_due, case_id);
+-- A unit's queue in deadline order (`holder=…&sort=due`, the queue a unit works from):
+-- one row per current holder, walked in order instead of sorting all the holder's cases.
+CREATE TABLE IF NOT EXISTS case_holder_due (
+    holder   TEXT NOT NULL,
+    next_due INTEGER NOT NULL,
+    case_id  TEXT NOT NULL,
+    PRIMARY KEY (holder, next_due, case_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS case_holder_due_by_case ON case_holder_due(case_id);
 CREATE INDEX IF NOT EXISTS case_view_by_reported ON case_view(reported_at, case_id);
 -- The list's common filters, each walked in the list's order so a page stops after its
 -- rows instead of sorting every match (measured: workstation + open at 100,000 cases,
@@ -68,6 +77,9 @@ CREATE INDEX IF NOT EXISTS case_view_block_by_reported ON case_view(block, repor
 CREATE INDEX IF NOT EXISTS case_view_status_by_reported ON case_view(status, reported_at, case_id);
 CREATE INDEX IF NOT EXISTS case_view_by_channel ON case_view(channel, reported_at);
 ";
+
+/// A searched text in at least this many cases is looked for by reading the list in order.
+const COMMON_TEXT: i64 = 1000;
 
 /// `next_due` of a case without an unmet deadline: sorts after every real one.
 pub(super) const NO_DUE: i64 = i64::MAX;
@@ -130,6 +142,15 @@ pub(super) fn project(
         at.map(|p| p.1),
         at.map(|p| p.2),
     ])?;
+    tx.prepare_cached("DELETE FROM case_holder_due WHERE case_id = ?1")?
+        .execute([&id])?;
+    let due = next_due(state).unwrap_or(NO_DUE);
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO case_holder_due (holder, next_due, case_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for holder in &state.holders {
+        insert.execute(params![holder, due, id])?;
+    }
     tx.prepare_cached("DELETE FROM case_assignment WHERE case_id = ?1")?
         .execute([&id])?;
     let mut insert = tx.prepare_cached(
@@ -228,11 +249,22 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
     if let Some(open) = f.open {
         conds.push(if open { "v.is_open" } else { "NOT v.is_open" }.into());
     }
+    // A holder's queue in deadline order walks `case_holder_due` in its key's order.
+    let mut from = "case_view v JOIN case_office o ON o.case_id = v.case_id".to_owned();
+    let by_holder_due = f.holder.is_some() && f.sort == SortOrder::Due;
     if let Some(h) = &f.holder {
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM case_holder h WHERE h.holder = {} AND h.case_id = v.case_id)",
-            arg(text(h))
-        ));
+        if by_holder_due {
+            from = format!(
+                "case_holder_due hd JOIN case_view v ON v.case_id = hd.case_id
+                 JOIN case_office o ON o.case_id = v.case_id"
+            );
+            conds.push(format!("hd.holder = {}", arg(text(h))));
+        } else {
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM case_holder h WHERE h.holder = {} AND h.case_id = v.case_id)",
+                arg(text(h))
+            ));
+        }
     }
     if let Some(u) = &f.unit {
         conds.push(format!(
@@ -285,23 +317,36 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
                 "q: type at least one character to search",
             ));
         }
-        // The same substring search as the core's (trigram FTS for 3+ characters).
-        if t.chars().count() >= 3 {
-            let phrase = format!("\"{}\"", t.replace('"', "\"\""));
+        // The same substring search as the core's: the trigram index for 3+ characters,
+        // unless the text is common (in COMMON_TEXT cases or more), where reading the list
+        // in its order and testing each description finds a page sooner than gathering
+        // every match from the index (measured at 100,000 cases, a text in all of them:
+        // 250 ms through the index).
+        let like = || {
+            format!(
+                "%{}%",
+                t.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        };
+        let phrase = format!("\"{}\"", t.replace('"', "\"\""));
+        let indexed = t.chars().count() >= 3
+            && conn
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM case_fts WHERE case_fts MATCH ?1 LIMIT ?2)",
+                )?
+                .query_row(params![phrase, COMMON_TEXT], |r| r.get::<_, i64>(0))?
+                < COMMON_TEXT;
+        if indexed {
             conds.push(format!(
                 "v.rowid IN (SELECT rowid FROM case_fts WHERE case_fts MATCH {})",
                 arg(Value::Text(phrase))
             ));
         } else {
-            let pattern = format!(
-                "%{}%",
-                t.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
             conds.push(format!(
                 "v.description LIKE {} ESCAPE '\\'",
-                arg(Value::Text(pattern))
+                arg(Value::Text(like()))
             ));
         }
     }
@@ -310,6 +355,11 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
             "v.reported_at",
             "v.reported_at DESC, v.case_id DESC",
             "(v.reported_at < {k} OR (v.reported_at = {k} AND v.case_id < {i}))",
+        ),
+        SortOrder::Due if by_holder_due => (
+            "hd.next_due",
+            "hd.next_due, hd.case_id",
+            "(hd.next_due > {k} OR (hd.next_due = {k} AND hd.case_id > {i}))",
         ),
         SortOrder::Due => (
             "o.next_due",
@@ -324,7 +374,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
     }
     let limit = f.limit.clamp(1, crate::office::queue::MAX_PAGE);
     let sql = format!(
-        "SELECT {ROW_COLUMNS}, {key} FROM case_view v JOIN case_office o ON o.case_id = v.case_id
+        "SELECT {ROW_COLUMNS}, {key} FROM {from}
          {} ORDER BY {order} LIMIT {}",
         if conds.is_empty() {
             String::new()
