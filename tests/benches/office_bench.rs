@@ -179,8 +179,16 @@ fn main() {
             format!("/v1/cases?item=A02-002&from={quarter_from}&to={quarter_to}&limit=50"),
         ),
         (
-            "page of 50, text search",
+            "page of 50, text in 1 case",
+            "/v1/cases?q=第4242处&limit=50".to_owned(),
+        ),
+        (
+            "page of 50, text in every case",
             "/v1/cases?q=流动摊贩&limit=50".to_owned(),
+        ),
+        (
+            "page of 50, holder + text, due",
+            "/v1/cases?holder=城管中队&q=流动摊贩&sort=due&limit=50".to_owned(),
         ),
         (
             "page of 50, deep cursor",

@@ -254,10 +254,9 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
     let by_holder_due = f.holder.is_some() && f.sort == SortOrder::Due;
     if let Some(h) = &f.holder {
         if by_holder_due {
-            from = format!(
-                "case_holder_due hd JOIN case_view v ON v.case_id = hd.case_id
+            from = "case_holder_due hd JOIN case_view v ON v.case_id = hd.case_id
                  JOIN case_office o ON o.case_id = v.case_id"
-            );
+                .to_owned();
             conds.push(format!("hd.holder = {}", arg(text(h))));
         } else {
             conds.push(format!(
