@@ -162,6 +162,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi_json))
+        .route("/ready", get(routes::ready))
         .merge(sync)
         .merge(enrol)
         .merge(office)

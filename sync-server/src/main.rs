@@ -26,16 +26,27 @@ type DynError = Box<dyn std::error::Error>;
 )]
 struct Cli {
     /// The server's SQLite database (created if missing).
-    #[arg(long, global = true, default_value = "wangge-server.sqlite3")]
+    #[arg(
+        long,
+        global = true,
+        env = "WANGGE_DB",
+        default_value = "wangge-server.sqlite3"
+    )]
     db: PathBuf,
     /// The street's reference data: a directory with checklist.json, calendar.json and
     /// grids.geojson (the layout of core/data/). Default: the demo street built in.
     /// Devices switch to it at their next sync.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, env = "WANGGE_CATALOG", value_name = "DIR")]
     catalog: Option<PathBuf>,
     /// The daily cut-off of residential workstations' zero reports, China time (HH:MM):
     /// after it, a workstation that has not filed the day's report is shown missing.
-    #[arg(long, global = true, default_value = "17:00", value_parser = parse_cutoff)]
+    #[arg(
+        long,
+        global = true,
+        env = "WANGGE_ZERO_REPORT_CUTOFF",
+        default_value = "17:00",
+        value_parser = parse_cutoff
+    )]
     zero_report_cutoff: chrono::NaiveTime,
     #[command(subcommand)]
     command: Command,
@@ -46,7 +57,7 @@ enum Command {
     /// Serve the sync protocol and the back office.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "WANGGE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
     /// The register of people and units.
@@ -780,6 +791,34 @@ fn cli_audit(
     }
 }
 
+/// Resolves on SIGTERM (systemd, a container manager) or SIGINT (Ctrl-C): the server then
+/// stops accepting connections and finishes the requests in flight before it exits, so a
+/// push being merged is either stored whole or not at all (each is one transaction).
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; stop the server with SIGINT");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
+
 /// Parses `--zero-report-cutoff`: a China-time wall-clock time, `HH:MM`.
 fn parse_cutoff(text: &str) -> Result<chrono::NaiveTime, String> {
     chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M")
@@ -892,9 +931,7 @@ pub(crate) fn serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
         Ok(())
     })

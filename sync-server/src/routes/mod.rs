@@ -101,3 +101,22 @@ impl<S: Send + Sync> FromRequestParts<S> for RemoteAddr {
         ))
     }
 }
+
+/// The answer of `GET /ready`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct Ready {
+    /// Always true in a 200 answer.
+    pub ready: bool,
+}
+
+/// `GET /ready`: 200 when the database answers and is at this server's schema; `503
+/// not_ready` (or the database's error) otherwise. `/health` only says the process is alive.
+pub async fn ready(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<axum::Json<Ready>, ApiError> {
+    let storage = state.storage.clone();
+    blocking(move || storage.ready()).await?;
+    Ok(axum::Json(Ready { ready: true }))
+}

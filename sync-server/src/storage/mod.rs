@@ -441,4 +441,7 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         redeem: &crate::pairing::Redeem,
     ) -> ApiResult<crate::pairing::Redeemed>;
+    /// Whether the storage can serve: the database answers and its schema is the one this
+    /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator).
+    fn ready(&self) -> ApiResult<()>;
 }

@@ -1029,6 +1029,22 @@ impl Storage for SqliteStorage {
         Ok(query::cases(&self.reader(), q, now_ms)?)
     }
 
+    fn ready(&self) -> ApiResult<()> {
+        let version: i64 = self
+            .reader()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(ApiError {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                code: "not_ready",
+                message: format!(
+                    "the database is at schema {version}, this server runs {SCHEMA_VERSION}; restart the server to migrate it"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
         office::page(&self.reader(), filter, now_ms)
     }
