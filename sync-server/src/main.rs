@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use wangge_core::grid::GridLevel;
 use wangge_core::{Catalog, Role, SystemClock};
 use wangge_server::office::OfficeConfig;
+use wangge_server::office::export::csv_field;
 use wangge_server::storage::sqlite::SqliteStorage;
 use wangge_server::storage::{AuditEntry, Device, DeviceRole, Person, Scope, Storage};
 use wangge_server::{AppState, auth, roster, router};
@@ -864,16 +865,6 @@ fn write_audit_json(out: &mut dyn Write, entries: &[AuditEntry]) -> Result<(), D
     }
     writeln!(out, "]")?;
     Ok(())
-}
-
-/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, with
-/// quotes doubled.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 /// The audit log as CSV with a header row; `time` is the `at` instant in China time.
