@@ -520,10 +520,14 @@ pub fn document() -> Value {
         .text("text/plain")
         .open()
         .add();
-    d.get("/ready", "operations", "Ready: the database answers at this server's schema")
-        .json::<crate::routes::Ready>()
-        .open()
-        .add();
+    d.get(
+        "/ready",
+        "operations",
+        "Ready: the database answers, at this schema",
+    )
+    .json::<crate::routes::Ready>()
+    .open()
+    .add();
     d.get("/openapi.json", "operations", "This document")
         .answers("200", "application/json", json!({"type": "object"}))
         .open()
