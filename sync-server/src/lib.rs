@@ -14,6 +14,7 @@ pub mod auth;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod office;
 pub mod openapi;
 pub mod pairing;
@@ -71,6 +72,9 @@ async fn openapi_json() -> axum::Json<serde_json::Value> {
 /// Builds the HTTP application. Every refusal, down to an unknown path or method, is JSON
 /// (`docs/sync-protocol.md`, "Errors").
 pub fn router(state: AppState) -> Router {
+    // One registry per application: tests that run several servers in one process each
+    // read their own figures.
+    let registry = std::sync::Arc::new(metrics::Metrics::default());
     let sync = limit_body(
         Router::new().route("/v1/sync", post(routes::sync::sync)),
         BodyLimit {
@@ -163,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi_json))
         .route("/ready", get(routes::ready))
+        .route("/metrics", get(metrics::metrics))
         .merge(sync)
         .merge(enrol)
         .merge(office)
@@ -175,5 +180,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             audit::record,
         ))
+        // Outermost: times the whole answer, the audit line included.
+        .layer(axum::middleware::from_fn_with_state(
+            registry.clone(),
+            metrics::track,
+        ))
+        .layer(axum::Extension(registry))
         .with_state(state)
 }

@@ -528,6 +528,14 @@ pub fn document() -> Value {
     .json::<crate::routes::Ready>()
     .open()
     .add();
+    d.get(
+        "/metrics",
+        "operations",
+        "Prometheus metrics (text exposition format)",
+    )
+    .text("text/plain")
+    .open()
+    .add();
     d.get("/openapi.json", "operations", "This document")
         .answers("200", "application/json", json!({"type": "object"}))
         .open()

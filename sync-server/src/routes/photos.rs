@@ -77,7 +77,14 @@ pub async fn put_chunk(
             if upload.complete && offset.saturating_add(len) == total {
                 tracing::info!(device = %device.device_id, photo = %sha, bytes = total, "photo stored");
             }
-            Ok(Json(upload).into_response())
+            let mut response = Json(upload).into_response();
+            response
+                .extensions_mut()
+                .insert(crate::metrics::PhotoBytes {
+                    received: len,
+                    sent: 0,
+                });
+            Ok(response)
         }
         ChunkOutcome::WrongOffset(upload) => {
             let body = serde_json::json!({
@@ -107,7 +114,8 @@ pub async fn put_chunk(
 }
 
 fn jpeg(bytes: Vec<u8>, etag: &str) -> Response {
-    (
+    let sent = bytes.len() as u64;
+    let mut response = (
         [
             (header::CONTENT_TYPE, "image/jpeg".to_owned()),
             (header::ETAG, format!("\"{etag}\"")),
@@ -119,7 +127,11 @@ fn jpeg(bytes: Vec<u8>, etag: &str) -> Response {
         ],
         bytes,
     )
-        .into_response()
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(crate::metrics::PhotoBytes { received: 0, sent });
+    response
 }
 
 /// Refuses a photo no document of the device's scope references (the centre reads all).

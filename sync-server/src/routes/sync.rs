@@ -86,6 +86,12 @@ pub async fn sync(
     if let Ok(v) = header::HeaderValue::from_str(state.catalog.version()) {
         answer.headers_mut().insert(CATALOG_HEADER, v);
     }
+    answer.extensions_mut().insert(crate::metrics::SyncCounts {
+        pushed: response.accepted.len() as u64,
+        pulled: response.docs.len() as u64,
+        refused: response.refused.len() as u64,
+        cursor: response.cursor,
+    });
     if noop {
         // A sync with nothing to do happens every minute on every phone: not
         // worth a database write each (see `audit`).

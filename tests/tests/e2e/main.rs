@@ -21,6 +21,7 @@ mod insecure_http;
 mod intake;
 mod joint;
 mod json_errors;
+mod metrics;
 mod pairing;
 mod photos;
 mod queues;
