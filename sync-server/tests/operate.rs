@@ -149,7 +149,7 @@ fn sigterm_during_a_large_push_loses_nothing_acknowledged() {
 
     let port = free_port();
     let mut server = serve(&db, port);
-    let mut config = SyncConfig::new(&format!("http://127.0.0.1:{port}"), &token);
+    let mut config = SyncConfig::new(format!("http://127.0.0.1:{port}"), &token);
     config.push_batch_docs = 250;
     config.max_attempts = 2;
     config.initial_backoff = Duration::from_millis(10);
