@@ -6,15 +6,19 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The shared buffer every log line goes to, from the first call on. Everything down to
-/// TRACE is captured, so a test that looks for a secret in the logs sees all there is.
+/// The shared buffer every log line goes to, from the first call on. The project's own
+/// crates are captured down to TRACE, their dependencies (hyper, reqwest, rustls…) down to
+/// DEBUG: a test that looks for a secret sees every line a default or verbose operator
+/// setting would write, without the whole suite's HTTP framing piling up in memory.
 pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
         let installed = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,wangge_server=trace,wangge_core=trace,wangge_e2e=trace",
+            ))
             .with_ansi(false)
             .with_writer(move || Sink(sink.clone()))
             .try_init();

@@ -24,6 +24,7 @@ mod json_errors;
 mod metrics;
 mod pairing;
 mod photos;
+mod privacy;
 mod queues;
 mod restore;
 mod scopes;
