@@ -17,9 +17,11 @@
 //!   quarter evaluated before it ends is not flattered by its still-running cases.
 //! - **On time, per unit**: each of a unit's assignments is judged against the case's
 //!   deadlines in force: its response is its first arrival or its feedback, its
-//!   resolution its feedback. An assignment that ended (withdrawn, handed back) or was
-//!   released without the unit having acted is not judged: the unit was taken off before
-//!   it owed anything. A unit still owing feedback past the deadline is late.
+//!   resolution its feedback. A unit still owing feedback is late once a deadline passes.
+//!   An assignment that ended (withdrawn, handed back), was released, or belongs to a
+//!   duplicate merged away is judged only on what the unit did before: its arrival if it
+//!   came, its feedback if it reported. A unit taken off is not blamed for the deadlines it
+//!   no longer had to meet.
 //! - **Handling time per unit**: from its dispatch to its feedback; the median over its
 //!   assignments with feedback.
 //! - **Ranking**: resolution on-time rate, then response on-time rate (higher first; a
@@ -345,22 +347,24 @@ pub fn evaluate(
         }
         let owes = a.ended.is_none() && a.released_at.is_none() && a.feedback_at.is_none();
         u.owing += u64::from(owes);
-        let acted = a.arrived_at.is_some() || a.feedback_at.is_some();
         let Some(case) = cases.get(a.case_id.as_str()) else {
             continue;
         };
-        // Taken off or released before acting: not judged. A merged duplicate's units are
-        // judged on what they did before the merge only.
-        if !acted && (!owes || case.status == CaseStatus::Merged) {
-            continue;
-        }
+        // A unit still owing is judged on both deadlines (late once they pass). One taken off
+        // (withdrawn, handed back), released, or on a duplicate merged away is judged only on
+        // what it did before: its arrival if it came, its feedback if it reported.
+        let owing = owes && case.status != CaseStatus::Merged;
         let responded = match (a.arrived_at, a.feedback_at) {
             (Some(x), Some(y)) => Some(x.min(y)),
             (x, y) => x.or(y),
         };
-        u.response.judge(case.response_due, responded, now_ms);
-        u.resolution
-            .judge(case.resolution_due, a.feedback_at, now_ms);
+        if owing || responded.is_some() {
+            u.response.judge(case.response_due, responded, now_ms);
+        }
+        if owing || a.feedback_at.is_some() {
+            u.resolution
+                .judge(case.resolution_due, a.feedback_at, now_ms);
+        }
     }
     let mut units: Vec<UnitFigures> = units
         .into_values()
@@ -464,5 +468,136 @@ pub fn evaluate(
         units,
         stuck,
         holders,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn case(id: &str, status: CaseStatus, numbered: bool) -> EvalCase {
+        EvalCase {
+            id: id.into(),
+            case_number: numbered.then(|| format!("N-{id}")),
+            status,
+            channel: "grid_officer_handheld".into(),
+            category: "A01".into(),
+            reported_at: 0,
+            response_due: Some(15 * MIN),
+            resolution_due: Some(45 * MIN),
+            responded_at: None,
+            resolved_at: None,
+        }
+    }
+
+    fn part(case_id: &str, unit: &str) -> EvalAssignment {
+        EvalAssignment {
+            case_id: case_id.into(),
+            unit: unit.into(),
+            lead: true,
+            dispatched_at: 5 * MIN,
+            arrived_at: None,
+            feedback_at: None,
+            released_at: None,
+            ended: None,
+        }
+    }
+
+    #[test]
+    fn a_deadline_is_judged_once_decidable_and_not_before() {
+        let input = EvalInput {
+            cases: vec![case("a", CaseStatus::Dispatched, true)],
+            assignments: vec![part("a", "城管中队")],
+            spans: vec![],
+        };
+        // At 10 minutes nothing is due yet: nothing judged, no rate.
+        let e = evaluate(&input, 0, 1, 10 * MIN, 10);
+        assert_eq!((e.response.on_time, e.response.late), (0, 0));
+        assert_eq!(e.response.rate, None);
+        assert_eq!(e.units[0].response.rate, None);
+        // At 20 minutes the response is late, the resolution not yet due.
+        let e = evaluate(&input, 0, 1, 20 * MIN, 10);
+        assert_eq!((e.response.late, e.resolution.late), (1, 0));
+        assert_eq!(e.units[0].response.late, 1);
+        assert_eq!(e.units[0].owing, 1);
+    }
+
+    #[test]
+    fn units_taken_off_before_acting_are_not_judged_and_duplicates_are_not_accepted() {
+        let mut withdrawn = part("a", "物业");
+        withdrawn.ended = Some("withdrawn".into());
+        let mut released = part("a", "市政科");
+        released.lead = false;
+        released.released_at = Some(6 * MIN);
+        let mut handed_back = part("a", "绿化所");
+        handed_back.arrived_at = Some(10 * MIN);
+        handed_back.ended = Some("handed_back".into());
+        let input = EvalInput {
+            cases: vec![
+                case("a", CaseStatus::Registered, true),
+                case("b", CaseStatus::Merged, true),
+                case("c", CaseStatus::Closed, true),
+                case("d", CaseStatus::Rejected, false),
+            ],
+            assignments: vec![withdrawn, released, handed_back],
+            spans: vec![],
+        };
+        let e = evaluate(&input, 0, 1, 100 * MIN, 10);
+        assert_eq!(
+            e.accepted, 2,
+            "a merged duplicate is counted in its target only"
+        );
+        assert_eq!((e.closed, e.merged, e.rejected), (1, 1, 1));
+        assert_eq!(e.closure_rate, Some(0.5));
+        let unit = |name: &str| e.units.iter().find(|u| u.unit == name).unwrap();
+        assert_eq!(
+            unit("物业").response.on_time + unit("物业").response.late,
+            0
+        );
+        assert_eq!(unit("市政科").resolution.late, 0);
+        assert_eq!(unit("市政科").released, 1);
+        // It arrived before handing back: its arrival is judged (on time, 10 ≤ 15).
+        assert_eq!(unit("绿化所").response.on_time, 1);
+        assert_eq!(
+            unit("绿化所").resolution.on_time + unit("绿化所").resolution.late,
+            0
+        );
+        assert_eq!(unit("绿化所").handed_back, 1);
+    }
+
+    #[test]
+    fn the_oldest_holding_that_goes_on_is_where_a_case_is_stuck() {
+        let span = |holder: &str, from: i64, until: Option<i64>| EvalSpan {
+            case_id: "a".into(),
+            holder: holder.into(),
+            from,
+            until,
+        };
+        let input = EvalInput {
+            cases: vec![case("a", CaseStatus::InProgress, true)],
+            assignments: vec![],
+            spans: vec![
+                span("管理中心", 0, Some(5 * MIN)),
+                span("物业", 5 * MIN, None),
+                span("城管中队", 20 * MIN, None),
+            ],
+        };
+        let e = evaluate(&input, 0, 1, 65 * MIN, 10);
+        assert_eq!(e.stuck.len(), 1);
+        assert_eq!(
+            (e.stuck[0].holder.as_str(), e.stuck[0].held_ms),
+            ("物业", 60 * MIN)
+        );
+        let total = |h: &str| e.holders.iter().find(|x| x.holder == h).unwrap().total_ms;
+        assert_eq!(total("管理中心"), 5 * MIN);
+        assert_eq!(total("城管中队"), 45 * MIN);
+        assert_eq!(
+            median(vec![3, 1, 2, 4]),
+            Some(2),
+            "the lower middle of an even count"
+        );
     }
 }
