@@ -828,32 +828,11 @@ fn parse_cutoff(text: &str) -> Result<chrono::NaiveTime, String> {
 
 /// Parses `--since`: milliseconds since the epoch, an RFC 3339 / ISO 8601 time with its
 /// offset, a local time without offset or a day (both China Standard Time, the street's).
+/// The same parser as the back office's `from`/`to` (`wangge_server::office::period`).
 fn parse_since(text: &str) -> Result<i64, String> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
-    let text = text.trim();
-    if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp_millis());
-    }
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or("bad China offset")?;
-    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
-        .or_else(|_| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| d.and_time(Default::default()))
-        });
-    match local
-        .ok()
-        .and_then(|t| cst.from_local_datetime(&t).single())
-    {
-        Some(t) => Ok(t.timestamp_millis()),
-        None => Err(format!(
-            "--since '{text}' is not a time: give milliseconds since the epoch, an ISO 8601 time \
-             such as 2026-03-02T09:00:00+08:00, or a day such as 2026-03-02 (China time)"
-        )),
-    }
+    wangge_server::office::period::When::parse(text)
+        .map(wangge_server::office::period::When::start)
+        .map_err(|e| format!("--since {e}"))
 }
 
 /// The audit log as a JSON array, one entry per line.
