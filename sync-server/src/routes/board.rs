@@ -83,14 +83,15 @@ fn entries(
         .iter()
         .map(|r| ((r.workstation.as_str(), r.day), r))
         .collect();
+    let listed: Vec<(String, String)> = workstations(state)
+        .into_iter()
+        .filter(|(id, _)| only.is_none_or(|w| w == id))
+        .collect();
     let mut out = Vec::new();
     for day in from.iter_days().take_while(|d| *d <= to.min(today)) {
-        for (id, name) in workstations(state) {
-            if only.is_some_and(|w| w != id) {
-                continue;
-            }
+        for (id, name) in &listed {
             let row = by_key.get(&(id.as_str(), day)).copied();
-            out.push(board::entry((&id, &name), day, row, cutoff, now_ms));
+            out.push(board::entry((id, name), day, row, cutoff, now_ms));
         }
     }
     out
