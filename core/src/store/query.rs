@@ -58,23 +58,48 @@ pub struct CaseQuery {
     pub limit: Option<u32>,
 }
 
-const SELECT: &str =
+const SELECT_HEAD: &str =
     "SELECT v.case_id, v.status, v.case_number, v.checklist_item, v.category, v.grid,
     v.workstation, v.description, v.reported_at, v.response_due, v.resolution_due,
     (SELECT group_concat(holder, char(31)) FROM
-        (SELECT holder FROM case_holder h WHERE h.case_id = v.case_id ORDER BY holder)),
-    v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, ?1) > v.response_due)
-        OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, ?1) > v.resolution_due)),
-    v.escalated
-    FROM case_view v";
+        (SELECT holder FROM case_holder h WHERE h.case_id = v.case_id ORDER BY holder))";
 
-const OVERDUE: &str =
-    "v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, ?1) > v.response_due)
-        OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, ?1) > v.resolution_due))";
+/// The SQL condition "open and late in any respect at the query's time" over `case_view v`,
+/// where `now` names the parameter that holds the time (`?1`, `:now`): the one definition
+/// of overdue for every list and count, on the device and on the server.
+pub fn overdue_sql(now: &str) -> String {
+    format!(
+        "v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, {now}) > v.response_due)
+        OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, {now}) > v.resolution_due))"
+    )
+}
+
+/// Searched texts at least this long go through the trigram index (`case_fts`); shorter
+/// ones through `LIKE`, which the index cannot answer.
+pub const MIN_INDEXED_CHARS: usize = 3;
+
+/// The FTS5 query that finds `text` as a substring: a quoted phrase of trigrams (doubled
+/// quotes escape quotes).
+pub fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The `LIKE … ESCAPE '\\'` pattern that finds `text` as a substring.
+pub fn like_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
 
 /// Runs a case query at time `now_ms` (which decides what is overdue).
 pub fn cases(conn: &Connection, q: &CaseQuery, now_ms: i64) -> Result<Vec<CaseSummary>> {
-    let mut sql = String::from(SELECT);
+    let mut sql = format!(
+        "{SELECT_HEAD}, {}, v.escalated FROM case_view v",
+        overdue_sql("?1")
+    );
     let mut args: Vec<Value> = vec![Value::Integer(now_ms)];
     let mut conds: Vec<String> = Vec::new();
     let arg = |args: &mut Vec<Value>, v: Value| {
@@ -110,7 +135,7 @@ pub fn cases(conn: &Connection, q: &CaseQuery, now_ms: i64) -> Result<Vec<CaseSu
         ));
     }
     if q.overdue_only {
-        conds.push(OVERDUE.into());
+        conds.push(overdue_sql("?1"));
     }
     if let Some(text) = &q.text {
         let text = text.trim();
@@ -120,24 +145,15 @@ pub fn cases(conn: &Connection, q: &CaseQuery, now_ms: i64) -> Result<Vec<CaseSu
                 "type at least one character to search",
             ));
         }
-        if text.chars().count() >= 3 {
-            // A quoted FTS5 string is matched as a phrase of trigrams, i.e. a
-            // substring; doubling quotes escapes them.
-            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        if text.chars().count() >= MIN_INDEXED_CHARS {
             conds.push(format!(
                 "v.rowid IN (SELECT rowid FROM case_fts WHERE case_fts MATCH {})",
-                arg(&mut args, Value::Text(phrase))
+                arg(&mut args, Value::Text(fts_phrase(text)))
             ));
         } else {
-            let pattern = format!(
-                "%{}%",
-                text.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
             conds.push(format!(
                 "v.description LIKE {} ESCAPE '\\'",
-                arg(&mut args, Value::Text(pattern))
+                arg(&mut args, Value::Text(like_pattern(text)))
             ));
         }
     }

@@ -1102,9 +1102,10 @@ impl Storage for SqliteStorage {
         let registered = count("SELECT count(*) FROM case_view WHERE case_number IS NOT NULL")?;
         let closed = count("SELECT count(*) FROM case_view WHERE status = 'closed'")?;
         let overdue: i64 = conn.query_row(
-            "SELECT count(*) FROM case_view v WHERE v.is_open AND (
-                (v.response_due IS NOT NULL AND coalesce(v.responded_at, ?1) > v.response_due) OR
-                (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, ?1) > v.resolution_due))",
+            &format!(
+                "SELECT count(*) FROM case_view v WHERE {}",
+                query::overdue_sql("?1")
+            ),
             [now_ms],
             |r| r.get(0),
         )?;

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use geo::InteriorPoint;
 use rusqlite::{Connection, params, types::Value};
 use wangge_core::case::AssignmentEnd;
+use wangge_core::store::query;
 use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
 
 use crate::error::{ApiError, ApiResult};
@@ -183,17 +184,22 @@ pub(super) fn project(
     Ok(())
 }
 
-const ROW_COLUMNS: &str = "v.case_id, v.case_number, v.status, v.channel, v.checklist_item,
+/// The columns [`read_row`] reads (the time of the query in `:now`).
+fn row_columns() -> String {
+    format!(
+        "v.case_id, v.case_number, v.status, v.channel, v.checklist_item,
     v.category, v.grid, v.workstation, v.block, v.description, v.reporter, v.reported_at,
     v.response_due, v.resolution_due, v.responded_at, v.resolved_at, v.closed_at, v.escalated,
     o.next_due,
     (SELECT group_concat(holder, char(31)) FROM
         (SELECT holder FROM case_holder h WHERE h.case_id = v.case_id ORDER BY holder)),
-    v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, :now) > v.response_due)
-        OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, :now) > v.resolution_due)),
-    o.lat, o.lon, o.located_by";
+    {},
+    o.lat, o.lon, o.located_by",
+        query::overdue_sql(":now")
+    )
+}
 
-/// Reads a row of [`ROW_COLUMNS`] (columns 0–23) at `now_ms`.
+/// Reads a row of [`row_columns`] (columns 0–23) at `now_ms`.
 fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
     let status: String = r.get(2)?;
     let next_due: i64 = r.get(18)?;
@@ -295,11 +301,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
         conds.push(format!("v.reported_at < {}", arg(Value::Integer(to))));
     }
     if f.overdue {
-        conds.push(
-            "v.is_open AND ((v.response_due IS NOT NULL AND coalesce(v.responded_at, :now) > v.response_due)
-             OR (v.resolution_due IS NOT NULL AND coalesce(v.resolved_at, :now) > v.resolution_due))"
-                .into(),
-        );
+        conds.push(query::overdue_sql(":now"));
     }
     if let Some(minutes) = f.due_within_minutes {
         let until = now_ms.saturating_add(i64::from(minutes) * 60_000);
@@ -321,16 +323,8 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
         // in its order and testing each description finds a page sooner than gathering
         // every match from the index (measured at 100,000 cases, a text in all of them:
         // 250 ms through the index).
-        let like = || {
-            format!(
-                "%{}%",
-                t.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        };
-        let phrase = format!("\"{}\"", t.replace('"', "\"\""));
-        let indexed = t.chars().count() >= 3
+        let phrase = query::fts_phrase(t);
+        let indexed = t.chars().count() >= query::MIN_INDEXED_CHARS
             && conn
                 .prepare_cached(
                     "SELECT count(*) FROM (SELECT 1 FROM case_fts WHERE case_fts MATCH ?1 LIMIT ?2)",
@@ -345,7 +339,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
         } else {
             conds.push(format!(
                 "v.description LIKE {} ESCAPE '\\'",
-                arg(Value::Text(like()))
+                arg(Value::Text(query::like_pattern(t)))
             ));
         }
     }
@@ -373,8 +367,9 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
     }
     let limit = f.limit.clamp(1, crate::office::queue::MAX_PAGE);
     let sql = format!(
-        "SELECT {ROW_COLUMNS}, {key} FROM {from}
+        "SELECT {}, {key} FROM {from}
          {} ORDER BY {order} LIMIT {}",
+        row_columns(),
         if conds.is_empty() {
             String::new()
         } else {
@@ -537,8 +532,9 @@ pub(super) fn changes(
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut case_stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM case_view v JOIN case_office o ON o.case_id = v.case_id
-         WHERE v.case_id = :id"
+        "SELECT {} FROM case_view v JOIN case_office o ON o.case_id = v.case_id
+         WHERE v.case_id = :id",
+        row_columns()
     ))?;
     let mut zr_stmt = conn.prepare_cached(
         "SELECT workstation, day, filed, nothing_to_report, matter_count, last_amended_at
