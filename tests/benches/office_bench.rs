@@ -20,7 +20,7 @@ use wangge_core::{Actor, CaseEventKind, DeviceId, NewCase, Role};
 use wangge_e2e::*;
 use wangge_server::office::period;
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{DeviceRole, Person, Scope, Storage, Unit, UnitKind};
+use wangge_server::storage::{DeviceRole, Storage};
 
 const RUNS: usize = 31;
 const CELLS: [&str; 5] = [
@@ -49,7 +49,7 @@ fn main() {
     // that a quarter holds about n / 20 of them.
     let step = 5 * 365 * 86_400_000 / n;
     let start = MONDAY_9AM - n * step;
-    let pusher = device(&storage, dir.path(), &server.base);
+    let pusher = block_officer(&storage, dir.path(), &server.base, "pusher");
     let me = pusher.me(Role::GridOfficer, None);
     let t = Instant::now();
     let mut pushed = 0;
@@ -279,36 +279,4 @@ fn rss_kib(pid: u32) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// A grid officer's device covering block XT-B1, enrolled directly in the storage.
-fn device(storage: &SqliteStorage, dir: &std::path::Path, base: &str) -> TestDevice {
-    let person = Person {
-        staff_id: "pusher".into(),
-        name: "巡查员".into(),
-        roles: vec![Role::GridOfficer],
-        admin: false,
-        units: vec!["网格一组".into()],
-        blocks: vec!["XT-B1".into()],
-        workstations: vec![],
-        active: true,
-    };
-    let team = Unit {
-        id: "网格一组".into(),
-        kind: UnitKind::GridTeam,
-        name: None,
-    };
-    let scope = Scope {
-        blocks: vec!["XT-B1".into()],
-        ..Scope::default()
-    };
-    let (device, token) = enroll_person_in(
-        storage,
-        &person,
-        &[team],
-        "pusher",
-        DeviceRole::Field,
-        scope,
-    );
-    TestDevice::open(dir, "pusher", &device, base, &token)
 }

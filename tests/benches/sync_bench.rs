@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use wangge_core::{GpsFix, NewCase, Role, SyncProgress};
 use wangge_e2e::*;
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{DeviceRole, Person, Scope, Unit, UnitKind};
 
 const NOOP_RUNS: usize = 25;
 /// Unit grids of block XT-B1, where every benchmark case lies.
@@ -194,35 +193,12 @@ impl Setup {
     }
 }
 
-/// Enrols a field device whose scope is block XT-B1, to a grid officer of
-/// 网格一组 covering that block (staff id `name`), and opens its store.
+/// The pushing officer of [`block_officer`], enrolled in the server's database.
 fn open_device(dir: &Path, db: &Path, base: &str, name: &str) -> TestDevice {
-    let storage = SqliteStorage::open(db, catalog()).unwrap();
-    let person = Person {
-        staff_id: name.into(),
-        name: format!("巡查员{name}"),
-        roles: vec![Role::GridOfficer],
-        admin: false,
-        units: vec!["网格一组".into()],
-        blocks: vec!["XT-B1".into()],
-        workstations: vec![],
-        active: true,
-    };
-    let team = Unit {
-        id: "网格一组".into(),
-        kind: UnitKind::GridTeam,
-        name: None,
-    };
-    let (device, token) = enroll_person_in(
-        &storage,
-        &person,
-        &[team],
+    block_officer(
+        &SqliteStorage::open(db, catalog()).unwrap(),
+        dir,
+        base,
         name,
-        DeviceRole::Field,
-        Scope {
-            blocks: vec!["XT-B1".into()],
-            ..Scope::default()
-        },
-    );
-    TestDevice::open(dir, name, &device, base, &token)
+    )
 }

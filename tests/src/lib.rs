@@ -848,6 +848,34 @@ pub fn enroll_person_in(
     (device, token)
 }
 
+/// Enrols, directly in `storage`, a grid officer of 网格一组 covering block XT-B1 (staff id
+/// and device name `name`), and opens the device's store in `dir` against `base`: the
+/// pushing phone of the benchmarks.
+pub fn block_officer(storage: &dyn Storage, dir: &Path, base: &str, name: &str) -> TestDevice {
+    let person = Person {
+        staff_id: name.into(),
+        name: format!("巡查员{name}"),
+        roles: vec![Role::GridOfficer],
+        admin: false,
+        units: vec!["网格一组".into()],
+        blocks: vec!["XT-B1".into()],
+        workstations: vec![],
+        active: true,
+    };
+    let team = Unit {
+        id: "网格一组".into(),
+        kind: UnitKind::GridTeam,
+        name: None,
+    };
+    let scope = Scope {
+        blocks: vec!["XT-B1".into()],
+        ..Scope::default()
+    };
+    let (device, token) =
+        enroll_person_in(storage, &person, &[team], name, DeviceRole::Field, scope);
+    TestDevice::open(dir, name, &device, base, &token)
+}
+
 /// A request id no other request of this process carries.
 fn fresh_request_id() -> [u8; 16] {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
