@@ -23,12 +23,16 @@ pub(crate) fn store(conn: &Connection, files: &CatalogFiles) -> Result<()> {
     Ok(())
 }
 
-/// The catalog kept, if there is one and it loads.
-pub(crate) fn stored(conn: &Connection) -> Result<Option<Catalog>> {
+/// The catalog kept, if there is one, it is not of version `in_use` (the catalog the store
+/// is being opened with), and it loads. Hashing the files is much cheaper than loading
+/// them (the grid index is built on load), so a phone whose kept catalog is its app's own
+/// does not load a catalog twice at every start.
+pub(crate) fn stored_other_than(conn: &Connection, in_use: &str) -> Result<Option<Catalog>> {
     let bytes: Option<Vec<u8>> = conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [KEY], |r| r.get(0))
         .optional()?;
     Ok(bytes
         .and_then(|b| serde_json::from_slice::<CatalogFiles>(&b).ok())
+        .filter(|files| files.version() != in_use)
         .and_then(|files| Catalog::load(files).ok()))
 }

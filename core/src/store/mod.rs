@@ -147,9 +147,9 @@ impl Store {
         // The catalog the server sent last, if any, is the street's catalog in force: it
         // wins over the one the app was built with. One that no longer loads (written by a
         // later app version, say) is left for the next sync to replace.
-        let catalog = match catalog_meta::stored(&tx)? {
-            Some(stored) if stored.version() != catalog.version() => Arc::new(stored),
-            _ => catalog,
+        let catalog = match catalog_meta::stored_other_than(&tx, catalog.version())? {
+            Some(stored) => Arc::new(stored),
+            None => catalog,
         };
         if followup == schema::Followup::RebuildProjections {
             projection::rebuild(&tx, &catalog, &actor)?;
