@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -173,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .merge(office)
         .merge(photos)
         .merge(open311)
+        .merge(console::router())
         // After every route: it applies to the routes registered before it.
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::no_such_endpoint)
