@@ -135,22 +135,42 @@ export class Console {
   }
 
   /** The login of `who` (centre, handler, other_handler, supervisor). */
-  login_of(who) {
+  loginOf(who) {
     const login = this.info.logins[who];
     if (!login) throw new Error(`the fixture has no login "${who}"`);
     return login;
   }
 
   /**
-   * Logs `who` in through the login page, and waits until the page after it is shown.
-   * @returns {Promise<import('playwright-core').Page>} the page
+   * Fills and sends the login form (going to the login page first unless the browser is
+   * on it already); the answer to the form's POST.
+   * @returns {Promise<import('playwright-core').Response>}
    */
-  async login(page, who, { password } = {}) {
-    const login = this.login_of(who);
-    await page.goto('/console/login');
-    await page.locator('#username').fill(login.username);
-    await page.locator('#password').fill(password ?? login.password);
-    await Promise.all([page.waitForURL((u) => !u.pathname.endsWith('/login') || password !== undefined), page.locator('form#login button[type=submit], form#login [type=submit]').first().click()]);
+  async submitLogin(page, username, password) {
+    if (new URL(page.url(), this.url).pathname !== '/console/login') {
+      await page.goto('/console/login');
+    }
+    await page.locator('form#login #username').fill(username);
+    await page.locator('form#login #password').fill(password);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/console/login'),
+      page.locator('form#login [type=submit]').click(),
+    ]);
+    await page.waitForLoadState();
+    return response;
+  }
+
+  /**
+   * Logs `who` (centre, handler, other_handler, supervisor) in through the login page and
+   * waits for the page it leads to.
+   */
+  async login(page, who) {
+    const login = this.loginOf(who);
+    const response = await this.submitLogin(page, login.username, login.password);
+    if (response.status() !== 303) {
+      throw new Error(`the login of ${who} was answered ${response.status()}: ${await page.locator('#error').textContent().catch(() => '')}`);
+    }
+    await page.waitForURL((u) => u.pathname !== '/console/login');
     return page;
   }
 

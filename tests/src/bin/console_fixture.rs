@@ -8,9 +8,9 @@
 //! missing after the cut-off). A second port serves a control API for the tests only:
 //! `GET /clock` (the server's time in ms) and `POST /clock/advance?minutes=N` (the new time).
 //!
-//! It prints one JSON line on stdout (`url`, `control`, `logins`, `api_token`, `now_ms`)
-//! and runs until its standard input closes or it receives SIGTERM or SIGINT; then it
-//! removes its database.
+//! It prints one JSON line on stdout (`url`, `control`, `logins`, `api_token`, `cases`,
+//! `now_ms`) and runs until its standard input closes or it receives SIGTERM or SIGINT;
+//! then it removes its database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
@@ -136,7 +136,17 @@ fn main() {
         DeviceRole::Centre,
         everything(),
     );
-    seed_cases(&url, &api_token);
+    for login in &LOGINS {
+        wangge_server::console::account::create_login(
+            storage.as_ref(),
+            login.staff_id,
+            login.username,
+            login.password,
+            MONDAY_9AM,
+        )
+        .unwrap_or_else(|e| panic!("login of {}: {e:?}", login.staff_id));
+    }
+    let cases = seed_cases(&url, &api_token);
     file_zero_reports(storage.as_ref(), dir.path(), &url, &person);
 
     let mut logins = serde_json::Map::new();
@@ -155,6 +165,7 @@ fn main() {
         "control": control_url,
         "logins": logins,
         "api_token": api_token,
+        "cases": cases,
         "now_ms": MONDAY_9AM,
     });
     let mut stdout = std::io::stdout().lock();
@@ -235,8 +246,9 @@ fn post_ok(
 }
 
 /// Three cases from the hotline: one dispatched to 城管中队, one to 公安派出所, one waiting to
-/// be registered; so a handler's view can be told from the whole street's.
-fn seed_cases(url: &str, token: &str) {
+/// be registered; so a handler's view can be told from the whole street's. Their ids, as
+/// `{"chengguan", "police", "unregistered"}`.
+fn seed_cases(url: &str, token: &str) -> Value {
     let http = reqwest::blocking::Client::new();
     let intake = |reference: &str, item: &str, grid: &str, description: &str| -> String {
         let answer = post_ok(
@@ -285,12 +297,13 @@ fn seed_cases(url: &str, token: &str) {
         "种子案件：菜场门口流动摊贩",
     );
     dispatch(&vendor, "公安派出所");
-    intake(
+    let unregistered = intake(
         "SEED-003",
         "A01-001",
         "XT-W09-U1",
         "种子案件：绿化带垃圾待立案",
     );
+    json!({"chengguan": garbage, "police": vendor, "unregistered": unregistered})
 }
 
 /// Today's zero reports of XT-W01 (nothing to report), XT-W02 (two matters) and XT-W03
