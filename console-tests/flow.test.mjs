@@ -1,6 +1,8 @@
-// The centre's day with one case: a 12345 call taken in, registered, dispatched to a lead
-// and an assisting unit, watched in the unit's queue with its time left counting down, and
-// overdue once the server's clock has passed its deadline.
+// The centre's day with one case, in the browser: a 12345 call taken in at the intake desk
+// (the checklist searched, a duplicate hinted before saving), registered and dispatched to
+// a lead and an assisting unit on its page, watched in the unit queue with its time left
+// counting down, overdue once the server's clock has passed its deadline; the lead unit's
+// handler sees it and acts as their unit.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { openConsole } from './harness.mjs';
@@ -25,32 +27,101 @@ function minutesOf(text) {
   return (sign ? -1 : 1) * (Number(d) * 1440 + Number(h) * 60 + Number(min));
 }
 
-test('a 12345 case dispatched to two units shows in the unit queue, counts down, and turns overdue', async () => {
+/** Submits the case page's form of `action` and waits for the page it leads to. */
+async function act(page, action) {
+  const form = page.locator(`#actions form[data-action="${action}"]`);
+  await Promise.all([page.waitForURL(`**/console/cases/*?done=${action}`), form.locator('button[type=submit]').click()]);
+  assert.equal(await page.locator('#done').getAttribute('data-action'), action);
+}
+
+/** The id of the case whose page is open. */
+function caseIdOf(page) {
+  return new URL(page.url()).pathname.split('/').pop();
+}
+
+/** Shared between the steps below, which run in order. */
+const flow = {};
+
+test('the intake desk takes in a 12345 call, hinting a duplicate before saving', async () => {
   const page = await c.newPage();
   await c.login(page, 'centre');
+  await page.locator('header nav a[href="/console/intake"]').click();
+  await page.waitForURL('**/console/intake');
+  // Next to the seeded garbage case of XT-W01-U1 (same item, same spot): a likely duplicate.
+  const seeded = await c.api(`/v1/cases/${c.info.cases.chengguan}`);
+  const { lat, lon } = seeded.header.gps;
+  await page.locator('#channel').selectOption('hotline_12345');
+  await page.locator('#reference').fill('E2E-12345-001');
+  // The checklist is searchable: typing narrows 224 items to the garbage ones.
+  const all = await page.locator('#checklist_item option').count();
+  await page.locator('#item-filter').fill('暴露垃圾');
+  const shown = await page.locator('#checklist_item option:not([hidden])').count();
+  assert.ok(all > 200 && shown >= 1 && shown < 10, `${shown} of ${all} items shown`);
+  await page.locator('#checklist_item').selectOption('A01-001');
+  await page.locator('#description').fill('浏览器测试：小区门口垃圾堆放');
+  await page.locator('#address').fill('斜土路200号');
+  await page.locator('#lat').fill(String(lat));
+  await page.locator('#lon').fill(String(lon));
+  await page.locator('#reporter_name').fill('王先生');
+  await page.locator('#reporter_phone').fill('13800138000');
 
-  // Taken in, registered and dispatched (through the JSON API until the console's intake
-  // desk and case page exist).
-  const intake = await c.api('/v1/cases', {
-    method: 'POST',
-    body: {
-      channel: 'hotline_12345',
-      reference: 'E2E-12345-001',
-      checklist_item: 'A01-001',
-      description: '浏览器测试：小区门口垃圾堆放',
-      address: '斜土路200号',
-      grid: 'XT-W02-U1',
-    },
-  });
-  const id = intake.case.header.id;
-  await c.api(`/v1/cases/${id}/register`, { method: 'POST', body: {} });
-  await c.api(`/v1/cases/${id}/events`, {
-    method: 'POST',
-    body: { type: 'dispatched', units: ['城管中队', '市政科'], lead: '城管中队' },
-  });
-  const dispatched = await c.api(`/v1/cases?unit=${encodeURIComponent('市政科')}&limit=50`);
-  assert.deepEqual(dispatched.cases.map((x) => x.id), [id]);
-  const row = dispatched.cases[0];
+  await Promise.all([page.waitForLoadState(), page.locator('#check').click()]);
+  await page.locator('#hints').waitFor();
+  const hinted = await page.locator('#hints li[data-case-id]').evaluateAll((li) => li.map((x) => x.dataset.caseId));
+  assert.deepEqual(hinted, [c.info.cases.chengguan]);
+  // The form kept what was typed.
+  assert.equal(await page.locator('#reference').inputValue(), 'E2E-12345-001');
+  assert.equal(await page.locator('#checklist_item').inputValue(), 'A01-001');
+  await c.screenshot(page, 'intake-duplicate-hint');
+
+  await Promise.all([page.waitForURL('**/console/cases/*?done=intake'), page.locator('#save').click()]);
+  const id = caseIdOf(page);
+  flow.id = id;
+  assert.equal(await page.locator('#facts').getAttribute('data-status'), 'reported');
+  assert.equal(await page.locator('#description').innerText(), '浏览器测试：小区门口垃圾堆放');
+  // The server has it as taken in: channel, reference, the grid of the position, by whom.
+  const record = await c.api(`/v1/cases/${id}`);
+  const listed = await c.api('/v1/cases?channel=hotline_12345&limit=50');
+  assert.equal(listed.cases.find((x) => x.id === id)?.channel, 'hotline_12345');
+  assert.equal(record.header.external_ref, 'E2E-12345-001');
+  assert.equal(record.state.grid, seeded.state.grid);
+  assert.equal(record.header.reporter.id, c.loginOf('centre').staff_id);
+  await c.screenshot(page, 'intake-saved');
+  flow.centre = page;
+});
+
+test('the centre registers it and dispatches it to a lead and an assisting unit', async () => {
+  const page = flow.centre;
+  const id = flow.id;
+  assert.ok(id, 'the intake step ran');
+  await act(page, 'register');
+  const registered = await c.api(`/v1/cases/${id}`);
+  assert.equal(registered.state.status, 'registered');
+  assert.match(registered.state.case_number, /^XT-\d{4}-\d{6}$/);
+  assert.equal(await page.locator('main h1').innerText(), registered.state.case_number);
+
+  const dispatch = page.locator('#actions form[data-action="dispatched"]');
+  await dispatch.locator('#lead').selectOption('城管中队');
+  await dispatch.locator('input[name=assist][value="市政科"]').check();
+  await c.screenshot(page, 'dispatch-form');
+  await act(page, 'dispatched');
+  const dispatched = await c.api(`/v1/cases/${id}`);
+  assert.equal(dispatched.state.status, 'dispatched');
+  assert.deepEqual([...dispatched.state.holders].sort(), ['城管中队', '市政科'].sort());
+  const lead = dispatched.state.assignments.filter((a) => a.lead).map((a) => a.unit);
+  assert.deepEqual(lead, ['城管中队']);
+  const row = page.locator('#timeline tr[data-event="dispatched"]');
+  assert.equal(await row.getAttribute('data-by'), c.loginOf('centre').staff_id);
+  assert.match(await row.innerText(), /牵头单位：城管中队；协办单位：市政科/);
+  await c.screenshot(page, 'dispatched');
+});
+
+test('it shows in the unit queues, counts down live, and turns overdue on the server clock', async () => {
+  const page = flow.centre;
+  const id = flow.id;
+  assert.ok(id, 'the dispatch step ran');
+  const [row] = (await c.api(`/v1/cases?unit=${encodeURIComponent('市政科')}&limit=50`)).cases;
+  assert.equal(row.id, id);
   assert.ok(row.next_due > (await c.now()), 'not late yet');
 
   // In progress, by unit: 城管中队 holds it with the seeded case, 市政科 holds it alone.
@@ -88,10 +159,46 @@ test('a 12345 case dispatched to two units shows in the unit queue, counts down,
   assert.match((await late.getAttribute('class')) ?? '', /\blate\b/);
   assert.ok(minutesOf(await late.locator('[data-due-ms]').innerText()) < 0);
   await c.screenshot(page, 'overdue');
+});
 
-  // The handler of the assisting unit sees it too, in their own queue.
-  const handler = await c.newPage();
-  await c.login(handler, 'handler');
-  assert.ok((await listedIds(handler)).includes(id));
-  await c.screenshot(handler, 'handler-queue');
+test("the lead unit's handler sees it with a handler's actions, and acts as their unit", async () => {
+  const id = flow.id;
+  assert.ok(id, 'the dispatch step ran');
+  const page = await c.newPage();
+  await c.login(page, 'handler');
+  assert.ok((await listedIds(page)).includes(id));
+  await page.locator(`#cases tr[data-case-id="${id}"] a`).click();
+  await page.waitForURL(`**/console/cases/${id}`);
+  const actions = await page.locator('#actions form[data-action]').evaluateAll((f) => f.map((x) => x.dataset.action).sort());
+  assert.deepEqual(actions, ['arrived', 'comment', 'feedback', 'handed_back']);
+  await c.screenshot(page, 'handler-case');
+  await act(page, 'arrived');
+  const record = await c.api(`/v1/cases/${id}`);
+  const arrived = record.events.find((e) => e.type === 'arrived');
+  assert.ok(arrived, JSON.stringify(record.events));
+  assert.equal(arrived.by.id, c.loginOf('handler').staff_id);
+  assert.equal(arrived.by.role, 'handling_unit');
+  assert.equal(arrived.by.unit, '城管中队');
+  const row = page.locator('#timeline tr[data-event="arrived"]');
+  assert.match(await row.innerText(), /陈志强/);
+  await c.screenshot(page, 'handler-arrived');
+
+  // Another unit's case is not there for them: not found, as a page and as a write.
+  const other = await page.goto(`/console/cases/${c.info.cases.police}`);
+  assert.equal(other.status(), 404);
+  assert.ok(await page.locator('#error[data-code]').count());
+  const refused = await page.evaluate(async (target) => {
+    const back = await fetch('/console/queues/my-unit');
+    const html = await back.text();
+    const token = html.match(/data-csrf="([^"]+)"/)[1];
+    const r = await fetch(`/console/cases/${target}/act`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ _csrf: token, action: 'comment', note: '不该看到' }),
+    });
+    return { status: r.status, body: await r.json() };
+  }, c.info.cases.police);
+  assert.equal(refused.status, 404, JSON.stringify(refused));
+  assert.equal((await c.api(`/v1/cases/${c.info.cases.police}`)).events.some((e) => e.by.id === c.loginOf('handler').staff_id), false);
+  await c.screenshot(page, 'handler-other-unit-refused');
 });

@@ -165,6 +165,20 @@ test("a write without the page's CSRF token, or with a wrong one, is refused wit
   await page.goto(home);
   assert.equal(page.url(), home, 'still logged in');
 
+  // A case action without the token changes nothing: the seeded case stays unregistered.
+  const target = c.info.cases.unregistered;
+  const register = await page.evaluate(async (id) => {
+    const r = await fetch(`/console/cases/${id}/act`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ action: 'register', checklist_item: 'A01-001' }),
+    });
+    return { status: r.status, body: await r.json() };
+  }, target);
+  assert.equal(register.status, 403, JSON.stringify(register));
+  assert.equal(register.body.error, 'csrf_token_invalid');
+  assert.equal((await c.api(`/v1/cases/${target}`)).state.status, 'reported');
+
   // With the token, the same write goes through.
   const ok = await page.evaluate(async (token) => {
     const r = await fetch('/console/logout', {

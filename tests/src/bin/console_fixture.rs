@@ -22,7 +22,7 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use wangge_core::{ManualClock, MatterId, Role, ZeroReportEventKind};
-use wangge_e2e::{MONDAY_9AM, TestDevice, catalog, enroll_person_in, everything, scope};
+use wangge_e2e::{MONDAY_9AM, TestDevice, catalog, enroll_person_in, everything, fix_in, scope};
 use wangge_server::roster;
 use wangge_server::storage::sqlite::SqliteStorage;
 use wangge_server::storage::{DeviceRole, Person, Storage};
@@ -250,7 +250,10 @@ fn post_ok(
 /// `{"chengguan", "police", "unregistered"}`.
 fn seed_cases(url: &str, token: &str) -> Value {
     let http = reqwest::blocking::Client::new();
+    // Each at the interior point of a unit grid (so the intake desk can hint a duplicate of
+    // one by its position).
     let intake = |reference: &str, item: &str, grid: &str, description: &str| -> String {
+        let fix = fix_in(grid, MONDAY_9AM);
         let answer = post_ok(
             &http,
             url,
@@ -262,7 +265,7 @@ fn seed_cases(url: &str, token: &str) -> Value {
                 "checklist_item": item,
                 "description": description,
                 "address": "斜土路100号",
-                "grid": grid,
+                "position": {"lat": fix.lat, "lon": fix.lon, "accuracy_m": 5.0},
             }),
         );
         answer["case"]["header"]["id"].as_str().unwrap().to_owned()
