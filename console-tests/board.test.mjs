@@ -58,9 +58,12 @@ test("today's board: three workstations filed, the others pending, then missing 
   assert.match(await page.locator('#board tr[data-workstation="XT-W02"]').innerText(), /楼道堆物已清理[\s\S]*独居老人走访/);
   await c.screenshot(page, 'morning');
 
-  // 17:01 China time on the server's clock: the fifteen who did not file are missing.
+  // 17:01 China time on the server's clock: the fifteen who did not file are missing. (The
+  // idle session has ended by then: log in again, and come back to the board.)
   await c.advanceClock(8 * 60 + 1);
   await page.reload();
+  await c.login(page, 'supervisor');
+  assert.equal(new URL(page.url()).pathname, '/console/board');
   const evening = await c.api('/v1/zero-reports/board');
   assert.equal(evening.missing, 15);
   assert.deepEqual(await states(page), apiStates(evening));

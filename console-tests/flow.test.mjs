@@ -34,6 +34,11 @@ async function act(page, action) {
   assert.equal(await page.locator('#done').getAttribute('data-action'), action);
 }
 
+/** The ids of the map's markers. */
+async function markerIds(page) {
+  return page.locator('svg#grid-map a.marker[data-case-id]').evaluateAll((a) => a.map((x) => x.dataset.caseId).sort());
+}
+
 /** The id of the case whose page is open. */
 function caseIdOf(page) {
   return new URL(page.url()).pathname.split('/').pop();
@@ -116,6 +121,44 @@ test('the centre registers it and dispatches it to a lead and an assisting unit'
   await c.screenshot(page, 'dispatched');
 });
 
+test('it shows on the map, inside its grid, and the map filters as the API does', async () => {
+  const page = flow.centre;
+  const id = flow.id;
+  assert.ok(id, 'the dispatch step ran');
+  await page.locator('header nav a[href="/console/map"]').click();
+  await page.waitForURL('**/console/map');
+  const all = await c.api('/v1/cases?limit=50');
+  assert.deepEqual(await markerIds(page), all.cases.map((x) => x.id).sort());
+  assert.equal(Number(await page.locator('#map-count').getAttribute('data-total')), all.cases.length);
+  const marker = page.locator(`svg#grid-map a.marker[data-case-id="${id}"]`);
+  assert.equal(await marker.getAttribute('data-status'), 'dispatched');
+  // Drawn inside its unit grid's outline (the grid itself is the map).
+  const grid = (await c.api(`/v1/cases/${id}`)).state.grid;
+  const inside = await page.evaluate(([caseId, cell]) => {
+    const svg = document.querySelector('svg#grid-map');
+    const circle = svg.querySelector(`a.marker[data-case-id="${caseId}"] circle`);
+    const outline = svg.querySelector(`path[data-cell-id="${cell}"][data-level="unit"]`);
+    const p = svg.createSVGPoint();
+    p.x = circle.cx.baseVal.value;
+    p.y = circle.cy.baseVal.value;
+    const other = [...svg.querySelectorAll('path[data-level="unit"]')].filter((x) => x !== outline && x.isPointInFill(p));
+    return { inside: outline.isPointInFill(p), others: other.map((x) => x.dataset.cellId) };
+  }, [id, grid]);
+  assert.deepEqual(inside, { inside: true, others: [] });
+  await c.screenshot(page, 'map');
+
+  // Filtered to dispatched cases: the API's list of them, without the unregistered one.
+  await page.locator('#map-filters select[name=status]').selectOption('dispatched');
+  await Promise.all([page.waitForURL(/status=dispatched/), page.locator('#map-filters button[type=submit]').click()]);
+  const dispatched = await c.api('/v1/cases?status=dispatched&limit=50');
+  assert.deepEqual(await markerIds(page), dispatched.cases.map((x) => x.id).sort());
+  assert.ok((await markerIds(page)).includes(id));
+  assert.ok(!(await markerIds(page)).includes(c.info.cases.unregistered));
+  // A marker opens its case.
+  await Promise.all([page.waitForURL(`**/console/cases/${id}`), marker.click()]);
+  await c.screenshot(page, 'map-marker-opened');
+});
+
 test('it shows in the unit queues, counts down live, and turns overdue on the server clock', async () => {
   const page = flow.centre;
   const id = flow.id;
@@ -159,6 +202,13 @@ test('it shows in the unit queues, counts down live, and turns overdue on the se
   assert.match((await late.getAttribute('class')) ?? '', /\blate\b/);
   assert.ok(minutesOf(await late.locator('[data-due-ms]').innerText()) < 0);
   await c.screenshot(page, 'overdue');
+  // On the map, the overdue filter shows it marked late.
+  await page.goto('/console/map?overdue=true');
+  assert.deepEqual(await markerIds(page), overdue.cases.map((x) => x.id).sort());
+  const marker = page.locator(`svg#grid-map a.marker[data-case-id="${id}"]`);
+  assert.match((await marker.getAttribute('class')) ?? '', /\blate\b/);
+  assert.equal(await marker.getAttribute('data-late'), '');
+  await c.screenshot(page, 'map-overdue');
 });
 
 test("the lead unit's handler sees it with a handler's actions, and acts as their unit", async () => {
@@ -172,6 +222,13 @@ test("the lead unit's handler sees it with a handler's actions, and acts as thei
   const actions = await page.locator('#actions form[data-action]').evaluateAll((f) => f.map((x) => x.dataset.action).sort());
   assert.deepEqual(actions, ['arrived', 'comment', 'feedback', 'handed_back']);
   await c.screenshot(page, 'handler-case');
+  // Their map has their unit's cases only.
+  await page.goto('/console/map');
+  const theirs = (await c.api(`/v1/cases?unit=${encodeURIComponent('城管中队')}&limit=50`)).cases.map((x) => x.id).sort();
+  assert.deepEqual(await markerIds(page), theirs);
+  assert.ok(!(await markerIds(page)).includes(c.info.cases.police));
+  await c.screenshot(page, 'handler-map');
+  await page.goto(`/console/cases/${id}`);
   await act(page, 'arrived');
   const record = await c.api(`/v1/cases/${id}`);
   const arrived = record.events.find((e) => e.type === 'arrived');
