@@ -1,5 +1,5 @@
 // The centre's day with one case, in the browser: a 12345 call taken in at the intake desk
-// (the checklist searched, a duplicate hinted before saving), registered and dispatched to
+// (the checklist searched, a photo attached, a duplicate hinted before saving), registered and dispatched to
 // a lead and an assisting unit on its page, watched in the unit queue with its time left
 // counting down, overdue once the server's clock has passed its deadline; the lead unit's
 // handler sees it and acts as their unit.
@@ -47,7 +47,7 @@ function caseIdOf(page) {
 /** Shared between the steps below, which run in order. */
 const flow = {};
 
-test('the intake desk takes in a 12345 call, hinting a duplicate before saving', async () => {
+test('the intake desk takes in a 12345 call with a photo, hinting a duplicate before saving', async () => {
   const page = await c.newPage();
   await c.login(page, 'centre');
   await page.locator('header nav a[href="/console/intake"]').click();
@@ -70,6 +70,20 @@ test('the intake desk takes in a 12345 call, hinting a duplicate before saving',
   await page.locator('#reporter_name').fill('王先生');
   await page.locator('#reporter_phone').fill('13800138000');
 
+  // A photo the caller sent, drawn by the browser itself (a JPEG from a canvas).
+  const jpeg = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 640;
+    canvas.height = 480;
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#8a9a5b';
+    g.fillRect(0, 0, 640, 480);
+    g.fillStyle = '#5a4632';
+    for (let i = 0; i < 40; i++) g.fillRect((i * 97) % 600, (i * 53) % 440, 30 + (i % 5) * 8, 20 + (i % 3) * 9);
+    return canvas.toDataURL('image/jpeg', 0.9).split(',')[1];
+  });
+  await page.locator('#photos').setInputFiles({ name: 'garbage.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(jpeg, 'base64') });
+
   await Promise.all([page.waitForLoadState(), page.locator('#check').click()]);
   await page.locator('#hints').waitFor();
   const hinted = await page.locator('#hints li[data-case-id]').evaluateAll((li) => li.map((x) => x.dataset.caseId));
@@ -79,6 +93,8 @@ test('the intake desk takes in a 12345 call, hinting a duplicate before saving',
   assert.equal(await page.locator('#checklist_item').inputValue(), 'A01-001');
   await c.screenshot(page, 'intake-duplicate-hint');
 
+  // The duplicate check kept the fields, not the file: attach it again before saving.
+  await page.locator('#photos').setInputFiles({ name: 'garbage.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(jpeg, 'base64') });
   await Promise.all([page.waitForURL('**/console/cases/*?done=intake'), page.locator('#save').click()]);
   const id = caseIdOf(page);
   flow.id = id;
@@ -91,6 +107,24 @@ test('the intake desk takes in a 12345 call, hinting a duplicate before saving',
   assert.equal(record.header.external_ref, 'E2E-12345-001');
   assert.equal(record.state.grid, seeded.state.grid);
   assert.equal(record.header.reporter.id, c.loginOf('centre').staff_id);
+  // The photo is the case's, stored and shown with its thumbnail.
+  const shas = await page.locator('#photos figure[data-sha]').evaluateAll((f) => f.map((x) => x.dataset.sha));
+  assert.equal(shas.length, 1);
+  assert.ok(JSON.stringify(record).includes(shas[0]), 'the case document names the photo');
+  const thumb = page.locator(`#photos figure[data-sha="${shas[0]}"] img`);
+  await thumb.scrollIntoViewIfNeeded();
+  await page.waitForFunction((sel) => document.querySelector(sel)?.naturalWidth > 0, `#photos figure[data-sha="${shas[0]}"] img`);
+  const full = await page.evaluate(async (href) => {
+    const r = await fetch(href);
+    return { status: r.status, type: r.headers.get('content-type'), bytes: (await r.arrayBuffer()).byteLength };
+  }, await page.locator(`#photos figure[data-sha="${shas[0]}"] a`).getAttribute('href'));
+  assert.equal(full.status, 200);
+  assert.match(full.type, /^image\//);
+  assert.ok(full.bytes > 1000, JSON.stringify(full));
+  // A canvas's JPEG has no EXIF: the evidence warnings say so.
+  const warnings = await page.locator(`#photos figure[data-sha="${shas[0]}"] .warning`).allInnerTexts();
+  assert.ok(warnings.some((w) => w.includes('照片无拍摄时间')), JSON.stringify(warnings));
+  assert.ok(warnings.some((w) => w.includes('照片无位置信息')), JSON.stringify(warnings));
   await c.screenshot(page, 'intake-saved');
   flow.centre = page;
 });
