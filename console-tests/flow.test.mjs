@@ -270,8 +270,11 @@ test("the lead unit's handler sees it with a handler's actions, and acts as thei
   assert.equal(arrived.by.id, c.loginOf('handler').staff_id);
   assert.equal(arrived.by.role, 'handling_unit');
   assert.equal(arrived.by.unit, '城管中队');
+  // The timeline says who, in which role, for which unit.
   const row = page.locator('#timeline tr[data-event="arrived"]');
-  assert.match(await row.innerText(), /陈志强/);
+  assert.equal(await row.getAttribute('data-by'), c.loginOf('handler').staff_id);
+  const cells = await row.locator('td').allInnerTexts();
+  assert.ok(cells.includes('陈志强') && cells.includes('城管中队'), JSON.stringify(cells));
   await c.screenshot(page, 'handler-arrived');
 
   // Another unit's case is not there for them: not found, as a page and as a write.
