@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod docs;
 pub mod error;
 pub mod extract;

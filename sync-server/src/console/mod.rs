@@ -1,0 +1,3 @@
+//! The browser console (placeholder until the console foundation lands on main).
+
+pub mod svg;
