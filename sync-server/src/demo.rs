@@ -28,6 +28,17 @@ type DynError = Box<dyn std::error::Error>;
 
 const DIR: &str = ".wangge-demo";
 
+/// The demo's console logins: a centre operator, a handler of 城管中队, one of 物业, an
+/// inspector. All have [`DEMO_PASSWORD`] (a demo on 127.0.0.1, never a real street).
+const DEMO_LOGINS: [(&str, &str); 4] = [
+    ("XT-CC-001", "centre"),
+    ("XT-UH-001", "chengguan"),
+    ("XT-UH-005", "wuye"),
+    ("XT-SV-001", "inspector"),
+];
+/// The password of the demo's console logins.
+const DEMO_PASSWORD: &str = "wangge-demo";
+
 struct FieldDevice {
     name: String,
     block: String,
@@ -194,6 +205,16 @@ pub fn run(
         ScopeOverrides::default(),
     )?;
     println!("enrolled 管理中心-受理台 to XT-CC-001 (centre)");
+    let now = chrono::Utc::now().timestamp_millis();
+    for (staff_id, username) in DEMO_LOGINS {
+        wangge_server::console::account::create_login(
+            storage.as_ref(),
+            staff_id,
+            username,
+            DEMO_PASSWORD,
+            now,
+        )?;
+    }
     let blocks: Vec<String> = catalog
         .grids
         .cells_at(wangge_core::grid::GridLevel::Block)
@@ -387,6 +408,11 @@ pub fn run(
     if stay {
         println!("\nThe server keeps running on {base}. Centre token: {centre_token}");
         println!("Try: curl -H 'Authorization: Bearer {centre_token}' {base}/v1/cases");
+        println!("\nThe console: {base}/console (password {DEMO_PASSWORD} for each of these):");
+        for (staff_id, username) in DEMO_LOGINS {
+            let who = person(staff_id)?;
+            println!("   {username:<10} {} ({staff_id})", who.name);
+        }
         loop {
             std::thread::sleep(Duration::from_secs(3600));
         }

@@ -174,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .merge(office)
         .merge(photos)
         .merge(open311)
+        .merge(console::router())
         // After every route: it applies to the routes registered before it.
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::no_such_endpoint)

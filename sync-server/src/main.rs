@@ -119,6 +119,17 @@ enum Command {
         #[arg(long)]
         server_url: Option<String>,
     },
+    /// Create or replace a person's console login. The password is read from the first
+    /// line of standard input (so it stays out of the shell history and the process list);
+    /// a new password ends the person's open console sessions.
+    Login {
+        /// Staff id of a centre operator, unit handler or inspector.
+        #[arg(long)]
+        person: String,
+        /// The name they type at the login page (letters, digits, '.', '_', '-').
+        #[arg(long)]
+        username: String,
+    },
     /// Revoke a device: its token is refused from now on.
     Revoke {
         /// The device id printed at enrolment.
@@ -229,6 +240,7 @@ fn run(cli: Cli) -> Result<(), DynError> {
     });
     let office = OfficeConfig {
         zero_report_cutoff: cli.zero_report_cutoff,
+        console: Default::default(),
     };
     let open = || SqliteStorage::open(&cli.db, catalog.clone());
     match cli.command {
@@ -333,6 +345,25 @@ fn run(cli: Cli) -> Result<(), DynError> {
                  once: the phone enters the code or scans the QR payload",
                 made.role.as_str(),
                 serde_json::to_string(&made.scope)?
+            );
+            Ok(())
+        }
+        Command::Login { person, username } => {
+            let storage = open()?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            wangge_server::console::account::create_login(
+                &storage,
+                &person,
+                &username,
+                password,
+                chrono::Utc::now().timestamp_millis(),
+            )?;
+            cli_audit(&storage, "cli login", None, Some(person.clone()), None);
+            println!(
+                "{person} logs in to the console as {}",
+                username.trim().to_lowercase()
             );
             Ok(())
         }

@@ -15,6 +15,8 @@ use chrono::NaiveTime;
 pub struct OfficeConfig {
     /// The daily cut-off of zero reports, China time: an unfiled day is missing after it.
     pub zero_report_cutoff: NaiveTime,
+    /// The browser console's sessions.
+    pub console: crate::console::session::ConsoleConfig,
 }
 
 impl Default for OfficeConfig {
@@ -22,6 +24,7 @@ impl Default for OfficeConfig {
     fn default() -> Self {
         OfficeConfig {
             zero_report_cutoff: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
+            console: Default::default(),
         }
     }
 }

@@ -40,6 +40,13 @@ pub struct CaseFilter {
     pub holder: Option<String>,
     /// Dispatched to this unit at some time (lead or assisting).
     pub unit: Option<String>,
+    /// When not empty: only cases dispatched at some time to one of these units (a unit
+    /// handler's view of the street).
+    pub units_any: Vec<String>,
+    /// Only cases with the district platform (true) or not (false).
+    pub escalated: Option<bool>,
+    /// Only open cases a unit handed back that are with the centre again.
+    pub handed_back: bool,
     /// In this grid cell, workstation or block (any level).
     pub area: Option<String>,
     /// In this grid block.

@@ -61,6 +61,11 @@ pub struct ListParams {
     pub holder: Option<String>,
     /// Ever dispatched to this unit.
     pub unit: Option<String>,
+    /// `true`: only cases with the district platform; `false`: only the others.
+    pub escalated: Option<bool>,
+    /// Only open cases a unit handed back that are with the centre again.
+    #[serde(default)]
+    pub handed_back: bool,
     /// Grid cell, workstation or block (any level).
     pub grid: Option<String>,
     /// Grid block.
@@ -133,6 +138,9 @@ impl ListParams {
             open: self.open,
             holder: self.holder,
             unit: self.unit,
+            units_any: Vec::new(),
+            escalated: self.escalated,
+            handed_back: self.handed_back,
             area: self.grid,
             block: self.block,
             workstation: self.workstation,

@@ -7,6 +7,7 @@
 //! server holds no state of its own between requests and several server
 //! processes can share one PostgreSQL database.
 
+pub mod console;
 pub mod intake;
 pub mod sqlite;
 
@@ -444,4 +445,22 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether the storage can serve: the database answers and its schema is the one this
     /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator).
     fn ready(&self) -> ApiResult<()>;
+    /// Creates or replaces the console login of `login.staff_id`. Replacing it (a new
+    /// password) ends the person's sessions. Refused with `409 username_taken` when another
+    /// person has the username.
+    fn set_login(&self, login: &console::StaffLogin) -> ApiResult<()>;
+    /// The login with this (lower-case) username.
+    fn login_by_username(&self, username: &str) -> ApiResult<Option<console::StaffLogin>>;
+    /// The login of a person.
+    fn login_of(&self, staff_id: &str) -> ApiResult<Option<console::StaffLogin>>;
+    /// Starts a session whose token hashes to `token_hash`; drops the person's sessions that
+    /// have ended by `session.created_at`.
+    fn create_session(&self, token_hash: &[u8], session: &console::ConsoleSession)
+    -> ApiResult<()>;
+    /// The session of a token hash, ended or not (the caller checks the times).
+    fn session(&self, token_hash: &[u8]) -> ApiResult<Option<console::ConsoleSession>>;
+    /// Records activity of a session (the idle limit counts from it).
+    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> ApiResult<()>;
+    /// Ends a session (log out). False if there was none.
+    fn end_session(&self, token_hash: &[u8]) -> ApiResult<bool>;
 }

@@ -38,6 +38,8 @@ use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
 };
 
+#[path = "sqlite_console.rs"]
+mod console_db;
 #[path = "sqlite_intake.rs"]
 mod intake_db;
 #[path = "sqlite_office.rs"]
@@ -102,7 +104,8 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// spans, next deadline (`sqlite_office.rs`), derived from every stored case.
 /// Version 11 adds intake and Open311 (`sqlite_intake.rs`).
 /// Version 12 the pairing codes (`sqlite_pairing.rs`).
-pub const SCHEMA_VERSION: i64 = 12;
+/// Version 13 the console's logins and sessions (`sqlite_console.rs`).
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -278,6 +281,7 @@ impl SqliteStorage {
             tx.execute_batch(office::OFFICE_SCHEMA)?;
             tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
             tx.execute_batch(pairing::PAIRING_SCHEMA)?;
+            tx.execute_batch(console_db::CONSOLE_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -315,6 +319,9 @@ impl SqliteStorage {
             }
             if version < 12 {
                 tx.execute_batch(pairing::PAIRING_SCHEMA)?;
+            }
+            if version < 13 {
+                tx.execute_batch(console_db::CONSOLE_SCHEMA)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -1160,6 +1167,44 @@ impl Storage for SqliteStorage {
         self.insert_pairing_code(code)
     }
 
+    fn set_login(&self, login: &crate::storage::console::StaffLogin) -> ApiResult<()> {
+        self.put_login(login)
+    }
+
+    fn login_by_username(
+        &self,
+        username: &str,
+    ) -> ApiResult<Option<crate::storage::console::StaffLogin>> {
+        self.get_login("username", username)
+    }
+
+    fn login_of(&self, staff_id: &str) -> ApiResult<Option<crate::storage::console::StaffLogin>> {
+        self.get_login("staff_id", staff_id)
+    }
+
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        session: &crate::storage::console::ConsoleSession,
+    ) -> ApiResult<()> {
+        self.insert_session(token_hash, session)
+    }
+
+    fn session(
+        &self,
+        token_hash: &[u8],
+    ) -> ApiResult<Option<crate::storage::console::ConsoleSession>> {
+        self.get_session(token_hash)
+    }
+
+    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> ApiResult<()> {
+        self.set_session_seen(token_hash, now_ms)
+    }
+
+    fn end_session(&self, token_hash: &[u8]) -> ApiResult<bool> {
+        self.delete_session(token_hash)
+    }
+
     fn redeem_pairing_code(
         &self,
         redeem: &crate::pairing::Redeem,
@@ -1339,6 +1384,7 @@ mod tests {
              DROP TABLE case_assignment; DROP TABLE case_span; DROP TABLE case_office;
              DROP INDEX case_view_by_reported; DROP INDEX case_view_by_channel;
              DROP TABLE pairing_codes;
+             DROP TABLE staff_logins; DROP TABLE console_sessions;
              PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -1368,6 +1414,10 @@ mod tests {
         assert_eq!(
             columns(&old, "pairing_codes"),
             columns(&fresh, "pairing_codes")
+        );
+        assert_eq!(
+            columns(&old, "console_sessions"),
+            columns(&fresh, "console_sessions")
         );
         let record: Option<i64> = old
             .query_row("SELECT last_cursor FROM devices", [], |r| r.get(0))

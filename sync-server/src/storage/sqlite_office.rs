@@ -277,6 +277,32 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
             arg(text(u))
         ));
     }
+    if !f.units_any.is_empty() {
+        let list: Vec<String> = f.units_any.iter().map(|u| arg(text(u))).collect();
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit IN ({}) AND a.case_id = v.case_id)",
+            list.join(", ")
+        ));
+    }
+    if let Some(escalated) = f.escalated {
+        conds.push(
+            if escalated {
+                "v.escalated"
+            } else {
+                "NOT v.escalated"
+            }
+            .into(),
+        );
+    }
+    if f.handed_back {
+        // Back with the centre: open, and no unit holds it any more.
+        conds.push(
+            "v.is_open AND EXISTS (SELECT 1 FROM case_assignment a WHERE a.case_id = v.case_id \
+             AND a.ended = 'handed_back') AND NOT EXISTS (SELECT 1 FROM case_assignment a \
+             WHERE a.case_id = v.case_id AND a.ended IS NULL AND a.released_at IS NULL)"
+                .into(),
+        );
+    }
     if let Some(a) = &f.area {
         let p = arg(text(a));
         conds.push(format!(

@@ -1,0 +1,238 @@
+//! Every text the console shows, in one place, Chinese first.
+//!
+//! Why constants and not a translation framework: the console has one language today and
+//! a few hundred strings; constants are checked by the compiler (a missing label does not
+//! build) and found by grep. A second language becomes a second module with the same
+//! names, chosen per request.
+
+use wangge_core::{CaseStatus, Role};
+
+/// The console's name, in the title bar.
+pub const CONSOLE: &str = "网格化管理平台";
+
+// ---- Navigation -------------------------------------------------------------------------
+/// Queues.
+pub const NAV_QUEUES: &str = "案件队列";
+/// Intake desk.
+pub const NAV_INTAKE: &str = "受理登记";
+/// Map.
+pub const NAV_MAP: &str = "网格地图";
+/// Zero-report board.
+pub const NAV_BOARD: &str = "零报告";
+/// Evaluation.
+pub const NAV_EVALUATION: &str = "考核评价";
+/// Log out.
+pub const LOG_OUT: &str = "退出登录";
+
+// ---- Login ------------------------------------------------------------------------------
+/// Login page title.
+pub const LOGIN_TITLE: &str = "登录";
+/// Username field.
+pub const USERNAME: &str = "用户名";
+/// Password field.
+pub const PASSWORD: &str = "密码";
+/// Login button.
+pub const LOG_IN: &str = "登录";
+/// Wrong username or password.
+pub const LOGIN_FAILED: &str = "用户名或密码错误";
+/// Too many attempts; the number of minutes follows.
+pub const LOGIN_LOCKED: &str = "尝试次数过多，请稍后再试（分钟）：";
+/// Session ended.
+pub const SESSION_ENDED: &str = "登录已过期，请重新登录";
+
+// ---- Errors -----------------------------------------------------------------------------
+/// Error page title.
+pub const ERROR_TITLE: &str = "操作未完成";
+/// Link back.
+pub const BACK: &str = "返回";
+
+// ---- Queues -----------------------------------------------------------------------------
+/// Queue: to register.
+pub const QUEUE_TO_REGISTER: &str = "待立案";
+/// Queue: in progress by unit.
+pub const QUEUE_IN_PROGRESS: &str = "处置中";
+/// Queue: due within 30 minutes.
+pub const QUEUE_DUE_SOON: &str = "30分钟内到期";
+/// Queue: overdue.
+pub const QUEUE_OVERDUE: &str = "已超时";
+/// Queue: escalated to the district.
+pub const QUEUE_ESCALATED: &str = "已上报区级";
+/// Queue: handed back by a unit.
+pub const QUEUE_HANDED_BACK: &str = "被退回";
+/// Queue: awaiting verification.
+pub const QUEUE_TO_VERIFY: &str = "待核查";
+/// Queue: all cases (a search).
+pub const QUEUE_ALL: &str = "全部案件";
+/// Queue: my unit's cases.
+pub const QUEUE_MY_UNIT: &str = "本单位案件";
+/// Column: case number.
+pub const COL_NUMBER: &str = "案件编号";
+/// Column: reported at.
+pub const COL_REPORTED: &str = "上报时间";
+/// Column: item.
+pub const COL_ITEM: &str = "问题类别";
+/// Column: place.
+pub const COL_PLACE: &str = "网格";
+/// Column: status.
+pub const COL_STATUS: &str = "状态";
+/// Column: holder.
+pub const COL_HOLDER: &str = "当前处置单位";
+/// Column: time left.
+pub const COL_TIME_LEFT: &str = "剩余时间";
+/// Column: channel.
+pub const COL_CHANNEL: &str = "来源";
+/// Not registered yet (no number).
+pub const NO_NUMBER: &str = "未立案";
+/// No cases.
+pub const EMPTY_QUEUE: &str = "没有案件";
+/// Next page.
+pub const NEXT_PAGE: &str = "下一页";
+/// Late.
+pub const LATE: &str = "超时";
+/// Search button.
+pub const SEARCH: &str = "查询";
+/// Text search field.
+pub const SEARCH_TEXT: &str = "描述关键词";
+/// Unit picker.
+pub const UNIT: &str = "单位";
+/// Any (filter option).
+pub const ANY: &str = "全部";
+
+// ---- Case page ---------------------------------------------------------------------------
+/// Timeline heading.
+pub const TIMELINE: &str = "处置过程";
+/// Photos heading.
+pub const PHOTOS: &str = "照片";
+/// Actions heading.
+pub const ACTIONS: &str = "可执行操作";
+/// Description.
+pub const DESCRIPTION: &str = "问题描述";
+/// Address.
+pub const ADDRESS: &str = "地址";
+/// Deadlines.
+pub const DEADLINES: &str = "时限";
+/// Who.
+pub const WHO: &str = "操作人";
+/// Role.
+pub const ROLE: &str = "角色";
+/// Device.
+pub const DEVICE: &str = "终端";
+/// When.
+pub const WHEN: &str = "时间";
+/// What.
+pub const WHAT: &str = "操作";
+/// Console device.
+pub const CONSOLE_DEVICE: &str = "平台";
+/// Note / reason field.
+pub const NOTE: &str = "说明";
+/// Lead unit.
+pub const LEAD_UNIT: &str = "牵头单位";
+/// Assisting units.
+pub const ASSISTING_UNITS: &str = "协办单位";
+/// Evidence warning heading.
+pub const EVIDENCE_WARNINGS: &str = "证据提示";
+/// Duplicate hints heading.
+pub const DUPLICATE_HINTS: &str = "可能重复的案件";
+/// Position.
+pub const POSITION: &str = "位置";
+
+/// The action buttons, by event type.
+pub fn action(kind: &str) -> &'static str {
+    match kind {
+        "register" => "立案",
+        "rejected" => "不予立案",
+        "dispatched" => "派遣",
+        "withdrawn" => "撤回派遣",
+        "released" => "解除协办",
+        "arrived" => "到场/受理",
+        "feedback" => "处置反馈",
+        "handed_back" => "退回",
+        "verified_pass" => "核查通过",
+        "verified_fail" => "核查不通过",
+        "closed" => "结案",
+        "reopened" => "重新打开",
+        "escalated" => "提交区级平台",
+        "comment" => "备注",
+        "merge" => "合并",
+        _ => "操作",
+    }
+}
+
+/// What an event of the timeline was, by its type.
+pub fn event(kind: &str) -> &'static str {
+    match kind {
+        "reported" => "上报",
+        "registered" => "立案",
+        "rejected" => "不予立案",
+        "dispatched" => "派遣",
+        "arrived" => "到场/受理",
+        "handled_on_spot" => "现场处置",
+        "feedback" => "处置反馈",
+        "verified" => "核查",
+        "closed" => "结案",
+        "reopened" => "重新打开",
+        "escalated" => "提交区级平台",
+        "released" => "解除协办",
+        "withdrawn" => "撤回派遣",
+        "handed_back" => "退回",
+        "merged_into" => "合并至",
+        "merged_from" => "合并自",
+        "comment" => "备注",
+        _ => "事件",
+    }
+}
+
+// ---- Intake ------------------------------------------------------------------------------
+/// Intake page title.
+pub const INTAKE_TITLE: &str = "受理登记";
+/// Channel.
+pub const CHANNEL: &str = "来源渠道";
+/// The channel's reference.
+pub const REFERENCE: &str = "渠道工单号";
+/// Checklist item.
+pub const ITEM: &str = "问题类别（清单事项）";
+/// Latitude.
+pub const LATITUDE: &str = "纬度";
+/// Longitude.
+pub const LONGITUDE: &str = "经度";
+/// Pick on the map.
+pub const PICK_ON_MAP: &str = "在地图上点选位置";
+/// Grid (when the position is ambiguous).
+pub const GRID: &str = "网格";
+/// Reporter's name.
+pub const REPORTER_NAME: &str = "反映人";
+/// Reporter's phone.
+pub const REPORTER_PHONE: &str = "联系电话";
+/// Save.
+pub const SAVE: &str = "保存";
+/// Check for duplicates.
+pub const CHECK_DUPLICATES: &str = "查重";
+/// Saved.
+pub const SAVED: &str = "已受理";
+
+/// A status, as people at the centre say it.
+pub fn status(s: CaseStatus) -> &'static str {
+    match s {
+        CaseStatus::Reported => "待立案",
+        CaseStatus::Registered => "已立案",
+        CaseStatus::Rejected => "不予立案",
+        CaseStatus::Dispatched => "已派遣",
+        CaseStatus::InProgress => "处置中",
+        CaseStatus::Handled => "已处置",
+        CaseStatus::Verified => "已核查",
+        CaseStatus::Closed => "已结案",
+        CaseStatus::Merged => "已合并",
+    }
+}
+
+/// A role, as people at the centre say it.
+pub fn role(r: Role) -> &'static str {
+    match r {
+        Role::GridOfficer => "网格巡查员",
+        Role::StreetOfficial => "街道公务人员",
+        Role::WorkstationStaff => "居民区工作站",
+        Role::Centre => "管理中心",
+        Role::HandlingUnit => "处置单位",
+        Role::Supervisor => "督察",
+    }
+}

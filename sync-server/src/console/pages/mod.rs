@@ -1,0 +1,4 @@
+//! The console's pages, one module per page.
+
+pub mod login;
+pub mod queue;
