@@ -46,7 +46,7 @@ pub const LATE_COLOUR: &str = "#dc2626";
 const MIN_LABELLED_WIDTH: f64 = 48.0;
 
 /// A base map of slippy-map tiles laid under the grid.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TileLayer {
     /// The tiles' URL, with `{z}`, `{x}` and `{y}` in it:
     /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png`.
@@ -59,6 +59,47 @@ pub struct TileLayer {
 }
 
 impl TileLayer {
+    /// The tile layer of the server's configuration: `url_template` (`WANGGE_MAP_TILES`),
+    /// `datum` (`WANGGE_MAP_TILES_DATUM`: `wgs84` or `gcj02`) and `attribution`
+    /// (`WANGGE_MAP_TILES_ATTRIBUTION`). No template: no tiles. The error says what to fix.
+    ///
+    /// Why the datum has no default: tiles in the other datum put every case and outline a
+    /// few hundred metres off in Shanghai, plausibly enough that nobody notices; so the
+    /// operator says which one the provider uses (as the grid dataset must).
+    pub fn configured(
+        url_template: Option<&str>,
+        datum: Option<&str>,
+        attribution: Option<&str>,
+    ) -> Result<Option<TileLayer>, String> {
+        let datum = match datum.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(name) => Some(parse_datum(name).ok_or_else(|| {
+                format!("map tiles datum '{name}': write wgs84 (OpenStreetMap and most providers) or gcj02 (AMap, Tencent)")
+            })?),
+            None => None,
+        };
+        let Some(url) = url_template.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
+            return Err(format!("map tiles '{url}': give an http(s) URL template"));
+        }
+        if ["{z}", "{x}", "{y}"].iter().any(|p| !url.contains(p)) {
+            return Err(format!(
+                "map tiles '{url}': the template needs {{z}}, {{x}} and {{y}}, e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png"
+            ));
+        }
+        let Some(datum) = datum else {
+            return Err(
+                "map tiles: say which datum the tiles are drawn in with WANGGE_MAP_TILES_DATUM (or --map-tiles-datum): wgs84 or gcj02".into(),
+            );
+        };
+        Ok(Some(TileLayer {
+            url_template: url.to_owned(),
+            datum,
+            attribution: attribution.unwrap_or_default().trim().to_owned(),
+        }))
+    }
+
     /// The URL of one tile.
     pub fn tile_url(&self, z: u8, x: u32, y: u32) -> String {
         self.url_template
@@ -145,8 +186,9 @@ pub struct MapOptions<'a> {
     pub layers: GridLayers<'a>,
     /// A base map under the grid.
     pub tiles: Option<&'a TileLayer>,
-    /// Whether the console's script lets a click pick a position on it (`data-pick`).
-    pub pickable: bool,
+    /// The id of a form whose `lat`, `lon` (and `datum`, if it has one) fields a click on
+    /// the map fills, through the console's script (`data-pick-form`); `None`: not pickable.
+    pub pick_form: Option<&'a str>,
 }
 
 impl<'a> MapOptions<'a> {
@@ -160,7 +202,7 @@ impl<'a> MapOptions<'a> {
             viewport: None,
             layers: GridLayers::default(),
             tiles: None,
-            pickable: false,
+            pick_form: None,
         }
     }
 }
@@ -197,6 +239,24 @@ pub fn position_from_map(datum: Datum, lat: f64, lon: f64) -> Option<(f64, f64)>
     }
     let (lat, lon) = datum.to_wgs84(lat, lon);
     valid(lat, lon).then_some((lat, lon))
+}
+
+/// A datum as the configuration and the map's `data-datum` write it: `wgs84` or `gcj02`
+/// (the grid dataset's `WGS-84` and `GCJ-02` are accepted too, in any case).
+pub fn parse_datum(name: &str) -> Option<Datum> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "wgs84" | "wgs-84" => Some(Datum::Wgs84),
+        "gcj02" | "gcj-02" => Some(Datum::Gcj02),
+        _ => None,
+    }
+}
+
+/// The name [`parse_datum`] reads: `wgs84` or `gcj02`.
+pub fn datum_name(datum: Datum) -> &'static str {
+    match datum {
+        Datum::Wgs84 => "wgs84",
+        Datum::Gcj02 => "gcj02",
+    }
 }
 
 /// From the grid's and the markers' datums to the display datum.
@@ -362,12 +422,14 @@ fn short_name(name: &str) -> &str {
 
 /// Draws the grid and the markers as one `<svg>`.
 ///
-/// The `<svg>` carries `id` = [`MapOptions::dom_id`], `class="grid-map"`, and the projection
-/// for the console's script: `data-datum` (`WGS-84` or `GCJ-02`), `data-origin-x`,
-/// `data-origin-y` (world units of the top-left corner, in `0..1`), `data-scale` (pixels
-/// per world unit), `data-width` and `data-height`, and `data-pick` when pickable. A pixel
-/// `(px, py)` of the drawing is the world point `(origin_x + px / scale, origin_y + py /
-/// scale)`, whose position is `lon = x * 360 - 180`, `lat = atan(sinh(pi * (1 - 2y)))`.
+/// The `<svg>` carries `id` = [`MapOptions::dom_id`], `class="map grid-map"`, and the
+/// projection for the console's script (`assets/console.js`): `data-datum` (`wgs84` or
+/// `gcj02`, [`parse_datum`]), `data-scale` (the world's width in pixels), `data-origin-x`
+/// and `data-origin-y` (the top-left corner's offset from the world's, in pixels at that
+/// scale), `data-width` and `data-height`, and `data-pick-form` when pickable. A pixel
+/// `(px, py)` of the drawing is the world point `x = (px + origin_x) / scale`,
+/// `y = (py + origin_y) / scale` (both in `0..1`), whose position is
+/// `lon = x * 360 - 180`, `lat = atan(sinh(pi * (1 - 2y)))`, in the map's datum.
 ///
 /// Each cell's outline is a `<path data-cell-id=… data-level=…>` with its name as
 /// `<title>`; each marker an `<a class="marker" href="/console/cases/{id}"
@@ -396,13 +458,14 @@ pub fn render_map(grid: &GridIndex, markers: &[Marker<'_>], options: &MapOptions
             })
     };
     html! {
-        svg xmlns="http://www.w3.org/2000/svg" id=(options.dom_id) class="grid-map"
+        svg xmlns="http://www.w3.org/2000/svg" id=(options.dom_id) class="map grid-map"
             viewBox={ "0 0 " (options.width) " " (options.height) }
             width=(options.width) height=(options.height)
             role="img" aria-label=(options.label)
-            data-datum=(p.datum.as_str()) data-origin-x=(p.origin_x) data-origin-y=(p.origin_y)
-            data-scale=(p.scale) data-width=(options.width) data-height=(options.height)
-            data-pick[options.pickable] {
+            data-datum=(datum_name(p.datum)) data-origin-x=(p.origin_x * p.scale)
+            data-origin-y=(p.origin_y * p.scale) data-scale=(p.scale)
+            data-width=(options.width) data-height=(options.height)
+            data-pick-form=[options.pick_form] {
             @if let Some(tiles) = options.tiles {
                 g class="tiles" {
                     @for t in p.tiles(width, height) {
@@ -590,12 +653,14 @@ mod tests {
             .split("data-datum=\"")
             .nth(1)
             .and_then(|s| s.split('"').next())
-            .and_then(Datum::from_name);
+            .and_then(parse_datum);
+        // What the console's script does with the attributes.
+        let scale = attribute(svg, "data-scale");
         Projection {
             datum: datum.unwrap_or_else(|| panic!("no datum in {svg}")),
-            origin_x: attribute(svg, "data-origin-x"),
-            origin_y: attribute(svg, "data-origin-y"),
-            scale: attribute(svg, "data-scale"),
+            origin_x: attribute(svg, "data-origin-x") / scale,
+            origin_y: attribute(svg, "data-origin-y") / scale,
+            scale,
         }
     }
 
@@ -625,6 +690,13 @@ mod tests {
         assert!((lat - 31.195).abs() < 1e-9 && (lon - 121.445).abs() < 1e-9);
         assert!(svg.contains("viewBox=\"0 0 960 640\""));
         assert!(!svg.contains("data-pick"));
+        let pickable = MapOptions {
+            pick_form: Some("intake"),
+            ..options
+        };
+        let svg = render_map(&grid, &[], &pickable).into_string();
+        assert!(svg.contains("data-pick-form=\"intake\""));
+        assert!(svg.contains("data-datum=\"wgs84\""));
     }
 
     #[test]
@@ -856,6 +928,37 @@ mod tests {
         );
         assert_eq!(position_from_map(Datum::Wgs84, 91.0, 0.0), None);
         assert_eq!(position_from_map(Datum::Gcj02, f64::NAN, 0.0), None);
+    }
+
+    #[test]
+    fn tile_configuration_needs_a_template_and_a_datum() {
+        assert_eq!(TileLayer::configured(None, None, None), Ok(None));
+        assert_eq!(
+            TileLayer::configured(Some(" "), Some("gcj02"), None),
+            Ok(None)
+        );
+        let amap = TileLayer::configured(
+            Some("https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8"),
+            Some("GCJ02"),
+            Some("高德地图"),
+        );
+        let amap = amap
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("a good configuration"));
+        assert_eq!(amap.datum, Datum::Gcj02);
+        assert_eq!(
+            amap.tile_url(17, 109_750, 53_573),
+            "https://webrd01.is.autonavi.com/appmaptile?x=109750&y=53573&z=17&style=8"
+        );
+        let osm = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+        let missing_datum = TileLayer::configured(Some(osm), None, None);
+        assert!(missing_datum.is_err_and(|e| e.contains("WANGGE_MAP_TILES_DATUM")));
+        assert!(TileLayer::configured(Some(osm), Some("bd09"), None).is_err());
+        assert!(TileLayer::configured(Some("https://x/{z}/{x}.png"), Some("wgs84"), None).is_err());
+        assert!(TileLayer::configured(Some("ftp://x/{z}/{x}/{y}"), Some("wgs84"), None).is_err());
+        assert_eq!(parse_datum("WGS-84"), Some(Datum::Wgs84));
+        assert_eq!(datum_name(Datum::Gcj02), "gcj02");
     }
 
     #[test]
