@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(pages::login::logout))
         .route("/console/queues", get(pages::queue::index))
         .route("/console/queues/{queue}", get(pages::queue::queue))
+        .route("/console/map", get(pages::map::map))
         .layer(axum::Extension(throttle));
     limit_body(
         pages,
