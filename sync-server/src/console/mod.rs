@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/queues", get(pages::queue::index))
         .route("/console/queues/{queue}", get(pages::queue::queue))
         .route("/console/map", get(pages::map::map))
+        .route("/console/board", get(pages::board::board))
         .layer(axum::Extension(throttle));
     limit_body(
         pages,

@@ -1,5 +1,6 @@
 //! The console's pages, one module per page.
 
+pub mod board;
 pub mod filters;
 pub mod login;
 pub mod map;

@@ -12,7 +12,7 @@
 
 use maud::{Markup, html};
 
-use super::Px;
+use super::{Px, fit_text, text_width};
 
 /// Width of a chart in pixels (the drawing's units; CSS may scale it down).
 pub const CHART_WIDTH: f64 = 640.0;
@@ -109,33 +109,6 @@ pub fn percent_chart(dom_id: &str, title: &str, bars: &[Bar<'_>]) -> Markup {
     )
 }
 
-/// Estimated width of a text in pixels at [`FONT`]: a CJK character is a full em, an
-/// ASCII one about six tenths. Estimated because the server cannot measure the browser's
-/// font; the estimate only sizes the label column and decides where to cut.
-fn text_width(text: &str) -> f64 {
-    text.chars()
-        .map(|c| if c.is_ascii() { 0.6 * FONT } else { FONT })
-        .sum()
-}
-
-/// `text` cut to fit `width` pixels, with `…` when cut.
-fn fit_text(text: &str, width: f64) -> std::borrow::Cow<'_, str> {
-    if text_width(text) <= width {
-        return text.into();
-    }
-    let mut used = FONT; // the ellipsis
-    let mut cut = String::new();
-    for c in text.chars() {
-        used += if c.is_ascii() { 0.6 * FONT } else { FONT };
-        if used > width {
-            break;
-        }
-        cut.push(c);
-    }
-    cut.push('…');
-    cut.into()
-}
-
 fn render(
     dom_id: &str,
     title: &str,
@@ -144,7 +117,10 @@ fn render(
     class: &str,
     guides: &[f64],
 ) -> Markup {
-    let widest = bars.iter().map(|b| text_width(b.label)).fold(0.0, f64::max);
+    let widest = bars
+        .iter()
+        .map(|b| text_width(b.label, FONT))
+        .fold(0.0, f64::max);
     let label_w = (widest + 10.0).clamp(MIN_LABEL, CHART_WIDTH * MAX_LABEL_SHARE);
     let area = CHART_WIDTH - label_w - VALUE_ROOM;
     let length = |value: f64| {
@@ -174,7 +150,7 @@ fn render(
                         title { (bar.label) ": " (bar.value_text) }
                         text x=(Px(label_w - 6.0)) y=(Px(top + ROW / 2.0 + FONT / 3.0))
                             text-anchor="end" fill="#0f172a" {
-                            (fit_text(bar.label, label_w - 10.0))
+                            (fit_text(bar.label, label_w - 10.0, FONT))
                         }
                         rect x=(Px(label_w)) y=(Px(top + (ROW - BAR) / 2.0))
                             width=(Px(length(bar.value))) height=(BAR) fill=(BAR_COLOUR) {}

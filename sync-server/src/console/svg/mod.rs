@@ -9,6 +9,7 @@
 //! SVG goes through maud's escaping.
 
 pub mod chart;
+pub mod day_grid;
 pub mod map;
 pub mod projection;
 
@@ -50,6 +51,33 @@ pub(crate) fn push_px(buffer: &mut String, value: f64) {
     } else {
         let _ = write!(buffer, "{whole}.{fraction}");
     }
+}
+
+/// Estimated width of a text in pixels at `font` size: a CJK character is a full em, an
+/// ASCII one about six tenths. Estimated because the server cannot measure the browser's
+/// font; the estimate only sizes label columns and decides where to cut.
+pub(crate) fn text_width(text: &str, font: f64) -> f64 {
+    text.chars()
+        .map(|c| if c.is_ascii() { 0.6 * font } else { font })
+        .sum()
+}
+
+/// `text` cut to fit `width` pixels at `font` size, with `…` when cut.
+pub(crate) fn fit_text(text: &str, width: f64, font: f64) -> std::borrow::Cow<'_, str> {
+    if text_width(text, font) <= width {
+        return text.into();
+    }
+    let mut used = font; // the ellipsis
+    let mut cut = String::new();
+    for c in text.chars() {
+        used += if c.is_ascii() { 0.6 * font } else { font };
+        if used > width {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push('…');
+    cut.into()
 }
 
 /// Tags that HTML writes without an end tag but SVG does not know as such.
