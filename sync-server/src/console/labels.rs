@@ -154,6 +154,7 @@ pub fn action(kind: &str) -> &'static str {
         "escalated" => "提交区级平台",
         "comment" => "备注",
         "merge" => "合并",
+        "intake" => "已受理",
         _ => "操作",
     }
 }

@@ -48,6 +48,17 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(pages::login::logout))
         .route("/console/queues", get(pages::queue::index))
         .route("/console/queues/{queue}", get(pages::queue::queue))
+        .route(
+            "/console/intake",
+            get(pages::intake::page_get).post(pages::intake::submit),
+        )
+        .route("/console/cases/{id}", get(pages::case::show))
+        .route("/console/cases/{id}/act", post(pages::case::act))
+        .route("/console/cases/{id}/photos/{sha}", get(pages::case::photo))
+        .route(
+            "/console/cases/{id}/photos/{sha}/thumbnail",
+            get(pages::case::thumbnail),
+        )
         .route("/console/map", get(pages::map::map))
         .route("/console/board", get(pages::board::board))
         .layer(axum::Extension(throttle));

@@ -113,7 +113,7 @@ pub async fn put_chunk(
     }
 }
 
-fn jpeg(bytes: Vec<u8>, etag: &str) -> Response {
+pub(crate) fn jpeg(bytes: Vec<u8>, etag: &str) -> Response {
     let sent = bytes.len() as u64;
     let mut response = (
         [

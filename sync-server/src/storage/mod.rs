@@ -419,6 +419,16 @@ pub trait Storage: Send + Sync + 'static {
     /// The open cases of the same checklist item reported near a case (within
     /// [`intake::DUPLICATE_RADIUS_M`] and [`intake::DUPLICATE_WINDOW_MS`]), nearest first.
     fn duplicate_hints(&self, case_id: &str) -> ApiResult<Vec<intake::DuplicateHint>>;
+    /// The open cases of `item` reported within [`intake::DUPLICATE_RADIUS_M`] of a position
+    /// and [`intake::DUPLICATE_WINDOW_MS`] of `at_ms`, nearest first: the hints the intake
+    /// desk shows before a case is saved.
+    fn duplicates_near(
+        &self,
+        item: &str,
+        at_ms: i64,
+        lat: f64,
+        lon: f64,
+    ) -> ApiResult<Vec<intake::DuplicateHint>>;
     /// The reporter's contact recorded at intake, if any.
     fn reporter_contact(&self, case_id: &str) -> ApiResult<Option<intake::ReporterContact>>;
     /// Stores an Open311 API key whose secret hashes to `key_hash`.

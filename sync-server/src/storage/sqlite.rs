@@ -1171,6 +1171,16 @@ impl Storage for SqliteStorage {
         self.insert_pairing_code(code)
     }
 
+    fn duplicates_near(
+        &self,
+        item: &str,
+        at_ms: i64,
+        lat: f64,
+        lon: f64,
+    ) -> ApiResult<Vec<crate::storage::intake::DuplicateHint>> {
+        self.hints_at(item, at_ms, lat, lon)
+    }
+
     fn set_login(&self, login: &crate::storage::console::StaffLogin) -> ApiResult<()> {
         self.put_login(login)
     }

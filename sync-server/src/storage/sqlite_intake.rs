@@ -297,6 +297,17 @@ impl SqliteStorage {
         hints_for(&self.reader(), case_id)
     }
 
+    /// See [`crate::storage::Storage::duplicates_near`].
+    pub(super) fn hints_at(
+        &self,
+        item: &str,
+        at: i64,
+        lat: f64,
+        lon: f64,
+    ) -> ApiResult<Vec<DuplicateHint>> {
+        hints_near(&self.reader(), "", item, at, lat, lon)
+    }
+
     /// See [`crate::storage::Storage::reporter_contact`].
     pub(super) fn contact(&self, case_id: &str) -> ApiResult<Option<ReporterContact>> {
         let text: Option<String> = self

@@ -12,6 +12,7 @@ mod authority_property;
 mod bad_input;
 mod board;
 mod catalog;
+mod console;
 mod convergence;
 mod evaluation;
 mod exports;

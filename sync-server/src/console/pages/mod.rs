@@ -1,7 +1,9 @@
 //! The console's pages, one module per page.
 
 pub mod board;
+pub mod case;
 pub mod filters;
+pub mod intake;
 pub mod login;
 pub mod map;
 pub mod queue;
