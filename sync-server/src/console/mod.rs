@@ -61,6 +61,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/map", get(pages::map::map))
         .route("/console/board", get(pages::board::board))
+        .route("/console/evaluation", get(pages::evaluation::evaluation))
+        .route("/console/exports/cases.csv", get(pages::exports::cases_csv))
+        .route(
+            "/console/exports/cases.geojson",
+            get(pages::exports::cases_geojson),
+        )
         .layer(axum::Extension(throttle));
     limit_body(
         pages,

@@ -2,6 +2,8 @@
 
 pub mod board;
 pub mod case;
+pub mod evaluation;
+pub mod exports;
 pub mod filters;
 pub mod intake;
 pub mod login;
