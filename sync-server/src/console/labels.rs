@@ -360,6 +360,8 @@ pub const EVAL_OPEN: &str = "未办结";
 pub const EVAL_REJECTED: &str = "不予立案";
 /// Closure rate.
 pub const EVAL_CLOSURE_RATE: &str = "结案率";
+/// The rates' chart.
+pub const EVAL_RATES: &str = "结案率与按时率";
 /// Resolution on-time rate.
 pub const EVAL_ON_TIME: &str = "按时办结率";
 /// Response on-time rate.

@@ -218,7 +218,7 @@ fn figures(e: &Evaluation, from: &str, to: &str) -> Markup {
                 dd { a href=(href) data-figure=(name) data-value=(rate_value(*rate)) { (rate_text(*rate)) } }
             }
         }
-        (percent_chart("chart-rates", L::EVAL_CLOSURE_RATE, &bars))
+        (percent_chart("chart-rates", L::EVAL_RATES, &bars))
     }
 }
 

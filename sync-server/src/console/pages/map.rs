@@ -23,7 +23,7 @@ use crate::console::layout::{Nav, page};
 use crate::console::pages::filters;
 use crate::console::pages::queue::restrict;
 use crate::console::session::Staff;
-use crate::console::svg::map::{GridLayers, MapOptions, Marker, legend, render_map};
+use crate::console::svg::map::{GridLayers, MapOptions, Marker, legend, render_map, short_name};
 use crate::error::ApiError;
 use crate::office::queue::{CaseFilter, CaseRow, Cursor, MAX_PAGE, SortOrder};
 use crate::routes::blocking;
@@ -212,7 +212,7 @@ fn filter_form(state: &AppState, f: &CaseFilter) -> Markup {
                 select name="block" {
                     option value="" { (L::ANY) }
                     @for b in state.catalog.grids.cells_at(GridLevel::Block) {
-                        option value=(b.id()) selected[f.block.as_deref() == Some(b.id())] { (b.name()) }
+                        option value=(b.id()) selected[f.block.as_deref() == Some(b.id())] { (short_name(b.name())) }
                     }
                 }
             }

@@ -410,10 +410,10 @@ impl<'g> Layout<'g> {
     }
 }
 
-/// A cell's short name for its label: the name up to a parenthesis, so
+/// A cell's short name for its label and pickers: the name up to a parenthesis, so
 /// `斜土第一网格块区（大木桥路以西、斜土路以北）` is labelled `斜土第一网格块区` (the whole
 /// name is in the outline's tooltip).
-fn short_name(name: &str) -> &str {
+pub fn short_name(name: &str) -> &str {
     match name.find(['（', '(']) {
         Some(0) | None => name,
         Some(i) => name[..i].trim_end(),
@@ -563,7 +563,8 @@ pub fn render_map(grid: &GridIndex, markers: &[Marker<'_>], options: &MapOptions
 /// `<li data-late>` one.
 pub fn legend(statuses: &[(CaseStatus, &str)], late_label: &str) -> Markup {
     html! {
-        ul class="map-legend" {
+        // Inline style: the legend is one line under the map wherever it is placed.
+        ul class="map-legend" style="list-style:none;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;padding:0" {
             @for (status, text) in statuses {
                 li data-status=(status.as_str()) {
                     svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" {
