@@ -5,6 +5,9 @@
 //!   time the client waits (loopback HTTP included, so an upper bound of the server's
 //!   time); target ≤ 50 ms;
 //! - the evaluation of a quarter holding about 5,000 of the cases; target ≤ 200 ms;
+//! - the console's pages as a browser asks for them (queue, map — 2,000 markers of the
+//!   100,000 and their count —, evaluation of the quarter, zero-report board), median and
+//!   p90; target ≤ 100 ms;
 //! - the CSV export of all 100,000 cases, streamed: its time, and how much the server's
 //!   resident memory grows meanwhile (sampled every 5 ms); target ≤ 50 MB.
 //!
@@ -212,6 +215,49 @@ fn main() {
         intake["intake"]
     );
 
+    // The console's pages, as a centre operator's browser asks for them (the server's time
+    // of rendering the HTML included).
+    let cookie = console_cookie(&db, &server.base);
+    let page = |path: &str| -> Duration {
+        let t = Instant::now();
+        let resp = http
+            .get(format!("{}{path}", server.base))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        resp.bytes().unwrap();
+        t.elapsed()
+    };
+    for (what, path) in [
+        ("console queue, all cases", "/console/queues/all".to_owned()),
+        ("console map, every case", "/console/map".to_owned()),
+        (
+            "console map, open cases",
+            "/console/map?open=true".to_owned(),
+        ),
+        (
+            "console map, block + status",
+            "/console/map?block=XT-B1&status=dispatched".to_owned(),
+        ),
+        (
+            "console evaluation of a quarter",
+            format!("/console/evaluation?from={quarter_from}&to={quarter_to}"),
+        ),
+        ("console zero-report board", "/console/board".to_owned()),
+    ] {
+        for _ in 0..3 {
+            page(&path);
+        }
+        let mut v: Vec<Duration> = (0..RUNS).map(|_| page(&path)).collect();
+        v.sort();
+        println!(
+            "{what:<34}: {:>7.2} ms median ({:.2} ms p90; target ≤ 100 ms)",
+            ms(v[RUNS / 2]),
+            ms(v[RUNS * 9 / 10])
+        );
+    }
+
     // The CSV export, with the server's memory sampled meanwhile.
     let pid = server.pid();
     let before = rss_kib(pid);
@@ -237,6 +283,27 @@ fn main() {
         before as f64 / 1024.0,
         growth as f64 / 1024.0
     );
+}
+
+/// A console login for the centre desk's person and a session through the login form:
+/// the `Cookie` header of its requests.
+fn console_cookie(db: &std::path::Path, base: &str) -> String {
+    let storage = SqliteStorage::open(db, catalog()).unwrap();
+    let password = "bench-password";
+    wangge_server::console::account::create_login(&storage, "desk", "desk", password, MONDAY_9AM)
+        .unwrap();
+    drop(storage);
+    let no_redirect = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirect
+        .post(format!("{base}/console/login"))
+        .form(&[("username", "desk"), ("password", password)])
+        .send()
+        .unwrap();
+    let set = resp.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
 }
 
 /// The cursor of the page after the first 50,000 cases (newest first).
