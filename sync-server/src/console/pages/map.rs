@@ -301,6 +301,28 @@ mod tests {
         assert!(html.contains("name=\"overdue\" value=\"true\" checked"));
     }
 
+    #[tokio::test]
+    async fn configured_gcj02_tiles_lie_under_the_grid() {
+        let tiles = crate::console::svg::map::TileLayer::configured(
+            Some("https://tiles.example/{z}/{x}/{y}.png"),
+            Some("gcj02"),
+            Some("© 示例地图"),
+        )
+        .unwrap()
+        .map(std::sync::Arc::new);
+        let c = Console::with_office(crate::office::OfficeConfig {
+            map_tiles: tiles,
+            ..Default::default()
+        });
+        c.hotline_case(31.190, 121.440, "A02-001");
+        let centre = c.login("XT-CC-001");
+        let (status, html) = c.get(&centre, "/console/map").await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("data-datum=\"gcj02\""));
+        assert!(html.contains("<image href=\"https://tiles.example/15/"));
+        assert!(html.contains(">© 示例地图</text>"));
+    }
+
     #[test]
     fn the_cap_reads_the_most_urgent_and_counts_the_rest() {
         let c = Console::new();
