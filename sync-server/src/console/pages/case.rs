@@ -523,7 +523,7 @@ fn event_of(
 pub async fn act(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    StaffForm { staff, fields }: StaffForm,
+    StaffForm { staff, fields, .. }: StaffForm,
 ) -> Result<Response, ApiError> {
     let record = visible_case(&state, &staff, &id).await?;
     let action = fields.required("action", L::ACTIONS)?.to_owned();

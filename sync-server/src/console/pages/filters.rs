@@ -21,6 +21,14 @@ pub fn pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
         .collect())
 }
 
+/// Whether the query string names any of `names`, blank or not (a form that sent the field
+/// left at "any", or a link that chose a value).
+pub fn names(raw: Option<&str>, names: &[&str]) -> Result<bool, ApiError> {
+    let all: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("bad_query", format!("{e}; fix the query string")))?;
+    Ok(all.iter().any(|(k, _)| names.contains(&k.as_str())))
+}
+
 /// Reads a page's query parameters into `T` without its blank fields; a malformed or
 /// unknown parameter is a `400 bad_query` naming it, as for the API.
 pub fn parse<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {

@@ -186,6 +186,20 @@ impl Console {
         }
     }
 
+    /// Rejects a reported case (it is no longer open).
+    pub fn reject(&self, id: &str) {
+        self.storage
+            .add_case_event(
+                id,
+                &self.centre(),
+                CaseEventKind::Rejected {
+                    reason: "不属于受理范围".into(),
+                },
+                self.now(),
+            )
+            .unwrap();
+    }
+
     /// Registers a case and dispatches it to `units` (the first leads).
     pub fn register_and_dispatch(&self, id: &str, units: &[&str]) {
         let by = self.centre();

@@ -1,6 +1,7 @@
 //! `/console/map`: the street's grid with the cases on it, coloured by status and ringed
 //! red when late, filtered by a GET form (status, open or finished, overdue, category,
-//! block — and any other parameter of `GET /v1/cases`, so a figure can link here).
+//! block — and any other parameter of `GET /v1/cases`, so a figure can link here). Open
+//! cases unless the query names `open` or `status`.
 //!
 //! Why markers are capped ([`MAX_MARKERS`]): the map must stay fast at 100,000 cases, and
 //! a few thousand dots are already more than an eye can tell apart. The server reads at
@@ -141,6 +142,11 @@ pub async fn map(
     params.cursor = None;
     params.limit = None;
     params.sort = None;
+    if !filters::names(uri.query(), &["open", "status"])? {
+        // A first look (the navigation's link, a link with only a place) is at what is
+        // still to be done; the form always sends both fields, blank for "any".
+        params.open = Some(true);
+    }
     let mut filter = params.filter(now)?;
     restrict(&staff, &mut filter);
     let storage = state.storage.clone();
@@ -235,8 +241,11 @@ mod tests {
         let c = Console::new();
         let a = c.hotline_case(31.190, 121.440, "A02-001");
         let b = c.hotline_case(31.185, 121.447, "A01-001");
+        let done = c.hotline_case(31.188, 121.442, "A01-001");
         c.register_and_dispatch(&b, &["城管中队"]);
+        c.reject(&done);
         let centre = c.login("XT-CC-001");
+        // By default, the open cases.
         let (status, html) = c.get(&centre, "/console/map").await;
         assert_eq!(status, 200, "{html}");
         assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"grid-map\""));
@@ -245,8 +254,16 @@ mod tests {
                 "href=\"/console/cases/{id}\" data-case-id=\"{id}\""
             )));
         }
+        assert!(!html.contains(&format!("data-case-id=\"{done}\"")));
+        assert!(html.contains("<option value=\"true\" selected>"));
         assert!(html.contains("data-shown=\"2\" data-total=\"2\" data-unplaced=\"0\""));
         assert!(html.contains("class=\"map-legend\""));
+        // The form's "any" (blank fields): every case.
+        let (_, html) = c
+            .get(&centre, "/console/map?status=&open=&category=&block=")
+            .await;
+        assert!(html.contains(&format!("data-case-id=\"{done}\"")));
+        assert!(html.contains("data-shown=\"3\" data-total=\"3\""));
         // Filtered by status: only the dispatched case.
         let (_, html) = c
             .get(
