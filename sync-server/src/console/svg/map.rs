@@ -556,6 +556,57 @@ pub fn render_map(grid: &GridIndex, markers: &[Marker<'_>], options: &MapOptions
     }
 }
 
+/// Half the side of a case's map, in degrees of latitude (about 330 m): enough of the
+/// street around the case to recognise where it is.
+const CASE_MAP_HALF_SPAN: f64 = 0.003;
+
+/// A map to pick a position on: the whole grid, 720 x 480, whose clicks fill the `lat`,
+/// `lon` and `datum` fields of the form `form_id` (the intake desk), through the console's
+/// script. The picked position is in the map's datum (`data-datum`, which the script
+/// copies into the form's `datum`); the server converts it back to WGS-84
+/// ([`position_from_map`]).
+pub fn pick_map(
+    grid: &GridIndex,
+    tiles: Option<&TileLayer>,
+    dom_id: &str,
+    form_id: &str,
+    label: &str,
+) -> Markup {
+    let options = MapOptions {
+        width: 720,
+        height: 480,
+        tiles,
+        pick_form: Some(form_id),
+        ..MapOptions::new(dom_id, label)
+    };
+    render_map(grid, &[], &options)
+}
+
+/// A small map of one case (the case page): 480 x 320, centred on its position, with the
+/// grid around it and its marker.
+pub fn case_map(
+    grid: &GridIndex,
+    tiles: Option<&TileLayer>,
+    dom_id: &str,
+    marker: &Marker<'_>,
+    label: &str,
+) -> Markup {
+    let half_lon = CASE_MAP_HALF_SPAN * 1.5 / marker.lat.to_radians().cos().max(0.1);
+    let options = MapOptions {
+        width: 480,
+        height: 320,
+        viewport: Some(Bbox {
+            south: marker.lat - CASE_MAP_HALF_SPAN,
+            west: marker.lon - half_lon,
+            north: marker.lat + CASE_MAP_HALF_SPAN,
+            east: marker.lon + half_lon,
+        }),
+        tiles,
+        ..MapOptions::new(dom_id, label)
+    };
+    render_map(grid, std::slice::from_ref(marker), &options)
+}
+
 /// The legend of the markers: one swatch per status given, and the late ring.
 ///
 /// The texts come from the caller (the console's labels), so this module holds no words.
@@ -960,6 +1011,25 @@ mod tests {
         assert!(TileLayer::configured(Some("ftp://x/{z}/{x}/{y}"), Some("wgs84"), None).is_err());
         assert_eq!(parse_datum("WGS-84"), Some(Datum::Wgs84));
         assert_eq!(datum_name(Datum::Gcj02), "gcj02");
+    }
+
+    #[test]
+    fn a_pick_map_names_its_form_and_a_case_map_centres_the_case() {
+        let grid = GridIndex::demo().unwrap();
+        let svg = pick_map(&grid, None, "intake-map", "intake", "点选位置").into_string();
+        assert!(svg.contains("id=\"intake-map\"") && svg.contains("data-pick-form=\"intake\""));
+        assert!(svg.contains("data-datum=\"gcj02\"") && !svg.contains("data-case-id"));
+        let (lat, lon) = wangge_core::grid::gcj02_to_wgs84(31.19, 121.44);
+        let case = marker("c1", lat, lon, true);
+        let svg = case_map(&grid, None, "case-map", &case, "案件位置").into_string();
+        assert!(svg.contains("viewBox=\"0 0 480 320\""));
+        let (x, y) = marker_centre(&svg, "c1");
+        assert!(
+            (x - 240.0).abs() < 2.0 && (y - 160.0).abs() < 2.0,
+            "{x} {y}"
+        );
+        assert!(!svg.contains("data-pick-form"));
+        crate::console::svg::assert_closed(&svg);
     }
 
     #[test]
