@@ -455,7 +455,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
         let i = arg(text(&c.case_id));
         conds.push(after.replace("{k}", &k).replace("{i}", &i));
     }
-    let limit = f.limit.clamp(1, crate::office::queue::MAX_PAGE);
+    let limit = f.limit.clamp(1, crate::office::queue::MAX_READ);
     let sql = format!(
         "SELECT {}, {key} FROM {from}
          {} ORDER BY {order} LIMIT {}",

@@ -33,13 +33,13 @@ use crate::console::pages::queue::restrict;
 use crate::console::session::Staff;
 use crate::console::svg::map::{GridLayers, MapOptions, Marker, legend, render_map, short_name};
 use crate::error::ApiError;
-use crate::office::queue::{CaseFilter, CaseRow, Cursor, MAX_PAGE, SortOrder};
+use crate::office::queue::{CaseFilter, CaseRow, Cursor, MAX_READ, SortOrder};
 use crate::routes::blocking;
 use crate::routes::office::ListParams;
 use crate::storage::Storage;
 
-/// Most markers one map draws.
-pub const MAX_MARKERS: usize = 2000;
+/// Most markers one map draws: one storage read ([`MAX_READ`]).
+pub const MAX_MARKERS: usize = MAX_READ as usize;
 
 /// The statuses the legend explains, in workflow order (merged cases are not worth a
 /// swatch: they are drawn like closed ones, in a paler grey).
@@ -63,8 +63,8 @@ pub struct MapCases {
     pub total: u64,
 }
 
-/// Reads at most `cap` cases of `filter` (page by page, newest first) and counts the
-/// matches when there are more than that.
+/// Reads at most `cap` cases of `filter` (newest first; in one read up to [`MAX_READ`])
+/// and counts the matches when there are more than that.
 pub fn map_cases(
     storage: &dyn Storage,
     filter: &CaseFilter,
@@ -76,13 +76,13 @@ pub fn map_cases(
     filter.after = None;
     let mut rows: Vec<CaseRow> = Vec::new();
     loop {
-        let want = cap.saturating_sub(rows.len()).min(MAX_PAGE as usize);
+        let want = cap.saturating_sub(rows.len()).min(MAX_READ as usize);
         if want == 0 {
             // Capped: count them all (the count is only paid when the map is full).
             let total = storage.case_count(&filter, now_ms)?;
             return Ok(MapCases { rows, total });
         }
-        filter.limit = u32::try_from(want).unwrap_or(MAX_PAGE);
+        filter.limit = u32::try_from(want).unwrap_or(MAX_READ);
         let page = storage.case_page(&filter, now_ms)?;
         rows.extend(page.cases);
         match page.next_cursor {
