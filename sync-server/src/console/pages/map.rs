@@ -149,7 +149,8 @@ pub async fn map(
     params.cursor = None;
     params.limit = None;
     params.sort = None;
-    if !filters::names(uri.query(), &["open", "status"])? {
+    let open_by_default = !filters::names(uri.query(), &["open", "status"])?;
+    if open_by_default {
         // A first look (the navigation's link, a link with only a place) is at what is
         // still to be done; the form always sends both fields, blank for "any".
         params.open = Some(true);
@@ -178,11 +179,16 @@ pub async fn map(
         tiles: state.office.map_tiles.as_deref(),
         ..MapOptions::new("grid-map", L::MAP_LABEL)
     };
+    // The same cases as a list: the map's query, and the open cases it showed by default.
     let list_query = filters::pairs(uri.query())?;
-    let list_pairs: Vec<(&str, &str)> = list_query
+    let mut list_pairs: Vec<(&str, &str)> = list_query
         .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "cursor" | "limit" | "sort"))
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    if open_by_default {
+        list_pairs.push(("open", "true"));
+    }
     let body = html! {
         (filter_form(&state, &filter))
         p #map-count data-shown=(markers.len()) data-total=(found.total) data-unplaced=(unplaced) {
@@ -269,6 +275,7 @@ mod tests {
         assert!(!html.contains(&format!("data-case-id=\"{done}\"")));
         assert!(html.contains("<option value=\"true\" selected>"));
         assert!(html.contains("data-shown=\"2\" data-total=\"2\" data-unplaced=\"0\""));
+        assert!(html.contains("id=\"map-as-list\" href=\"/console/queues/all?open=true\""));
         assert!(html.contains("class=\"map-legend\""));
         // The form's "any" (blank fields): every case.
         let (_, html) = c
