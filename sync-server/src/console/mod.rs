@@ -20,6 +20,7 @@ pub mod labels;
 pub mod layout;
 pub mod pages;
 pub mod session;
+pub mod svg;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -56,6 +57,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/cases/{id}/photos/{sha}/thumbnail",
             get(pages::case::thumbnail),
+        )
+        .route("/console/map", get(pages::map::map))
+        .route("/console/board", get(pages::board::board))
+        .route("/console/evaluation", get(pages::evaluation::evaluation))
+        .route("/console/exports/cases.csv", get(pages::exports::cases_csv))
+        .route(
+            "/console/exports/cases.geojson",
+            get(pages::exports::cases_geojson),
         )
         .layer(axum::Extension(throttle));
     let intake = Router::new().route(

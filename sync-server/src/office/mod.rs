@@ -11,12 +11,16 @@ pub mod queue;
 use chrono::NaiveTime;
 
 /// How the back office is set up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfficeConfig {
     /// The daily cut-off of zero reports, China time: an unfiled day is missing after it.
     pub zero_report_cutoff: NaiveTime,
     /// The browser console's sessions.
     pub console: crate::console::session::ConsoleConfig,
+    /// Base tiles under the console's map (`WANGGE_MAP_TILES`, `WANGGE_MAP_TILES_DATUM`,
+    /// `WANGGE_MAP_TILES_ATTRIBUTION`); `None`: the grid alone is the map, which needs no
+    /// internet.
+    pub map_tiles: Option<std::sync::Arc<crate::console::svg::map::TileLayer>>,
 }
 
 impl Default for OfficeConfig {
@@ -25,6 +29,7 @@ impl Default for OfficeConfig {
         OfficeConfig {
             zero_report_cutoff: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
             console: Default::default(),
+            map_tiles: None,
         }
     }
 }

@@ -238,8 +238,8 @@ fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
     })
 }
 
-/// One page of the case list at `now_ms`.
-pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+/// The selection of `f` at `now_ms`: every filter as a condition, without the cursor.
+fn select(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<Selection> {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<(String, Value)> = vec![(":now".into(), Value::Integer(now_ms))];
     let mut arg = |v: Value| {
@@ -369,6 +369,70 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
             ));
         }
     }
+    Ok(Selection {
+        from,
+        conds,
+        args,
+        by_holder_due,
+    })
+}
+
+/// The rows a filter selects, as SQL: the tables, the conditions and their arguments
+/// (`:now` always among them), and whether a holder's queue walks `case_holder_due`.
+struct Selection {
+    from: String,
+    conds: Vec<String>,
+    args: Vec<(String, Value)>,
+    by_holder_due: bool,
+}
+
+/// How many cases match `f` at `now_ms` (its paging and order aside): what a page that
+/// shows only some of them says it shows them of.
+pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<u64> {
+    let Selection {
+        mut from,
+        conds,
+        args,
+        by_holder_due,
+    } = select(conn, f, now_ms)?;
+    // Every case has its `case_office` row (written in the transaction that projects the
+    // case), so the join adds nothing to a count unless a condition reads it; without it,
+    // counting the open cases of 100,000 walks one table, not two.
+    if !by_holder_due && !conds.iter().any(|c| c.contains("o.")) {
+        from = "case_view v".to_owned();
+    }
+    // `:now` is bound whether or not a condition uses it; selecting it keeps it named.
+    let sql = format!(
+        "SELECT count(*), :now FROM {from} {}",
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        },
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let params: Vec<(&str, &dyn rusqlite::ToSql)> = args
+        .iter()
+        .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
+        .collect();
+    let n: i64 = stmt.query_row(params.as_slice(), |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// One page of the case list at `now_ms`.
+pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+    let Selection {
+        from,
+        mut conds,
+        mut args,
+        by_holder_due,
+    } = select(conn, f, now_ms)?;
+    let mut arg = |v: Value| {
+        let name = format!(":a{}", args.len());
+        args.push((name.clone(), v));
+        name
+    };
+    let text = |s: &str| Value::Text(s.to_owned());
     let (key, order, after) = match f.sort {
         SortOrder::Reported => (
             "v.reported_at",
@@ -391,7 +455,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
         let i = arg(text(&c.case_id));
         conds.push(after.replace("{k}", &k).replace("{i}", &i));
     }
-    let limit = f.limit.clamp(1, crate::office::queue::MAX_PAGE);
+    let limit = f.limit.clamp(1, crate::office::queue::MAX_READ);
     let sql = format!(
         "SELECT {}, {key} FROM {from}
          {} ORDER BY {order} LIMIT {}",
