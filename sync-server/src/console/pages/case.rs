@@ -15,6 +15,7 @@ use crate::console::format::{span, when};
 use crate::console::labels as L;
 use crate::console::layout::{Nav, page};
 use crate::console::session::{Fields, Staff, StaffForm};
+use crate::console::svg::map::{Marker, case_map};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::routes::blocking;
@@ -260,6 +261,19 @@ pub async fn show(
                 section.card.actions #actions {
                     h2 { (L::ACTIONS) }
                     (actions(&state, &staff, &record, &units))
+                }
+                @if let Some((lat, lon, _)) = crate::office::position(&state.catalog, h, s) {
+                    section.card #where {
+                        (case_map(&state.catalog.grids, state.office.map_tiles.as_deref(), "case-map", &Marker {
+                            case_id: &id,
+                            label: &title,
+                            status: s.status,
+                            late: s.is_overdue(now),
+                            lat,
+                            lon,
+                            title: &title,
+                        }, L::POSITION))
+                    }
                 }
                 @if !hints.is_empty() {
                     section.card #duplicates {
