@@ -9,6 +9,8 @@ pub mod period;
 pub mod queue;
 
 use chrono::NaiveTime;
+use geo::InteriorPoint;
+use wangge_core::{CaseHeader, CaseState, Catalog};
 
 /// How the back office is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,4 +34,21 @@ impl Default for OfficeConfig {
             map_tiles: None,
         }
     }
+}
+
+/// Where a case is, in WGS-84, and how that is known: the phone's fix (`gps`), or the
+/// inner point of its grid cell (`grid`) for a case without one (a hotline case placed by
+/// the centre).
+pub fn position(
+    catalog: &Catalog,
+    header: &CaseHeader,
+    state: &CaseState,
+) -> Option<(f64, f64, &'static str)> {
+    if let Some(fix) = &header.gps {
+        return Some((fix.lat, fix.lon, "gps"));
+    }
+    let cell = catalog.grids.cell(state.grid.as_deref()?)?;
+    let p = cell.geometry().interior_point()?;
+    let (lat, lon) = catalog.grids.datum().to_wgs84(p.y(), p.x());
+    Some((lat, lon, "grid"))
 }

@@ -10,7 +10,6 @@
 //! the documents (`reproject_cases`).
 
 use chrono::NaiveDate;
-use geo::InteriorPoint;
 use rusqlite::{Connection, params, types::Value};
 use wangge_core::case::AssignmentEnd;
 use wangge_core::store::query;
@@ -105,23 +104,6 @@ fn end_name(end: AssignmentEnd) -> &'static str {
     }
 }
 
-/// Where a case is, in WGS-84, and how that is known: the phone's fix (`gps`), or the
-/// inner point of its grid cell (`grid`) for a case without one (a hotline case placed by
-/// the centre).
-pub fn position(
-    catalog: &Catalog,
-    header: &CaseHeader,
-    state: &CaseState,
-) -> Option<(f64, f64, &'static str)> {
-    if let Some(fix) = &header.gps {
-        return Some((fix.lat, fix.lon, "gps"));
-    }
-    let cell = catalog.grids.cell(state.grid.as_deref()?)?;
-    let p = cell.geometry().interior_point()?;
-    let (lat, lon) = catalog.grids.datum().to_wgs84(p.y(), p.x());
-    Some((lat, lon, "grid"))
-}
-
 /// Writes the back-office rows of one case (inside the caller's transaction).
 pub(super) fn project(
     tx: &Connection,
@@ -130,7 +112,7 @@ pub(super) fn project(
     state: &CaseState,
 ) -> ApiResult<()> {
     let id = header.id.to_string();
-    let at = position(catalog, header, state);
+    let at = crate::office::position(catalog, header, state);
     tx.prepare_cached(
         "INSERT INTO case_office (case_id, next_due, lat, lon, located_by) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (case_id) DO UPDATE SET next_due = excluded.next_due, lat = excluded.lat,

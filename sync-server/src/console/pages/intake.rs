@@ -19,6 +19,7 @@ use crate::console::format::when;
 use crate::console::labels as L;
 use crate::console::layout::{Nav, page};
 use crate::console::session::{Fields, Staff, StaffForm};
+use crate::console::svg::map::pick_map;
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::intake::{IntakeBody, Position, check_intake, is_handheld};
@@ -136,6 +137,7 @@ fn form(state: &AppState, staff: &Staff, f: &Fields, hints: Option<&[DuplicateHi
                     input #address type="text" name="address" value=(v("address"));
                 }
                 div {
+                    (pick_map(&state.catalog.grids, state.office.map_tiles.as_deref(), "intake-map", "intake", L::PICK_ON_MAP))
                     label for="lat" { (L::LATITUDE) }
                     input #lat type="text" name="lat" value=(v("lat")) inputmode="decimal";
                     label for="lon" { (L::LONGITUDE) }
