@@ -107,6 +107,9 @@ test('the intake desk takes in a 12345 call with a photo, hinting a duplicate be
   assert.equal(record.header.external_ref, 'E2E-12345-001');
   assert.equal(record.state.grid, seeded.state.grid);
   assert.equal(record.header.reporter.id, c.loginOf('centre').staff_id);
+  // Its page shows it on its own map, and its report once in the timeline.
+  assert.equal(await page.locator(`svg#case-map a.marker[data-case-id="${id}"]`).count(), 1);
+  assert.equal(await page.locator('#timeline tr[data-event="reported"]').count(), 1);
   // The photo is the case's, stored and shown with its thumbnail.
   const shas = await page.locator('#photos figure[data-sha]').evaluateAll((f) => f.map((x) => x.dataset.sha));
   assert.equal(shas.length, 1);
