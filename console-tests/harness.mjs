@@ -103,7 +103,7 @@ export async function openConsole(options = {}) {
 export class Console {
   constructor(child, info, browser, onExit, syncBrowserClock) {
     this.child = child;
-    /** The fixture's line: url, control, logins, api_token, now_ms. */
+    /** The fixture's line: url, control, logins, api_token, cases, now_ms. */
     this.info = info;
     /** The server's address, `http://127.0.0.1:PORT`. */
     this.url = info.url;
@@ -111,7 +111,7 @@ export class Console {
     this.onExit = onExit;
     this.syncBrowserClock = syncBrowserClock;
     this.contexts = [];
-    /** Uncaught errors of every page's scripts, as `{page, error}`. */
+    /** Uncaught errors of every page's scripts, as `{page, url, error}`. */
     this.pageErrors = [];
   }
 
@@ -130,7 +130,14 @@ export class Console {
     }
     this.contexts.push(context);
     const page = await context.newPage();
-    page.on('pageerror', (error) => this.pageErrors.push({ url: page.url(), error }));
+    page.on('pageerror', (error) => this.pageErrors.push({ page, url: page.url(), error }));
+    // Under Playwright's clock an exception in a timer (the countdowns' tick) is no page
+    // error: the clock logs it to the console instead.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && message.text().includes('ClockController')) {
+        this.pageErrors.push({ page, url: page.url(), error: new Error(message.text().split('\n')[0]) });
+      }
+    });
     return page;
   }
 
@@ -214,16 +221,17 @@ export class Console {
 
   /**
    * Saves a full-page PNG of `page` as `<test file>-<name>.png` under
-   * target/console-tests/screenshots/, and fails if a script of the page threw.
+   * target/console-tests/screenshots/, and fails if a script of the page threw (on any
+   * document it has shown).
    */
   async screenshot(page, name) {
     mkdirSync(SCREENSHOTS, { recursive: true });
     const file = basename(process.argv[1] ?? 'console', '.test.mjs');
     const path = join(SCREENSHOTS, `${file}-${name}.png`);
     await page.screenshot({ path, fullPage: true });
-    const errors = this.pageErrors.filter((e) => e.url === page.url());
+    const errors = this.pageErrors.filter((e) => e.page === page);
     if (errors.length > 0) {
-      throw new Error(`scripts of ${page.url()} threw: ${errors.map((e) => e.error.message).join('; ')}`);
+      throw new Error(`scripts threw: ${errors.map((e) => `${e.url}: ${e.error.message}`).join('; ')}`);
     }
     return path;
   }

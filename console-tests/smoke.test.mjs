@@ -47,3 +47,15 @@ test("the control API moves the server's clock and the page's", async () => {
   assert.ok(dispatched.every((x) => x.time_left_ms < 0 && x.overdue), JSON.stringify(dispatched));
   await c.screenshot(page, 'clock');
 });
+
+test("a page's script error fails the test at its screenshot, from a timer too", async () => {
+  const page = await c.newPage();
+  await page.goto('/console/login');
+  await c.screenshot(page, 'login-page');
+  await page.evaluate(() => setTimeout(() => {
+    throw new Error('thrown by a timer');
+  }, 0));
+  await c.advanceClock(1);
+  await page.waitForTimeout(200);
+  await assert.rejects(c.screenshot(page, 'script-error'), /thrown by a timer/);
+});
