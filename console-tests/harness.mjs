@@ -131,6 +131,12 @@ export class Console {
     this.contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => this.pageErrors.push({ page, url: page.url(), error }));
+    // A server error behind any request of the page is a failure whatever the page shows.
+    page.on('response', (response) => {
+      if (response.status() >= 500) {
+        this.pageErrors.push({ page, url: page.url(), error: new Error(`${response.status()} from ${response.url()}`) });
+      }
+    });
     // Under Playwright's clock an exception in a timer (the countdowns' tick) is no page
     // error: the clock logs it to the console instead.
     page.on('console', (message) => {
@@ -221,8 +227,8 @@ export class Console {
 
   /**
    * Saves a full-page PNG of `page` as `<test file>-<name>.png` under
-   * target/console-tests/screenshots/, and fails if a script of the page threw (on any
-   * document it has shown).
+   * target/console-tests/screenshots/, and fails if a script of the page threw or the
+   * server answered one of its requests with a 5xx (on any document it has shown).
    */
   async screenshot(page, name) {
     mkdirSync(SCREENSHOTS, { recursive: true });
