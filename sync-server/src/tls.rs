@@ -187,7 +187,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
         return Err(TlsError::NoCertificate {
             path: cert.to_owned(),
             hint: if PrivateKeyDer::from_pem_slice(&cert_pem).is_ok() {
-                " but a private key: are --tls-cert and --tls-key swapped?"
+                " but a private key (are --tls-cert and --tls-key swapped?)"
             } else {
                 ""
             },
@@ -201,7 +201,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
             return Err(TlsError::NoKey {
                 path: key.to_owned(),
                 hint: if holds_certificate {
-                    " but a certificate: are --tls-cert and --tls-key swapped?"
+                    " but a certificate (are --tls-cert and --tls-key swapped?)"
                 } else {
                     ""
                 },
