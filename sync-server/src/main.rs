@@ -49,6 +49,28 @@ struct Cli {
         value_parser = parse_cutoff
     )]
     zero_report_cutoff: chrono::NaiveTime,
+    /// Base map tiles under the console's map: a URL template with {z}, {x} and {y}, e.g.
+    /// https://tile.openstreetmap.org/{z}/{x}/{y}.png. Without it the grid alone is the map
+    /// (no internet needed).
+    #[arg(long, global = true, env = "WANGGE_MAP_TILES", value_name = "URL")]
+    map_tiles: Option<String>,
+    /// The datum the map tiles are drawn in: wgs84 (OpenStreetMap, most providers) or gcj02
+    /// (AMap, Tencent); required with --map-tiles.
+    #[arg(
+        long,
+        global = true,
+        env = "WANGGE_MAP_TILES_DATUM",
+        value_name = "DATUM"
+    )]
+    map_tiles_datum: Option<String>,
+    /// The credit the tile provider asks for, shown in the map's corner.
+    #[arg(
+        long,
+        global = true,
+        env = "WANGGE_MAP_TILES_ATTRIBUTION",
+        value_name = "TEXT"
+    )]
+    map_tiles_attribution: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -254,6 +276,12 @@ fn run(cli: Cli) -> Result<(), DynError> {
     let office = OfficeConfig {
         zero_report_cutoff: cli.zero_report_cutoff,
         console: Default::default(),
+        map_tiles: wangge_server::console::svg::map::TileLayer::configured(
+            cli.map_tiles.as_deref(),
+            cli.map_tiles_datum.as_deref(),
+            cli.map_tiles_attribution.as_deref(),
+        )?
+        .map(Arc::new),
     };
     let open = || SqliteStorage::open(&cli.db, catalog.clone());
     match cli.command {

@@ -5,6 +5,8 @@
 //!   time the client waits (loopback HTTP included, so an upper bound of the server's
 //!   time); target ≤ 50 ms;
 //! - the evaluation of a quarter holding about 5,000 of the cases; target ≤ 200 ms;
+//! - the console's queue, map and evaluation pages as a logged-in browser loads them (the
+//!   HTML), median and p90; target ≤ 100 ms each;
 //! - the CSV export of all 100,000 cases, streamed: its time, and how much the server's
 //!   resident memory grows meanwhile (sampled every 5 ms); target ≤ 50 MB.
 //!
@@ -18,11 +20,13 @@ use std::time::{Duration, Instant};
 
 use wangge_core::{Actor, CaseEventKind, DeviceId, NewCase, Role};
 use wangge_e2e::*;
+use wangge_server::console::account::create_login;
 use wangge_server::office::period;
 use wangge_server::storage::sqlite::SqliteStorage;
-use wangge_server::storage::{DeviceRole, Storage};
+use wangge_server::storage::{DeviceRole, Person, Storage};
 
 const RUNS: usize = 31;
+const CONSOLE_PASSWORD: &str = "bench console password";
 const CELLS: [&str; 5] = [
     "XT-W01-U1",
     "XT-W02-U2",
@@ -130,6 +134,19 @@ fn main() {
 
     let (_, token) = {
         let storage = SqliteStorage::open(&db, catalog()).unwrap();
+        // A centre operator with a console login, for the console's pages.
+        let operator = Person {
+            staff_id: "BENCH-CC".into(),
+            name: "值班员".into(),
+            roles: vec![Role::Centre],
+            admin: false,
+            units: vec![],
+            blocks: vec![],
+            workstations: vec![],
+            active: true,
+        };
+        storage.upsert_roster(&[operator], &[]).unwrap();
+        create_login(&storage, "BENCH-CC", "bench", CONSOLE_PASSWORD, MONDAY_9AM).unwrap();
         enroll_in(&storage, "desk", DeviceRole::Centre, everything())
     };
     let http = reqwest::blocking::Client::new();
@@ -211,6 +228,65 @@ fn main() {
         "evaluation of a quarter ({} cases) : {median:>7.2} ms median ({p90:.2} ms p90; target ≤ 200 ms)",
         intake["intake"]
     );
+
+    // The console's pages, as a logged-in centre operator's browser loads them (HTML only;
+    // the stylesheet and script are cached by the browser).
+    let console = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = console
+        .post(format!("{}/console/login", server.base))
+        .form(&[("username", "bench"), ("password", CONSOLE_PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303, "console login");
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = |path: &str| -> Duration {
+        let t = Instant::now();
+        let resp = console
+            .get(format!("{}{path}", server.base))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        resp.bytes().unwrap();
+        t.elapsed()
+    };
+    for (what, path) in [
+        ("console queue: all", "/console/queues/all".to_owned()),
+        ("console queue: overdue", "/console/queues/overdue".to_owned()),
+        (
+            "console queue: in progress, a unit",
+            "/console/queues/in-progress?holder=城管中队".to_owned(),
+        ),
+        ("console map: open cases", "/console/map".to_owned()),
+        (
+            "console map: all cases",
+            "/console/map?status=reported,registered,dispatched,in_progress,handled,verified,closed,rejected,merged".to_owned(),
+        ),
+        (
+            "console evaluation: a quarter",
+            format!("/console/evaluation?from={quarter_from}&to={quarter_to}"),
+        ),
+    ] {
+        for _ in 0..3 {
+            page(&path);
+        }
+        let mut v: Vec<Duration> = (0..RUNS).map(|_| page(&path)).collect();
+        v.sort();
+        println!(
+            "{what:<34}: {:>7.2} ms median ({:.2} ms p90; target ≤ 100 ms)",
+            ms(v[RUNS / 2]),
+            ms(v[RUNS * 9 / 10])
+        );
+    }
 
     // The CSV export, with the server's memory sampled meanwhile.
     let pid = server.pid();

@@ -237,3 +237,180 @@ pub fn role(r: Role) -> &'static str {
         Role::Supervisor => "督察",
     }
 }
+
+// ---- Map -----------------------------------------------------------------------------------
+/// Map page title.
+pub const MAP_TITLE: &str = "网格地图";
+/// The map, for screen readers.
+pub const MAP_LABEL: &str = "街道网格与案件分布图";
+/// Filter: status.
+pub const MAP_STATUS: &str = "状态";
+/// Filter: open or finished.
+pub const MAP_OPEN: &str = "办理情况";
+/// Open cases.
+pub const MAP_OPEN_ONLY: &str = "未办结";
+/// Finished cases.
+pub const MAP_FINISHED_ONLY: &str = "已办结";
+/// Filter: overdue only.
+pub const MAP_OVERDUE_ONLY: &str = "仅超时";
+/// Filter: category.
+pub const MAP_CATEGORY: &str = "类别";
+/// Filter: block.
+pub const MAP_BLOCK: &str = "网格块区";
+/// Apply the filters.
+pub const MAP_APPLY: &str = "筛选";
+/// "Showing N": before N.
+pub const MAP_SHOWING: &str = "地图显示 ";
+/// "… of M": between N and M.
+pub const MAP_OF: &str = " 件，共 ";
+/// After M.
+pub const MAP_CASES: &str = " 件";
+/// When the markers are capped.
+pub const MAP_CAPPED: &str = "（仅显示时限最紧的案件，请缩小筛选范围）";
+/// Cases without a position, before the count.
+pub const MAP_UNPLACED: &str = "无位置未显示：";
+/// Link to the same cases as a list.
+pub const MAP_AS_LIST: &str = "以列表查看";
+/// Legend: late.
+pub const MAP_LATE: &str = "超时（红圈）";
+/// Legend heading.
+pub const MAP_LEGEND: &str = "图例";
+
+// ---- Zero-report board -----------------------------------------------------------------------
+/// Board page title.
+pub const BOARD_TITLE: &str = "零报告";
+/// The day picker.
+pub const BOARD_DAY: &str = "日期";
+/// Show.
+pub const BOARD_SHOW: &str = "查看";
+/// Column: workstation.
+pub const BOARD_WORKSTATION: &str = "居民区工作站";
+/// Column: state.
+pub const BOARD_STATE: &str = "报送情况";
+/// Column: matters.
+pub const BOARD_MATTERS: &str = "备案事项";
+/// Column: last entry.
+pub const BOARD_LAST_ENTRY: &str = "最后报送";
+/// Filed, nothing to report.
+pub const FILING_NOTHING: &str = "无事报告";
+/// Filed with matters.
+pub const FILING_MATTERS: &str = "有事项备案";
+/// Missing after the cut-off.
+pub const FILING_MISSING: &str = "未报送";
+/// Not filed, cut-off not passed.
+pub const FILING_PENDING: &str = "待报送";
+/// The cut-off, before its time.
+pub const BOARD_CUTOFF: &str = "报送截止：";
+/// History heading.
+pub const BOARD_HISTORY: &str = "报送历史";
+/// History period: from.
+pub const BOARD_FROM: &str = "自";
+/// History period: to.
+pub const BOARD_TO: &str = "至";
+/// A workstation's own history, link text.
+pub const BOARD_ITS_HISTORY: &str = "历史";
+/// History of one workstation heading, before its name.
+pub const BOARD_HISTORY_OF: &str = "报送历史：";
+/// Column: day.
+pub const BOARD_DATE: &str = "日期";
+/// Column: missing days.
+pub const BOARD_MISSING_DAYS: &str = "未报送天数";
+/// Column: days filed.
+pub const BOARD_FILED_DAYS: &str = "已报送天数";
+/// Column: matters recorded.
+pub const BOARD_MATTER_COUNT: &str = "备案事项数";
+/// Recorded by.
+pub const BOARD_RECORDED_BY: &str = "记录人";
+
+/// How a workstation-day stands.
+pub fn filing(f: crate::office::board::Filing) -> &'static str {
+    use crate::office::board::Filing;
+    match f {
+        Filing::NothingToReport => FILING_NOTHING,
+        Filing::Matters => FILING_MATTERS,
+        Filing::Missing => FILING_MISSING,
+        Filing::Pending => FILING_PENDING,
+    }
+}
+
+// ---- Evaluation ------------------------------------------------------------------------------
+/// Evaluation page title.
+pub const EVAL_TITLE: &str = "考核评价";
+/// Period: from.
+pub const EVAL_FROM: &str = "开始日期";
+/// Period: to.
+pub const EVAL_TO: &str = "结束日期";
+/// Show the period.
+pub const EVAL_SHOW: &str = "统计";
+/// Preset: this month.
+pub const EVAL_THIS_MONTH: &str = "本月";
+/// Preset: last month.
+pub const EVAL_LAST_MONTH: &str = "上月";
+/// Preset: this quarter.
+pub const EVAL_THIS_QUARTER: &str = "本季度";
+/// Intake total.
+pub const EVAL_INTAKE: &str = "受理案件";
+/// Accepted (registered, not merged).
+pub const EVAL_ACCEPTED: &str = "立案";
+/// Closed.
+pub const EVAL_CLOSED: &str = "结案";
+/// Still open.
+pub const EVAL_OPEN: &str = "未办结";
+/// Rejected.
+pub const EVAL_REJECTED: &str = "不予立案";
+/// Closure rate.
+pub const EVAL_CLOSURE_RATE: &str = "结案率";
+/// The rates' chart.
+pub const EVAL_RATES: &str = "结案率与按时率";
+/// Resolution on-time rate.
+pub const EVAL_ON_TIME: &str = "按时办结率";
+/// Response on-time rate.
+pub const EVAL_RESPONSE_ON_TIME: &str = "按时响应率";
+/// No rate (nothing judged).
+pub const EVAL_NO_RATE: &str = "—";
+/// Intake by channel heading.
+pub const EVAL_BY_CHANNEL: &str = "按来源渠道受理";
+/// Intake by category heading.
+pub const EVAL_BY_CATEGORY: &str = "按类别受理";
+/// Share column.
+pub const EVAL_SHARE: &str = "占比";
+/// Count column.
+pub const EVAL_COUNT: &str = "件数";
+/// Units ranked heading.
+pub const EVAL_UNITS: &str = "处置单位排名";
+/// Rank column.
+pub const EVAL_RANK: &str = "名次";
+/// Assignments column.
+pub const EVAL_ASSIGNMENTS: &str = "派遣";
+/// As lead column.
+pub const EVAL_LEAD: &str = "牵头";
+/// Owing feedback column.
+pub const EVAL_OWING: &str = "待反馈";
+/// Handed back column.
+pub const EVAL_HANDED_BACK: &str = "退回";
+/// Median handling time column.
+pub const EVAL_MEDIAN_HANDLING: &str = "处置用时中位数";
+/// Stuck cases heading.
+pub const EVAL_STUCK: &str = "滞留最久的案件";
+/// Held by column.
+pub const EVAL_HELD_BY: &str = "滞留于";
+/// Held for column.
+pub const EVAL_HELD_FOR: &str = "滞留时长";
+/// Since column.
+pub const EVAL_SINCE: &str = "自";
+/// Time with each holder heading.
+pub const EVAL_HOLDERS: &str = "各环节用时";
+/// Cases column.
+pub const EVAL_CASES: &str = "案件数";
+/// Median time column.
+pub const EVAL_MEDIAN: &str = "中位用时";
+/// Exports heading.
+pub const EVAL_EXPORTS: &str = "导出本期案件";
+/// Export as CSV.
+pub const EXPORT_CSV: &str = "CSV 表格";
+/// Export as GeoJSON.
+pub const EXPORT_GEOJSON: &str = "GeoJSON 地图数据";
+/// Nothing in the period.
+pub const EVAL_EMPTY: &str = "本期没有数据";
+/// Share of the three largest categories, before the percentage.
+pub const EVAL_TOP3: &str = "前三类别合计占比：";

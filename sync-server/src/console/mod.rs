@@ -20,6 +20,7 @@ pub mod labels;
 pub mod layout;
 pub mod pages;
 pub mod session;
+pub mod svg;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -31,8 +32,11 @@ use axum::routing::{get, post};
 use crate::AppState;
 use crate::extract::{BodyLimit, limit_body};
 
-/// Largest console form accepted (the intake form's text fields; photos go separately).
+/// Largest console form accepted (every form but the intake desk's).
 pub const MAX_FORM_BODY: usize = 64 << 10;
+/// Largest intake form accepted: its text and up to `pages::intake::MAX_PHOTOS` photos as
+/// a camera or a phone makes them.
+pub const MAX_INTAKE_BODY: usize = 48 << 20;
 
 /// The console's routes, to merge into the application.
 pub fn router() -> Router<AppState> {
@@ -47,10 +51,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(pages::login::logout))
         .route("/console/queues", get(pages::queue::index))
         .route("/console/queues/{queue}", get(pages::queue::queue))
-        .route(
-            "/console/intake",
-            get(pages::intake::page_get).post(pages::intake::submit),
-        )
         .route("/console/cases/{id}", get(pages::case::show))
         .route("/console/cases/{id}/act", post(pages::case::act))
         .route("/console/cases/{id}/photos/{sha}", get(pages::case::photo))
@@ -58,7 +58,19 @@ pub fn router() -> Router<AppState> {
             "/console/cases/{id}/photos/{sha}/thumbnail",
             get(pages::case::thumbnail),
         )
+        .route("/console/map", get(pages::map::map))
+        .route("/console/board", get(pages::board::board))
+        .route("/console/evaluation", get(pages::evaluation::evaluation))
+        .route("/console/exports/cases.csv", get(pages::exports::cases_csv))
+        .route(
+            "/console/exports/cases.geojson",
+            get(pages::exports::cases_geojson),
+        )
         .layer(axum::Extension(throttle));
+    let intake = Router::new().route(
+        "/console/intake",
+        get(pages::intake::page_get).post(pages::intake::submit),
+    );
     limit_body(
         pages,
         BodyLimit {
@@ -66,6 +78,13 @@ pub fn router() -> Router<AppState> {
             advice: "send the form from the console's page",
         },
     )
+    .merge(limit_body(
+        intake,
+        BodyLimit {
+            bytes: MAX_INTAKE_BODY,
+            advice: "attach fewer or smaller photos",
+        },
+    ))
     .route("/console/assets/{name}", get(assets::serve))
     .layer(axum::middleware::from_fn(layout::html_errors))
 }

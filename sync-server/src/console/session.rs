@@ -341,7 +341,23 @@ fn same_token(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// A write from the console: the logged-in person and the form they sent, refused with
+/// A file sent with a form (`multipart/form-data`).
+#[derive(Clone)]
+pub struct Upload {
+    /// The form field it came in.
+    pub field: String,
+    /// Its bytes.
+    pub bytes: axum::body::Bytes,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Upload({}, {} bytes)", self.field, self.bytes.len())
+    }
+}
+
+/// A write from the console: the logged-in person and the form they sent
+/// (`application/x-www-form-urlencoded`, or `multipart/form-data` with files), refused with
 /// `403 csrf_token_invalid` unless it carries the session's CSRF token.
 #[derive(Debug, Clone)]
 pub struct StaffForm {
@@ -349,6 +365,54 @@ pub struct StaffForm {
     pub staff: Staff,
     /// What they sent.
     pub fields: Fields,
+    /// The files they sent (never read before the CSRF token is checked).
+    pub files: Vec<Upload>,
+}
+
+/// Reads a `multipart/form-data` body: its text fields and its non-empty files.
+async fn multipart(req: Request, state: &AppState) -> Result<(Fields, Vec<Upload>), ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        let status = e.status();
+        if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError {
+                status,
+                code: "body_too_large",
+                message: "the form and its photos are larger than the console accepts; send \
+                          fewer or smaller photos"
+                    .into(),
+            }
+        } else {
+            ApiError::bad_request(
+                "malformed_form",
+                format!(
+                    "the form could not be read ({}); send it again",
+                    e.body_text()
+                ),
+            )
+        }
+    };
+    let mut form = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| {
+            ApiError::bad_request(
+                "malformed_form",
+                format!("not a form upload: {}", e.body_text()),
+            )
+        })?;
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_owned();
+        if field.file_name().is_some() {
+            let bytes = field.bytes().await.map_err(bad)?;
+            // An empty file input sends an empty part.
+            if !bytes.is_empty() {
+                files.push(Upload { field: name, bytes });
+            }
+        } else {
+            fields.push((name, field.text().await.map_err(bad)?));
+        }
+    }
+    Ok((Fields(fields), files))
 }
 
 impl FromRequest<AppState> for StaffForm {
@@ -362,22 +426,33 @@ impl FromRequest<AppState> for StaffForm {
             .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let is_multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
         let req = Request::from_parts(parts, body);
-        let bytes = crate::extract::ApiBytes::from_request(req, state)
-            .await
-            .map_err(NoSession::Refused)?
-            .0;
-        let fields: Vec<(String, String)> = if bytes.is_empty() {
-            Vec::new()
+        let (fields, files) = if is_multipart {
+            multipart(req, state).await?
         } else {
-            serde_urlencoded::from_bytes(&bytes).map_err(|e| {
-                NoSession::Refused(ApiError::bad_request(
-                    "malformed_form",
-                    format!("the form could not be read ({e}); send it from the console's page"),
-                ))
-            })?
+            let bytes = crate::extract::ApiBytes::from_request(req, state)
+                .await
+                .map_err(NoSession::Refused)?
+                .0;
+            let fields: Vec<(String, String)> = if bytes.is_empty() {
+                Vec::new()
+            } else {
+                serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+                    NoSession::Refused(ApiError::bad_request(
+                        "malformed_form",
+                        format!(
+                            "the form could not be read ({e}); send it from the console's page"
+                        ),
+                    ))
+                })?
+            };
+            (Fields(fields), Vec::new())
         };
-        let fields = Fields(fields);
         let sent = header_token.or_else(|| fields.get(CSRF_FIELD).map(str::to_owned));
         if !sent.is_some_and(|t| same_token(&t, &staff.csrf)) {
             return Err(NoSession::Refused(ApiError::forbidden(
@@ -386,7 +461,11 @@ impl FromRequest<AppState> for StaffForm {
                  send the form again",
             )));
         }
-        Ok(StaffForm { staff, fields })
+        Ok(StaffForm {
+            staff,
+            fields,
+            files,
+        })
     }
 }
 

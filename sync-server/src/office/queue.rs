@@ -12,6 +12,10 @@ use wangge_core::CaseStatus;
 
 /// Most rows one page carries.
 pub const MAX_PAGE: u32 = 500;
+/// Most rows one storage read returns: an API page is at most [`MAX_PAGE`], the
+/// console's map reads its markers in one go (one sort of a filter's matches instead of
+/// one per page of 500).
+pub const MAX_READ: u32 = 2000;
 /// Rows of a page when the client does not say.
 pub const DEFAULT_PAGE: u32 = 50;
 

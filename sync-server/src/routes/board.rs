@@ -8,7 +8,7 @@ use serde::Deserialize;
 use wangge_core::grid::GridLevel;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::office::board::{self, Board, BoardEntry, Filing, FilingRow, MatterLine};
 use crate::office::period;
@@ -29,7 +29,7 @@ fn workstations(state: &AppState) -> Vec<(String, String)> {
     w
 }
 
-fn parse_day(name: &str, text: &str) -> Result<NaiveDate, ApiError> {
+pub(crate) fn parse_day(name: &str, text: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         ApiError::bad_request(
             "bad_query",
@@ -39,7 +39,7 @@ fn parse_day(name: &str, text: &str) -> Result<NaiveDate, ApiError> {
 }
 
 /// Days `from..=to` given as texts, defaulting to the `default_days` days ending today.
-fn days(
+pub(crate) fn days(
     from: Option<&str>,
     to: Option<&str>,
     default_days: i64,
@@ -69,7 +69,7 @@ fn days(
 }
 
 /// Every workstation-day of `from..=to` (up to today), from the stored rows.
-fn entries(
+pub(crate) fn entries(
     state: &AppState,
     rows: &[FilingRow],
     from: NaiveDate,
@@ -97,7 +97,7 @@ fn entries(
     out
 }
 
-fn check_workstation(state: &AppState, id: &str) -> Result<(), ApiError> {
+pub(crate) fn check_workstation(state: &AppState, id: &str) -> Result<(), ApiError> {
     match state.catalog.grids.cell(id) {
         Some(c) if c.level() == GridLevel::Workstation => Ok(()),
         _ => Err(ApiError::not_found(format!(
@@ -125,29 +125,32 @@ pub async fn board(
         Some(d) => parse_day("day", d)?,
         None => period::day_of(now),
     };
-    let storage = state.storage.clone();
     let st = state.clone();
-    let board = blocking(move || {
-        let rows = storage.filings(day, day, None)?;
-        let mut entries = entries(&st, &rows, day, day, None, now);
-        for e in entries.iter_mut().filter(|e| e.filing == Filing::Matters) {
-            if let Some(report) = storage.zero_report(&e.workstation, day)? {
-                e.matters = report
-                    .matters
-                    .into_iter()
-                    .map(|m| MatterLine {
-                        checklist_item: m.checklist_item,
-                        description: m.description,
-                        recorded_by: m.recorded_by,
-                        recorded_at: m.recorded_at,
-                    })
-                    .collect();
-            }
-        }
-        Ok(board::board(day, st.office.zero_report_cutoff, entries))
-    })
-    .await?;
+    let board = blocking(move || day_board(&st, day, now)).await?;
     Ok(Json(board))
+}
+
+/// The board of `day` at `now_ms`, with the matters of the workstations that recorded
+/// some (what `GET /v1/zero-reports/board` answers and the console's board shows).
+pub(crate) fn day_board(state: &AppState, day: NaiveDate, now_ms: i64) -> ApiResult<Board> {
+    let storage = &state.storage;
+    let rows = storage.filings(day, day, None)?;
+    let mut entries = entries(state, &rows, day, day, None, now_ms);
+    for e in entries.iter_mut().filter(|e| e.filing == Filing::Matters) {
+        if let Some(report) = storage.zero_report(&e.workstation, day)? {
+            e.matters = report
+                .matters
+                .into_iter()
+                .map(|m| MatterLine {
+                    checklist_item: m.checklist_item,
+                    description: m.description,
+                    recorded_by: m.recorded_by,
+                    recorded_at: m.recorded_at,
+                })
+                .collect();
+        }
+    }
+    Ok(board::board(day, state.office.zero_report_cutoff, entries))
 }
 
 /// Query of `GET /v1/zero-reports/history`.

@@ -120,7 +120,7 @@ fn each_case(
 
 /// The filter of an export: the list's filters; paging does not apply (every match is
 /// exported), and the order is the list's.
-fn export_filter(p: ListParams, now_ms: i64) -> Result<CaseFilter, ApiError> {
+pub(crate) fn export_filter(p: ListParams, now_ms: i64) -> Result<CaseFilter, ApiError> {
     if p.cursor.is_some() || p.limit.is_some() {
         return Err(ApiError::bad_request(
             "bad_query",
@@ -138,19 +138,23 @@ pub async fn cases_csv(
 ) -> Result<Response, ApiError> {
     let now = state.clock.now_ms();
     let filter = export_filter(p, now)?;
-    let storage = state.storage.clone();
-    Ok(streamed(
-        "text/csv; charset=utf-8",
-        Some("cases.csv"),
-        move |sink| {
-            if !sink.write(&export::csv_header()) {
-                return Ok(());
-            }
-            each_case(storage.as_ref(), filter, now, &mut |row| {
-                sink.write(&export::csv_line(row))
-            })
-        },
-    ))
+    Ok(csv_export(state.storage.clone(), filter, now))
+}
+
+/// The streamed CSV of every case of `filter` (the API's and the console's export).
+pub(crate) fn csv_export(
+    storage: std::sync::Arc<dyn Storage>,
+    filter: CaseFilter,
+    now: i64,
+) -> Response {
+    streamed("text/csv; charset=utf-8", Some("cases.csv"), move |sink| {
+        if !sink.write(&export::csv_header()) {
+            return Ok(());
+        }
+        each_case(storage.as_ref(), filter, now, &mut |row| {
+            sink.write(&export::csv_line(row))
+        })
+    })
 }
 
 /// `GET /v1/exports/cases.geojson?<list filters>`: a FeatureCollection of points (WGS-84;
@@ -163,27 +167,31 @@ pub async fn cases_geojson(
 ) -> Result<Response, ApiError> {
     let now = state.clock.now_ms();
     let filter = export_filter(p, now)?;
-    let storage = state.storage.clone();
-    Ok(streamed(
-        "application/geo+json",
-        Some("cases.geojson"),
-        move |sink| {
-            if !sink.write(GEOJSON_START) {
-                return Ok(());
-            }
-            let mut first = true;
-            each_case(storage.as_ref(), filter, now, &mut |row| {
-                let Some(feature) = export::case_feature(row) else {
-                    return true;
-                };
-                let sep = if first { "" } else { ",\n" };
-                first = false;
-                sink.write(sep) && sink.write(&feature.to_string())
-            })?;
-            sink.write(GEOJSON_END);
-            Ok(())
-        },
-    ))
+    Ok(geojson_export(state.storage.clone(), filter, now))
+}
+
+/// The streamed GeoJSON of every case of `filter` (the API's and the console's export).
+pub(crate) fn geojson_export(
+    storage: std::sync::Arc<dyn Storage>,
+    filter: CaseFilter,
+    now: i64,
+) -> Response {
+    streamed("application/geo+json", Some("cases.geojson"), move |sink| {
+        if !sink.write(GEOJSON_START) {
+            return Ok(());
+        }
+        let mut first = true;
+        each_case(storage.as_ref(), filter, now, &mut |row| {
+            let Some(feature) = export::case_feature(row) else {
+                return true;
+            };
+            let sep = if first { "" } else { ",\n" };
+            first = false;
+            sink.write(sep) && sink.write(&feature.to_string())
+        })?;
+        sink.write(GEOJSON_END);
+        Ok(())
+    })
 }
 
 /// Query of `GET /v1/exports/grids.geojson`.

@@ -362,6 +362,9 @@ pub trait Storage: Send + Sync + 'static {
     fn cases(&self, query: &CaseQuery, now_ms: i64) -> ApiResult<Vec<CaseSummary>>;
     /// One page of the back office's case list (queues) at `now_ms`.
     fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage>;
+    /// How many cases match `filter` at `now_ms`, its cursor, order and limit aside (a
+    /// page that shows some of them, the console's map, says how many there are).
+    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<u64>;
     /// The documents changed after feed position `after`, oldest change first, at most
     /// `limit`, each as the back office sees it at `now_ms` (the export change feed).
     fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>>;

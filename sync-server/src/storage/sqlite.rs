@@ -1056,6 +1056,10 @@ impl Storage for SqliteStorage {
         office::page(&self.reader(), filter, now_ms)
     }
 
+    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<u64> {
+        office::count(&self.reader(), filter, now_ms)
+    }
+
     fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>> {
         office::changes(&self.reader(), after, limit, now_ms)
     }

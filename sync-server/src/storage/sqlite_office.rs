@@ -10,7 +10,6 @@
 //! the documents (`reproject_cases`).
 
 use chrono::NaiveDate;
-use geo::InteriorPoint;
 use rusqlite::{Connection, params, types::Value};
 use wangge_core::case::AssignmentEnd;
 use wangge_core::store::query;
@@ -105,23 +104,6 @@ fn end_name(end: AssignmentEnd) -> &'static str {
     }
 }
 
-/// Where a case is, in WGS-84, and how that is known: the phone's fix (`gps`), or the
-/// inner point of its grid cell (`grid`) for a case without one (a hotline case placed by
-/// the centre).
-pub fn position(
-    catalog: &Catalog,
-    header: &CaseHeader,
-    state: &CaseState,
-) -> Option<(f64, f64, &'static str)> {
-    if let Some(fix) = &header.gps {
-        return Some((fix.lat, fix.lon, "gps"));
-    }
-    let cell = catalog.grids.cell(state.grid.as_deref()?)?;
-    let p = cell.geometry().interior_point()?;
-    let (lat, lon) = catalog.grids.datum().to_wgs84(p.y(), p.x());
-    Some((lat, lon, "grid"))
-}
-
 /// Writes the back-office rows of one case (inside the caller's transaction).
 pub(super) fn project(
     tx: &Connection,
@@ -130,7 +112,7 @@ pub(super) fn project(
     state: &CaseState,
 ) -> ApiResult<()> {
     let id = header.id.to_string();
-    let at = position(catalog, header, state);
+    let at = crate::office::position(catalog, header, state);
     tx.prepare_cached(
         "INSERT INTO case_office (case_id, next_due, lat, lon, located_by) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (case_id) DO UPDATE SET next_due = excluded.next_due, lat = excluded.lat,
@@ -238,8 +220,8 @@ fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
     })
 }
 
-/// One page of the case list at `now_ms`.
-pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+/// The selection of `f` at `now_ms`: every filter as a condition, without the cursor.
+fn select(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<Selection> {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<(String, Value)> = vec![(":now".into(), Value::Integer(now_ms))];
     let mut arg = |v: Value| {
@@ -369,6 +351,70 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
             ));
         }
     }
+    Ok(Selection {
+        from,
+        conds,
+        args,
+        by_holder_due,
+    })
+}
+
+/// The rows a filter selects, as SQL: the tables, the conditions and their arguments
+/// (`:now` always among them), and whether a holder's queue walks `case_holder_due`.
+struct Selection {
+    from: String,
+    conds: Vec<String>,
+    args: Vec<(String, Value)>,
+    by_holder_due: bool,
+}
+
+/// How many cases match `f` at `now_ms` (its paging and order aside): what a page that
+/// shows only some of them says it shows them of.
+pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<u64> {
+    let Selection {
+        mut from,
+        conds,
+        args,
+        by_holder_due,
+    } = select(conn, f, now_ms)?;
+    // Every case has its `case_office` row (written in the transaction that projects the
+    // case), so the join adds nothing to a count unless a condition reads it; without it,
+    // counting the open cases of 100,000 walks one table, not two.
+    if !by_holder_due && !conds.iter().any(|c| c.contains("o.")) {
+        from = "case_view v".to_owned();
+    }
+    // `:now` is bound whether or not a condition uses it; selecting it keeps it named.
+    let sql = format!(
+        "SELECT count(*), :now FROM {from} {}",
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        },
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let params: Vec<(&str, &dyn rusqlite::ToSql)> = args
+        .iter()
+        .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
+        .collect();
+    let n: i64 = stmt.query_row(params.as_slice(), |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// One page of the case list at `now_ms`.
+pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+    let Selection {
+        from,
+        mut conds,
+        mut args,
+        by_holder_due,
+    } = select(conn, f, now_ms)?;
+    let mut arg = |v: Value| {
+        let name = format!(":a{}", args.len());
+        args.push((name.clone(), v));
+        name
+    };
+    let text = |s: &str| Value::Text(s.to_owned());
     let (key, order, after) = match f.sort {
         SortOrder::Reported => (
             "v.reported_at",
@@ -391,7 +437,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
         let i = arg(text(&c.case_id));
         conds.push(after.replace("{k}", &k).replace("{i}", &i));
     }
-    let limit = f.limit.clamp(1, crate::office::queue::MAX_PAGE);
+    let limit = f.limit.clamp(1, crate::office::queue::MAX_READ);
     let sql = format!(
         "SELECT {}, {key} FROM {from}
          {} ORDER BY {order} LIMIT {}",

@@ -404,3 +404,66 @@ fn a_case_past_its_deadline_shows_in_overdue() {
     assert_eq!(listed(&overdue), vec![id]);
     assert!(overdue.contains("class=\"late\""));
 }
+
+#[test]
+fn the_intake_desk_takes_photos_and_shows_them_to_who_may_see_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = console_server(dir.path());
+    let mut centre = Browser::login(&server, "centre");
+    let token = centre.csrf();
+    let img = image::RgbImage::from_fn(800, 600, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&img)
+        .unwrap();
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("_csrf", token)
+        .text("channel", "wechat")
+        .text("checklist_item", "A01-001")
+        .text("description", "垃圾堆放")
+        .text("address", "斜土路300号")
+        .part(
+            "photo",
+            reqwest::blocking::multipart::Part::bytes(jpeg)
+                .file_name("photo.jpg")
+                .mime_str("image/jpeg")
+                .unwrap(),
+        )
+        // An empty file input (no second photo chosen) is ignored.
+        .part(
+            "photo",
+            reqwest::blocking::multipart::Part::bytes(Vec::new()).file_name(""),
+        );
+    let r = centre
+        .http
+        .post(format!("{}/console/intake", centre.base))
+        .header("cookie", centre.cookie.clone().unwrap())
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "{:?}", r.text());
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let id = to["/console/cases/".len()..to.find('?').unwrap()].to_owned();
+    let case = server.storage.case(&id).unwrap().unwrap();
+    assert_eq!(case.header.photos.len(), 1);
+    let photo = &case.header.photos[0];
+    assert_eq!(photo.width, 800);
+    // The case page shows the thumbnail with the evidence warning (no capture time).
+    let page = centre.page(&format!("/console/cases/{id}"));
+    assert!(page.contains(&format!("data-sha=\"{}\"", photo.sha256)));
+    assert!(page.contains("照片无拍摄时间"));
+    let thumb = centre.get(&format!(
+        "/console/cases/{id}/photos/{}/thumbnail",
+        photo.sha256
+    ));
+    assert_eq!(thumb.status(), 200);
+    assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+    let full = centre.get(&format!("/console/cases/{id}/photos/{}", photo.sha256));
+    assert_eq!(full.bytes().unwrap().len() as u64, photo.bytes);
+    // A handler of a unit the case was never dispatched to gets nothing.
+    let mut gongan = Browser::login(&server, "gongan");
+    let r = gongan.get(&format!("/console/cases/{id}/photos/{}", photo.sha256));
+    assert_eq!(r.status(), 404);
+}

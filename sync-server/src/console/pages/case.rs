@@ -15,6 +15,7 @@ use crate::console::format::{span, when};
 use crate::console::labels as L;
 use crate::console::layout::{Nav, page};
 use crate::console::session::{Fields, Staff, StaffForm};
+use crate::console::svg::map::{Marker, case_map};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::routes::blocking;
@@ -219,12 +220,6 @@ pub async fn show(
                     table {
                         thead { tr { th { (L::WHEN) } th { (L::WHAT) } th { (L::WHO) } th { (L::ROLE) } th { (L::UNIT) } th { (L::DEVICE) } th { (L::NOTE) } } }
                         tbody {
-                            tr data-event="reported" {
-                                td { (when(s.reported_at)) } td { (L::event("reported")) }
-                                td { (people.get(&h.reporter.id).map(|p| p.name.as_str()).unwrap_or(&h.reporter.id)) }
-                                td { (L::role(h.reporter.role)) } td { (h.reporter.unit.as_deref().unwrap_or("")) }
-                                td { (h.reporter.device.to_string().get(..8).unwrap_or("")) } td {}
-                            }
                             @for e in &record.events {
                                 tr data-event=(e.kind.name()) data-by=(e.by.id) {
                                     td { (when(e.at.wall_ms)) }
@@ -260,6 +255,19 @@ pub async fn show(
                 section.card.actions #actions {
                     h2 { (L::ACTIONS) }
                     (actions(&state, &staff, &record, &units))
+                }
+                @if let Some((lat, lon, _)) = crate::office::position(&state.catalog, h, s) {
+                    section.card #where {
+                        (case_map(&state.catalog.grids, state.office.map_tiles.as_deref(), "case-map", &Marker {
+                            case_id: &id,
+                            label: &title,
+                            status: s.status,
+                            late: s.is_overdue(now),
+                            lat,
+                            lon,
+                            title: &title,
+                        }, L::POSITION))
+                    }
                 }
                 @if !hints.is_empty() {
                     section.card #duplicates {
@@ -523,7 +531,7 @@ fn event_of(
 pub async fn act(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    StaffForm { staff, fields }: StaffForm,
+    StaffForm { staff, fields, .. }: StaffForm,
 ) -> Result<Response, ApiError> {
     let record = visible_case(&state, &staff, &id).await?;
     let action = fields.required("action", L::ACTIONS)?.to_owned();

@@ -8,19 +8,65 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use sha2::{Digest, Sha256};
 use wangge_core::grid::GridLevel;
 use wangge_core::grid::gcj02_to_wgs84;
-use wangge_core::{Role, SourceChannel};
+use wangge_core::photo::{PhotoOptions, PreparedPhoto, prepare};
+use wangge_core::{PhotoRef, Role, SourceChannel};
 
 use crate::AppState;
 use crate::console::format::when;
 use crate::console::labels as L;
 use crate::console::layout::{Nav, page};
 use crate::console::session::{Fields, Staff, StaffForm};
+use crate::console::svg::map::pick_map;
 use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::routes::intake::{IntakeBody, Position, check_intake, is_handheld};
 use crate::storage::intake::{DuplicateHint, Intake, IntakeOutcome, ReporterContact};
+use crate::storage::{ChunkOutcome, PhotoChunk, Storage};
+
+/// Most photos one intake takes.
+pub const MAX_PHOTOS: usize = 6;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    crate::auth::hex(&Sha256::digest(bytes))
+}
+
+/// Stores a prepared photo and its thumbnail as one complete upload each (what a phone's
+/// upload ends with), by the console device.
+fn store_photo(
+    storage: &dyn Storage,
+    p: &PreparedPhoto,
+    device_id: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let thumb_sha = sha256_hex(&p.thumbnail);
+    for (sha, data, of) in [
+        (p.sha256.as_str(), &p.jpeg, None),
+        (thumb_sha.as_str(), &p.thumbnail, Some(p.sha256.as_str())),
+    ] {
+        let chunk = PhotoChunk {
+            sha256: sha,
+            offset: 0,
+            total: data.len() as u64,
+            data,
+            thumbnail_of: of,
+            device_id,
+        };
+        match storage.put_photo_chunk(&chunk, now)? {
+            ChunkOutcome::Stored(_) => {}
+            // Already there (the same photo attached before): nothing to do.
+            ChunkOutcome::WrongOffset(u) if u.complete => {}
+            other => {
+                return Err(ApiError::internal(format!(
+                    "storing an intake photo: {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
 
 fn centre_only(staff: &Staff) -> Result<(), ApiError> {
     if staff.is_centre() {
@@ -66,7 +112,7 @@ fn form(state: &AppState, staff: &Staff, f: &Fields, hints: Option<&[DuplicateHi
     let v = |name: &str| f.get(name).unwrap_or("").to_owned();
     let checklist = &state.catalog.checklist;
     html! {
-        form.stack #intake method="post" action="/console/intake" {
+        form.stack #intake method="post" action="/console/intake" enctype="multipart/form-data" {
             input type="hidden" name="_csrf" value=(staff.csrf);
             div.grid2 {
                 div {
@@ -91,6 +137,7 @@ fn form(state: &AppState, staff: &Staff, f: &Fields, hints: Option<&[DuplicateHi
                     input #address type="text" name="address" value=(v("address"));
                 }
                 div {
+                    (pick_map(&state.catalog.grids, state.office.map_tiles.as_deref(), "intake-map", "intake", L::PICK_ON_MAP))
                     label for="lat" { (L::LATITUDE) }
                     input #lat type="text" name="lat" value=(v("lat")) inputmode="decimal";
                     label for="lon" { (L::LONGITUDE) }
@@ -107,6 +154,8 @@ fn form(state: &AppState, staff: &Staff, f: &Fields, hints: Option<&[DuplicateHi
                             option value=(c.id()) selected[v("grid") == c.id()] { (c.id()) " " (c.name()) }
                         }
                     }
+                    label for="photos" { (L::PHOTOS) " (≤" (MAX_PHOTOS) ")" }
+                    input #photos type="file" name="photo" accept="image/jpeg,image/png,image/webp" multiple;
                     label for="reporter_name" { (L::REPORTER_NAME) }
                     input #reporter_name type="text" name="reporter_name" value=(v("reporter_name")) autocomplete="off";
                     label for="reporter_phone" { (L::REPORTER_PHONE) }
@@ -150,7 +199,11 @@ pub async fn page_get(State(state): State<AppState>, staff: Staff) -> Result<Res
 /// the case is taken in and its page opens.
 pub async fn submit(
     State(state): State<AppState>,
-    StaffForm { staff, fields }: StaffForm,
+    StaffForm {
+        staff,
+        fields,
+        files,
+    }: StaffForm,
 ) -> Result<Response, ApiError> {
     centre_only(&staff)?;
     let now = state.clock.now_ms();
@@ -176,6 +229,39 @@ pub async fn submit(
             "handheld cases arrive by sync; the desk takes in the other channels",
         ));
     }
+    if files.len() > MAX_PHOTOS {
+        return Err(ApiError::unprocessable(
+            "too_many_photos",
+            format!("attach at most {MAX_PHOTOS} photos to a case"),
+        ));
+    }
+    // Photos are made as a phone makes them (resized, metadata stripped, capture time and
+    // place kept in the reference for the evidence checks), off the async threads.
+    let prepared = blocking(move || {
+        files
+            .iter()
+            .map(|f| {
+                let p = prepare(&f.bytes, &PhotoOptions::default()).map_err(|e| {
+                    ApiError::unprocessable(
+                        "bad_photo",
+                        format!(
+                            "a photo could not be read ({e}); attach a JPEG, PNG or WebP photo"
+                        ),
+                    )
+                })?;
+                let reference = PhotoRef {
+                    sha256: p.sha256.clone(),
+                    bytes: p.jpeg.len() as u64,
+                    width: p.width,
+                    height: p.height,
+                    capture: p.original.capture(),
+                    thumb_sha256: Some(sha256_hex(&p.thumbnail)),
+                };
+                Ok((reference, p))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+    })
+    .await?;
     let contact = ReporterContact {
         name: fields.get("reporter_name").map(str::to_owned),
         phone: fields.get("reporter_phone").map(str::to_owned),
@@ -189,13 +275,20 @@ pub async fn submit(
         address: fields.get("address").map(str::to_owned),
         position: pos,
         grid: fields.get("grid").map(str::to_owned),
-        photos: Vec::new(),
+        photos: prepared.iter().map(|p| p.0.clone()).collect(),
         contact: (contact.name.is_some() || contact.phone.is_some()).then_some(contact),
     };
     let (new, contact) = check_intake(&state, channel, body, now)?;
     let by = staff.actor(Role::Centre, None)?;
     let storage = state.storage.clone();
-    let outcome = blocking(move || storage.intake_case(&Intake { by, new, contact }, now)).await?;
+    let device = staff.login.device_id.clone();
+    let outcome = blocking(move || {
+        for (_, photo) in &prepared {
+            store_photo(storage.as_ref(), photo, &device, now)?;
+        }
+        storage.intake_case(&Intake { by, new, contact }, now)
+    })
+    .await?;
     match outcome {
         IntakeOutcome::Created { case, .. } => Ok(Redirect::to(&format!(
             "/console/cases/{}?done=intake",

@@ -14,7 +14,7 @@ use crate::console::labels as L;
 use crate::console::layout::{Nav, page};
 use crate::console::session::{Staff, encode_component};
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::ApiPath;
 use crate::office::queue::{CaseFilter, CaseRow, SortOrder};
 use crate::routes::blocking;
 use crate::routes::office::ListParams;
@@ -187,8 +187,9 @@ pub async fn queue(
     staff: Staff,
     ApiPath(slug): ApiPath<String>,
     uri: axum::http::Uri,
-    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
+    // Blank fields of the filter form ("any") are no filter.
+    let params: ListParams = crate::console::pages::filters::parse(uri.query())?;
     let Some(q) = Queue::parse(&slug).filter(|q| q.offered_to(&staff)) else {
         return Ok(
             Redirect::to(&format!("/console/queues/{}", home(&staff).slug())).into_response(),
