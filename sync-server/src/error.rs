@@ -5,6 +5,8 @@ use axum::Json;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use crate::storage::error::{PairingRefusal, PhotoRefusal, StorageError, core_code};
+
 /// The body of every refusal: `{"error": "<code>", "message": "<what to do>"}`.
 #[derive(
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
@@ -95,28 +97,62 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::internal(e)
+impl From<wangge_core::Error> for ApiError {
+    fn from(e: wangge_core::Error) -> Self {
+        let status = match core_code(&e) {
+            "corrupt_document" => StatusCode::BAD_REQUEST,
+            "not_found" => StatusCode::NOT_FOUND,
+            "event_not_allowed" | "invalid_input" => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => return ApiError::internal(e),
+        };
+        ApiError {
+            status,
+            code: core_code(&e),
+            message: e.to_string(),
+        }
     }
 }
 
-impl From<wangge_core::Error> for ApiError {
-    fn from(e: wangge_core::Error) -> Self {
-        use wangge_core::Error as E;
-        match e {
-            E::CorruptDocument { .. } => ApiError::bad_request("corrupt_document", e.to_string()),
-            E::EventNotAllowed { .. } | E::RoleNotAllowed { .. } => {
-                ApiError::unprocessable("event_not_allowed", e.to_string())
+/// The HTTP edge of the storage: the one place a [`StorageError`] becomes a response. The
+/// storage says what happened and with which code ([`StorageError::code`]); the status is
+/// decided here. The storage failing is logged and answered `500 internal` without detail.
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        use StorageError as E;
+        let e = match e {
+            E::Core(core) => return core.into(),
+            other => other,
+        };
+        let status = match &e {
+            E::Database(_) | E::Internal(_) | E::Core(_) => return ApiError::internal(e),
+            E::NotFound(_) => StatusCode::NOT_FOUND,
+            E::CorruptDocument { .. } | E::BadQuery(_) => StatusCode::BAD_REQUEST,
+            E::Quarantined { .. }
+            | E::AlreadyEnrolled { .. }
+            | E::UsernameTaken { .. }
+            | E::Pairing(PairingRefusal::Used | PairingRefusal::DeviceIdTaken) => {
+                StatusCode::CONFLICT
             }
-            E::CaseNotFound(_) => ApiError::not_found(e.to_string()),
-            E::InvalidInput { .. }
-            | E::InvalidGpsFix(_)
-            | E::UnknownChecklistItem(_)
-            | E::UnknownGrid(_)
-            | E::Grid(_)
-            | E::Checklist(_) => ApiError::unprocessable("invalid_input", e.to_string()),
-            other => ApiError::internal(other),
+            E::UseRegister
+            | E::MergeIntoItself
+            | E::TargetMerged { .. }
+            | E::UnknownUnit { .. }
+            | E::PhotoNotUploaded { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            E::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            E::Photo(PhotoRefusal::InvalidHash { .. })
+            | E::Photo(PhotoRefusal::EmptyChunk)
+            | E::Photo(PhotoRefusal::BeyondTotal { .. }) => StatusCode::BAD_REQUEST,
+            E::Photo(PhotoRefusal::TooLarge { .. } | PhotoRefusal::ChunkTooLarge { .. }) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            E::Pairing(PairingRefusal::Unknown) => StatusCode::NOT_FOUND,
+            E::Pairing(PairingRefusal::Expired | PairingRefusal::Locked) => StatusCode::GONE,
+            E::Pairing(PairingRefusal::PersonInactive) => StatusCode::FORBIDDEN,
+        };
+        ApiError {
+            status,
+            code: e.code(),
+            message: e.to_string(),
         }
     }
 }
@@ -136,7 +172,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Result alias for handlers and storage.
+/// Result alias for handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The path of `uri` to show in a message: without the query string (it may carry

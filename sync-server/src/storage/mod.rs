@@ -8,6 +8,7 @@
 //! processes can share one PostgreSQL database.
 
 pub mod console;
+pub mod error;
 pub mod intake;
 pub mod sqlite;
 
@@ -18,12 +19,12 @@ use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary, Role
 use wangge_core::authority::Author;
 
 use crate::docs::Placement;
-use crate::error::ApiResult;
 use crate::office::board::FilingRow;
 use crate::office::evaluation::EvalInput;
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage};
 use chrono::NaiveDate;
+pub use error::{StorageError, StorageResult};
 use wangge_core::zero_report::ZeroReport;
 
 /// What a device may receive.
@@ -303,13 +304,13 @@ pub enum ChunkOutcome {
 /// The server's storage.
 pub trait Storage: Send + Sync + 'static {
     /// Enrols a device whose token hashes to `token_hash`.
-    fn enroll(&self, device: &Device, token_hash: &[u8]) -> ApiResult<()>;
+    fn enroll(&self, device: &Device, token_hash: &[u8]) -> StorageResult<()>;
     /// Revokes a device; false if unknown.
-    fn revoke(&self, device_id: &str, now_ms: i64) -> ApiResult<bool>;
+    fn revoke(&self, device_id: &str, now_ms: i64) -> StorageResult<bool>;
     /// Every enrolled device.
-    fn devices(&self) -> ApiResult<Vec<Device>>;
+    fn devices(&self) -> StorageResult<Vec<Device>>;
     /// The device holding this token hash, revoked or not.
-    fn device_by_token(&self, token_hash: &[u8]) -> ApiResult<Option<Device>>;
+    fn device_by_token(&self, token_hash: &[u8]) -> StorageResult<Option<Device>>;
     /// One sync round for `device`: merges what it pushes, then returns what
     /// it lacks in its scope, and records the cursor it answers for the
     /// device, in one transaction. A request whose cursor is beyond what the
@@ -327,7 +328,7 @@ pub trait Storage: Send + Sync + 'static {
         author: Option<&Author>,
         request: &SyncRequest,
         now_ms: i64,
-    ) -> ApiResult<SyncResponse>;
+    ) -> StorageResult<SyncResponse>;
     /// Registers a case (立案), assigning its official number. Returns the case.
     fn register_case(
         &self,
@@ -336,7 +337,7 @@ pub trait Storage: Send + Sync + 'static {
         checklist_item: Option<String>,
         grid: Option<String>,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord>;
+    ) -> StorageResult<CaseRecord>;
     /// Adds a back-office event (dispatch, verify, close …) to a case.
     fn add_case_event(
         &self,
@@ -344,7 +345,7 @@ pub trait Storage: Send + Sync + 'static {
         by: &Actor,
         kind: CaseEventKind,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord>;
+    ) -> StorageResult<CaseRecord>;
     /// Merges the case `duplicate` into the case `into`, in one transaction: the duplicate
     /// gets a `merged_into` event (it is no longer open), the other a `merged_from` event;
     /// neither disappears. Returns the duplicate.
@@ -355,70 +356,73 @@ pub trait Storage: Send + Sync + 'static {
         by: &Actor,
         note: Option<String>,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord>;
+    ) -> StorageResult<CaseRecord>;
     /// A case with its timeline.
-    fn case(&self, case_id: &str) -> ApiResult<Option<CaseRecord>>;
+    fn case(&self, case_id: &str) -> StorageResult<Option<CaseRecord>>;
     /// Lists cases.
-    fn cases(&self, query: &CaseQuery, now_ms: i64) -> ApiResult<Vec<CaseSummary>>;
+    fn cases(&self, query: &CaseQuery, now_ms: i64) -> StorageResult<Vec<CaseSummary>>;
     /// One page of the back office's case list (queues) at `now_ms`.
-    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage>;
+    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> StorageResult<CasePage>;
     /// How many cases match `filter` at `now_ms`, its cursor, order and limit aside (a
     /// page that shows some of them, the console's map, says how many there are).
-    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<u64>;
+    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> StorageResult<u64>;
     /// The documents changed after feed position `after`, oldest change first, at most
     /// `limit`, each as the back office sees it at `now_ms` (the export change feed).
-    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>>;
+    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> StorageResult<Vec<Change>>;
     /// What an evaluation of the cases reported in `[from_ms, to_ms)` reads, as of one
     /// moment.
-    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> ApiResult<EvalInput>;
+    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> StorageResult<EvalInput>;
     /// The zero-report rows of the days `from..=to`, of one workstation or all.
     fn filings(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         workstation: Option<&str>,
-    ) -> ApiResult<Vec<FilingRow>>;
+    ) -> StorageResult<Vec<FilingRow>>;
     /// One workstation-day's zero report, if anything was filed.
-    fn zero_report(&self, workstation: &str, day: NaiveDate) -> ApiResult<Option<ZeroReport>>;
+    fn zero_report(&self, workstation: &str, day: NaiveDate) -> StorageResult<Option<ZeroReport>>;
     /// Back-office figures.
-    fn stats(&self, now_ms: i64) -> ApiResult<Stats>;
+    fn stats(&self, now_ms: i64) -> StorageResult<Stats>;
     /// Bytes of a document as stored (for tests and exports).
-    fn document(&self, doc_id: &str) -> ApiResult<Option<Vec<u8>>>;
+    fn document(&self, doc_id: &str) -> StorageResult<Option<Vec<u8>>>;
     /// Where the upload of a photo stands.
-    fn photo_upload(&self, sha256: &str) -> ApiResult<PhotoUpload>;
+    fn photo_upload(&self, sha256: &str) -> StorageResult<PhotoUpload>;
     /// Appends a chunk to a photo upload, durably, in one transaction; when the last byte
     /// arrives, verifies the hash and stores the photo (or discards the upload).
-    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<ChunkOutcome>;
+    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> StorageResult<ChunkOutcome>;
     /// True if `device` may read the photo or thumbnail `sha256`: the centre and whole-street
     /// devices read every photo, other devices those referenced by a document of their scope.
-    fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool>;
+    fn photo_in_scope(&self, device: &Device, sha256: &str) -> StorageResult<bool>;
     /// The person of the register with this staff id.
-    fn person(&self, staff_id: &str) -> ApiResult<Option<Person>>;
+    fn person(&self, staff_id: &str) -> StorageResult<Option<Person>>;
     /// Adds or replaces people and units (a roster import), in one transaction.
-    fn upsert_roster(&self, people: &[Person], units: &[Unit]) -> ApiResult<()>;
+    fn upsert_roster(&self, people: &[Person], units: &[Unit]) -> StorageResult<()>;
     /// Every person, by staff id.
-    fn people(&self) -> ApiResult<Vec<Person>>;
+    fn people(&self) -> StorageResult<Vec<Person>>;
     /// Every unit, by id.
-    fn units(&self) -> ApiResult<Vec<Unit>>;
+    fn units(&self) -> StorageResult<Vec<Unit>>;
     /// Appends to the audit log.
-    fn audit(&self, entry: &AuditEntry) -> ApiResult<()>;
+    fn audit(&self, entry: &AuditEntry) -> StorageResult<()>;
     /// The audit log from `since_ms` on, oldest first, at most `limit` lines.
-    fn audit_log(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<AuditEntry>>;
+    fn audit_log(&self, since_ms: i64, limit: u32) -> StorageResult<Vec<AuditEntry>>;
     /// The documents set aside because they no longer load.
-    fn quarantined(&self) -> ApiResult<Vec<Quarantined>>;
+    fn quarantined(&self) -> StorageResult<Vec<Quarantined>>;
     /// A complete photo's bytes.
-    fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>>;
+    fn photo(&self, sha256: &str) -> StorageResult<Option<Vec<u8>>>;
     /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.
-    fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>>;
+    fn photo_thumbnail(&self, sha256: &str) -> StorageResult<Option<(String, Vec<u8>)>>;
     /// Creates a case taken in at the centre's desk or through Open311, in one transaction:
     /// the case document (header and report, made by the core as a phone would), its
     /// channel reference and the reporter's contact. A reference its channel already used
     /// creates nothing and names the case it made. Answers the duplicate hints with the case.
-    fn intake_case(&self, intake: &intake::Intake, now_ms: i64)
-    -> ApiResult<intake::IntakeOutcome>;
+    fn intake_case(
+        &self,
+        intake: &intake::Intake,
+        now_ms: i64,
+    ) -> StorageResult<intake::IntakeOutcome>;
     /// The open cases of the same checklist item reported near a case (within
     /// [`intake::DUPLICATE_RADIUS_M`] and [`intake::DUPLICATE_WINDOW_MS`]), nearest first.
-    fn duplicate_hints(&self, case_id: &str) -> ApiResult<Vec<intake::DuplicateHint>>;
+    fn duplicate_hints(&self, case_id: &str) -> StorageResult<Vec<intake::DuplicateHint>>;
     /// The open cases of `item` reported within [`intake::DUPLICATE_RADIUS_M`] of a position
     /// and [`intake::DUPLICATE_WINDOW_MS`] of `at_ms`, nearest first: the hints the intake
     /// desk shows before a case is saved.
@@ -428,24 +432,24 @@ pub trait Storage: Send + Sync + 'static {
         at_ms: i64,
         lat: f64,
         lon: f64,
-    ) -> ApiResult<Vec<intake::DuplicateHint>>;
+    ) -> StorageResult<Vec<intake::DuplicateHint>>;
     /// The reporter's contact recorded at intake, if any.
-    fn reporter_contact(&self, case_id: &str) -> ApiResult<Option<intake::ReporterContact>>;
+    fn reporter_contact(&self, case_id: &str) -> StorageResult<Option<intake::ReporterContact>>;
     /// Stores an Open311 API key whose secret hashes to `key_hash`.
-    fn create_api_key(&self, key: &intake::ApiKey, key_hash: &[u8]) -> ApiResult<()>;
+    fn create_api_key(&self, key: &intake::ApiKey, key_hash: &[u8]) -> StorageResult<()>;
     /// The API key holding this hash, revoked or not.
-    fn api_key_by_hash(&self, key_hash: &[u8]) -> ApiResult<Option<intake::ApiKey>>;
+    fn api_key_by_hash(&self, key_hash: &[u8]) -> StorageResult<Option<intake::ApiKey>>;
     /// Every API key.
-    fn api_keys(&self) -> ApiResult<Vec<intake::ApiKey>>;
+    fn api_keys(&self) -> StorageResult<Vec<intake::ApiKey>>;
     /// Revokes an API key; false if unknown.
-    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool>;
+    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> StorageResult<bool>;
     /// The ids of the cases an Open311 `GET requests.json` lists, newest first.
-    fn request_ids(&self, filter: &intake::RequestFilter) -> ApiResult<Vec<String>>;
+    fn request_ids(&self, filter: &intake::RequestFilter) -> StorageResult<Vec<String>>;
     /// Erases the reporter's contact of a case; false if there was none.
-    fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool>;
+    fn erase_reporter_contact(&self, case_id: &str) -> StorageResult<bool>;
     /// Stores a new pairing code (its id and hash, never the code). False, storing nothing,
     /// when a code made within a day has the same id: make another code.
-    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> ApiResult<bool>;
+    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> StorageResult<bool>;
     /// Exchanges a pairing code for an enrolment, in one transaction: checks the code (a
     /// wrong secret counts against its id's code), its person, and consumes it while
     /// enrolling (or re-enrolling) the device. Refusals: `pairing_code_unknown`,
@@ -454,26 +458,29 @@ pub trait Storage: Send + Sync + 'static {
     fn redeem_pairing_code(
         &self,
         redeem: &crate::pairing::Redeem,
-    ) -> ApiResult<crate::pairing::Redeemed>;
+    ) -> StorageResult<crate::pairing::Redeemed>;
     /// Whether the storage can serve: the database answers and its schema is the one this
     /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator).
-    fn ready(&self) -> ApiResult<()>;
+    fn ready(&self) -> StorageResult<()>;
     /// Creates or replaces the console login of `login.staff_id`. Replacing it (a new
     /// password) ends the person's sessions. Refused with `409 username_taken` when another
     /// person has the username.
-    fn set_login(&self, login: &console::StaffLogin) -> ApiResult<()>;
+    fn set_login(&self, login: &console::StaffLogin) -> StorageResult<()>;
     /// The login with this (lower-case) username.
-    fn login_by_username(&self, username: &str) -> ApiResult<Option<console::StaffLogin>>;
+    fn login_by_username(&self, username: &str) -> StorageResult<Option<console::StaffLogin>>;
     /// The login of a person.
-    fn login_of(&self, staff_id: &str) -> ApiResult<Option<console::StaffLogin>>;
+    fn login_of(&self, staff_id: &str) -> StorageResult<Option<console::StaffLogin>>;
     /// Starts a session whose token hashes to `token_hash`; drops the person's sessions that
     /// have ended by `session.created_at`.
-    fn create_session(&self, token_hash: &[u8], session: &console::ConsoleSession)
-    -> ApiResult<()>;
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        session: &console::ConsoleSession,
+    ) -> StorageResult<()>;
     /// The session of a token hash, ended or not (the caller checks the times).
-    fn session(&self, token_hash: &[u8]) -> ApiResult<Option<console::ConsoleSession>>;
+    fn session(&self, token_hash: &[u8]) -> StorageResult<Option<console::ConsoleSession>>;
     /// Records activity of a session (the idle limit counts from it).
-    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> ApiResult<()>;
+    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> StorageResult<()>;
     /// Ends a session (log out). False if there was none.
-    fn end_session(&self, token_hash: &[u8]) -> ApiResult<bool>;
+    fn end_session(&self, token_hash: &[u8]) -> StorageResult<bool>;
 }

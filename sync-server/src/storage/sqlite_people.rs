@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use wangge_core::Role;
 
 use super::{SqliteStorage, lock};
-use crate::error::{ApiError, ApiResult};
+use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::{AuditEntry, Person, Unit, UnitKind};
 
 /// Version 7: the register of people and units, who belongs where, and the audit log.
@@ -88,16 +88,16 @@ fn person_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
     ))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> ApiResult<T> {
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StorageResult<T> {
     serde_json::from_str(text)
-        .map_err(|e| ApiError::internal(format!("stored {what} are not valid JSON: {e}")))
+        .map_err(|e| StorageError::internal(format!("stored {what} are not valid JSON: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
-    serde_json::to_string(value).map_err(ApiError::internal)
+fn to_json<T: serde::Serialize>(value: &T) -> StorageResult<String> {
+    serde_json::to_string(value).map_err(StorageError::internal)
 }
 
-fn to_person(row: PersonRow, units: Vec<String>) -> ApiResult<Person> {
+fn to_person(row: PersonRow, units: Vec<String>) -> StorageResult<Person> {
     let (staff_id, name, roles, admin, blocks, workstations, active) = row;
     Ok(Person {
         roles: from_json::<Vec<Role>>("roles", &roles)?,
@@ -112,22 +112,22 @@ fn to_person(row: PersonRow, units: Vec<String>) -> ApiResult<Person> {
 }
 
 /// The stable name of a unit kind (its serde name), as stored.
-fn kind_name(kind: UnitKind) -> ApiResult<String> {
-    match serde_json::to_value(kind).map_err(ApiError::internal)? {
+fn kind_name(kind: UnitKind) -> StorageResult<String> {
+    match serde_json::to_value(kind).map_err(StorageError::internal)? {
         serde_json::Value::String(s) => Ok(s),
-        other => Err(ApiError::internal(format!(
+        other => Err(StorageError::internal(format!(
             "unit kind serialised as {other}"
         ))),
     }
 }
 
-fn parse_kind(text: &str) -> ApiResult<UnitKind> {
+fn parse_kind(text: &str) -> StorageResult<UnitKind> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| ApiError::internal(format!("unknown stored unit kind {text}")))
+        .map_err(|_| StorageError::internal(format!("unknown stored unit kind {text}")))
 }
 
 /// The units of one person, in the roster's order.
-fn units_of(conn: &Connection, staff_id: &str) -> ApiResult<Vec<String>> {
+fn units_of(conn: &Connection, staff_id: &str) -> StorageResult<Vec<String>> {
     let mut stmt = conn
         .prepare_cached("SELECT unit_id FROM person_units WHERE staff_id = ?1 ORDER BY position")?;
     let units = stmt
@@ -156,7 +156,7 @@ fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 
 impl SqliteStorage {
     /// The person with `staff_id`, with their units.
-    pub(super) fn person_by_staff_id(&self, staff_id: &str) -> ApiResult<Option<Person>> {
+    pub(super) fn person_by_staff_id(&self, staff_id: &str) -> StorageResult<Option<Person>> {
         let conn = self.reader();
         let row = conn
             .prepare_cached(&format!(
@@ -181,7 +181,7 @@ impl SqliteStorage {
         &self,
         people: &[Person],
         units: &[Unit],
-    ) -> ApiResult<()> {
+    ) -> StorageResult<()> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for unit in units {
@@ -217,14 +217,10 @@ impl SqliteStorage {
                 if !known {
                     // The roster loader checks this first; SQLite does not enforce the
                     // foreign key without `PRAGMA foreign_keys`, so check here too.
-                    return Err(ApiError::unprocessable(
-                        "unknown_unit",
-                        format!(
-                            "{} belongs to unit '{unit}', which is not in the unit register; \
-                             add it to the roster's units",
-                            person.staff_id
-                        ),
-                    ));
+                    return Err(StorageError::UnknownUnit {
+                        staff_id: person.staff_id.clone(),
+                        unit: unit.clone(),
+                    });
                 }
                 tx.prepare_cached(
                     "INSERT INTO person_units (staff_id, unit_id, position) VALUES (?1, ?2, ?3)",
@@ -237,7 +233,7 @@ impl SqliteStorage {
     }
 
     /// Every person, by staff id, with their units.
-    pub(super) fn all_people(&self) -> ApiResult<Vec<Person>> {
+    pub(super) fn all_people(&self) -> StorageResult<Vec<Person>> {
         let conn = self.reader();
         // Two queries rather than one per person: the memberships of everybody at once.
         let mut memberships: HashMap<String, Vec<String>> = HashMap::new();
@@ -268,7 +264,7 @@ impl SqliteStorage {
     }
 
     /// Every unit, by id.
-    pub(super) fn all_units(&self) -> ApiResult<Vec<Unit>> {
+    pub(super) fn all_units(&self) -> StorageResult<Vec<Unit>> {
         let conn = self.reader();
         let mut stmt =
             conn.prepare_cached("SELECT unit_id, kind, name FROM units ORDER BY unit_id")?;
@@ -293,7 +289,7 @@ impl SqliteStorage {
     }
 
     /// Appends one line to the audit log, in its own transaction.
-    pub(super) fn append_audit(&self, entry: &AuditEntry) -> ApiResult<()> {
+    pub(super) fn append_audit(&self, entry: &AuditEntry) -> StorageResult<()> {
         let conn = lock(&self.writer);
         conn.prepare_cached(
             "INSERT INTO audit_log (at, device_id, person_id, action, target, outcome, code, remote_addr, detail)
@@ -314,7 +310,7 @@ impl SqliteStorage {
     }
 
     /// The audit log from `since_ms` on (inclusive), oldest first, at most `limit` lines.
-    pub(super) fn audit_since(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<AuditEntry>> {
+    pub(super) fn audit_since(&self, since_ms: i64, limit: u32) -> StorageResult<Vec<AuditEntry>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE at >= ?1 ORDER BY at, id LIMIT ?2"
@@ -453,7 +449,7 @@ mod tests {
         let good = person("XT-GO-001", &[Role::GridOfficer], &[]);
         let bad = person("XT-UH-001", &[Role::HandlingUnit], &["不存在的队"]);
         let err = s.upsert_roster(&[good, bad], &[]).unwrap_err();
-        assert_eq!(err.code, "unknown_unit");
+        assert_eq!(err.code(), "unknown_unit");
         assert!(s.people().unwrap().is_empty(), "all or nothing");
     }
 
