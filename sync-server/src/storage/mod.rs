@@ -6,7 +6,35 @@
 //! client fits the same shape. Every method is one transaction, so the
 //! server holds no state of its own between requests and several server
 //! processes can share one PostgreSQL database.
+//!
+//! **Why the storage has its own error type** ([`StorageError`], `error.rs`) rather than
+//! answering HTTP errors: a backend should say *what* happened — the database failed, a
+//! case is not there, a username is taken, a pairing code was used — and not *how a
+//! client is told*. With `ApiError` inside the storage, every backend had to pick the
+//! same status and code by hand at every refusal, and a second backend could drift
+//! without anyone noticing (a 409 here, a 422 there). Now each refusal is one variant with
+//! its stable code ([`StorageError::code`]) and its message, written once for every
+//! backend; the status is decided in one place at the HTTP edge (`From<StorageError> for
+//! ApiError`, `crate::error`), which also keeps the database's own errors (which may name
+//! tables, files or data) out of responses: they are logged and answered `500 internal`.
+//! Tests and tools that use the storage directly (the CLI, the e2e crate) match on
+//! variants instead of parsing messages. A core refusal inside the storage (an event the
+//! case rules do not allow) stays the core's error and reaches the client with the code it
+//! always had.
+//!
+//! **How a backend joins the conformance suite.** What every backend must do is tested
+//! once, against this trait, in `conformance.rs`: people and units, devices, the audit log,
+//! the sync cursor, case numbers and merges, console logins, pairing codes, photo uploads
+//! and which thumbnail is served — with the exact error variants and codes. A backend runs
+//! it with one line in its tests, `crate::storage_conformance_tests!(fresh)`, where `fresh`
+//! opens an empty storage for one test (see `sqlite.rs`, module `conformance`): a new
+//! backend is done when the same suite passes. Other crates reach the suite with the
+//! `testing` feature. What only one backend has — migrating its old schemas, its triggers,
+//! its file layout — is tested beside it, not in the suite.
 
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod conformance;
 pub mod console;
 pub mod error;
 pub mod intake;
@@ -483,4 +511,54 @@ pub trait Storage: Send + Sync + 'static {
     fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> StorageResult<()>;
     /// Ends a session (log out). False if there was none.
     fn end_session(&self, token_hash: &[u8]) -> StorageResult<bool>;
+}
+
+/// Whether a device's request shows that the storage lost transactions it
+/// had acknowledged, so that the device must start over: the rule every backend's
+/// [`Storage::sync`] applies before it stores anything.
+///
+/// A device's cursor only ever comes from a response of this server, and the
+/// cursor of every response is recorded (`devices.last_cursor`) in the
+/// transaction that merged the request's push. A device cursor *above* the
+/// record was therefore handed out by a transaction the database no longer
+/// has: it was restored from a backup (or lost its last transactions). That
+/// transaction may have acknowledged pushes the device will never send
+/// again (it believes them delivered), hence the reset. A cursor *below* the
+/// record is normal: the response that carried the record was lost, and the
+/// device repeats the round.
+///
+/// A cursor beyond the end of the feed is impossible too, whatever the
+/// record says; it is the only check for a device with no record yet (a
+/// database from before schema version 4).
+pub(crate) fn must_reset(device_cursor: u64, last_cursor: Option<i64>, feed_end: u64) -> bool {
+    let beyond_record = last_cursor.is_some_and(|handed| device_cursor > handed.max(0) as u64);
+    beyond_record || device_cursor > feed_end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_above_the_record_or_the_feed_resets_one_below_does_not() {
+        // (device cursor, recorded cursor, feed end, reset?)
+        let cases = [
+            (0, None, 0, false),
+            (5, None, 10, false),
+            (11, None, 10, true),
+            (10, Some(10), 10, false),
+            // A lost response: the device is behind what it was handed.
+            (7, Some(10), 12, false),
+            // A restored database whose feed has grown again past the device.
+            (8, Some(5), 20, true),
+            (11, Some(10), 10, true),
+        ];
+        for (device, record, end, reset) in cases {
+            assert_eq!(
+                must_reset(device, record, end),
+                reset,
+                "device {device}, record {record:?}, feed end {end}"
+            );
+        }
+    }
 }

@@ -36,6 +36,7 @@ use crate::storage::intake::{
 };
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
+    must_reset,
 };
 
 #[path = "sqlite_console.rs"]
@@ -617,27 +618,6 @@ fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> Stora
         quarantine(tx, doc_id, reason, chrono::Utc::now().timestamp_millis())?;
     }
     Ok(n)
-}
-
-/// Whether a device's request shows that this database lost transactions it
-/// had acknowledged, so that the device must start over.
-///
-/// A device's cursor only ever comes from a response of this server, and the
-/// cursor of every response is recorded (`devices.last_cursor`) in the
-/// transaction that merged the request's push. A device cursor *above* the
-/// record was therefore handed out by a transaction this database no longer
-/// has: it was restored from a backup (or lost its last transactions). That
-/// transaction may have acknowledged pushes the device will never send
-/// again (it believes them delivered), hence the reset. A cursor *below* the
-/// record is normal: the response that carried the record was lost, and the
-/// device repeats the round.
-///
-/// A cursor beyond the end of the feed is impossible too, whatever the
-/// record says; it is the only check for a device with no record yet (a
-/// database from before schema version 4).
-fn must_reset(device_cursor: u64, last_cursor: Option<i64>, feed_end: u64) -> bool {
-    let beyond_record = last_cursor.is_some_and(|handed| device_cursor > handed.max(0) as u64);
-    beyond_record || device_cursor > feed_end
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
@@ -1316,32 +1296,26 @@ pub fn everything() -> Scope {
     }
 }
 
+/// The conformance suite (`crate::storage::conformance`) on SQLite: each test on a new
+/// database file in a temporary directory.
+#[cfg(test)]
+mod conformance {
+    use super::*;
+    use crate::storage::conformance::Fresh;
+
+    fn fresh(catalog: Arc<Catalog>) -> Fresh<SqliteStorage> {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path().join("server.sqlite3"), catalog).unwrap();
+        Fresh::new(storage, dir)
+    }
+
+    crate::storage_conformance_tests!(fresh);
+}
+
+/// What only the SQLite backend has: its old schemas and their migrations.
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cursor_above_the_record_or_the_feed_resets_one_below_does_not() {
-        // (device cursor, recorded cursor, feed end, reset?)
-        let cases = [
-            (0, None, 0, false),
-            (5, None, 10, false),
-            (11, None, 10, true),
-            (10, Some(10), 10, false),
-            // A lost response: the device is behind what it was handed.
-            (7, Some(10), 12, false),
-            // A restored database whose feed has grown again past the device.
-            (8, Some(5), 20, true),
-            (11, Some(10), 10, true),
-        ];
-        for (device, record, end, reset) in cases {
-            assert_eq!(
-                must_reset(device, record, end),
-                reset,
-                "device {device}, record {record:?}, feed end {end}"
-            );
-        }
-    }
 
     fn columns(conn: &Connection, table: &str) -> Vec<String> {
         table_rows(conn, &format!("PRAGMA table_info({table})"))
