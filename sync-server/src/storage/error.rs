@@ -22,7 +22,10 @@ use wangge_core::Error as CoreError;
 pub enum StorageError {
     /// The database failed (a connection, a query, a constraint the code did not expect).
     /// Internal: logged, never shown to the client.
-    #[error("the database failed: {0}")]
+    #[error(
+        "the database failed: {0}; the operation was not applied: retry, and check the \
+         database (its file, disk or server) if it persists"
+    )]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The stored data or the server is not as it must be (a value this version cannot read,
     /// no randomness, a schema newer than the server). Internal: logged, never shown.
@@ -227,12 +230,6 @@ impl StorageError {
             StorageError::Photo(r) => r.code(),
             StorageError::Pairing(r) => r.code(),
         }
-    }
-
-    /// True for the storage failing (answered `500 internal`), false for a refusal or a
-    /// missing record.
-    pub fn is_internal(&self) -> bool {
-        self.code() == "internal"
     }
 }
 
