@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, skipping what is present:
 # clippy and rustfmt; a JDK and JNA (Debian) and the Kotlin compiler (npm) for the Kotlin
-# tests; schemathesis (PyPI) for the API conformance run. Called by scripts/test.sh, so
-# the README's one test command works on a fresh machine.
+# tests; schemathesis (PyPI) for the API conformance run; Chromium (Debian) and
+# playwright-core (npm, console-tests/) for the console's browser tests. Called by
+# scripts/test.sh, so the README's one test command works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,16 @@ if ! command -v schemathesis >/dev/null 2>&1; then
     python3 -m pip install -q schemathesis==4.32.5
     # pyenv installs console scripts behind shims that appear after a rehash.
     if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+fi
+
+# The console's browser tests drive Debian's Chromium (never a browser downloaded by
+# Playwright); a CJK font makes their screenshots legible.
+if [[ ! -x /usr/bin/chromium ]]; then
+    apt-get update -qq
+    apt-get install -y -qq chromium fonts-wqy-zenhei
+fi
+wanted=$(node -p "require('./console-tests/package-lock.json').packages['node_modules/playwright-core'].version")
+installed=$(node -p "require('./console-tests/node_modules/playwright-core/package.json').version" 2>/dev/null || true)
+if [[ "$installed" != "$wanted" ]]; then
+    (cd console-tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== what the tests need (JDK, JNA, Kotlin, schemathesis; skipped when present)"
+echo "== what the tests need (JDK, JNA, Kotlin, schemathesis, Chromium, playwright-core; skipped when present)"
 bash scripts/install-test-deps.sh
 
 echo "== cargo fmt --check"
@@ -22,6 +22,9 @@ cargo test --workspace --doc --locked
 
 echo "== Kotlin on the JVM (bindings and the Android demo's view models)"
 bash scripts/test-kotlin.sh
+
+echo "== the console in Chromium (browser tests against a real server)"
+bash scripts/test-console.sh
 
 echo "== schemathesis against a live server (OpenAPI conformance: no 5xx, no schema violation)"
 bash scripts/schemathesis.sh 100

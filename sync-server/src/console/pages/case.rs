@@ -220,12 +220,6 @@ pub async fn show(
                     table {
                         thead { tr { th { (L::WHEN) } th { (L::WHAT) } th { (L::WHO) } th { (L::ROLE) } th { (L::UNIT) } th { (L::DEVICE) } th { (L::NOTE) } } }
                         tbody {
-                            tr data-event="reported" {
-                                td { (when(s.reported_at)) } td { (L::event("reported")) }
-                                td { (people.get(&h.reporter.id).map(|p| p.name.as_str()).unwrap_or(&h.reporter.id)) }
-                                td { (L::role(h.reporter.role)) } td { (h.reporter.unit.as_deref().unwrap_or("")) }
-                                td { (h.reporter.device.to_string().get(..8).unwrap_or("")) } td {}
-                            }
                             @for e in &record.events {
                                 tr data-event=(e.kind.name()) data-by=(e.by.id) {
                                     td { (when(e.at.wall_ms)) }
