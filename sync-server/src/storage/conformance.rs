@@ -1,7 +1,7 @@
 //! The storage conformance suite: what every backend must do, written once against the
-//! [`Storage`] trait and run for every backend by [`storage_conformance_tests!`](crate::storage_conformance_tests),
-//! as matrix-rust-sdk runs one `statestore_integration_tests!` suite for each of its state
-//! stores.
+//! [`Storage`] trait and run for every backend by
+//! [`storage_conformance_tests!`](crate::storage_conformance_tests), as matrix-rust-sdk runs
+//! one `statestore_integration_tests!` suite for each of its state stores.
 //!
 //! Each test is a function taking a fresh, empty storage opened with [`catalog`] (the demo
 //! street). The tests use the trait only: no SQL, no file, nothing a second backend would

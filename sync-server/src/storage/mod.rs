@@ -331,7 +331,8 @@ pub enum ChunkOutcome {
 
 /// The server's storage.
 pub trait Storage: Send + Sync + 'static {
-    /// Enrols a device whose token hashes to `token_hash`.
+    /// Enrols a device whose token hashes to `token_hash`. A device id enrolled already:
+    /// [`StorageError::AlreadyEnrolled`], nothing stored.
     fn enroll(&self, device: &Device, token_hash: &[u8]) -> StorageResult<()>;
     /// Revokes a device; false if unknown.
     fn revoke(&self, device_id: &str, now_ms: i64) -> StorageResult<bool>;
@@ -357,7 +358,9 @@ pub trait Storage: Send + Sync + 'static {
         request: &SyncRequest,
         now_ms: i64,
     ) -> StorageResult<SyncResponse>;
-    /// Registers a case (立案), assigning its official number. Returns the case.
+    /// Registers a case (立案), assigning its official number. Returns the case. A case
+    /// not on the server: [`StorageError::NotFound`]; one the rules do not let register:
+    /// the core's refusal ([`StorageError::Core`]); no number is used up by a refusal.
     fn register_case(
         &self,
         case_id: &str,
@@ -366,7 +369,8 @@ pub trait Storage: Send + Sync + 'static {
         grid: Option<String>,
         now_ms: i64,
     ) -> StorageResult<CaseRecord>;
-    /// Adds a back-office event (dispatch, verify, close …) to a case.
+    /// Adds a back-office event (dispatch, verify, close …) to a case. A registration:
+    /// [`StorageError::UseRegister`] (only [`Storage::register_case`] assigns a number).
     fn add_case_event(
         &self,
         case_id: &str,
@@ -376,7 +380,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<CaseRecord>;
     /// Merges the case `duplicate` into the case `into`, in one transaction: the duplicate
     /// gets a `merged_into` event (it is no longer open), the other a `merged_from` event;
-    /// neither disappears. Returns the duplicate.
+    /// neither disappears. Returns the duplicate. Refusals: [`StorageError::MergeIntoItself`],
+    /// [`StorageError::TargetMerged`] (`into` was merged elsewhere), and the core's.
     fn merge_case(
         &self,
         duplicate: &str,
@@ -416,14 +421,16 @@ pub trait Storage: Send + Sync + 'static {
     /// Where the upload of a photo stands.
     fn photo_upload(&self, sha256: &str) -> StorageResult<PhotoUpload>;
     /// Appends a chunk to a photo upload, durably, in one transaction; when the last byte
-    /// arrives, verifies the hash and stores the photo (or discards the upload).
+    /// arrives, verifies the hash and stores the photo (or discards the upload). A chunk
+    /// that cannot be part of a photo: [`StorageError::Photo`], nothing written.
     fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> StorageResult<ChunkOutcome>;
     /// True if `device` may read the photo or thumbnail `sha256`: the centre and whole-street
     /// devices read every photo, other devices those referenced by a document of their scope.
     fn photo_in_scope(&self, device: &Device, sha256: &str) -> StorageResult<bool>;
     /// The person of the register with this staff id.
     fn person(&self, staff_id: &str) -> StorageResult<Option<Person>>;
-    /// Adds or replaces people and units (a roster import), in one transaction.
+    /// Adds or replaces people and units (a roster import), in one transaction. A person of
+    /// a unit neither listed nor stored: [`StorageError::UnknownUnit`], nothing stored.
     fn upsert_roster(&self, people: &[Person], units: &[Unit]) -> StorageResult<()>;
     /// Every person, by staff id.
     fn people(&self) -> StorageResult<Vec<Person>>;
@@ -443,6 +450,7 @@ pub trait Storage: Send + Sync + 'static {
     /// the case document (header and report, made by the core as a phone would), its
     /// channel reference and the reporter's contact. A reference its channel already used
     /// creates nothing and names the case it made. Answers the duplicate hints with the case.
+    /// A photo the server does not hold: [`StorageError::PhotoNotUploaded`].
     fn intake_case(
         &self,
         intake: &intake::Intake,
@@ -480,19 +488,19 @@ pub trait Storage: Send + Sync + 'static {
     fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> StorageResult<bool>;
     /// Exchanges a pairing code for an enrolment, in one transaction: checks the code (a
     /// wrong secret counts against its id's code), its person, and consumes it while
-    /// enrolling (or re-enrolling) the device. Refusals: `pairing_code_unknown`,
-    /// `pairing_code_used`, `pairing_code_expired`, `pairing_code_locked`,
-    /// `person_inactive`, `device_id_taken` (`crate::pairing`).
+    /// enrolling (or re-enrolling) the device. Refusals: [`StorageError::Pairing`] with the
+    /// [`error::PairingRefusal`] (a wrong secret is `Unknown`, and is counted).
     fn redeem_pairing_code(
         &self,
         redeem: &crate::pairing::Redeem,
     ) -> StorageResult<crate::pairing::Redeemed>;
     /// Whether the storage can serve: the database answers and its schema is the one this
-    /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator).
+    /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator):
+    /// [`StorageError::NotReady`] otherwise.
     fn ready(&self) -> StorageResult<()>;
     /// Creates or replaces the console login of `login.staff_id`. Replacing it (a new
-    /// password) ends the person's sessions. Refused with `409 username_taken` when another
-    /// person has the username.
+    /// password) ends the person's sessions. Refused with [`StorageError::UsernameTaken`]
+    /// when another person has the username.
     fn set_login(&self, login: &console::StaffLogin) -> StorageResult<()>;
     /// The login with this (lower-case) username.
     fn login_by_username(&self, username: &str) -> StorageResult<Option<console::StaffLogin>>;
