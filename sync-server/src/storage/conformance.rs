@@ -44,9 +44,10 @@ use wangge_core::{
     Role, SourceChannel,
 };
 
+use crate::office::queue::CaseFilter;
 use crate::pairing::{NewPairingCode, Redeem};
-use crate::storage::console::StaffLogin;
-use crate::storage::intake::{Intake, IntakeOutcome};
+use crate::storage::console::{ConsoleSession, StaffLogin};
+use crate::storage::intake::{ApiKey, Intake, IntakeOutcome, ReporterContact, RequestFilter};
 use crate::storage::{
     AuditEntry, ChunkOutcome, Device, DeviceRole, Person, PhotoChunk, Scope, Storage, StorageError,
     Unit, UnitKind,
@@ -103,6 +104,10 @@ macro_rules! storage_conformance_tests {
             a_pairing_code_enrols_one_device_once,
             an_intake_naming_a_photo_not_on_the_server_is_refused,
             a_photo_upload_resumes_where_it_stands_and_checks_its_hash,
+            a_channel_reference_is_taken_in_once_and_a_contact_can_be_erased,
+            api_keys_are_found_by_hash_and_revoked_once,
+            a_session_is_found_by_its_hash_touched_and_ended,
+            the_change_feed_pages_and_counts_follow_the_cases,
             // suite:end
         );
     };
@@ -539,6 +544,67 @@ pub fn registration_numbers_cases_in_order_and_only_register_assigns_one(s: &dyn
     assert_eq!(s.case("no-such-case").unwrap(), None);
 }
 
+/// The export feed lists every changed case once, at its latest change, in feed order; a
+/// case list pages through the cases and counts them.
+pub fn the_change_feed_pages_and_counts_follow_the_cases(s: &dyn Storage) {
+    let by = centre();
+    let ids: Vec<String> = (0..3)
+        .map(|i| intake(s, &by, MONDAY_9AM + i).header.id.to_string())
+        .collect();
+    let feed = s.changes(0, 100, MONDAY_9AM + 10).unwrap();
+    assert_eq!(
+        feed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        ids,
+        "in the order stored"
+    );
+    assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(feed.iter().all(|c| c.kind == "case" && c.case.is_some()));
+    // The first case changes again: it moves to the feed's end.
+    s.register_case(&ids[0], &by, None, None, MONDAY_9AM + 20)
+        .unwrap();
+    let after = feed[2].seq;
+    let later = s.changes(after, 100, MONDAY_9AM + 30).unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].id, ids[0]);
+    assert_eq!(s.changes(0, 100, MONDAY_9AM + 30).unwrap().len(), 3);
+    assert_eq!(s.changes(0, 2, MONDAY_9AM + 30).unwrap().len(), 2);
+
+    let filter = CaseFilter {
+        limit: 2,
+        ..CaseFilter::default()
+    };
+    assert_eq!(s.case_count(&filter, MONDAY_9AM + 30).unwrap(), 3);
+    let first = s.case_page(&filter, MONDAY_9AM + 30).unwrap();
+    assert_eq!(first.cases.len(), 2);
+    let cursor = first.next_cursor.expect("a second page");
+    let second = s
+        .case_page(
+            &CaseFilter {
+                after: Some(crate::office::queue::Cursor::decode(&cursor).unwrap()),
+                ..filter.clone()
+            },
+            MONDAY_9AM + 30,
+        )
+        .unwrap();
+    assert_eq!(second.cases.len(), 1);
+    assert_eq!(second.next_cursor, None);
+    let mut listed: Vec<String> = first
+        .cases
+        .iter()
+        .chain(&second.cases)
+        .map(|c| c.id.clone())
+        .collect();
+    listed.sort();
+    let mut all = ids.clone();
+    all.sort();
+    assert_eq!(listed, all, "every case once");
+    let registered = CaseFilter {
+        statuses: vec![wangge_core::CaseStatus::Registered],
+        ..filter
+    };
+    assert_eq!(s.case_count(&registered, MONDAY_9AM + 30).unwrap(), 1);
+}
+
 /// A case is not merged into itself (`merge_into_itself`) nor into a case merged elsewhere
 /// (`target_merged`); a merge marks both cases.
 pub fn a_merge_refuses_the_case_itself_and_a_merged_target(s: &dyn Storage) {
@@ -580,6 +646,74 @@ pub fn an_intake_naming_a_photo_not_on_the_server_is_refused(s: &dyn Storage) {
         s.intake_case(&intake, MONDAY_9AM).unwrap(),
         IntakeOutcome::Created { .. }
     ));
+}
+
+/// A channel's reference is taken in once (the second intake names the first case and
+/// creates nothing); the reporter's contact is kept apart from the case and can be erased.
+pub fn a_channel_reference_is_taken_in_once_and_a_contact_can_be_erased(s: &dyn Storage) {
+    let contact = ReporterContact {
+        name: Some("王女士".into()),
+        phone: Some("13800000000".into()),
+        email: None,
+    };
+    let intake = Intake {
+        by: centre(),
+        new: NewCase {
+            external_ref: Some("12345-0001".into()),
+            ..new_case(Vec::new())
+        },
+        contact: Some(contact.clone()),
+    };
+    let case_id = match s.intake_case(&intake, MONDAY_9AM).unwrap() {
+        IntakeOutcome::Created { case, .. } => case.header.id.to_string(),
+        other => panic!("{other:?}"),
+    };
+    match s.intake_case(&intake, MONDAY_9AM + 1).unwrap() {
+        IntakeOutcome::DuplicateReference { case_id: first } => assert_eq!(first, case_id),
+        other => panic!("taken in twice: {other:?}"),
+    }
+    assert_eq!(s.stats(MONDAY_9AM).unwrap().cases, 1);
+    let everything = RequestFilter {
+        to_ms: i64::MAX,
+        limit: 100,
+        ..RequestFilter::default()
+    };
+    assert_eq!(s.request_ids(&everything).unwrap(), vec![case_id.clone()]);
+    let other_channel = RequestFilter {
+        channel: Some(SourceChannel::GridOfficerHandheld),
+        ..everything.clone()
+    };
+    assert!(s.request_ids(&other_channel).unwrap().is_empty());
+    assert_eq!(s.reporter_contact(&case_id).unwrap(), Some(contact));
+    assert!(s.erase_reporter_contact(&case_id).unwrap());
+    assert!(!s.erase_reporter_contact(&case_id).unwrap());
+    assert_eq!(s.reporter_contact(&case_id).unwrap(), None);
+    assert!(s.case(&case_id).unwrap().is_some(), "the case stays");
+}
+
+/// An Open311 key is found by its hash, revoked or not, and revoked once.
+pub fn api_keys_are_found_by_hash_and_revoked_once(s: &dyn Storage) {
+    let key = ApiKey {
+        key_id: "key-1".into(),
+        name: "微信公众号".into(),
+        channel: SourceChannel::Wechat,
+        person: "XT-CC-001".into(),
+        device_id: DeviceId::generate().to_string(),
+        created_at: MONDAY_9AM,
+        revoked_at: None,
+    };
+    s.create_api_key(&key, &[3; 32]).unwrap();
+    assert_eq!(s.api_key_by_hash(&[3; 32]).unwrap(), Some(key.clone()));
+    assert_eq!(s.api_key_by_hash(&[4; 32]).unwrap(), None);
+    assert!(s.revoke_api_key("key-1", MONDAY_9AM + 1).unwrap());
+    assert!(s.revoke_api_key("key-1", MONDAY_9AM + 2).unwrap());
+    assert!(!s.revoke_api_key("nokey", MONDAY_9AM).unwrap());
+    let revoked = ApiKey {
+        revoked_at: Some(MONDAY_9AM + 1),
+        ..key
+    };
+    assert_eq!(s.api_key_by_hash(&[3; 32]).unwrap(), Some(revoked.clone()));
+    assert_eq!(s.api_keys().unwrap(), vec![revoked]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -691,6 +825,29 @@ pub fn a_pairing_code_enrols_one_device_once(s: &dyn Storage) {
     );
     assert_eq!(refusal(redeem("LFT", "LFT", "dev-4")), "person_inactive");
     assert_eq!(s.devices().unwrap().len(), 1, "only the one enrolment");
+}
+
+/// A console session is found by its token's hash (ended or not: the caller checks the
+/// times), records activity, and ends once.
+pub fn a_session_is_found_by_its_hash_touched_and_ended(s: &dyn Storage) {
+    let session = ConsoleSession {
+        staff_id: "XT-CC-001".into(),
+        csrf: "ab".repeat(16),
+        created_at: MONDAY_9AM,
+        last_seen: MONDAY_9AM,
+        expires_at: MONDAY_9AM + 3_600_000,
+    };
+    s.create_session(&[5; 32], &session).unwrap();
+    assert_eq!(s.session(&[5; 32]).unwrap(), Some(session.clone()));
+    assert_eq!(s.session(&[6; 32]).unwrap(), None);
+    s.touch_session(&[5; 32], MONDAY_9AM + 60_000).unwrap();
+    assert_eq!(
+        s.session(&[5; 32]).unwrap().map(|s| s.last_seen),
+        Some(MONDAY_9AM + 60_000)
+    );
+    assert!(s.end_session(&[5; 32]).unwrap());
+    assert!(!s.end_session(&[5; 32]).unwrap());
+    assert_eq!(s.session(&[5; 32]).unwrap(), None);
 }
 
 // ---------------------------------------------------------------------------------------
