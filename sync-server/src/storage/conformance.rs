@@ -4,8 +4,9 @@
 //! one `statestore_integration_tests!` suite for each of its state stores.
 //!
 //! Each test is a function taking a fresh, empty storage opened with [`catalog`] (the demo
-//! street). The tests use the trait only: no SQL, no file, nothing a second backend would
-//! lack. What only one backend has (migrating its old schemas, its file layout, its
+//! street). The tests reach the backend through the trait only: no SQL, no file, nothing a
+//! second backend would lack (a phone's own store, in a temporary directory, makes the
+//! documents a device pushes). What only one backend has (migrating its old schemas, its file layout, its
 //! triggers) is tested beside that backend.
 //!
 //! A backend joins the suite with one invocation in its own test module, naming a function
@@ -38,10 +39,11 @@ use std::any::Any;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use wangge_core::authority::Author;
 use wangge_core::sync::protocol::SyncRequest;
 use wangge_core::{
-    Actor, CaseEventKind, CaseRecord, Catalog, DeviceId, GpsFix, NewCase, PhotoCapture, PhotoRef,
-    Role, SourceChannel,
+    Actor, CaseEventKind, CaseRecord, Catalog, DeviceId, GpsFix, ManualClock, NewCase,
+    PhotoCapture, PhotoRef, Role, SourceChannel, Store,
 };
 
 use crate::office::queue::CaseFilter;
@@ -98,6 +100,7 @@ macro_rules! storage_conformance_tests {
             a_fresh_storage_is_ready_and_empty,
             a_device_is_enrolled_once_and_stays_listed_when_revoked,
             a_cursor_beyond_the_feed_resets_the_device,
+            a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope,
             registration_numbers_cases_in_order_and_only_register_assigns_one,
             a_merge_refuses_the_case_itself_and_a_merged_target,
             a_username_belongs_to_one_person,
@@ -503,6 +506,125 @@ pub fn a_cursor_beyond_the_feed_resets_the_device(s: &dyn Storage) {
         .unwrap();
     assert!(!again.reset && again.docs.is_empty(), "{again:?}");
     assert_eq!(again.cursor, fresh.cursor);
+}
+
+/// A case recorded on a phone and pushed is stored once (the same push again changes
+/// nothing), acknowledged with its heads, and pulled by the devices whose scope covers it;
+/// a push without a person behind it is refused and stores nothing.
+pub fn a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope(s: &dyn Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let phone = DeviceId::generate();
+    let officer = Actor {
+        id: "XT-GO-001".into(),
+        role: Role::GridOfficer,
+        unit: None,
+        device: phone,
+    };
+    let store = Store::open(
+        dir.path().join("phone.sqlite3"),
+        phone,
+        catalog(),
+        Arc::new(ManualClock::new(MONDAY_9AM)),
+    )
+    .unwrap();
+    let fix = GpsFix {
+        fix_time_ms: MONDAY_9AM,
+        ..new_case(Vec::new()).gps.unwrap()
+    };
+    let case_id = store
+        .record_case(
+            &officer,
+            NewCase {
+                grid: Some("XT-W01-U1".into()),
+                ..NewCase::from_handheld("A02-001", "流动摊贩", fix)
+            },
+        )
+        .unwrap()
+        .to_string();
+    let device = field_device(&phone.to_string(), Some("XT-GO-001"));
+    s.enroll(&device, &[1; 32]).unwrap();
+    let prepared = store.prepare_push(100, 8 << 20).unwrap();
+    let request = SyncRequest {
+        request_id: [1; 16],
+        cursor: store.sync_cursor().unwrap(),
+        max_docs: 100,
+        docs: prepared.iter().map(|p| p.doc.clone()).collect(),
+    };
+    assert_eq!(request.docs.len(), 1);
+
+    let refused = s.sync(&device, None, &request, MONDAY_9AM).unwrap();
+    assert!(refused.accepted.is_empty(), "{refused:?}");
+    assert_eq!(refused.refused.len(), 1);
+    assert_eq!(refused.refused[0].code, "no_person");
+    assert_eq!(s.case(&case_id).unwrap(), None, "nothing stored");
+
+    let author = Author::of_actor(&officer);
+    let response = s
+        .sync(&device, Some(&author), &request, MONDAY_9AM)
+        .unwrap();
+    assert!(response.refused.is_empty(), "{response:?}");
+    assert_eq!(response.accepted.len(), 1);
+    assert_eq!(response.accepted[0].doc_id, case_id);
+    assert_eq!(response.accepted[0].heads, request.docs[0].heads);
+    assert!(response.docs.is_empty(), "the device holds what it pushed");
+    store.apply_sync_response(&prepared, &response).unwrap();
+    let stored = s.case(&case_id).unwrap().unwrap();
+    assert_eq!(stored.header.reporter.id, "XT-GO-001");
+    assert!(s.document(&case_id).unwrap().is_some());
+    let feed = s.changes(0, 100, MONDAY_9AM).unwrap();
+    assert_eq!(feed.len(), 1);
+
+    // The same push again (its answer was lost): accepted, nothing new in the feed.
+    let again = s
+        .sync(&device, Some(&author), &request, MONDAY_9AM)
+        .unwrap();
+    assert_eq!(again.accepted.len(), 1);
+    assert!(again.refused.is_empty() && !again.reset);
+    assert_eq!(s.changes(0, 100, MONDAY_9AM).unwrap(), feed);
+
+    let pull = |device: &Device| {
+        s.enroll(device, device.device_id.as_bytes()).unwrap();
+        let request = SyncRequest {
+            request_id: [2; 16],
+            cursor: 0,
+            max_docs: 100,
+            docs: Vec::new(),
+        };
+        let response = s.sync(device, None, &request, MONDAY_9AM).unwrap();
+        assert!(!response.reset && response.refused.is_empty());
+        response
+            .docs
+            .into_iter()
+            .map(|d| d.doc_id)
+            .collect::<Vec<_>>()
+    };
+    let centre = Device {
+        role: DeviceRole::Centre,
+        scope: Scope {
+            all: true,
+            ..Scope::default()
+        },
+        ..field_device("centre-desk", Some("XT-CC-001"))
+    };
+    assert_eq!(pull(&centre), vec![case_id.clone()]);
+    let grid = stored
+        .state
+        .grid
+        .clone()
+        .expect("the fix lies inside one grid cell");
+    let block = catalog().grids.path(&grid).unwrap().block.clone();
+    let of_block = |device_id: &str, block: &str| Device {
+        scope: Scope {
+            blocks: vec![block.to_owned()],
+            ..Scope::default()
+        },
+        ..field_device(device_id, Some("XT-GO-002"))
+    };
+    assert_eq!(pull(&of_block("same-block", &block)), vec![case_id.clone()]);
+    assert!(
+        pull(&of_block("other-block", "XT-B-ELSEWHERE")).is_empty(),
+        "another block's device"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
