@@ -23,6 +23,7 @@ pub mod roster;
 pub mod routes;
 pub mod seal;
 pub mod storage;
+pub mod tls;
 
 use std::sync::Arc;
 

@@ -82,6 +82,19 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "WANGGE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Serve HTTPS with this PEM certificate chain (the server's certificate first, then
+        /// the intermediates; certbot's fullchain.pem). Needs --tls-key. Read once at start:
+        /// restart the server to rotate it.
+        #[arg(long, env = "WANGGE_TLS_CERT", value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's PEM private key (PKCS#8, RSA or EC, unencrypted; certbot's
+        /// privkey.pem). Needs --tls-cert.
+        #[arg(long, env = "WANGGE_TLS_KEY", value_name = "FILE")]
+        tls_key: Option<PathBuf>,
+        /// With HTTPS, also listen for plain HTTP on this address (e.g. 0.0.0.0:80) and answer
+        /// every request with a redirect to the https:// address.
+        #[arg(long, env = "WANGGE_REDIRECT_HTTP", value_name = "ADDR")]
+        redirect_http: Option<SocketAddr>,
     },
     /// The register of people and units.
     Roster {
@@ -272,7 +285,15 @@ fn run(cli: Cli) -> Result<(), DynError> {
     };
     let open = || SqliteStorage::open(&cli.db, catalog.clone());
     match cli.command {
-        Command::Serve { listen } => serve(listen, Arc::new(open()?), catalog.clone(), office),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            redirect_http,
+        } => {
+            let https = https_settings(tls_cert, tls_key, redirect_http)?;
+            serve_on(listen, https, Arc::new(open()?), catalog.clone(), office)
+        }
         Command::Roster {
             command: RosterCommand::Import { file },
         } => {
@@ -938,13 +959,54 @@ fn write_audit_csv(out: &mut dyn Write, entries: &[AuditEntry]) -> Result<(), Dy
     Ok(())
 }
 
-/// Serves until Ctrl-C. The client's address reaches the audit log through `ConnectInfo`.
+/// Serves plain HTTP until Ctrl-C or SIGTERM (the demo's server).
 pub(crate) fn serve(
     listen: SocketAddr,
     storage: Arc<SqliteStorage>,
     catalog: Arc<Catalog>,
     office: OfficeConfig,
 ) -> Result<(), DynError> {
+    serve_on(listen, None, storage, catalog, office)
+}
+
+/// How `serve` speaks HTTPS: the loaded certificate and key, and the plain listener that
+/// redirects to HTTPS, if any.
+struct Https {
+    config: Arc<wangge_server::tls::ServerConfig>,
+    redirect_http: Option<SocketAddr>,
+}
+
+/// Checks the TLS flags and loads the certificate and key (before the database is opened,
+/// so a wrong path fails at once): `None` for plain HTTP.
+fn https_settings(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    redirect_http: Option<SocketAddr>,
+) -> Result<Option<Https>, DynError> {
+    match wangge_server::tls::files(cert, key)? {
+        Some((cert, key)) => Ok(Some(Https {
+            config: wangge_server::tls::server_config(&cert, &key)?,
+            redirect_http,
+        })),
+        None if redirect_http.is_some() => Err("--redirect-http (WANGGE_REDIRECT_HTTP) sends \
+             clients to HTTPS, which needs --tls-cert and --tls-key; give them, or drop \
+             --redirect-http"
+            .into()),
+        None => Ok(None),
+    }
+}
+
+/// Serves plain HTTP or, with `https`, HTTPS (and the redirecting plain listener) until
+/// Ctrl-C or SIGTERM; then stops accepting and finishes the requests in flight on every
+/// listener. The client's address reaches the audit log through `ConnectInfo`.
+fn serve_on(
+    listen: SocketAddr,
+    https: Option<Https>,
+    storage: Arc<SqliteStorage>,
+    catalog: Arc<Catalog>,
+    office: OfficeConfig,
+) -> Result<(), DynError> {
+    use std::future::IntoFuture;
     let runtime = tokio::runtime::Runtime::new()?;
     let catalog_version = catalog.version().to_owned();
     runtime.block_on(async move {
@@ -954,14 +1016,47 @@ pub(crate) fn serve(
             clock: Arc::new(SystemClock),
             office,
         });
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        tracing::info!(%listen, catalog = %catalog_version, "serving");
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        let bind = |addr: SocketAddr| async move {
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}; is another server using it?"))
+        };
+        let listener = bind(listen).await?;
+        // One signal stops every listener.
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(());
+        });
+        let on_stop = |mut stopped: tokio::sync::watch::Receiver<()>| async move {
+            let _ = stopped.changed().await;
+        };
+        let Some(https) = https else {
+            tracing::info!(%listen, catalog = %catalog_version, "serving http");
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(on_stop(stopped))
+            .await?;
+            return Ok(());
+        };
+        let redirecting = match https.redirect_http {
+            Some(addr) => {
+                let plain = bind(addr).await?;
+                tracing::info!(%addr, to_port = listen.port(), "redirecting http to https");
+                let serving = axum::serve(plain, wangge_server::tls::redirect(listen.port()))
+                    .with_graceful_shutdown(on_stop(stopped.clone()))
+                    .into_future();
+                Some(tokio::spawn(serving))
+            }
+            None => None,
+        };
+        tracing::info!(%listen, catalog = %catalog_version, "serving https");
+        wangge_server::tls::serve_https(listener, https.config, app, on_stop(stopped)).await?;
+        if let Some(redirecting) = redirecting {
+            redirecting.await??;
+        }
         Ok(())
     })
 }

@@ -895,3 +895,51 @@ impl TestServer {
         self.base.rsplit(':').next().unwrap().parse().unwrap()
     }
 }
+
+impl TestServer {
+    /// Starts a server with a fresh database in `dir` that speaks only HTTPS with `tls`
+    /// (`wangge_server::tls::server_config`), served as `wangge-server serve --tls-cert
+    /// --tls-key` serves it ([`wangge_server::tls::serve_https`]). Its `base` is
+    /// `https://localhost:<port>`: the name its certificate must carry.
+    pub fn start_https(dir: &Path, tls: Arc<wangge_server::tls::ServerConfig>) -> TestServer {
+        let db = dir.join("server.sqlite3");
+        let storage = Arc::new(SqliteStorage::open(&db, catalog()).unwrap());
+        let clock = Arc::new(ManualClock::new(MONDAY_9AM));
+        let state = AppState {
+            storage: storage.clone(),
+            catalog: catalog(),
+            clock: clock.clone(),
+            office: Default::default(),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready_tx
+                    .send(listener.local_addr().unwrap().port())
+                    .unwrap();
+                let stop = async {
+                    let _ = rx.await;
+                };
+                wangge_server::tls::serve_https(listener, tls, router(state), stop)
+                    .await
+                    .unwrap();
+            });
+        });
+        let port = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        TestServer {
+            base: format!("https://localhost:{port}"),
+            storage,
+            db,
+            clock,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}

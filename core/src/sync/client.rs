@@ -60,6 +60,15 @@ pub struct SyncConfig {
     /// address (a test network, a training room). Off by default: the
     /// token, the reports and the photos would cross the network in clear.
     pub allow_insecure_http: bool,
+    /// Root CA certificates to trust besides the platform's store, as PEM text
+    /// (each string may hold several `-----BEGIN CERTIFICATE-----` blocks): a
+    /// street whose server has a certificate from its own CA, or a test with
+    /// a generated one. Empty by default: only what the phone trusts. Not
+    /// available on Android, whose system verifier takes no extra roots:
+    /// there, declare the CA in the app's network security configuration
+    /// (`res/xml/network_security_config.xml`). An unusable certificate fails
+    /// [`SyncClient::new`] with [`SyncError::InvalidRootCertificate`].
+    pub extra_root_certificates: Vec<String>,
 }
 
 impl std::fmt::Debug for SyncConfig {
@@ -76,6 +85,10 @@ impl std::fmt::Debug for SyncConfig {
             .field("request_timeout", &self.request_timeout)
             .field("photo_chunk_bytes", &self.photo_chunk_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field(
+                "extra_root_certificates",
+                &self.extra_root_certificates.len(),
+            )
             .finish()
     }
 }
@@ -95,6 +108,7 @@ impl SyncConfig {
             request_timeout: Duration::from_secs(60),
             photo_chunk_bytes: 256 << 10,
             allow_insecure_http: false,
+            extra_root_certificates: Vec::new(),
         }
     }
 
@@ -240,6 +254,21 @@ pub enum SyncError {
         "refusing to sync over plain http:// with {0}: the device's token and reports would travel unencrypted; use an https:// server URL (or, on a test network only, allow insecure http in the sync configuration)"
     )]
     InsecureHttp(String),
+    /// The server's certificate was refused in the TLS handshake: issued by a
+    /// CA this device does not trust, for another name, or expired. Retrying
+    /// does not help, so there is no retry; nothing was sent (not the token
+    /// either).
+    #[error(
+        "the sync server's certificate is not trusted ({0}); nothing was sent. Check the server address; if it is right, the server needs a certificate from a CA this device trusts (a public CA, or the street's own CA installed on the device). A Wi-Fi login page that intercepts connections causes this too: log in to the Wi-Fi, then sync again"
+    )]
+    UntrustedCertificate(String),
+    /// An extra root certificate of the configuration
+    /// ([`SyncConfig::extra_root_certificates`]) cannot be used. A
+    /// configuration error: nothing was sent.
+    #[error(
+        "the extra root certificate of the sync configuration is not usable ({0}); give the street CA's certificate as PEM text (-----BEGIN CERTIFICATE-----)"
+    )]
+    InvalidRootCertificate(String),
     /// The server URL cannot be used (not a URL, no host, not http(s)). A
     /// configuration error: nothing was sent.
     #[error("the sync server URL is not usable ({0}); give the server's https:// address")]
@@ -257,22 +286,103 @@ pub enum SyncError {
 }
 
 /// The TLS configuration of every client: rustls with the ring provider and
-/// the platform's certificate verifier.
-fn tls_config() -> Result<rustls::ClientConfig> {
+/// the platform's certificate verifier, which also trusts `extra_roots_pem`
+/// (see [`SyncConfig::extra_root_certificates`]).
+fn tls_config(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let failed = |e: rustls::Error| {
         Error::Sync(SyncError::Offline(format!(
             "cannot set up TLS with the phone's trust store: {e}"
         )))
     };
-    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(failed)?
-    .with_platform_verifier()
-    .map_err(failed)
-    .map(|b| b.with_no_client_auth())
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(failed)?;
+    if extra_roots_pem.is_empty() {
+        return builder
+            .with_platform_verifier()
+            .map_err(failed)
+            .map(|b| b.with_no_client_auth());
+    }
+    let verifier = verifier_with_extra_roots(parse_roots(extra_roots_pem)?, provider)?;
+    Ok(builder
+        // `dangerous` only in name: this is the platform verifier, as
+        // `with_platform_verifier` installs it, with more roots.
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// The certificates of every PEM text in `pems`; each text must hold at least one.
+fn parse_roots(pems: &[String]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| Error::Sync(SyncError::InvalidRootCertificate(why));
+    let mut roots = Vec::new();
+    for (i, pem) in pems.iter().enumerate() {
+        let found = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("certificate {}: {e}", i + 1)))?;
+        if found.is_empty() {
+            return Err(bad(format!(
+                "certificate {} holds no PEM certificate",
+                i + 1
+            )));
+        }
+        roots.extend(found);
+    }
+    Ok(roots)
+}
+
+#[cfg(not(target_os = "android"))]
+fn verifier_with_extra_roots(
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<rustls_platform_verifier::Verifier> {
+    rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider)
+        .map_err(|e| Error::Sync(SyncError::InvalidRootCertificate(e.to_string())))
+}
+
+#[cfg(target_os = "android")]
+fn verifier_with_extra_roots(
+    _roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    _provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<rustls_platform_verifier::Verifier> {
+    Err(Error::Sync(SyncError::InvalidRootCertificate(
+        "Android's verifier takes no extra roots: declare the street's CA in the app's \
+         network security configuration instead"
+            .to_owned(),
+    )))
+}
+
+/// Why the server's certificate was refused, if `error` (a failed request)
+/// failed in the TLS handshake for that reason. The rustls error sits in the
+/// request error's chain of sources inside `io::Error`s (two, with reqwest
+/// 0.12), whose `source()` skips the error they wrap: those are unwrapped with
+/// `get_ref`.
+pub(crate) fn certificate_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let refused = |e: &rustls::Error| {
+        matches!(
+            e,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        )
+        .then(|| e.to_string())
+    };
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return refused(tls);
+        }
+        next = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
 }
 
 /// The `error` code of a JSON error body (`{"error": "...", "message": "..."}`), if it is one.
@@ -297,13 +407,16 @@ impl SyncClient {
     /// system verifier, the OS store elsewhere, through
     /// `rustls-platform-verifier`), so a certificate the phone's owner or
     /// administrator trusts (a city's own CA) works and no list of roots is
-    /// baked into the app. The URL is checked first
+    /// baked into the app; [`SyncConfig::extra_root_certificates`] adds the
+    /// street's own CA where the phone does not hold it. A certificate the
+    /// verifier refuses fails the call at once with
+    /// [`SyncError::UntrustedCertificate`]. The URL is checked first
     /// ([`SyncConfig::check_server_url`]): plain `http://` is refused
     /// except to loopback or with `allow_insecure_http`.
     pub fn new(config: SyncConfig) -> Result<Self> {
         config.check_server_url()?;
         let http = reqwest::blocking::Client::builder()
-            .use_preconfigured_tls(tls_config()?)
+            .use_preconfigured_tls(tls_config(&config.extra_root_certificates)?)
             .timeout(config.request_timeout)
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -343,6 +456,10 @@ impl SyncClient {
             let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
+                    // A refused certificate is refused again: no retry.
+                    if let Some(reason) = certificate_refusal(&e) {
+                        return Err(Error::Sync(SyncError::UntrustedCertificate(reason)));
+                    }
                     last = e.to_string();
                     continue;
                 }
@@ -561,6 +678,51 @@ mod tests {
                 .contains("10.0.0.1")
         );
     }
+
+    #[test]
+    fn an_extra_root_that_is_no_pem_certificate_is_a_configuration_error() {
+        for (pem, says) in [
+            ("", "certificate 2 holds no PEM certificate"),
+            (
+                "not a certificate",
+                "certificate 2 holds no PEM certificate",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n",
+                "certificate 2:",
+            ),
+        ] {
+            let mut config = SyncConfig::new("https://sync.example", "t");
+            config.extra_root_certificates = vec![TEST_ROOT.to_owned(), pem.to_owned()];
+            let err = SyncClient::new(config).unwrap_err();
+            assert!(
+                matches!(err, Error::Sync(SyncError::InvalidRootCertificate(_))),
+                "{pem:?}: {err}"
+            );
+            assert!(err.to_string().contains(says), "{pem:?}: {err}");
+            assert!(err.to_string().contains("BEGIN CERTIFICATE"), "{err}");
+        }
+        let mut config = SyncConfig::new("https://sync.example", "t");
+        config.extra_root_certificates = vec![TEST_ROOT.to_owned()];
+        assert!(format!("{config:?}").contains("extra_root_certificates: 1"));
+        SyncClient::new(config).unwrap_or_else(|e| panic!("a valid root: {e}"));
+    }
+
+    /// A self-signed CA certificate (`CN=Wangge test CA`, made once with openssl for this
+    /// test; its key was thrown away).
+    const TEST_ROOT: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBiTCCAS+gAwIBAgIUNiKr5dnU3Q8UgHRhtG+NpxPu1wUwCgYIKoZIzj0EAwIw\n\
+GTEXMBUGA1UEAwwOV2FuZ2dlIHRlc3QgQ0EwIBcNMjYxMjA2MjMxMzE2WhgPMjEy\n\
+NjExMTIyMzEzMTZaMBkxFzAVBgNVBAMMDldhbmdnZSB0ZXN0IENBMFkwEwYHKoZI\n\
+zj0CAQYIKoZIzj0DAQcDQgAES2Bc26+6wI+Bmx3EBfDZt9yGsysVK/Kolrenvz0K\n\
+U7vU37rVOD1lH8w0HlLO0i2VMkXxJLrGfvcIjboabgWEn6NTMFEwHQYDVR0OBBYE\n\
+FBjHXXHA+n41IxJZ4W0oEhDTFjLuMB8GA1UdIwQYMBaAFBjHXXHA+n41IxJZ4W0o\n\
+EhDTFjLuMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgLknz6h1t\n\
+54Qqxm3PbqblwPGbXbV2iGIPOu5B2ao1lr8CIQC9YN3osQvf8L8GFvmULCS2FA5U\n\
+cK1d5DVdDUDCQUdacQ==\n\
+-----END CERTIFICATE-----\n\
+";
 
     #[test]
     fn a_server_url_that_is_no_http_url_is_a_configuration_error() {

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ids::DeviceId;
 use crate::store::{DeviceScope, Store};
+use crate::sync::client::certificate_refusal;
 use crate::sync::enrolment::EnrolledPerson;
 use crate::sync::{SyncClient, SyncConfig, SyncError};
 
@@ -158,6 +159,7 @@ impl Store {
     ///
     /// Fails with [`SyncError::PairingRefused`] (code unknown, used, expired, locked, or its
     /// person inactive: ask the back office for a new code), [`SyncError::Offline`],
+    /// [`SyncError::UntrustedCertificate`] (the server's certificate was refused),
     /// [`SyncError::InsecureHttp`] and the other configuration errors of [`SyncClient::new`].
     /// Nothing is stored unless the exchange succeeded.
     pub fn pair(
@@ -191,9 +193,17 @@ impl Store {
                     response = Some(r);
                     break;
                 }
-                // Only a connection never opened is safe to try again (see the module docs).
-                Err(e) if e.is_connect() => last = e.to_string(),
-                Err(e) => return Err(Error::Sync(SyncError::Offline(e.to_string()))),
+                Err(e) => {
+                    // A refused certificate is refused again: no retry.
+                    if let Some(reason) = certificate_refusal(&e) {
+                        return Err(Error::Sync(SyncError::UntrustedCertificate(reason)));
+                    }
+                    // Only a connection never opened is safe to try again (see the module docs).
+                    if !e.is_connect() {
+                        return Err(Error::Sync(SyncError::Offline(e.to_string())));
+                    }
+                    last = e.to_string();
+                }
             }
         }
         let response = response.ok_or_else(|| Error::Sync(SyncError::Offline(last)))?;

@@ -46,4 +46,17 @@ fn loopback_http_syncs_a_remote_http_host_is_refused_unless_allowed() {
     let me = client.enrolment().unwrap();
     assert_eq!(me.person.unwrap().staff_id, "officer-2");
     assert!(SyncClient::new(config("http://10.0.0.1:8080", &token, true)).is_ok());
+
+    // Trusting an extra CA (a street's own, for its HTTPS server) loosens nothing for
+    // plain http://: still refused without the flag.
+    let mut trusting = config("http://10.0.0.1:8080", &token, false);
+    let street_ca = rcgen::generate_simple_self_signed(vec!["street-ca".into()]).unwrap();
+    trusting.extra_root_certificates = vec![street_ca.cert.pem()];
+    let err = SyncClient::new(trusting.clone()).unwrap_err();
+    assert!(
+        matches!(err, Error::Sync(SyncError::InsecureHttp(_))),
+        "{err}"
+    );
+    trusting.server_url = "https://10.0.0.1:8443".into();
+    assert!(SyncClient::new(trusting).is_ok());
 }

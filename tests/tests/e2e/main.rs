@@ -30,3 +30,4 @@ mod queues;
 mod restore;
 mod scopes;
 mod sync_flow;
+mod tls;
