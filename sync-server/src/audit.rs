@@ -174,7 +174,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     match written {
         Ok((Ok(()), _)) => {}
         Ok((Err(e), action)) => {
-            tracing::error!(%action, code = e.code, "could not write the audit log line");
+            tracing::error!(%action, code = e.code(), error = %e, "could not write the audit log line");
         }
         Err(e) => tracing::error!(error = %e, "the audit log writer failed"),
     }

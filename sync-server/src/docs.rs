@@ -15,7 +15,7 @@ use wangge_core::authority::{
 };
 use wangge_core::doc::StrictMerge;
 
-use crate::error::ApiError;
+use crate::storage::error::StorageError;
 
 /// Where a document belongs, for scoping.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,16 +104,16 @@ impl Decoded {
     }
 }
 
-fn bad(doc_id: &str, why: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(
-        "corrupt_document",
-        format!("document {doc_id}: {why}; the request was not applied"),
-    )
+fn bad(doc_id: &str, why: impl std::fmt::Display) -> StorageError {
+    StorageError::CorruptDocument {
+        doc_id: doc_id.to_owned(),
+        why: why.to_string(),
+    }
 }
 
 /// Decodes and checks a merged document: it must be of `kind`, and its
 /// header must name `doc_id`.
-pub fn decode(doc: &EventDoc, kind: DocKind, catalog: &Catalog) -> Result<Decoded, ApiError> {
+pub fn decode(doc: &EventDoc, kind: DocKind, catalog: &Catalog) -> Result<Decoded, StorageError> {
     let id = doc.id();
     match doc.kind().map_err(|e| bad(id, e))? {
         Some(k) if k == kind => {}

@@ -1271,6 +1271,6 @@ mod tests {
         assert_eq!(done.device.person.as_deref(), Some("XT-GO-001"));
         assert_eq!(done.device.scope, made.scope);
         let again = storage.redeem_pairing_code(&redeem).unwrap_err();
-        assert_eq!(again.code, "pairing_code_used");
+        assert_eq!(again.code(), "pairing_code_used");
     }
 }

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::storage::error::{PairingRefusal, StorageError};
 use crate::storage::{DeviceRole, Scope};
 
 /// The symbols of a pairing code: digits and capitals without `0 O 1 I L U`.
@@ -202,59 +203,32 @@ pub struct EnrolResponse {
 
 /// The refusal for a code nobody holds (or a wrong secret).
 pub fn unknown() -> ApiError {
-    ApiError {
-        status: axum::http::StatusCode::NOT_FOUND,
-        code: "pairing_code_unknown",
-        message: "no such pairing code: check the code (8 characters, e.g. ABC-DEFGH), or ask \
-                  the back office for a new one"
-            .into(),
-    }
+    StorageError::from(PairingRefusal::Unknown).into()
 }
 
 /// The refusal for a code already exchanged.
 pub fn used() -> ApiError {
-    ApiError::conflict(
-        "pairing_code_used",
-        "this pairing code was already used (a code enrols one device, once); ask the back \
-         office for a new one",
-    )
+    StorageError::from(PairingRefusal::Used).into()
 }
 
 /// The refusal for a code past its validity.
 pub fn expired() -> ApiError {
-    ApiError {
-        status: axum::http::StatusCode::GONE,
-        code: "pairing_code_expired",
-        message: "this pairing code has expired; ask the back office for a new one".into(),
-    }
+    StorageError::from(PairingRefusal::Expired).into()
 }
 
 /// The refusal for a code locked after too many wrong attempts.
 pub fn locked() -> ApiError {
-    ApiError {
-        status: axum::http::StatusCode::GONE,
-        code: "pairing_code_locked",
-        message: "this pairing code was locked after too many wrong attempts; ask the back \
-                  office for a new one"
-            .into(),
-    }
+    StorageError::from(PairingRefusal::Locked).into()
 }
 
 /// The refusal for a code whose person has left the register or is inactive.
 pub fn person_inactive() -> ApiError {
-    ApiError::forbidden(
-        "person_inactive",
-        "the person this code is for is no longer active in the register; ask the back office",
-    )
+    StorageError::from(PairingRefusal::PersonInactive).into()
 }
 
 /// The refusal for an app id that is another person's active device.
 pub fn device_id_taken() -> ApiError {
-    ApiError::conflict(
-        "device_id_taken",
-        "this device id belongs to another person's active device; reinstall the app (a new \
-         device id) or ask the back office to revoke the other device",
-    )
+    StorageError::from(PairingRefusal::DeviceIdTaken).into()
 }
 
 #[cfg(test)]

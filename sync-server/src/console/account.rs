@@ -136,13 +136,13 @@ pub fn create_login(
         Some(old) => old.device_id,
         None => DeviceId::generate().to_string(),
     };
-    storage.set_login(&StaffLogin {
+    Ok(storage.set_login(&StaffLogin {
         username,
         staff_id: staff_id.to_owned(),
         password_hash,
         device_id,
         updated_at: now_ms,
-    })
+    })?)
 }
 
 #[cfg(test)]

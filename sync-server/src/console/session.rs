@@ -260,7 +260,7 @@ impl FromRequestParts<AppState> for Staff {
         let storage = state.storage.clone();
         let found = blocking(move || {
             let Some(session) = storage.session(&hash)? else {
-                return Ok(None);
+                return Ok::<_, ApiError>(None);
             };
             if now >= session.expires_at || now - session.last_seen >= config.idle_ms() {
                 storage.end_session(&hash)?;

@@ -185,7 +185,7 @@ pub async fn history(
     Ok(Json(
         blocking(move || {
             let rows = storage.filings(from, to, Some(&ws))?;
-            Ok(entries(&st, &rows, from, to, Some(&ws), now))
+            Ok::<_, ApiError>(entries(&st, &rows, from, to, Some(&ws), now))
         })
         .await?,
     ))
@@ -224,7 +224,7 @@ pub async fn missing(
                     .cmp(&a.day)
                     .then_with(|| a.workstation.cmp(&b.workstation))
             });
-            Ok(out)
+            Ok::<_, ApiError>(out)
         })
         .await?,
     ))

@@ -69,7 +69,7 @@ pub async fn enrol(
             Some(staff_id) => storage.person(staff_id)?,
             None => None,
         };
-        Ok((done, person))
+        Ok::<_, ApiError>((done, person))
     })
     .await?;
     // The audit line names the new device and its person; the code and the token appear in

@@ -185,7 +185,9 @@ pub async fn create_case(
     let storage = state.storage.clone();
     let outcome = blocking(move || {
         let by = centre_actor(storage.as_ref(), &device)?;
-        storage.intake_case(&Intake { by, new, contact }, now)
+        storage
+            .intake_case(&Intake { by, new, contact }, now)
+            .map_err(ApiError::from)
     })
     .await?;
     Ok(intake_response(outcome))
@@ -246,7 +248,7 @@ pub async fn duplicates(
             if storage.case(&id)?.is_none() {
                 return Err(ApiError::not_found("no such case on the server"));
             }
-            storage.duplicate_hints(&id)
+            storage.duplicate_hints(&id).map_err(ApiError::from)
         })
         .await?,
     ))

@@ -76,12 +76,13 @@ impl FromRequestParts<AppState> for CentreDevice {
 }
 
 /// Runs blocking storage work off the async threads.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+pub async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+        .map_err(Into::into)
 }
 
 /// The client's IP address, when the server was started with connection

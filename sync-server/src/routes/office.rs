@@ -247,7 +247,9 @@ pub async fn register(
     Ok(Json(
         blocking(move || {
             let by = centre_actor(storage.as_ref(), &device)?;
-            storage.register_case(&id, &by, body.checklist_item, body.grid, now)
+            storage
+                .register_case(&id, &by, body.checklist_item, body.grid, now)
+                .map_err(ApiError::from)
         })
         .await?,
     ))
@@ -276,7 +278,9 @@ pub async fn add_event(
     Ok(Json(
         blocking(move || {
             let by = centre_actor(storage.as_ref(), &device)?;
-            storage.add_case_event(&id, &by, kind, now)
+            storage
+                .add_case_event(&id, &by, kind, now)
+                .map_err(ApiError::from)
         })
         .await?,
     ))
@@ -310,7 +314,9 @@ pub async fn merge(
     Ok(Json(
         blocking(move || {
             let by = centre_actor(storage.as_ref(), &device)?;
-            storage.merge_case(&id, &body.into, &by, body.note, now)
+            storage
+                .merge_case(&id, &body.into, &by, body.note, now)
+                .map_err(ApiError::from)
         })
         .await?,
     ))

@@ -124,7 +124,7 @@ async fn authenticate(
     let storage = state.storage.clone();
     let (key, person) = blocking(move || {
         let Some(key) = storage.api_key_by_hash(&hash)? else {
-            return Ok((None, None));
+            return Ok::<_, ApiError>((None, None));
         };
         let person = storage.person(&key.person)?;
         Ok((Some(key), person))
@@ -627,7 +627,7 @@ pub async fn list_requests(State(state): State<AppState>, request: Request) -> R
                     records.push(record);
                 }
             }
-            Ok(records)
+            Ok::<_, ApiError>(records)
         })
         .await?;
         Ok(Json(

@@ -50,7 +50,7 @@ pub async fn sync(
                 detail: None,
             })?;
         }
-        Ok(response)
+        Ok::<_, ApiError>(response)
     })
     .await?;
     for refused in &response.refused {

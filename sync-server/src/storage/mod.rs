@@ -6,8 +6,37 @@
 //! client fits the same shape. Every method is one transaction, so the
 //! server holds no state of its own between requests and several server
 //! processes can share one PostgreSQL database.
+//!
+//! **Why the storage has its own error type** ([`StorageError`], `error.rs`) rather than
+//! answering HTTP errors: a backend should say *what* happened — the database failed, a
+//! case is not there, a username is taken, a pairing code was used — and not *how a
+//! client is told*. With `ApiError` inside the storage, every backend had to pick the
+//! same status and code by hand at every refusal, and a second backend could drift
+//! without anyone noticing (a 409 here, a 422 there). Now each refusal is one variant with
+//! its stable code ([`StorageError::code`]) and its message, written once for every
+//! backend; the status is decided in one place at the HTTP edge (`From<StorageError> for
+//! ApiError`, `crate::error`), which also keeps the database's own errors (which may name
+//! tables, files or data) out of responses: they are logged and answered `500 internal`.
+//! Tests and tools that use the storage directly (the CLI, the e2e crate) match on
+//! variants instead of parsing messages. A core refusal inside the storage (an event the
+//! case rules do not allow) stays the core's error and reaches the client with the code it
+//! always had.
+//!
+//! **How a backend joins the conformance suite.** What every backend must do is tested
+//! once, against this trait, in `conformance.rs`: people and units, devices, the audit log,
+//! the sync cursor, case numbers and merges, console logins, pairing codes, photo uploads
+//! and which thumbnail is served — with the exact error variants and codes. A backend runs
+//! it with one line in its tests, `crate::storage_conformance_tests!(fresh)`, where `fresh`
+//! opens an empty storage for one test (see `sqlite.rs`, module `conformance`): a new
+//! backend is done when the same suite passes. Other crates reach the suite with the
+//! `testing` feature. What only one backend has — migrating its old schemas, its triggers,
+//! its file layout — is tested beside it, not in the suite.
 
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod conformance;
 pub mod console;
+pub mod error;
 pub mod intake;
 pub mod sqlite;
 
@@ -18,12 +47,12 @@ use wangge_core::{Actor, CaseEventKind, CaseQuery, CaseRecord, CaseSummary, Role
 use wangge_core::authority::Author;
 
 use crate::docs::Placement;
-use crate::error::ApiResult;
 use crate::office::board::FilingRow;
 use crate::office::evaluation::EvalInput;
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage};
 use chrono::NaiveDate;
+pub use error::{StorageError, StorageResult};
 use wangge_core::zero_report::ZeroReport;
 
 /// What a device may receive.
@@ -302,14 +331,15 @@ pub enum ChunkOutcome {
 
 /// The server's storage.
 pub trait Storage: Send + Sync + 'static {
-    /// Enrols a device whose token hashes to `token_hash`.
-    fn enroll(&self, device: &Device, token_hash: &[u8]) -> ApiResult<()>;
+    /// Enrols a device whose token hashes to `token_hash`. A device id enrolled already:
+    /// [`StorageError::AlreadyEnrolled`], nothing stored.
+    fn enroll(&self, device: &Device, token_hash: &[u8]) -> StorageResult<()>;
     /// Revokes a device; false if unknown.
-    fn revoke(&self, device_id: &str, now_ms: i64) -> ApiResult<bool>;
+    fn revoke(&self, device_id: &str, now_ms: i64) -> StorageResult<bool>;
     /// Every enrolled device.
-    fn devices(&self) -> ApiResult<Vec<Device>>;
+    fn devices(&self) -> StorageResult<Vec<Device>>;
     /// The device holding this token hash, revoked or not.
-    fn device_by_token(&self, token_hash: &[u8]) -> ApiResult<Option<Device>>;
+    fn device_by_token(&self, token_hash: &[u8]) -> StorageResult<Option<Device>>;
     /// One sync round for `device`: merges what it pushes, then returns what
     /// it lacks in its scope, and records the cursor it answers for the
     /// device, in one transaction. A request whose cursor is beyond what the
@@ -327,8 +357,10 @@ pub trait Storage: Send + Sync + 'static {
         author: Option<&Author>,
         request: &SyncRequest,
         now_ms: i64,
-    ) -> ApiResult<SyncResponse>;
-    /// Registers a case (立案), assigning its official number. Returns the case.
+    ) -> StorageResult<SyncResponse>;
+    /// Registers a case (立案), assigning its official number. Returns the case. A case
+    /// not on the server: [`StorageError::NotFound`]; one the rules do not let register:
+    /// the core's refusal ([`StorageError::Core`]); no number is used up by a refusal.
     fn register_case(
         &self,
         case_id: &str,
@@ -336,18 +368,20 @@ pub trait Storage: Send + Sync + 'static {
         checklist_item: Option<String>,
         grid: Option<String>,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord>;
-    /// Adds a back-office event (dispatch, verify, close …) to a case.
+    ) -> StorageResult<CaseRecord>;
+    /// Adds a back-office event (dispatch, verify, close …) to a case. A registration:
+    /// [`StorageError::UseRegister`] (only [`Storage::register_case`] assigns a number).
     fn add_case_event(
         &self,
         case_id: &str,
         by: &Actor,
         kind: CaseEventKind,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord>;
+    ) -> StorageResult<CaseRecord>;
     /// Merges the case `duplicate` into the case `into`, in one transaction: the duplicate
     /// gets a `merged_into` event (it is no longer open), the other a `merged_from` event;
-    /// neither disappears. Returns the duplicate.
+    /// neither disappears. Returns the duplicate. Refusals: [`StorageError::MergeIntoItself`],
+    /// [`StorageError::TargetMerged`] (`into` was merged elsewhere), and the core's.
     fn merge_case(
         &self,
         duplicate: &str,
@@ -355,70 +389,76 @@ pub trait Storage: Send + Sync + 'static {
         by: &Actor,
         note: Option<String>,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord>;
+    ) -> StorageResult<CaseRecord>;
     /// A case with its timeline.
-    fn case(&self, case_id: &str) -> ApiResult<Option<CaseRecord>>;
+    fn case(&self, case_id: &str) -> StorageResult<Option<CaseRecord>>;
     /// Lists cases.
-    fn cases(&self, query: &CaseQuery, now_ms: i64) -> ApiResult<Vec<CaseSummary>>;
+    fn cases(&self, query: &CaseQuery, now_ms: i64) -> StorageResult<Vec<CaseSummary>>;
     /// One page of the back office's case list (queues) at `now_ms`.
-    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage>;
+    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> StorageResult<CasePage>;
     /// How many cases match `filter` at `now_ms`, its cursor, order and limit aside (a
     /// page that shows some of them, the console's map, says how many there are).
-    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<u64>;
+    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> StorageResult<u64>;
     /// The documents changed after feed position `after`, oldest change first, at most
     /// `limit`, each as the back office sees it at `now_ms` (the export change feed).
-    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>>;
+    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> StorageResult<Vec<Change>>;
     /// What an evaluation of the cases reported in `[from_ms, to_ms)` reads, as of one
     /// moment.
-    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> ApiResult<EvalInput>;
+    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> StorageResult<EvalInput>;
     /// The zero-report rows of the days `from..=to`, of one workstation or all.
     fn filings(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         workstation: Option<&str>,
-    ) -> ApiResult<Vec<FilingRow>>;
+    ) -> StorageResult<Vec<FilingRow>>;
     /// One workstation-day's zero report, if anything was filed.
-    fn zero_report(&self, workstation: &str, day: NaiveDate) -> ApiResult<Option<ZeroReport>>;
+    fn zero_report(&self, workstation: &str, day: NaiveDate) -> StorageResult<Option<ZeroReport>>;
     /// Back-office figures.
-    fn stats(&self, now_ms: i64) -> ApiResult<Stats>;
+    fn stats(&self, now_ms: i64) -> StorageResult<Stats>;
     /// Bytes of a document as stored (for tests and exports).
-    fn document(&self, doc_id: &str) -> ApiResult<Option<Vec<u8>>>;
+    fn document(&self, doc_id: &str) -> StorageResult<Option<Vec<u8>>>;
     /// Where the upload of a photo stands.
-    fn photo_upload(&self, sha256: &str) -> ApiResult<PhotoUpload>;
+    fn photo_upload(&self, sha256: &str) -> StorageResult<PhotoUpload>;
     /// Appends a chunk to a photo upload, durably, in one transaction; when the last byte
-    /// arrives, verifies the hash and stores the photo (or discards the upload).
-    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<ChunkOutcome>;
+    /// arrives, verifies the hash and stores the photo (or discards the upload). A chunk
+    /// that cannot be part of a photo: [`StorageError::Photo`], nothing written.
+    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> StorageResult<ChunkOutcome>;
     /// True if `device` may read the photo or thumbnail `sha256`: the centre and whole-street
     /// devices read every photo, other devices those referenced by a document of their scope.
-    fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool>;
+    fn photo_in_scope(&self, device: &Device, sha256: &str) -> StorageResult<bool>;
     /// The person of the register with this staff id.
-    fn person(&self, staff_id: &str) -> ApiResult<Option<Person>>;
-    /// Adds or replaces people and units (a roster import), in one transaction.
-    fn upsert_roster(&self, people: &[Person], units: &[Unit]) -> ApiResult<()>;
+    fn person(&self, staff_id: &str) -> StorageResult<Option<Person>>;
+    /// Adds or replaces people and units (a roster import), in one transaction. A person of
+    /// a unit neither listed nor stored: [`StorageError::UnknownUnit`], nothing stored.
+    fn upsert_roster(&self, people: &[Person], units: &[Unit]) -> StorageResult<()>;
     /// Every person, by staff id.
-    fn people(&self) -> ApiResult<Vec<Person>>;
+    fn people(&self) -> StorageResult<Vec<Person>>;
     /// Every unit, by id.
-    fn units(&self) -> ApiResult<Vec<Unit>>;
+    fn units(&self) -> StorageResult<Vec<Unit>>;
     /// Appends to the audit log.
-    fn audit(&self, entry: &AuditEntry) -> ApiResult<()>;
+    fn audit(&self, entry: &AuditEntry) -> StorageResult<()>;
     /// The audit log from `since_ms` on, oldest first, at most `limit` lines.
-    fn audit_log(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<AuditEntry>>;
+    fn audit_log(&self, since_ms: i64, limit: u32) -> StorageResult<Vec<AuditEntry>>;
     /// The documents set aside because they no longer load.
-    fn quarantined(&self) -> ApiResult<Vec<Quarantined>>;
+    fn quarantined(&self) -> StorageResult<Vec<Quarantined>>;
     /// A complete photo's bytes.
-    fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>>;
+    fn photo(&self, sha256: &str) -> StorageResult<Option<Vec<u8>>>;
     /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.
-    fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>>;
+    fn photo_thumbnail(&self, sha256: &str) -> StorageResult<Option<(String, Vec<u8>)>>;
     /// Creates a case taken in at the centre's desk or through Open311, in one transaction:
     /// the case document (header and report, made by the core as a phone would), its
     /// channel reference and the reporter's contact. A reference its channel already used
     /// creates nothing and names the case it made. Answers the duplicate hints with the case.
-    fn intake_case(&self, intake: &intake::Intake, now_ms: i64)
-    -> ApiResult<intake::IntakeOutcome>;
+    /// A photo the server does not hold: [`StorageError::PhotoNotUploaded`].
+    fn intake_case(
+        &self,
+        intake: &intake::Intake,
+        now_ms: i64,
+    ) -> StorageResult<intake::IntakeOutcome>;
     /// The open cases of the same checklist item reported near a case (within
     /// [`intake::DUPLICATE_RADIUS_M`] and [`intake::DUPLICATE_WINDOW_MS`]), nearest first.
-    fn duplicate_hints(&self, case_id: &str) -> ApiResult<Vec<intake::DuplicateHint>>;
+    fn duplicate_hints(&self, case_id: &str) -> StorageResult<Vec<intake::DuplicateHint>>;
     /// The open cases of `item` reported within [`intake::DUPLICATE_RADIUS_M`] of a position
     /// and [`intake::DUPLICATE_WINDOW_MS`] of `at_ms`, nearest first: the hints the intake
     /// desk shows before a case is saved.
@@ -428,52 +468,105 @@ pub trait Storage: Send + Sync + 'static {
         at_ms: i64,
         lat: f64,
         lon: f64,
-    ) -> ApiResult<Vec<intake::DuplicateHint>>;
+    ) -> StorageResult<Vec<intake::DuplicateHint>>;
     /// The reporter's contact recorded at intake, if any.
-    fn reporter_contact(&self, case_id: &str) -> ApiResult<Option<intake::ReporterContact>>;
+    fn reporter_contact(&self, case_id: &str) -> StorageResult<Option<intake::ReporterContact>>;
     /// Stores an Open311 API key whose secret hashes to `key_hash`.
-    fn create_api_key(&self, key: &intake::ApiKey, key_hash: &[u8]) -> ApiResult<()>;
+    fn create_api_key(&self, key: &intake::ApiKey, key_hash: &[u8]) -> StorageResult<()>;
     /// The API key holding this hash, revoked or not.
-    fn api_key_by_hash(&self, key_hash: &[u8]) -> ApiResult<Option<intake::ApiKey>>;
+    fn api_key_by_hash(&self, key_hash: &[u8]) -> StorageResult<Option<intake::ApiKey>>;
     /// Every API key.
-    fn api_keys(&self) -> ApiResult<Vec<intake::ApiKey>>;
+    fn api_keys(&self) -> StorageResult<Vec<intake::ApiKey>>;
     /// Revokes an API key; false if unknown.
-    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool>;
+    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> StorageResult<bool>;
     /// The ids of the cases an Open311 `GET requests.json` lists, newest first.
-    fn request_ids(&self, filter: &intake::RequestFilter) -> ApiResult<Vec<String>>;
+    fn request_ids(&self, filter: &intake::RequestFilter) -> StorageResult<Vec<String>>;
     /// Erases the reporter's contact of a case; false if there was none.
-    fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool>;
+    fn erase_reporter_contact(&self, case_id: &str) -> StorageResult<bool>;
     /// Stores a new pairing code (its id and hash, never the code). False, storing nothing,
     /// when a code made within a day has the same id: make another code.
-    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> ApiResult<bool>;
+    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> StorageResult<bool>;
     /// Exchanges a pairing code for an enrolment, in one transaction: checks the code (a
     /// wrong secret counts against its id's code), its person, and consumes it while
-    /// enrolling (or re-enrolling) the device. Refusals: `pairing_code_unknown`,
-    /// `pairing_code_used`, `pairing_code_expired`, `pairing_code_locked`,
-    /// `person_inactive`, `device_id_taken` (`crate::pairing`).
+    /// enrolling (or re-enrolling) the device. Refusals: [`StorageError::Pairing`] with the
+    /// [`error::PairingRefusal`] (a wrong secret is `Unknown`, and is counted).
     fn redeem_pairing_code(
         &self,
         redeem: &crate::pairing::Redeem,
-    ) -> ApiResult<crate::pairing::Redeemed>;
+    ) -> StorageResult<crate::pairing::Redeemed>;
     /// Whether the storage can serve: the database answers and its schema is the one this
-    /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator).
-    fn ready(&self) -> ApiResult<()>;
+    /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator):
+    /// [`StorageError::NotReady`] otherwise.
+    fn ready(&self) -> StorageResult<()>;
     /// Creates or replaces the console login of `login.staff_id`. Replacing it (a new
-    /// password) ends the person's sessions. Refused with `409 username_taken` when another
-    /// person has the username.
-    fn set_login(&self, login: &console::StaffLogin) -> ApiResult<()>;
+    /// password) ends the person's sessions. Refused with [`StorageError::UsernameTaken`]
+    /// when another person has the username.
+    fn set_login(&self, login: &console::StaffLogin) -> StorageResult<()>;
     /// The login with this (lower-case) username.
-    fn login_by_username(&self, username: &str) -> ApiResult<Option<console::StaffLogin>>;
+    fn login_by_username(&self, username: &str) -> StorageResult<Option<console::StaffLogin>>;
     /// The login of a person.
-    fn login_of(&self, staff_id: &str) -> ApiResult<Option<console::StaffLogin>>;
+    fn login_of(&self, staff_id: &str) -> StorageResult<Option<console::StaffLogin>>;
     /// Starts a session whose token hashes to `token_hash`; drops the person's sessions that
     /// have ended by `session.created_at`.
-    fn create_session(&self, token_hash: &[u8], session: &console::ConsoleSession)
-    -> ApiResult<()>;
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        session: &console::ConsoleSession,
+    ) -> StorageResult<()>;
     /// The session of a token hash, ended or not (the caller checks the times).
-    fn session(&self, token_hash: &[u8]) -> ApiResult<Option<console::ConsoleSession>>;
+    fn session(&self, token_hash: &[u8]) -> StorageResult<Option<console::ConsoleSession>>;
     /// Records activity of a session (the idle limit counts from it).
-    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> ApiResult<()>;
+    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> StorageResult<()>;
     /// Ends a session (log out). False if there was none.
-    fn end_session(&self, token_hash: &[u8]) -> ApiResult<bool>;
+    fn end_session(&self, token_hash: &[u8]) -> StorageResult<bool>;
+}
+
+/// Whether a device's request shows that the storage lost transactions it
+/// had acknowledged, so that the device must start over: the rule every backend's
+/// [`Storage::sync`] applies before it stores anything.
+///
+/// A device's cursor only ever comes from a response of this server, and the
+/// cursor of every response is recorded (`devices.last_cursor`) in the
+/// transaction that merged the request's push. A device cursor *above* the
+/// record was therefore handed out by a transaction the database no longer
+/// has: it was restored from a backup (or lost its last transactions). That
+/// transaction may have acknowledged pushes the device will never send
+/// again (it believes them delivered), hence the reset. A cursor *below* the
+/// record is normal: the response that carried the record was lost, and the
+/// device repeats the round.
+///
+/// A cursor beyond the end of the feed is impossible too, whatever the
+/// record says; it is the only check for a device with no record yet (a
+/// database from before schema version 4).
+pub(crate) fn must_reset(device_cursor: u64, last_cursor: Option<i64>, feed_end: u64) -> bool {
+    let beyond_record = last_cursor.is_some_and(|handed| device_cursor > handed.max(0) as u64);
+    beyond_record || device_cursor > feed_end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_above_the_record_or_the_feed_resets_one_below_does_not() {
+        // (device cursor, recorded cursor, feed end, reset?)
+        let cases = [
+            (0, None, 0, false),
+            (5, None, 10, false),
+            (11, None, 10, true),
+            (10, Some(10), 10, false),
+            // A lost response: the device is behind what it was handed.
+            (7, Some(10), 12, false),
+            // A restored database whose feed has grown again past the device.
+            (8, Some(5), 20, true),
+            (11, Some(10), 10, true),
+        ];
+        for (device, record, end, reset) in cases {
+            assert_eq!(
+                must_reset(device, record, end),
+                reset,
+                "device {device}, record {record:?}, feed end {end}"
+            );
+        }
+    }
 }

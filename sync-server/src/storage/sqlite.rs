@@ -25,17 +25,18 @@ use wangge_core::authority::{Author, Refusal, RefusalCode};
 use crate::docs::{
     Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push_sealed,
 };
-use crate::error::{ApiError, ApiResult};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::EvalInput;
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage};
 use crate::seal::Sealer;
+use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
 };
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
+    must_reset,
 };
 
 #[path = "sqlite_console.rs"]
@@ -144,12 +145,19 @@ pub struct SqliteStorage {
     sealer: Sealer,
 }
 
+/// SQLite failing is the storage failing: logged by the HTTP edge, answered `500 internal`.
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Database(Box::new(e))
+    }
+}
+
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic mid-transaction rolls the transaction back: the connection is safe to reuse.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn connect(path: &Path) -> ApiResult<Connection> {
+fn connect(path: &Path) -> StorageResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -157,13 +165,13 @@ fn connect(path: &Path) -> ApiResult<Connection> {
     Ok(conn)
 }
 
-fn get_meta(conn: &Connection, key: &str) -> ApiResult<Option<String>> {
+fn get_meta(conn: &Connection, key: &str) -> StorageResult<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
 }
 
-fn set_meta(conn: &Connection, key: &str, value: &str) -> ApiResult<()> {
+fn set_meta(conn: &Connection, key: &str, value: &str) -> StorageResult<()> {
     conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
         .execute(params![key, value])?;
     Ok(())
@@ -195,13 +203,13 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     ))
 }
 
-fn to_device(row: DeviceRow) -> ApiResult<Device> {
+fn to_device(row: DeviceRow) -> StorageResult<Device> {
     let (device_id, name, role, scope, created_at, revoked_at, person) = row;
     Ok(Device {
         person,
         role: DeviceRole::parse(&role)
-            .ok_or_else(|| ApiError::internal(format!("unknown role {role}")))?,
-        scope: serde_json::from_str(&scope).map_err(ApiError::internal)?,
+            .ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?,
+        scope: serde_json::from_str(&scope).map_err(StorageError::internal)?,
         device_id,
         name,
         created_at,
@@ -209,8 +217,9 @@ fn to_device(row: DeviceRow) -> ApiResult<Device> {
     })
 }
 
-fn kind_of(text: &str) -> ApiResult<DocKind> {
-    DocKind::parse(text).ok_or_else(|| ApiError::internal(format!("unknown stored kind {text}")))
+fn kind_of(text: &str) -> StorageResult<DocKind> {
+    DocKind::parse(text)
+        .ok_or_else(|| StorageError::internal(format!("unknown stored kind {text}")))
 }
 
 /// Whether a document `d` is in a device's scope: the whole street, its grid block or
@@ -235,8 +244,8 @@ pub(super) struct ScopeParams {
 
 impl ScopeParams {
     /// The parameters of `device`'s scope.
-    pub(super) fn of(device: &Device) -> ApiResult<Self> {
-        let json = |v: &Vec<String>| serde_json::to_string(v).map_err(ApiError::internal);
+    pub(super) fn of(device: &Device) -> StorageResult<Self> {
+        let json = |v: &Vec<String>| serde_json::to_string(v).map_err(StorageError::internal);
         Ok(ScopeParams {
             all: device.scope.all,
             blocks: json(&device.scope.blocks)?,
@@ -265,7 +274,7 @@ impl ScopeParams {
 
 impl SqliteStorage {
     /// Opens (creating if needed) the database at `path`.
-    pub fn open(path: impl AsRef<Path>, catalog: Arc<Catalog>) -> ApiResult<Self> {
+    pub fn open(path: impl AsRef<Path>, catalog: Arc<Catalog>) -> StorageResult<Self> {
         let path = path.as_ref();
         let mut conn = connect(path)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -325,13 +334,13 @@ impl SqliteStorage {
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
-            return Err(ApiError::internal(format!(
+            return Err(StorageError::internal(format!(
                 "database schema {version} is newer than this server ({SCHEMA_VERSION}); update the server"
             )));
         }
         let actor = match get_meta(&tx, "actor_id")? {
             Some(hex) => ActorId::from(
-                decode_hex(&hex).ok_or_else(|| ApiError::internal("bad actor id in meta"))?,
+                decode_hex(&hex).ok_or_else(|| StorageError::internal("bad actor id in meta"))?,
             ),
             None => {
                 let bytes = uuid::Uuid::now_v7().as_bytes().to_vec();
@@ -343,11 +352,11 @@ impl SqliteStorage {
             Some(hex) => decode_hex(&hex)
                 .and_then(|k| <[u8; 32]>::try_from(k).ok())
                 .map(Sealer::new)
-                .ok_or_else(|| ApiError::internal("bad seal key in meta"))?,
+                .ok_or_else(|| StorageError::internal("bad seal key in meta"))?,
             None => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key)
-                    .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+                    .map_err(|e| StorageError::internal(format!("no randomness: {e}")))?;
                 set_meta(&tx, "seal_key", &crate::auth::hex(&key))?;
                 Sealer::new(key)
             }
@@ -355,7 +364,7 @@ impl SqliteStorage {
         tx.commit()?;
         let readers = (0..4)
             .map(|_| connect(path).map(Mutex::new))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<StorageResult<Vec<_>>>()?;
         Ok(SqliteStorage {
             writer: Mutex::new(conn),
             readers,
@@ -380,7 +389,7 @@ impl SqliteStorage {
         kind: DocKind,
         decoded: &Decoded,
         now_ms: i64,
-    ) -> ApiResult<u64> {
+    ) -> StorageResult<u64> {
         let seq: u64 = get_meta(tx, "seq")?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
@@ -404,7 +413,7 @@ impl SqliteStorage {
             placement.workstation,
             placement.reporter_device,
             now_ms,
-            serde_json::to_string(&placement.teams).map_err(ApiError::internal)?,
+            serde_json::to_string(&placement.teams).map_err(StorageError::internal)?,
         ])?;
         photos::index_photo_refs(tx, doc.id(), decoded)?;
         match decoded {
@@ -421,18 +430,13 @@ impl SqliteStorage {
         Ok(seq)
     }
 
-    fn load(&self, conn: &Connection, doc_id: &str) -> ApiResult<Option<(DocKind, EventDoc)>> {
+    fn load(&self, conn: &Connection, doc_id: &str) -> StorageResult<Option<(DocKind, EventDoc)>> {
         let row: Option<(String, Vec<u8>, Option<i64>)> = conn
             .prepare_cached("SELECT kind, data, quarantined_at FROM documents WHERE doc_id = ?1")?
             .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let quarantined = || {
-            ApiError::conflict(
-                "quarantined",
-                format!(
-                    "document {doc_id} is damaged and set aside (see `wangge-server quarantine`); sync a device that holds it to repair it"
-                ),
-            )
+        let quarantined = || StorageError::Quarantined {
+            doc_id: doc_id.to_owned(),
         };
         match row {
             None => Ok(None),
@@ -450,7 +454,7 @@ impl SqliteStorage {
         }
     }
 
-    fn case_record(&self, doc: &EventDoc) -> ApiResult<CaseRecord> {
+    fn case_record(&self, doc: &EventDoc) -> StorageResult<CaseRecord> {
         match decode(doc, DocKind::Case, &self.catalog)? {
             Decoded::Case {
                 header,
@@ -461,7 +465,7 @@ impl SqliteStorage {
                 events,
                 state: *state,
             }),
-            Decoded::ZeroReport(_) => Err(ApiError::not_found("not a case")),
+            Decoded::ZeroReport(_) => Err(StorageError::NotFound("not a case".into())),
         }
     }
 
@@ -473,8 +477,8 @@ impl SqliteStorage {
         case_id: &str,
         by: &Actor,
         now_ms: i64,
-        make: &dyn Fn(&Connection) -> ApiResult<CaseEventKind>,
-    ) -> ApiResult<CaseRecord> {
+        make: &dyn Fn(&Connection) -> StorageResult<CaseEventKind>,
+    ) -> StorageResult<CaseRecord> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let doc = self.append_event(&tx, case_id, by, now_ms, make)?;
@@ -483,14 +487,14 @@ impl SqliteStorage {
     }
 
     /// The case `case_id` as stored, or 404.
-    fn load_case(&self, tx: &Connection, case_id: &str) -> ApiResult<EventDoc> {
+    fn load_case(&self, tx: &Connection, case_id: &str) -> StorageResult<EventDoc> {
         let (kind, doc) = self.load(tx, case_id)?.ok_or_else(|| {
-            ApiError::not_found(format!(
+            StorageError::NotFound(format!(
                 "case {case_id} is not on the server; sync the device that recorded it"
             ))
         })?;
         if kind != DocKind::Case {
-            return Err(ApiError::not_found(format!("{case_id} is not a case")));
+            return Err(StorageError::NotFound(format!("{case_id} is not a case")));
         }
         Ok(doc)
     }
@@ -503,8 +507,8 @@ impl SqliteStorage {
         case_id: &str,
         by: &Actor,
         now_ms: i64,
-        make: &dyn Fn(&Connection) -> ApiResult<CaseEventKind>,
-    ) -> ApiResult<EventDoc> {
+        make: &dyn Fn(&Connection) -> StorageResult<CaseEventKind>,
+    ) -> StorageResult<EventDoc> {
         let mut doc = self.load_case(tx, case_id)?;
         let record = self.case_record(&doc)?;
         let latest = record.events.iter().map(|e| e.at).max().unwrap_or_default();
@@ -542,7 +546,7 @@ struct StoredRow {
 /// Sets a document aside: it is no longer served or merged into, until a
 /// device's whole copy repairs it. Its bytes are kept for the repair and
 /// for an administrator to look at.
-fn quarantine(tx: &Connection, doc_id: &str, reason: &str, now_ms: i64) -> ApiResult<()> {
+fn quarantine(tx: &Connection, doc_id: &str, reason: &str, now_ms: i64) -> StorageResult<()> {
     tracing::error!(
         doc_id,
         "a stored document no longer loads: quarantined until a device's copy repairs it"
@@ -562,7 +566,7 @@ fn actor_for_scan() -> ActorId {
 /// Sets aside every stored document that does not load strictly. Run once,
 /// when a database is upgraded to version 8: from then on every document is
 /// checked to load back before it is stored, so what is served always loads.
-fn quarantine_unloadable(tx: &Connection, actor: &ActorId) -> ApiResult<usize> {
+fn quarantine_unloadable(tx: &Connection, actor: &ActorId) -> StorageResult<usize> {
     let mut bad = Vec::new();
     {
         let mut stmt = tx.prepare("SELECT doc_id, data FROM documents")?;
@@ -586,7 +590,7 @@ fn quarantine_unloadable(tx: &Connection, actor: &ActorId) -> ApiResult<usize> {
 /// (a case dispatched to two units that one of them reported is no longer
 /// handled; a merged duplicate is not open), and the projection is derived
 /// data, so it is recomputed from the documents rather than patched.
-fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> ApiResult<usize> {
+fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> StorageResult<usize> {
     let mut bad = Vec::new();
     let mut n = 0;
     {
@@ -616,27 +620,6 @@ fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> ApiRe
     Ok(n)
 }
 
-/// Whether a device's request shows that this database lost transactions it
-/// had acknowledged, so that the device must start over.
-///
-/// A device's cursor only ever comes from a response of this server, and the
-/// cursor of every response is recorded (`devices.last_cursor`) in the
-/// transaction that merged the request's push. A device cursor *above* the
-/// record was therefore handed out by a transaction this database no longer
-/// has: it was restored from a backup (or lost its last transactions). That
-/// transaction may have acknowledged pushes the device will never send
-/// again (it believes them delivered), hence the reset. A cursor *below* the
-/// record is normal: the response that carried the record was lost, and the
-/// device repeats the round.
-///
-/// A cursor beyond the end of the feed is impossible too, whatever the
-/// record says; it is the only check for a device with no record yet (a
-/// database from before schema version 4).
-fn must_reset(device_cursor: u64, last_cursor: Option<i64>, feed_end: u64) -> bool {
-    let beyond_record = last_cursor.is_some_and(|handed| device_cursor > handed.max(0) as u64);
-    beyond_record || device_cursor > feed_end
-}
-
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     (0..s.len())
         .step_by(2)
@@ -654,7 +637,7 @@ fn number_counter_key(year: i32) -> String {
 }
 
 /// How many official numbers of `year` have been handed out (the last one).
-fn numbers_counted(conn: &Connection, year: i32) -> ApiResult<u64> {
+fn numbers_counted(conn: &Connection, year: i32) -> StorageResult<u64> {
     Ok(get_meta(conn, &number_counter_key(year))?
         .and_then(|s| s.parse().ok())
         .unwrap_or(0))
@@ -663,7 +646,7 @@ fn numbers_counted(conn: &Connection, year: i32) -> ApiResult<u64> {
 /// Raises a year's counter to a number a stored case carries, so that no number is handed
 /// out twice: after a restore from a backup the counter goes back, but the devices push the
 /// registered cases again. A number in another format is not this server's to count.
-fn count_case_number(tx: &Connection, number: &str) -> ApiResult<()> {
+fn count_case_number(tx: &Connection, number: &str) -> StorageResult<()> {
     let Some((year, n)) = number
         .strip_prefix(CASE_NUMBER_PREFIX)
         .and_then(|rest| rest.split_once('-'))
@@ -683,23 +666,22 @@ fn cst_year(ms: i64) -> i32 {
 }
 
 impl Storage for SqliteStorage {
-    fn enroll(&self, device: &Device, token_hash: &[u8]) -> ApiResult<()> {
+    fn enroll(&self, device: &Device, token_hash: &[u8]) -> StorageResult<()> {
         let conn = lock(&self.writer);
-        let scope = serde_json::to_string(&device.scope).map_err(ApiError::internal)?;
+        let scope = serde_json::to_string(&device.scope).map_err(StorageError::internal)?;
         let inserted = conn.execute(
             "INSERT OR IGNORE INTO devices (device_id, name, role, scope, token_hash, created_at, person_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![device.device_id, device.name, device.role.as_str(), scope, token_hash, device.created_at, device.person],
         )?;
         if inserted == 0 {
-            return Err(ApiError::conflict(
-                "already_enrolled",
-                format!("device {} is already enrolled", device.device_id),
-            ));
+            return Err(StorageError::AlreadyEnrolled {
+                device_id: device.device_id.clone(),
+            });
         }
         Ok(())
     }
 
-    fn revoke(&self, device_id: &str, now_ms: i64) -> ApiResult<bool> {
+    fn revoke(&self, device_id: &str, now_ms: i64) -> StorageResult<bool> {
         let conn = lock(&self.writer);
         let n = conn.execute(
             "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE device_id = ?1",
@@ -708,7 +690,7 @@ impl Storage for SqliteStorage {
         Ok(n > 0)
     }
 
-    fn devices(&self) -> ApiResult<Vec<Device>> {
+    fn devices(&self) -> StorageResult<Vec<Device>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(&format!(
             "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY created_at"
@@ -719,7 +701,7 @@ impl Storage for SqliteStorage {
         rows.into_iter().map(to_device).collect()
     }
 
-    fn device_by_token(&self, token_hash: &[u8]) -> ApiResult<Option<Device>> {
+    fn device_by_token(&self, token_hash: &[u8]) -> StorageResult<Option<Device>> {
         let conn = self.reader();
         let row = conn
             .prepare_cached(&format!(
@@ -736,7 +718,7 @@ impl Storage for SqliteStorage {
         author: Option<&Author>,
         request: &SyncRequest,
         now_ms: i64,
-    ) -> ApiResult<SyncResponse> {
+    ) -> StorageResult<SyncResponse> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let feed_end: u64 = get_meta(&tx, "seq")?
@@ -954,8 +936,8 @@ impl Storage for SqliteStorage {
         checklist_item: Option<String>,
         grid: Option<String>,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord> {
-        let make = |tx: &Connection| -> ApiResult<CaseEventKind> {
+    ) -> StorageResult<CaseRecord> {
+        let make = |tx: &Connection| -> StorageResult<CaseEventKind> {
             let year = cst_year(now_ms);
             let n = numbers_counted(tx, year)? + 1;
             set_meta(tx, &number_counter_key(year), &n.to_string())?;
@@ -974,12 +956,9 @@ impl Storage for SqliteStorage {
         by: &Actor,
         kind: CaseEventKind,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord> {
+    ) -> StorageResult<CaseRecord> {
         if matches!(kind, CaseEventKind::Registered { .. }) {
-            return Err(ApiError::unprocessable(
-                "use_register",
-                "register a case with POST /v1/cases/{id}/register, which assigns its official number",
-            ));
+            return Err(StorageError::UseRegister);
         }
         self.server_event(case_id, by, now_ms, &|_| Ok(kind.clone()))
     }
@@ -991,23 +970,18 @@ impl Storage for SqliteStorage {
         by: &Actor,
         note: Option<String>,
         now_ms: i64,
-    ) -> ApiResult<CaseRecord> {
+    ) -> StorageResult<CaseRecord> {
         if duplicate == into {
-            return Err(ApiError::unprocessable(
-                "merge_into_itself",
-                "a case cannot be merged into itself; name the case that carries the handling",
-            ));
+            return Err(StorageError::MergeIntoItself);
         }
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let target = self.case_record(&self.load_case(&tx, into)?)?;
         if let Some(further) = &target.state.merged_into {
-            return Err(ApiError::unprocessable(
-                "target_merged",
-                format!(
-                    "case {into} was itself merged into {further}; merge into that case instead"
-                ),
-            ));
+            return Err(StorageError::TargetMerged {
+                target: into.to_owned(),
+                merged_into: further.clone(),
+            });
         }
         // The duplicate first: its fold refuses a case that is not open or is merged already,
         // and then nothing is written.
@@ -1024,7 +998,7 @@ impl Storage for SqliteStorage {
         self.case_record(&doc)
     }
 
-    fn case(&self, case_id: &str) -> ApiResult<Option<CaseRecord>> {
+    fn case(&self, case_id: &str) -> StorageResult<Option<CaseRecord>> {
         let conn = self.reader();
         match self.load(&conn, case_id)? {
             Some((DocKind::Case, doc)) => Ok(Some(self.case_record(&doc)?)),
@@ -1032,39 +1006,36 @@ impl Storage for SqliteStorage {
         }
     }
 
-    fn cases(&self, q: &CaseQuery, now_ms: i64) -> ApiResult<Vec<CaseSummary>> {
+    fn cases(&self, q: &CaseQuery, now_ms: i64) -> StorageResult<Vec<CaseSummary>> {
         Ok(query::cases(&self.reader(), q, now_ms)?)
     }
 
-    fn ready(&self) -> ApiResult<()> {
+    fn ready(&self) -> StorageResult<()> {
         let version: i64 = self
             .reader()
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version != SCHEMA_VERSION {
-            return Err(ApiError {
-                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                code: "not_ready",
-                message: format!(
-                    "the database is at schema {version}, this server runs {SCHEMA_VERSION}; restart the server to migrate it"
-                ),
+            return Err(StorageError::NotReady {
+                found: version,
+                runs: SCHEMA_VERSION,
             });
         }
         Ok(())
     }
 
-    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+    fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
         office::page(&self.reader(), filter, now_ms)
     }
 
-    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> ApiResult<u64> {
+    fn case_count(&self, filter: &CaseFilter, now_ms: i64) -> StorageResult<u64> {
         office::count(&self.reader(), filter, now_ms)
     }
 
-    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> ApiResult<Vec<Change>> {
+    fn changes(&self, after: u64, limit: u32, now_ms: i64) -> StorageResult<Vec<Change>> {
         office::changes(&self.reader(), after, limit, now_ms)
     }
 
-    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> ApiResult<EvalInput> {
+    fn evaluation_input(&self, from_ms: i64, to_ms: i64) -> StorageResult<EvalInput> {
         // One read transaction: the three reads see the same moment.
         let mut conn = self.reader();
         let tx = conn.transaction()?;
@@ -1078,11 +1049,11 @@ impl Storage for SqliteStorage {
         from: NaiveDate,
         to: NaiveDate,
         workstation: Option<&str>,
-    ) -> ApiResult<Vec<FilingRow>> {
+    ) -> StorageResult<Vec<FilingRow>> {
         office::filings(&self.reader(), from, to, workstation)
     }
 
-    fn zero_report(&self, workstation: &str, day: NaiveDate) -> ApiResult<Option<ZeroReport>> {
+    fn zero_report(&self, workstation: &str, day: NaiveDate) -> StorageResult<Option<ZeroReport>> {
         let doc_id = ZeroReportHeader {
             workstation: workstation.to_owned(),
             day,
@@ -1100,13 +1071,13 @@ impl Storage for SqliteStorage {
         }
     }
 
-    fn stats(&self, now_ms: i64) -> ApiResult<Stats> {
+    fn stats(&self, now_ms: i64) -> StorageResult<Stats> {
         let conn = self.reader();
         let by_status: Vec<(String, u64)> = query::status_counts(&conn)?
             .into_iter()
             .map(|(s, n)| (s.as_str().to_owned(), n))
             .collect();
-        let count = |sql: &str| -> ApiResult<u64> {
+        let count = |sql: &str| -> StorageResult<u64> {
             Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
         };
         let cases = count("SELECT count(*) FROM case_view")?;
@@ -1136,7 +1107,7 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn document(&self, doc_id: &str) -> ApiResult<Option<Vec<u8>>> {
+    fn document(&self, doc_id: &str) -> StorageResult<Option<Vec<u8>>> {
         let conn = self.reader();
         Ok(conn
             .query_row(
@@ -1147,27 +1118,27 @@ impl Storage for SqliteStorage {
             .optional()?)
     }
 
-    fn photo_upload(&self, sha256: &str) -> ApiResult<PhotoUpload> {
+    fn photo_upload(&self, sha256: &str) -> StorageResult<PhotoUpload> {
         self.photo_upload_state(sha256)
     }
 
-    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> ApiResult<ChunkOutcome> {
+    fn put_photo_chunk(&self, chunk: &PhotoChunk<'_>, now_ms: i64) -> StorageResult<ChunkOutcome> {
         self.append_photo_chunk(chunk, now_ms)
     }
 
-    fn photo_in_scope(&self, device: &Device, sha256: &str) -> ApiResult<bool> {
+    fn photo_in_scope(&self, device: &Device, sha256: &str) -> StorageResult<bool> {
         SqliteStorage::photo_in_scope(self, device, sha256)
     }
 
-    fn photo(&self, sha256: &str) -> ApiResult<Option<Vec<u8>>> {
+    fn photo(&self, sha256: &str) -> StorageResult<Option<Vec<u8>>> {
         self.photo_data(sha256)
     }
 
-    fn photo_thumbnail(&self, sha256: &str) -> ApiResult<Option<(String, Vec<u8>)>> {
+    fn photo_thumbnail(&self, sha256: &str) -> StorageResult<Option<(String, Vec<u8>)>> {
         self.thumbnail_data(sha256)
     }
 
-    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> ApiResult<bool> {
+    fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> StorageResult<bool> {
         self.insert_pairing_code(code)
     }
 
@@ -1177,22 +1148,25 @@ impl Storage for SqliteStorage {
         at_ms: i64,
         lat: f64,
         lon: f64,
-    ) -> ApiResult<Vec<crate::storage::intake::DuplicateHint>> {
+    ) -> StorageResult<Vec<crate::storage::intake::DuplicateHint>> {
         self.hints_at(item, at_ms, lat, lon)
     }
 
-    fn set_login(&self, login: &crate::storage::console::StaffLogin) -> ApiResult<()> {
+    fn set_login(&self, login: &crate::storage::console::StaffLogin) -> StorageResult<()> {
         self.put_login(login)
     }
 
     fn login_by_username(
         &self,
         username: &str,
-    ) -> ApiResult<Option<crate::storage::console::StaffLogin>> {
+    ) -> StorageResult<Option<crate::storage::console::StaffLogin>> {
         self.get_login("username", username)
     }
 
-    fn login_of(&self, staff_id: &str) -> ApiResult<Option<crate::storage::console::StaffLogin>> {
+    fn login_of(
+        &self,
+        staff_id: &str,
+    ) -> StorageResult<Option<crate::storage::console::StaffLogin>> {
         self.get_login("staff_id", staff_id)
     }
 
@@ -1200,33 +1174,33 @@ impl Storage for SqliteStorage {
         &self,
         token_hash: &[u8],
         session: &crate::storage::console::ConsoleSession,
-    ) -> ApiResult<()> {
+    ) -> StorageResult<()> {
         self.insert_session(token_hash, session)
     }
 
     fn session(
         &self,
         token_hash: &[u8],
-    ) -> ApiResult<Option<crate::storage::console::ConsoleSession>> {
+    ) -> StorageResult<Option<crate::storage::console::ConsoleSession>> {
         self.get_session(token_hash)
     }
 
-    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> ApiResult<()> {
+    fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> StorageResult<()> {
         self.set_session_seen(token_hash, now_ms)
     }
 
-    fn end_session(&self, token_hash: &[u8]) -> ApiResult<bool> {
+    fn end_session(&self, token_hash: &[u8]) -> StorageResult<bool> {
         self.delete_session(token_hash)
     }
 
     fn redeem_pairing_code(
         &self,
         redeem: &crate::pairing::Redeem,
-    ) -> ApiResult<crate::pairing::Redeemed> {
+    ) -> StorageResult<crate::pairing::Redeemed> {
         self.redeem_code(redeem)
     }
 
-    fn quarantined(&self) -> ApiResult<Vec<Quarantined>> {
+    fn quarantined(&self) -> StorageResult<Vec<Quarantined>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT doc_id, kind, quarantined_at, quarantine_reason FROM documents
@@ -1245,7 +1219,7 @@ impl Storage for SqliteStorage {
         Ok(rows)
     }
 
-    fn person(&self, staff_id: &str) -> ApiResult<Option<crate::storage::Person>> {
+    fn person(&self, staff_id: &str) -> StorageResult<Option<crate::storage::Person>> {
         self.person_by_staff_id(staff_id)
     }
 
@@ -1253,59 +1227,63 @@ impl Storage for SqliteStorage {
         &self,
         people: &[crate::storage::Person],
         units: &[crate::storage::Unit],
-    ) -> ApiResult<()> {
+    ) -> StorageResult<()> {
         self.upsert_people_and_units(people, units)
     }
 
-    fn people(&self) -> ApiResult<Vec<crate::storage::Person>> {
+    fn people(&self) -> StorageResult<Vec<crate::storage::Person>> {
         self.all_people()
     }
 
-    fn units(&self) -> ApiResult<Vec<crate::storage::Unit>> {
+    fn units(&self) -> StorageResult<Vec<crate::storage::Unit>> {
         self.all_units()
     }
 
-    fn audit(&self, entry: &crate::storage::AuditEntry) -> ApiResult<()> {
+    fn audit(&self, entry: &crate::storage::AuditEntry) -> StorageResult<()> {
         self.append_audit(entry)
     }
 
-    fn audit_log(&self, since_ms: i64, limit: u32) -> ApiResult<Vec<crate::storage::AuditEntry>> {
+    fn audit_log(
+        &self,
+        since_ms: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<crate::storage::AuditEntry>> {
         self.audit_since(since_ms, limit)
     }
 
-    fn intake_case(&self, intake: &Intake, now_ms: i64) -> ApiResult<IntakeOutcome> {
+    fn intake_case(&self, intake: &Intake, now_ms: i64) -> StorageResult<IntakeOutcome> {
         self.intake(intake, now_ms)
     }
 
-    fn duplicate_hints(&self, case_id: &str) -> ApiResult<Vec<DuplicateHint>> {
+    fn duplicate_hints(&self, case_id: &str) -> StorageResult<Vec<DuplicateHint>> {
         self.hints(case_id)
     }
 
-    fn reporter_contact(&self, case_id: &str) -> ApiResult<Option<ReporterContact>> {
+    fn reporter_contact(&self, case_id: &str) -> StorageResult<Option<ReporterContact>> {
         self.contact(case_id)
     }
 
-    fn create_api_key(&self, key: &ApiKey, key_hash: &[u8]) -> ApiResult<()> {
+    fn create_api_key(&self, key: &ApiKey, key_hash: &[u8]) -> StorageResult<()> {
         self.insert_api_key(key, key_hash)
     }
 
-    fn api_key_by_hash(&self, key_hash: &[u8]) -> ApiResult<Option<ApiKey>> {
+    fn api_key_by_hash(&self, key_hash: &[u8]) -> StorageResult<Option<ApiKey>> {
         self.find_api_key(key_hash)
     }
 
-    fn api_keys(&self) -> ApiResult<Vec<ApiKey>> {
+    fn api_keys(&self) -> StorageResult<Vec<ApiKey>> {
         self.all_api_keys()
     }
 
-    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool> {
+    fn revoke_api_key(&self, key_id: &str, now_ms: i64) -> StorageResult<bool> {
         self.revoke_key(key_id, now_ms)
     }
 
-    fn request_ids(&self, filter: &RequestFilter) -> ApiResult<Vec<String>> {
+    fn request_ids(&self, filter: &RequestFilter) -> StorageResult<Vec<String>> {
         SqliteStorage::request_ids(self, filter)
     }
 
-    fn erase_reporter_contact(&self, case_id: &str) -> ApiResult<bool> {
+    fn erase_reporter_contact(&self, case_id: &str) -> StorageResult<bool> {
         self.erase_contact(case_id)
     }
 }
@@ -1318,32 +1296,26 @@ pub fn everything() -> Scope {
     }
 }
 
+/// The conformance suite (`crate::storage::conformance`) on SQLite: each test on a new
+/// database file in a temporary directory.
+#[cfg(test)]
+mod conformance {
+    use super::*;
+    use crate::storage::conformance::Fresh;
+
+    fn fresh(catalog: Arc<Catalog>) -> Fresh<SqliteStorage> {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path().join("server.sqlite3"), catalog).unwrap();
+        Fresh::new(storage, dir)
+    }
+
+    crate::storage_conformance_tests!(fresh);
+}
+
+/// What only the SQLite backend has: its old schemas and their migrations.
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cursor_above_the_record_or_the_feed_resets_one_below_does_not() {
-        // (device cursor, recorded cursor, feed end, reset?)
-        let cases = [
-            (0, None, 0, false),
-            (5, None, 10, false),
-            (11, None, 10, true),
-            (10, Some(10), 10, false),
-            // A lost response: the device is behind what it was handed.
-            (7, Some(10), 12, false),
-            // A restored database whose feed has grown again past the device.
-            (8, Some(5), 20, true),
-            (11, Some(10), 10, true),
-        ];
-        for (device, record, end, reset) in cases {
-            assert_eq!(
-                must_reset(device, record, end),
-                reset,
-                "device {device}, record {record:?}, feed end {end}"
-            );
-        }
-    }
 
     fn columns(conn: &Connection, table: &str) -> Vec<String> {
         table_rows(conn, &format!("PRAGMA table_info({table})"))

@@ -4,8 +4,8 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{SqliteStorage, lock};
-use crate::error::{ApiError, ApiResult};
 use crate::storage::console::{ConsoleSession, StaffLogin};
+use crate::storage::error::{StorageError, StorageResult};
 
 /// Version 13: console logins and sessions.
 ///
@@ -45,7 +45,7 @@ fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StaffLogin> {
 }
 
 impl SqliteStorage {
-    pub(super) fn put_login(&self, login: &StaffLogin) -> ApiResult<()> {
+    pub(super) fn put_login(&self, login: &StaffLogin) -> StorageResult<()> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let holder: Option<String> = tx
@@ -56,13 +56,9 @@ impl SqliteStorage {
             )
             .optional()?;
         if holder.as_deref().is_some_and(|h| h != login.staff_id) {
-            return Err(ApiError::conflict(
-                "username_taken",
-                format!(
-                    "another person already logs in as '{}'; choose another username",
-                    login.username
-                ),
-            ));
+            return Err(StorageError::UsernameTaken {
+                username: login.username.clone(),
+            });
         }
         tx.execute(
             "INSERT INTO staff_logins (staff_id, username, password_hash, device_id, updated_at)
@@ -86,7 +82,7 @@ impl SqliteStorage {
         Ok(())
     }
 
-    pub(super) fn get_login(&self, column: &str, value: &str) -> ApiResult<Option<StaffLogin>> {
+    pub(super) fn get_login(&self, column: &str, value: &str) -> StorageResult<Option<StaffLogin>> {
         let conn = self.reader();
         let sql = format!("SELECT {LOGIN_COLUMNS} FROM staff_logins WHERE {column} = ?1");
         Ok(conn
@@ -99,7 +95,7 @@ impl SqliteStorage {
         &self,
         token_hash: &[u8],
         session: &ConsoleSession,
-    ) -> ApiResult<()> {
+    ) -> StorageResult<()> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -122,7 +118,7 @@ impl SqliteStorage {
         Ok(())
     }
 
-    pub(super) fn get_session(&self, token_hash: &[u8]) -> ApiResult<Option<ConsoleSession>> {
+    pub(super) fn get_session(&self, token_hash: &[u8]) -> StorageResult<Option<ConsoleSession>> {
         let conn = self.reader();
         Ok(conn
             .prepare_cached(
@@ -141,14 +137,14 @@ impl SqliteStorage {
             .optional()?)
     }
 
-    pub(super) fn set_session_seen(&self, token_hash: &[u8], now_ms: i64) -> ApiResult<()> {
+    pub(super) fn set_session_seen(&self, token_hash: &[u8], now_ms: i64) -> StorageResult<()> {
         let conn = lock(&self.writer);
         conn.prepare_cached("UPDATE console_sessions SET last_seen = ?2 WHERE token_hash = ?1")?
             .execute(params![token_hash, now_ms])?;
         Ok(())
     }
 
-    pub(super) fn delete_session(&self, token_hash: &[u8]) -> ApiResult<bool> {
+    pub(super) fn delete_session(&self, token_hash: &[u8]) -> StorageResult<bool> {
         let conn = lock(&self.writer);
         Ok(conn
             .prepare_cached("DELETE FROM console_sessions WHERE token_hash = ?1")?

@@ -13,7 +13,7 @@ use wangge_core::{CaseHeader, CaseId, CaseState, Hlc, SourceChannel};
 
 use super::{SqliteStorage, lock};
 use crate::docs::decode;
-use crate::error::{ApiError, ApiResult};
+use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::intake::{
     ApiKey, DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_MS, DuplicateHint, Intake, IntakeOutcome,
     ReporterContact, RequestFilter,
@@ -70,7 +70,7 @@ pub(super) fn index_case_spot(
     tx: &Connection,
     header: &CaseHeader,
     state: &CaseState,
-) -> ApiResult<()> {
+) -> StorageResult<()> {
     let Some(gps) = &header.gps else {
         return Ok(());
     };
@@ -95,7 +95,7 @@ pub(super) fn backfill_case_spots(
     tx: &Connection,
     catalog: &wangge_core::Catalog,
     actor: &ActorId,
-) -> ApiResult<usize> {
+) -> StorageResult<usize> {
     let mut n = 0;
     let mut stmt = tx
         .prepare("SELECT doc_id, data FROM documents WHERE kind = ?1 AND quarantined_at IS NULL")?;
@@ -124,7 +124,7 @@ fn hints_near(
     at: i64,
     lat: f64,
     lon: f64,
-) -> ApiResult<Vec<DuplicateHint>> {
+) -> StorageResult<Vec<DuplicateHint>> {
     // A box a little larger than the circle: 1° of latitude is 111.2 km everywhere, 1° of
     // longitude 111.2 km × cos(latitude).
     let dlat = DUPLICATE_RADIUS_M * 1.01 / 111_195.0;
@@ -183,7 +183,7 @@ fn hints_near(
 }
 
 /// The duplicate hints of a stored case (none if it has no position).
-fn hints_for(conn: &Connection, case_id: &str) -> ApiResult<Vec<DuplicateHint>> {
+fn hints_for(conn: &Connection, case_id: &str) -> StorageResult<Vec<DuplicateHint>> {
     let spot: Option<(String, i64, f64, f64)> = conn
         .prepare_cached(
             "SELECT checklist_item, reported_at, lat, lon FROM case_spot WHERE case_id = ?1",
@@ -218,14 +218,14 @@ fn api_key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKey, String)>
     ))
 }
 
-fn to_api_key((mut key, channel): (ApiKey, String)) -> ApiResult<ApiKey> {
-    key.channel = SourceChannel::parse(&channel).map_err(ApiError::internal)?;
+fn to_api_key((mut key, channel): (ApiKey, String)) -> StorageResult<ApiKey> {
+    key.channel = SourceChannel::parse(&channel).map_err(StorageError::internal)?;
     Ok(key)
 }
 
 impl SqliteStorage {
     /// See [`crate::storage::Storage::intake_case`].
-    pub(super) fn intake(&self, intake: &Intake, now_ms: i64) -> ApiResult<IntakeOutcome> {
+    pub(super) fn intake(&self, intake: &Intake, now_ms: i64) -> StorageResult<IntakeOutcome> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let channel = intake.new.channel.as_str();
@@ -246,13 +246,9 @@ impl SqliteStorage {
                 .query_row([&photo.sha256], |r| r.get(0))
                 .optional()?;
             if stored.is_none() {
-                return Err(ApiError::unprocessable(
-                    "photo_not_uploaded",
-                    format!(
-                        "photo {} is not on the server; upload it with PUT /v1/photos/{{sha}} first",
-                        photo.sha256
-                    ),
-                ));
+                return Err(StorageError::PhotoNotUploaded {
+                    sha256: photo.sha256.clone(),
+                });
             }
         }
         let id = CaseId::generate();
@@ -280,7 +276,7 @@ impl SqliteStorage {
             )?
             .execute(params![
                 case_id,
-                serde_json::to_string(contact).map_err(ApiError::internal)?,
+                serde_json::to_string(contact).map_err(StorageError::internal)?,
                 now_ms
             ])?;
         }
@@ -293,7 +289,7 @@ impl SqliteStorage {
     }
 
     /// See [`crate::storage::Storage::duplicate_hints`].
-    pub(super) fn hints(&self, case_id: &str) -> ApiResult<Vec<DuplicateHint>> {
+    pub(super) fn hints(&self, case_id: &str) -> StorageResult<Vec<DuplicateHint>> {
         hints_for(&self.reader(), case_id)
     }
 
@@ -304,30 +300,30 @@ impl SqliteStorage {
         at: i64,
         lat: f64,
         lon: f64,
-    ) -> ApiResult<Vec<DuplicateHint>> {
+    ) -> StorageResult<Vec<DuplicateHint>> {
         hints_near(&self.reader(), "", item, at, lat, lon)
     }
 
     /// See [`crate::storage::Storage::reporter_contact`].
-    pub(super) fn contact(&self, case_id: &str) -> ApiResult<Option<ReporterContact>> {
+    pub(super) fn contact(&self, case_id: &str) -> StorageResult<Option<ReporterContact>> {
         let text: Option<String> = self
             .reader()
             .prepare_cached("SELECT contact FROM reporter_contact WHERE case_id = ?1")?
             .query_row([case_id], |r| r.get(0))
             .optional()?;
-        text.map(|t| serde_json::from_str(&t).map_err(ApiError::internal))
+        text.map(|t| serde_json::from_str(&t).map_err(StorageError::internal))
             .transpose()
     }
 
     /// See [`crate::storage::Storage::erase_reporter_contact`].
-    pub(super) fn erase_contact(&self, case_id: &str) -> ApiResult<bool> {
+    pub(super) fn erase_contact(&self, case_id: &str) -> StorageResult<bool> {
         let n = lock(&self.writer)
             .execute("DELETE FROM reporter_contact WHERE case_id = ?1", [case_id])?;
         Ok(n > 0)
     }
 
     /// See [`crate::storage::Storage::create_api_key`].
-    pub(super) fn insert_api_key(&self, key: &ApiKey, key_hash: &[u8]) -> ApiResult<()> {
+    pub(super) fn insert_api_key(&self, key: &ApiKey, key_hash: &[u8]) -> StorageResult<()> {
         lock(&self.writer).execute(
             "INSERT INTO api_keys (key_id, key_hash, name, channel, person_id, device_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -345,7 +341,7 @@ impl SqliteStorage {
     }
 
     /// See [`crate::storage::Storage::api_key_by_hash`].
-    pub(super) fn find_api_key(&self, key_hash: &[u8]) -> ApiResult<Option<ApiKey>> {
+    pub(super) fn find_api_key(&self, key_hash: &[u8]) -> StorageResult<Option<ApiKey>> {
         let row = self
             .reader()
             .prepare_cached(&format!(
@@ -357,7 +353,7 @@ impl SqliteStorage {
     }
 
     /// See [`crate::storage::Storage::api_keys`].
-    pub(super) fn all_api_keys(&self) -> ApiResult<Vec<ApiKey>> {
+    pub(super) fn all_api_keys(&self) -> StorageResult<Vec<ApiKey>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(&format!(
             "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id"
@@ -369,7 +365,7 @@ impl SqliteStorage {
     }
 
     /// See [`crate::storage::Storage::revoke_api_key`].
-    pub(super) fn revoke_key(&self, key_id: &str, now_ms: i64) -> ApiResult<bool> {
+    pub(super) fn revoke_key(&self, key_id: &str, now_ms: i64) -> StorageResult<bool> {
         let n = lock(&self.writer).execute(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE key_id = ?1",
             params![key_id, now_ms],
@@ -378,10 +374,10 @@ impl SqliteStorage {
     }
 
     /// See [`crate::storage::Storage::request_ids`].
-    pub(super) fn request_ids(&self, filter: &RequestFilter) -> ApiResult<Vec<String>> {
+    pub(super) fn request_ids(&self, filter: &RequestFilter) -> StorageResult<Vec<String>> {
         let conn = self.reader();
-        let ids = serde_json::to_string(&filter.ids).map_err(ApiError::internal)?;
-        let items = serde_json::to_string(&filter.items).map_err(ApiError::internal)?;
+        let ids = serde_json::to_string(&filter.ids).map_err(StorageError::internal)?;
+        let items = serde_json::to_string(&filter.items).map_err(StorageError::internal)?;
         let mut stmt = conn.prepare_cached(
             "SELECT case_id FROM case_view
              WHERE (?1 IS NULL OR channel = ?1)

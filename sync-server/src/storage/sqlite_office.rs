@@ -15,11 +15,11 @@ use wangge_core::case::AssignmentEnd;
 use wangge_core::store::query;
 use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
 
-use crate::error::{ApiError, ApiResult};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, SortOrder};
+use crate::storage::error::{StorageError, StorageResult};
 
 /// Version 10. `IF NOT EXISTS` throughout: an upgrade that is rerun over a database
 /// already holding these tables (tests rewind `user_version` to replay a migration) must
@@ -110,7 +110,7 @@ pub(super) fn project(
     catalog: &Catalog,
     header: &CaseHeader,
     state: &CaseState,
-) -> ApiResult<()> {
+) -> StorageResult<()> {
     let id = header.id.to_string();
     let at = crate::office::position(catalog, header, state);
     tx.prepare_cached(
@@ -182,7 +182,7 @@ fn row_columns() -> String {
 }
 
 /// Reads a row of [`row_columns`] (columns 0–23) at `now_ms`.
-fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
+fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> StorageResult<CaseRow> {
     let status: String = r.get(2)?;
     let next_due: i64 = r.get(18)?;
     let next_due = (next_due != NO_DUE).then_some(next_due);
@@ -191,7 +191,7 @@ fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
         id: r.get(0)?,
         case_number: r.get(1)?,
         status: CaseStatus::parse(&status)
-            .ok_or_else(|| ApiError::internal(format!("unknown stored status {status}")))?,
+            .ok_or_else(|| StorageError::internal(format!("unknown stored status {status}")))?,
         channel: r.get(3)?,
         checklist_item: r.get(4)?,
         category: r.get(5)?,
@@ -221,7 +221,7 @@ fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> ApiResult<CaseRow> {
 }
 
 /// The selection of `f` at `now_ms`: every filter as a condition, without the cursor.
-fn select(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<Selection> {
+fn select(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<Selection> {
     let mut conds: Vec<String> = Vec::new();
     let mut args: Vec<(String, Value)> = vec![(":now".into(), Value::Integer(now_ms))];
     let mut arg = |v: Value| {
@@ -321,9 +321,8 @@ fn select(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<Selection
     if let Some(t) = &f.text {
         let t = t.trim();
         if t.is_empty() {
-            return Err(ApiError::bad_request(
-                "bad_query",
-                "q: type at least one character to search",
+            return Err(StorageError::BadQuery(
+                "q: type at least one character to search".into(),
             ));
         }
         // The same substring search as the core's: the trigram index for 3+ characters,
@@ -370,7 +369,7 @@ struct Selection {
 
 /// How many cases match `f` at `now_ms` (its paging and order aside): what a page that
 /// shows only some of them says it shows them of.
-pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<u64> {
+pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<u64> {
     let Selection {
         mut from,
         conds,
@@ -402,7 +401,7 @@ pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult
 }
 
 /// One page of the case list at `now_ms`.
-pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<CasePage> {
+pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
     let Selection {
         from,
         mut conds,
@@ -480,12 +479,12 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> ApiResult<
 }
 
 /// Time with each holder for the listed cases, in one query.
-fn fill_time_with(conn: &Connection, cases: &mut [CaseRow], now_ms: i64) -> ApiResult<()> {
+fn fill_time_with(conn: &Connection, cases: &mut [CaseRow], now_ms: i64) -> StorageResult<()> {
     if cases.is_empty() {
         return Ok(());
     }
     let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-    let ids = serde_json::to_string(&ids).map_err(ApiError::internal)?;
+    let ids = serde_json::to_string(&ids).map_err(StorageError::internal)?;
     let mut stmt = conn.prepare_cached(
         "SELECT case_id, holder, sum(coalesce(until_at, ?2) - from_at) AS ms FROM case_span
          WHERE case_id IN (SELECT value FROM json_each(?1))
@@ -506,7 +505,7 @@ fn fill_time_with(conn: &Connection, cases: &mut [CaseRow], now_ms: i64) -> ApiR
 }
 
 /// What an evaluation of the cases reported in `[from, to)` reads.
-pub(super) fn eval_input(conn: &Connection, from: i64, to: i64) -> ApiResult<EvalInput> {
+pub(super) fn eval_input(conn: &Connection, from: i64, to: i64) -> StorageResult<EvalInput> {
     let mut input = EvalInput::default();
     let mut stmt = conn.prepare_cached(
         "SELECT case_id, case_number, status, channel, category, reported_at, response_due,
@@ -520,7 +519,7 @@ pub(super) fn eval_input(conn: &Connection, from: i64, to: i64) -> ApiResult<Eva
             id: r.get(0)?,
             case_number: r.get(1)?,
             status: CaseStatus::parse(&status)
-                .ok_or_else(|| ApiError::internal(format!("unknown stored status {status}")))?,
+                .ok_or_else(|| StorageError::internal(format!("unknown stored status {status}")))?,
             channel: r.get(3)?,
             category: r.get(4)?,
             reported_at: r.get(5)?,
@@ -572,7 +571,7 @@ pub(super) fn filings(
     from: NaiveDate,
     to: NaiveDate,
     workstation: Option<&str>,
-) -> ApiResult<Vec<FilingRow>> {
+) -> StorageResult<Vec<FilingRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT workstation, day, filed, nothing_to_report, matter_count, last_amended_at
          FROM zero_report_view WHERE day >= ?1 AND day <= ?2 AND (?3 IS NULL OR workstation = ?3)
@@ -593,7 +592,7 @@ pub(super) fn changes(
     after: u64,
     limit: u32,
     now_ms: i64,
-) -> ApiResult<Vec<Change>> {
+) -> StorageResult<Vec<Change>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, kind, doc_id FROM documents WHERE seq > ?1 AND quarantined_at IS NULL
          ORDER BY seq LIMIT ?2",
@@ -638,13 +637,13 @@ pub(super) fn changes(
     Ok(out)
 }
 
-fn filing_row(r: &rusqlite::Row<'_>) -> ApiResult<FilingRow> {
+fn filing_row(r: &rusqlite::Row<'_>) -> StorageResult<FilingRow> {
     let day: String = r.get(1)?;
     Ok(FilingRow {
         workstation: r.get(0)?,
         day: day
             .parse()
-            .map_err(|_| ApiError::internal(format!("bad stored day {day}")))?,
+            .map_err(|_| StorageError::internal(format!("bad stored day {day}")))?,
         filed: r.get(2)?,
         nothing_to_report: r.get(3)?,
         matter_count: r.get(4)?,

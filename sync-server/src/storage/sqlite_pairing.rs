@@ -5,9 +5,9 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{DEVICE_COLUMNS, SqliteStorage, device_from_row, lock, to_device};
-use crate::error::{ApiError, ApiResult};
-use crate::pairing::{self, ID_RESERVED_MS, MAX_WRONG_ATTEMPTS, NewPairingCode, Redeem, Redeemed};
+use crate::pairing::{ID_RESERVED_MS, MAX_WRONG_ATTEMPTS, NewPairingCode, Redeem, Redeemed};
 use crate::storage::Device;
+use crate::storage::error::{PairingRefusal, StorageError, StorageResult};
 
 /// Version 12: pairing codes.
 ///
@@ -54,7 +54,7 @@ struct CodeRow {
 enum Outcome {
     Enrolled(Redeemed),
     /// A refusal whose transaction still commits (a wrong attempt counted).
-    Refused(ApiError),
+    Refused(PairingRefusal),
 }
 
 /// Constant-time equality of two hashes.
@@ -65,7 +65,7 @@ fn same_hash(a: &[u8], b: &[u8]) -> bool {
 impl SqliteStorage {
     /// Stores a new code; false (nothing stored) if another code made within
     /// [`ID_RESERVED_MS`] has the same id: make another code.
-    pub(super) fn insert_pairing_code(&self, code: &NewPairingCode) -> ApiResult<bool> {
+    pub(super) fn insert_pairing_code(&self, code: &NewPairingCode) -> StorageResult<bool> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let taken: bool = tx
@@ -79,7 +79,7 @@ impl SqliteStorage {
         if taken {
             return Ok(false);
         }
-        let scope = serde_json::to_string(&code.scope).map_err(ApiError::internal)?;
+        let scope = serde_json::to_string(&code.scope).map_err(StorageError::internal)?;
         tx.execute(
             "INSERT INTO pairing_codes (code_id, code_hash, person_id, device_name, role, scope, \
              created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -99,7 +99,7 @@ impl SqliteStorage {
     }
 
     /// Exchanges a code for an enrolment in one transaction (see `crate::pairing`).
-    pub(super) fn redeem_code(&self, redeem: &Redeem) -> ApiResult<Redeemed> {
+    pub(super) fn redeem_code(&self, redeem: &Redeem) -> StorageResult<Redeemed> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = tx
@@ -123,7 +123,7 @@ impl SqliteStorage {
             })
             .optional()?;
         let Some(row) = row else {
-            return Err(pairing::unknown());
+            return Err(PairingRefusal::Unknown.into());
         };
         let live = row.used_at.is_none()
             && row.expires_at > redeem.now_ms
@@ -135,13 +135,13 @@ impl SqliteStorage {
                     [row.id],
                 )?;
             }
-            Outcome::Refused(pairing::unknown())
+            Outcome::Refused(PairingRefusal::Unknown)
         } else if row.used_at.is_some() {
-            Outcome::Refused(pairing::used())
+            Outcome::Refused(PairingRefusal::Used)
         } else if row.wrong_attempts >= MAX_WRONG_ATTEMPTS {
-            Outcome::Refused(pairing::locked())
+            Outcome::Refused(PairingRefusal::Locked)
         } else if row.expires_at <= redeem.now_ms {
-            Outcome::Refused(pairing::expired())
+            Outcome::Refused(PairingRefusal::Expired)
         } else {
             enrol(&tx, &row, redeem)?
         };
@@ -152,20 +152,20 @@ impl SqliteStorage {
             }
             Outcome::Refused(e) => {
                 tx.commit()?;
-                Err(e)
+                Err(e.into())
             }
         }
     }
 }
 
 /// Enrols the device of a matching, live code and consumes the code (inside `tx`).
-fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> ApiResult<Outcome> {
+fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> StorageResult<Outcome> {
     let active: Option<bool> = tx
         .prepare_cached("SELECT active FROM people WHERE staff_id = ?1")?
         .query_row([&row.person_id], |r| r.get(0))
         .optional()?;
     if active != Some(true) {
-        return Ok(Outcome::Refused(pairing::person_inactive()));
+        return Ok(Outcome::Refused(PairingRefusal::PersonInactive));
     }
     let existing = tx
         .prepare_cached(&format!(
@@ -178,7 +178,7 @@ fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> ApiR
     if let Some(old) = &existing {
         let own = old.person.as_deref() == Some(row.person_id.as_str());
         if !redeem.device_id_from_app || !(own || old.revoked_at.is_some()) {
-            return Ok(Outcome::Refused(pairing::device_id_taken()));
+            return Ok(Outcome::Refused(PairingRefusal::DeviceIdTaken));
         }
     }
     let name = row
@@ -225,7 +225,7 @@ fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> ApiR
             "SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = ?1"
         ))?
         .query_row([&redeem.device_id], device_from_row)
-        .map_err(ApiError::from)
+        .map_err(StorageError::from)
         .and_then(to_device)?;
     Ok(Outcome::Enrolled(Redeemed {
         device,

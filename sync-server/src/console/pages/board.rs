@@ -112,7 +112,7 @@ pub async fn board(
         let board = day_board(&st, day, now)?;
         let rows = st.storage.filings(from, to, only.as_deref())?;
         let history = entries(&st, &rows, from, to, only.as_deref(), now);
-        Ok((board, history))
+        Ok::<_, ApiError>((board, history))
     })
     .await?;
     let body = html! {

@@ -173,7 +173,7 @@ pub async fn show(
             } else {
                 Vec::new()
             };
-            Ok((people, units, hints))
+            Ok::<_, ApiError>((people, units, hints))
         })
         .await?
     };

@@ -286,7 +286,9 @@ pub async fn submit(
         for (_, photo) in &prepared {
             store_photo(storage.as_ref(), photo, &device, now)?;
         }
-        storage.intake_case(&Intake { by, new, contact }, now)
+        storage
+            .intake_case(&Intake { by, new, contact }, now)
+            .map_err(ApiError::from)
     })
     .await?;
     match outcome {

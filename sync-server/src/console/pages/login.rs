@@ -111,7 +111,7 @@ pub async fn login(
     let outcome = blocking(move || {
         let Some(login) = storage.login_by_username(&user)? else {
             account::verify_nothing(&password);
-            return Ok(None);
+            return Ok::<_, crate::error::ApiError>(None);
         };
         if !account::verify_password(&login.password_hash, &password) {
             return Ok(None);

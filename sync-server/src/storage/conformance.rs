@@ -1,0 +1,1158 @@
+//! The storage conformance suite: what every backend must do, written once against the
+//! [`Storage`] trait and run for every backend by
+//! [`storage_conformance_tests!`](crate::storage_conformance_tests), as matrix-rust-sdk runs
+//! one `statestore_integration_tests!` suite for each of its state stores.
+//!
+//! Each test is a function taking a fresh, empty storage opened with [`catalog`] (the demo
+//! street). The tests reach the backend through the trait only: no SQL, no file, nothing a
+//! second backend would lack (a phone's own store, in a temporary directory, makes the
+//! documents a device pushes). What only one backend has (migrating its old schemas, its file layout, its
+//! triggers) is tested beside that backend.
+//!
+//! A backend joins the suite with one invocation in its own test module, naming a function
+//! that opens a fresh storage for one test:
+//!
+//! ```ignore
+//! #[cfg(test)]
+//! mod conformance {
+//!     use wangge_server::storage::conformance::Fresh;
+//!     fn fresh(catalog: std::sync::Arc<wangge_core::Catalog>) -> Fresh<MyStorage> {
+//!         let guard = /* a temporary directory, a database dropped at the end */;
+//!         Fresh::new(MyStorage::open(/* … */, catalog).unwrap(), guard)
+//!     }
+//!     wangge_server::storage_conformance_tests!(fresh);
+//! }
+//! ```
+//!
+//! A new test is a `pub fn name(storage: &dyn Storage)` here, listed in the macro (a test
+//! of this module fails when one is missing from the list).
+//!
+//! Compiled for this crate's tests, and for other crates with the `testing` feature.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test suite: a failed step is a test failure"
+)]
+
+use std::any::Any;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wangge_core::authority::Author;
+use wangge_core::sync::protocol::SyncRequest;
+use wangge_core::{
+    Actor, CaseEventKind, CaseRecord, Catalog, DeviceId, GpsFix, ManualClock, NewCase,
+    PhotoCapture, PhotoRef, Role, SourceChannel, Store,
+};
+
+use crate::office::queue::CaseFilter;
+use crate::pairing::{NewPairingCode, Redeem};
+use crate::storage::console::{ConsoleSession, StaffLogin};
+use crate::storage::intake::{ApiKey, Intake, IntakeOutcome, ReporterContact, RequestFilter};
+use crate::storage::{
+    AuditEntry, ChunkOutcome, Device, DeviceRole, Person, PhotoChunk, Scope, Storage, StorageError,
+    Unit, UnitKind,
+};
+
+/// A fresh, empty storage for one test, and what must outlive it (a temporary directory, a
+/// database to drop): the storage is dropped first, then the guard.
+pub struct Fresh<S> {
+    /// The storage under test.
+    pub storage: S,
+    /// Kept until the storage is dropped.
+    _guard: Box<dyn Any>,
+}
+
+impl<S: Storage> Fresh<S> {
+    /// A storage and what it needs kept alive.
+    pub fn new(storage: S, guard: impl Any) -> Self {
+        Fresh {
+            storage,
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+/// The catalog every storage of the suite is opened with: the demo street.
+pub fn catalog() -> Arc<Catalog> {
+    Arc::new(Catalog::demo().expect("the demo catalog loads"))
+}
+
+/// Runs the conformance suite against a backend: one `#[test]` per test of
+/// `wangge_server::storage::conformance`, each on a storage from `$fresh`, a function
+/// `fn(Arc<Catalog>) -> Fresh<S>` that opens a fresh, empty storage with that catalog.
+#[macro_export]
+macro_rules! storage_conformance_tests {
+    ($fresh:path) => {
+        $crate::storage_conformance_tests!(@tests $fresh;
+            // suite:begin
+            people_and_units_round_trip_in_the_roster_order,
+            an_upsert_replaces_a_person_and_their_units_and_keeps_the_others,
+            a_roster_naming_an_unknown_unit_stores_nothing,
+            a_device_keeps_the_person_it_is_enrolled_to,
+            the_audit_log_reads_back_in_order_from_a_time_on,
+            the_thumbnail_a_reference_names_is_served,
+            an_attackers_thumbnail_uploaded_first_is_never_served,
+            a_photo_no_reference_names_a_thumbnail_of_falls_back_to_the_upload_link,
+            a_document_keeps_the_first_thumbnail_it_names,
+            of_several_named_thumbnails_the_photo_uploaders_comes_first,
+            a_fresh_storage_is_ready_and_empty,
+            a_device_is_enrolled_once_and_stays_listed_when_revoked,
+            a_cursor_beyond_the_feed_resets_the_device,
+            a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope,
+            registration_numbers_cases_in_order_and_only_register_assigns_one,
+            a_merge_refuses_the_case_itself_and_a_merged_target,
+            a_username_belongs_to_one_person,
+            a_pairing_code_enrols_one_device_once,
+            an_intake_naming_a_photo_not_on_the_server_is_refused,
+            a_photo_upload_resumes_where_it_stands_and_checks_its_hash,
+            a_channel_reference_is_taken_in_once_and_a_contact_can_be_erased,
+            api_keys_are_found_by_hash_and_revoked_once,
+            a_session_is_found_by_its_hash_touched_and_ended,
+            the_change_feed_pages_and_counts_follow_the_cases,
+            // suite:end
+        );
+    };
+    (@tests $fresh:path; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let fresh = $fresh($crate::storage::conformance::catalog());
+                $crate::storage::conformance::$name(&fresh.storage);
+            }
+        )*
+    };
+}
+
+/// Monday 29 April 2024, 09:00 in Shanghai (ms).
+const MONDAY_9AM: i64 = 1_714_352_400_000;
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+fn unit(id: &str, kind: UnitKind) -> Unit {
+    Unit {
+        id: id.into(),
+        kind,
+        name: None,
+    }
+}
+
+fn person(staff_id: &str, roles: &[Role], units: &[&str]) -> Person {
+    Person {
+        staff_id: staff_id.into(),
+        name: "张伟".into(),
+        roles: roles.to_vec(),
+        admin: false,
+        units: units.iter().map(|u| u.to_string()).collect(),
+        blocks: vec!["XT-B1".into()],
+        workstations: vec!["XT-W01".into(), "XT-W02".into()],
+        active: true,
+    }
+}
+
+fn entry(at: i64, action: &str) -> AuditEntry {
+    AuditEntry {
+        at,
+        device_id: Some("dev-1".into()),
+        person: Some("XT-GO-001".into()),
+        action: action.into(),
+        target: None,
+        outcome: "ok".into(),
+        code: None,
+        remote_addr: Some("127.0.0.1".into()),
+        detail: None,
+    }
+}
+
+fn field_device(device_id: &str, person: Option<&str>) -> Device {
+    Device {
+        device_id: device_id.into(),
+        name: "手持01".into(),
+        role: DeviceRole::Field,
+        scope: Scope::default(),
+        created_at: 1,
+        revoked_at: None,
+        person: person.map(str::to_owned),
+    }
+}
+
+/// The centre's person on a device of their own: each case it takes in is reported from
+/// that device, so a device with that id (and an empty scope) has exactly that case in scope.
+fn centre() -> Actor {
+    Actor {
+        id: "XT-CC-001".into(),
+        role: Role::Centre,
+        unit: None,
+        device: DeviceId::generate(),
+    }
+}
+
+fn new_case(photos: Vec<PhotoRef>) -> NewCase {
+    NewCase {
+        channel: SourceChannel::Hotline12345,
+        checklist_item: "A02-001".into(),
+        description: "流动摊贩".into(),
+        gps: Some(GpsFix {
+            lat: 31.19,
+            lon: 121.45,
+            accuracy_m: 5.0,
+            fix_time_ms: 0,
+        }),
+        address: None,
+        grid: None,
+        photos,
+        external_ref: None,
+    }
+}
+
+/// A case taken in at the centre's desk, by `by`.
+fn intake(storage: &dyn Storage, by: &Actor, now_ms: i64) -> CaseRecord {
+    let intake = Intake {
+        by: by.clone(),
+        new: new_case(Vec::new()),
+        contact: None,
+    };
+    match storage.intake_case(&intake, now_ms).unwrap() {
+        IntakeOutcome::Created { case, .. } => *case,
+        other => panic!("no case created: {other:?}"),
+    }
+}
+
+fn sha(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Uploads `bytes` in one chunk as `device` at `now_ms`; returns their hash.
+fn upload(
+    storage: &dyn Storage,
+    bytes: &[u8],
+    thumbnail_of: Option<&str>,
+    device: &str,
+    now_ms: i64,
+) -> String {
+    let sha = sha(bytes);
+    let chunk = PhotoChunk {
+        sha256: &sha,
+        offset: 0,
+        total: bytes.len() as u64,
+        data: bytes,
+        thumbnail_of,
+        device_id: device,
+    };
+    let outcome = storage.put_photo_chunk(&chunk, now_ms).unwrap();
+    assert!(
+        matches!(&outcome, ChunkOutcome::Stored(u) if u.complete),
+        "{outcome:?}"
+    );
+    sha
+}
+
+fn photo_ref(photo: &str, thumb: Option<&str>) -> PhotoRef {
+    PhotoRef {
+        sha256: photo.to_owned(),
+        bytes: 1000,
+        width: 64,
+        height: 48,
+        capture: PhotoCapture::default(),
+        thumb_sha256: thumb.map(str::to_owned),
+    }
+}
+
+/// A document (a case) that references photos, and the device whose scope is that case alone.
+struct Doc {
+    by: Actor,
+    case_id: String,
+}
+
+impl Doc {
+    fn new(storage: &dyn Storage) -> Doc {
+        let by = centre();
+        let case_id = intake(storage, &by, MONDAY_9AM).header.id.to_string();
+        Doc { by, case_id }
+    }
+
+    /// Records that the document references `photo`, naming `thumb`: a comment with the photo.
+    fn reference(&self, storage: &dyn Storage, photo: &str, thumb: Option<&str>) {
+        self.try_reference(storage, photo, thumb).unwrap();
+    }
+
+    fn try_reference(
+        &self,
+        storage: &dyn Storage,
+        photo: &str,
+        thumb: Option<&str>,
+    ) -> Result<CaseRecord, StorageError> {
+        let comment = CaseEventKind::Comment {
+            text: "照片".into(),
+            photos: vec![photo_ref(photo, thumb)],
+        };
+        storage.add_case_event(&self.case_id, &self.by, comment, MONDAY_9AM)
+    }
+
+    /// Of `thumbs`, the ones this document's references name (as the device whose scope is
+    /// the document alone may read them).
+    fn names<'a>(&self, storage: &dyn Storage, thumbs: &[&'a str]) -> Vec<&'a str> {
+        let device = field_device(&self.by.device.to_string(), None);
+        thumbs
+            .iter()
+            .copied()
+            .filter(|t| storage.photo_in_scope(&device, t).unwrap())
+            .collect()
+    }
+}
+
+fn served(storage: &dyn Storage, photo: &str) -> Option<(String, Vec<u8>)> {
+    storage.photo_thumbnail(photo).unwrap()
+}
+
+const PHOTO: &[u8] = b"the stored JPEG of the photo";
+const THUMB: &[u8] = b"its thumbnail, made at import";
+const FAKE: &[u8] = b"an attacker's picture";
+
+// ---------------------------------------------------------------------------------------
+// People, devices, audit
+
+/// People and units read back as imported, people by staff id and units by id.
+pub fn people_and_units_round_trip_in_the_roster_order(s: &dyn Storage) {
+    let units = vec![
+        unit("城管中队", UnitKind::Department),
+        Unit {
+            id: "巡查执法一队".into(),
+            kind: UnitKind::PatrolEnforcement,
+            name: Some("城管巡查执法一队".into()),
+        },
+    ];
+    let mut officer = person(
+        "XT-GO-001",
+        &[Role::GridOfficer, Role::HandlingUnit],
+        &["巡查执法一队", "城管中队"],
+    );
+    officer.admin = true;
+    let centre = person("XT-CC-001", &[Role::Centre], &[]);
+    s.upsert_roster(&[officer.clone(), centre.clone()], &units)
+        .unwrap();
+
+    assert_eq!(s.person("XT-GO-001").unwrap(), Some(officer.clone()));
+    assert_eq!(s.person("XT-CC-001").unwrap(), Some(centre.clone()));
+    assert_eq!(s.person("nobody").unwrap(), None);
+    assert_eq!(s.people().unwrap(), vec![centre, officer]);
+    let mut sorted = units.clone();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(s.units().unwrap(), sorted);
+}
+
+/// An import replaces the people and units it lists (a person's units too) and removes nobody.
+pub fn an_upsert_replaces_a_person_and_their_units_and_keeps_the_others(s: &dyn Storage) {
+    let units = [
+        unit("城管中队", UnitKind::Department),
+        unit("物业", UnitKind::Department),
+    ];
+    let first = person("XT-UH-001", &[Role::HandlingUnit], &["城管中队", "物业"]);
+    let other = person("XT-SV-001", &[Role::Supervisor], &[]);
+    s.upsert_roster(&[first, other.clone()], &units).unwrap();
+
+    let mut again = person("XT-UH-001", &[Role::HandlingUnit], &["物业"]);
+    again.name = "李娜".into();
+    again.active = false;
+    again.blocks.clear();
+    s.upsert_roster(
+        &[again.clone()],
+        &[Unit {
+            id: "物业".into(),
+            kind: UnitKind::Department,
+            name: Some("物业公司".into()),
+        }],
+    )
+    .unwrap();
+    assert_eq!(s.person("XT-UH-001").unwrap(), Some(again));
+    assert_eq!(s.person("XT-SV-001").unwrap(), Some(other));
+    let units = s.units().unwrap();
+    assert_eq!(units.len(), 2, "units are never removed by an import");
+    assert_eq!(
+        units
+            .iter()
+            .find(|u| u.id == "物业")
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("物业公司")
+    );
+}
+
+/// A roster naming a unit the register lacks is refused (`unknown_unit`), all or nothing.
+pub fn a_roster_naming_an_unknown_unit_stores_nothing(s: &dyn Storage) {
+    let good = person("XT-GO-001", &[Role::GridOfficer], &[]);
+    let bad = person("XT-UH-001", &[Role::HandlingUnit], &["不存在的队"]);
+    let err = s.upsert_roster(&[good, bad], &[]).unwrap_err();
+    assert!(
+        matches!(&err, StorageError::UnknownUnit { staff_id, unit }
+            if staff_id == "XT-UH-001" && unit == "不存在的队"),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "unknown_unit");
+    assert!(s.people().unwrap().is_empty(), "all or nothing");
+}
+
+/// A device reads back with the person it is enrolled to.
+pub fn a_device_keeps_the_person_it_is_enrolled_to(s: &dyn Storage) {
+    let device = field_device("dev-1", Some("XT-GO-001"));
+    s.enroll(&device, &[7; 32]).unwrap();
+    assert_eq!(s.device_by_token(&[7; 32]).unwrap(), Some(device));
+    assert_eq!(s.device_by_token(&[8; 32]).unwrap(), None);
+}
+
+/// The audit log reads back by time, then in the order written, from a time on.
+pub fn the_audit_log_reads_back_in_order_from_a_time_on(s: &dyn Storage) {
+    // Written out of time order, and two lines in the same millisecond.
+    let lines = [
+        entry(2_000, "POST /v1/sync"),
+        entry(1_000, "GET /v1/me"),
+        entry(2_000, "GET /v1/cases"),
+        AuditEntry {
+            device_id: None,
+            person: None,
+            outcome: "refused".into(),
+            code: Some("unauthorized".into()),
+            detail: Some("pushed 3".into()),
+            target: Some("zr:XT-W01:2026-03-02".into()),
+            remote_addr: None,
+            ..entry(3_000, "GET /v1/cases/{id}")
+        },
+    ];
+    for line in &lines {
+        s.audit(line).unwrap();
+    }
+    let all = s.audit_log(0, 100).unwrap();
+    assert_eq!(
+        all,
+        vec![
+            lines[1].clone(),
+            lines[0].clone(),
+            lines[2].clone(),
+            lines[3].clone()
+        ],
+        "by time, then in the order written"
+    );
+    assert_eq!(s.audit_log(2_000, 100).unwrap(), all[1..].to_vec());
+    assert_eq!(s.audit_log(2_001, 100).unwrap(), all[3..].to_vec());
+    assert_eq!(s.audit_log(0, 2).unwrap(), all[..2].to_vec());
+    assert!(s.audit_log(3_001, 100).unwrap().is_empty());
+}
+
+/// A fresh storage is ready (`GET /ready`) and holds nothing.
+pub fn a_fresh_storage_is_ready_and_empty(s: &dyn Storage) {
+    s.ready().unwrap();
+    assert!(s.devices().unwrap().is_empty());
+    assert!(s.people().unwrap().is_empty());
+    assert!(s.quarantined().unwrap().is_empty());
+    let stats = s.stats(MONDAY_9AM).unwrap();
+    assert_eq!((stats.cases, stats.documents), (0, 0));
+    assert!(s.changes(0, 100, MONDAY_9AM).unwrap().is_empty());
+}
+
+/// A device id is enrolled once (`already_enrolled`); a revoked device stays listed, with
+/// the time of its first revocation.
+pub fn a_device_is_enrolled_once_and_stays_listed_when_revoked(s: &dyn Storage) {
+    let device = field_device("dev-1", Some("XT-GO-001"));
+    s.enroll(&device, &[1; 32]).unwrap();
+    let err = s.enroll(&device, &[2; 32]).unwrap_err();
+    assert_eq!(err.code(), "already_enrolled", "{err}");
+    assert_eq!(s.device_by_token(&[2; 32]).unwrap(), None, "nothing stored");
+    assert!(s.revoke("dev-1", 5_000).unwrap());
+    assert!(s.revoke("dev-1", 6_000).unwrap());
+    assert!(!s.revoke("nobody", 5_000).unwrap());
+    let revoked = Device {
+        revoked_at: Some(5_000),
+        ..device
+    };
+    assert_eq!(s.devices().unwrap(), vec![revoked.clone()]);
+    assert_eq!(s.device_by_token(&[1; 32]).unwrap(), Some(revoked));
+}
+
+/// A device whose cursor is beyond the feed's end has seen a feed this storage lost: it is
+/// told to start over (`docs/sync-protocol.md`, "Restored server"), and a cursor the storage
+/// handed out is answered normally.
+pub fn a_cursor_beyond_the_feed_resets_the_device(s: &dyn Storage) {
+    let device = Device {
+        scope: Scope {
+            all: true,
+            ..Scope::default()
+        },
+        ..field_device("dev-1", None)
+    };
+    s.enroll(&device, &[1; 32]).unwrap();
+    let by = centre();
+    intake(s, &by, MONDAY_9AM);
+    let request = |cursor| SyncRequest {
+        request_id: [0; 16],
+        cursor,
+        max_docs: 100,
+        docs: Vec::new(),
+    };
+    let beyond = s.sync(&device, None, &request(5), MONDAY_9AM).unwrap();
+    assert!(beyond.reset && beyond.docs.is_empty(), "{beyond:?}");
+    assert_eq!(beyond.cursor, 0);
+    let fresh = s.sync(&device, None, &request(0), MONDAY_9AM).unwrap();
+    assert!(!fresh.reset && !fresh.more);
+    assert_eq!(fresh.docs.len(), 1, "the case taken in");
+    assert!(fresh.cursor > 0);
+    let again = s
+        .sync(&device, None, &request(fresh.cursor), MONDAY_9AM)
+        .unwrap();
+    assert!(!again.reset && again.docs.is_empty(), "{again:?}");
+    assert_eq!(again.cursor, fresh.cursor);
+}
+
+/// A case recorded on a phone and pushed is stored once (the same push again changes
+/// nothing), acknowledged with its heads, and pulled by the devices whose scope covers it;
+/// a push without a person behind it is refused and stores nothing.
+pub fn a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope(s: &dyn Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let phone = DeviceId::generate();
+    let officer = Actor {
+        id: "XT-GO-001".into(),
+        role: Role::GridOfficer,
+        unit: None,
+        device: phone,
+    };
+    let store = Store::open(
+        dir.path().join("phone.sqlite3"),
+        phone,
+        catalog(),
+        Arc::new(ManualClock::new(MONDAY_9AM)),
+    )
+    .unwrap();
+    let fix = GpsFix {
+        fix_time_ms: MONDAY_9AM,
+        ..new_case(Vec::new()).gps.unwrap()
+    };
+    let case_id = store
+        .record_case(
+            &officer,
+            NewCase {
+                grid: Some("XT-W01-U1".into()),
+                ..NewCase::from_handheld("A02-001", "流动摊贩", fix)
+            },
+        )
+        .unwrap()
+        .to_string();
+    let device = field_device(&phone.to_string(), Some("XT-GO-001"));
+    s.enroll(&device, &[1; 32]).unwrap();
+    let prepared = store.prepare_push(100, 8 << 20).unwrap();
+    let request = SyncRequest {
+        request_id: [1; 16],
+        cursor: store.sync_cursor().unwrap(),
+        max_docs: 100,
+        docs: prepared.iter().map(|p| p.doc.clone()).collect(),
+    };
+    assert_eq!(request.docs.len(), 1);
+
+    let refused = s.sync(&device, None, &request, MONDAY_9AM).unwrap();
+    assert!(refused.accepted.is_empty(), "{refused:?}");
+    assert_eq!(refused.refused.len(), 1);
+    assert_eq!(refused.refused[0].code, "no_person");
+    assert_eq!(s.case(&case_id).unwrap(), None, "nothing stored");
+
+    let author = Author::of_actor(&officer);
+    let response = s
+        .sync(&device, Some(&author), &request, MONDAY_9AM)
+        .unwrap();
+    assert!(response.refused.is_empty(), "{response:?}");
+    assert_eq!(response.accepted.len(), 1);
+    assert_eq!(response.accepted[0].doc_id, case_id);
+    assert_eq!(response.accepted[0].heads, request.docs[0].heads);
+    assert!(response.docs.is_empty(), "the device holds what it pushed");
+    store.apply_sync_response(&prepared, &response).unwrap();
+    let stored = s.case(&case_id).unwrap().unwrap();
+    assert_eq!(stored.header.reporter.id, "XT-GO-001");
+    assert!(s.document(&case_id).unwrap().is_some());
+    let feed = s.changes(0, 100, MONDAY_9AM).unwrap();
+    assert_eq!(feed.len(), 1);
+
+    // The same push again (its answer was lost): accepted, nothing new in the feed.
+    let again = s
+        .sync(&device, Some(&author), &request, MONDAY_9AM)
+        .unwrap();
+    assert_eq!(again.accepted.len(), 1);
+    assert!(again.refused.is_empty() && !again.reset);
+    assert_eq!(s.changes(0, 100, MONDAY_9AM).unwrap(), feed);
+
+    let pull = |device: &Device| {
+        s.enroll(device, device.device_id.as_bytes()).unwrap();
+        let request = SyncRequest {
+            request_id: [2; 16],
+            cursor: 0,
+            max_docs: 100,
+            docs: Vec::new(),
+        };
+        let response = s.sync(device, None, &request, MONDAY_9AM).unwrap();
+        assert!(!response.reset && response.refused.is_empty());
+        response
+            .docs
+            .into_iter()
+            .map(|d| d.doc_id)
+            .collect::<Vec<_>>()
+    };
+    let centre = Device {
+        role: DeviceRole::Centre,
+        scope: Scope {
+            all: true,
+            ..Scope::default()
+        },
+        ..field_device("centre-desk", Some("XT-CC-001"))
+    };
+    assert_eq!(pull(&centre), vec![case_id.clone()]);
+    let grid = stored
+        .state
+        .grid
+        .clone()
+        .expect("the fix lies inside one grid cell");
+    let block = catalog().grids.path(&grid).unwrap().block.clone();
+    let of_block = |device_id: &str, block: &str| Device {
+        scope: Scope {
+            blocks: vec![block.to_owned()],
+            ..Scope::default()
+        },
+        ..field_device(device_id, Some("XT-GO-002"))
+    };
+    assert_eq!(pull(&of_block("same-block", &block)), vec![case_id.clone()]);
+    assert!(
+        pull(&of_block("other-block", "XT-B-ELSEWHERE")).is_empty(),
+        "another block's device"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Cases
+
+/// `register_case` numbers cases in order within the year; a registration sent as a plain
+/// event is refused (`use_register`), and an unknown case is not found.
+pub fn registration_numbers_cases_in_order_and_only_register_assigns_one(s: &dyn Storage) {
+    let by = centre();
+    let (a, b) = (intake(s, &by, MONDAY_9AM), intake(s, &by, MONDAY_9AM + 1));
+    let number = |case: &CaseRecord| {
+        s.register_case(&case.header.id.to_string(), &by, None, None, MONDAY_9AM + 2)
+            .unwrap()
+            .state
+            .case_number
+            .unwrap()
+    };
+    assert_eq!(number(&a), "XT-2024-000001");
+    assert_eq!(number(&b), "XT-2024-000002");
+    let err = s
+        .add_case_event(
+            &a.header.id.to_string(),
+            &by,
+            CaseEventKind::Registered {
+                case_number: "XT-2024-000009".into(),
+                checklist_item: None,
+                grid: None,
+            },
+            MONDAY_9AM + 3,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "use_register", "{err}");
+    let err = s
+        .register_case("no-such-case", &by, None, None, MONDAY_9AM)
+        .unwrap_err();
+    assert!(matches!(err, StorageError::NotFound(_)), "{err:?}");
+    let stored = s.case(&a.header.id.to_string()).unwrap().unwrap();
+    assert_eq!(stored.state.case_number.as_deref(), Some("XT-2024-000001"));
+    assert_eq!(s.case("no-such-case").unwrap(), None);
+}
+
+/// The export feed lists every changed case once, at its latest change, in feed order; a
+/// case list pages through the cases and counts them.
+pub fn the_change_feed_pages_and_counts_follow_the_cases(s: &dyn Storage) {
+    let by = centre();
+    let ids: Vec<String> = (0..3)
+        .map(|i| intake(s, &by, MONDAY_9AM + i).header.id.to_string())
+        .collect();
+    let feed = s.changes(0, 100, MONDAY_9AM + 10).unwrap();
+    assert_eq!(
+        feed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        ids,
+        "in the order stored"
+    );
+    assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(feed.iter().all(|c| c.kind == "case" && c.case.is_some()));
+    // The first case changes again: it moves to the feed's end.
+    s.register_case(&ids[0], &by, None, None, MONDAY_9AM + 20)
+        .unwrap();
+    let after = feed[2].seq;
+    let later = s.changes(after, 100, MONDAY_9AM + 30).unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].id, ids[0]);
+    assert_eq!(s.changes(0, 100, MONDAY_9AM + 30).unwrap().len(), 3);
+    assert_eq!(s.changes(0, 2, MONDAY_9AM + 30).unwrap().len(), 2);
+
+    let filter = CaseFilter {
+        limit: 2,
+        ..CaseFilter::default()
+    };
+    assert_eq!(s.case_count(&filter, MONDAY_9AM + 30).unwrap(), 3);
+    let first = s.case_page(&filter, MONDAY_9AM + 30).unwrap();
+    assert_eq!(first.cases.len(), 2);
+    let cursor = first.next_cursor.expect("a second page");
+    let second = s
+        .case_page(
+            &CaseFilter {
+                after: Some(crate::office::queue::Cursor::decode(&cursor).unwrap()),
+                ..filter.clone()
+            },
+            MONDAY_9AM + 30,
+        )
+        .unwrap();
+    assert_eq!(second.cases.len(), 1);
+    assert_eq!(second.next_cursor, None);
+    let mut listed: Vec<String> = first
+        .cases
+        .iter()
+        .chain(&second.cases)
+        .map(|c| c.id.clone())
+        .collect();
+    listed.sort();
+    let mut all = ids.clone();
+    all.sort();
+    assert_eq!(listed, all, "every case once");
+    let registered = CaseFilter {
+        statuses: vec![wangge_core::CaseStatus::Registered],
+        ..filter
+    };
+    assert_eq!(s.case_count(&registered, MONDAY_9AM + 30).unwrap(), 1);
+}
+
+/// A case is not merged into itself (`merge_into_itself`) nor into a case merged elsewhere
+/// (`target_merged`); a merge marks both cases.
+pub fn a_merge_refuses_the_case_itself_and_a_merged_target(s: &dyn Storage) {
+    let by = centre();
+    let [a, b, c] = [0, 1, 2].map(|i| intake(s, &by, MONDAY_9AM + i).header.id.to_string());
+    let err = s
+        .merge_case(&a, &a, &by, None, MONDAY_9AM + 10)
+        .unwrap_err();
+    assert_eq!(err.code(), "merge_into_itself", "{err}");
+    let merged = s.merge_case(&a, &b, &by, None, MONDAY_9AM + 10).unwrap();
+    assert_eq!(merged.state.merged_into.as_deref(), Some(b.as_str()));
+    let err = s
+        .merge_case(&c, &a, &by, None, MONDAY_9AM + 20)
+        .unwrap_err();
+    assert!(
+        matches!(&err, StorageError::TargetMerged { target, merged_into }
+            if *target == a && *merged_into == b),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "target_merged");
+    let untouched = s.case(&c).unwrap().unwrap();
+    assert_eq!(untouched.state.merged_into, None, "nothing written");
+}
+
+/// An intake naming a photo the server does not hold is refused (`photo_not_uploaded`) and
+/// creates nothing.
+pub fn an_intake_naming_a_photo_not_on_the_server_is_refused(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    let intake = Intake {
+        by: centre(),
+        new: new_case(vec![photo_ref(&photo, None)]),
+        contact: None,
+    };
+    let err = s.intake_case(&intake, MONDAY_9AM).unwrap_err();
+    assert_eq!(err.code(), "photo_not_uploaded", "{err}");
+    assert_eq!(s.stats(MONDAY_9AM).unwrap().cases, 0);
+    upload(s, PHOTO, None, "desk", MONDAY_9AM);
+    assert!(matches!(
+        s.intake_case(&intake, MONDAY_9AM).unwrap(),
+        IntakeOutcome::Created { .. }
+    ));
+}
+
+/// A channel's reference is taken in once (the second intake names the first case and
+/// creates nothing); the reporter's contact is kept apart from the case and can be erased.
+pub fn a_channel_reference_is_taken_in_once_and_a_contact_can_be_erased(s: &dyn Storage) {
+    let contact = ReporterContact {
+        name: Some("王女士".into()),
+        phone: Some("13800000000".into()),
+        email: None,
+    };
+    let intake = Intake {
+        by: centre(),
+        new: NewCase {
+            external_ref: Some("12345-0001".into()),
+            ..new_case(Vec::new())
+        },
+        contact: Some(contact.clone()),
+    };
+    let case_id = match s.intake_case(&intake, MONDAY_9AM).unwrap() {
+        IntakeOutcome::Created { case, .. } => case.header.id.to_string(),
+        other => panic!("{other:?}"),
+    };
+    match s.intake_case(&intake, MONDAY_9AM + 1).unwrap() {
+        IntakeOutcome::DuplicateReference { case_id: first } => assert_eq!(first, case_id),
+        other => panic!("taken in twice: {other:?}"),
+    }
+    assert_eq!(s.stats(MONDAY_9AM).unwrap().cases, 1);
+    let everything = RequestFilter {
+        to_ms: i64::MAX,
+        limit: 100,
+        ..RequestFilter::default()
+    };
+    assert_eq!(s.request_ids(&everything).unwrap(), vec![case_id.clone()]);
+    let other_channel = RequestFilter {
+        channel: Some(SourceChannel::GridOfficerHandheld),
+        ..everything.clone()
+    };
+    assert!(s.request_ids(&other_channel).unwrap().is_empty());
+    assert_eq!(s.reporter_contact(&case_id).unwrap(), Some(contact));
+    assert!(s.erase_reporter_contact(&case_id).unwrap());
+    assert!(!s.erase_reporter_contact(&case_id).unwrap());
+    assert_eq!(s.reporter_contact(&case_id).unwrap(), None);
+    assert!(s.case(&case_id).unwrap().is_some(), "the case stays");
+}
+
+/// An Open311 key is found by its hash, revoked or not, and revoked once.
+pub fn api_keys_are_found_by_hash_and_revoked_once(s: &dyn Storage) {
+    let key = ApiKey {
+        key_id: "key-1".into(),
+        name: "微信公众号".into(),
+        channel: SourceChannel::Wechat,
+        person: "XT-CC-001".into(),
+        device_id: DeviceId::generate().to_string(),
+        created_at: MONDAY_9AM,
+        revoked_at: None,
+    };
+    s.create_api_key(&key, &[3; 32]).unwrap();
+    assert_eq!(s.api_key_by_hash(&[3; 32]).unwrap(), Some(key.clone()));
+    assert_eq!(s.api_key_by_hash(&[4; 32]).unwrap(), None);
+    assert!(s.revoke_api_key("key-1", MONDAY_9AM + 1).unwrap());
+    assert!(s.revoke_api_key("key-1", MONDAY_9AM + 2).unwrap());
+    assert!(!s.revoke_api_key("nokey", MONDAY_9AM).unwrap());
+    let revoked = ApiKey {
+        revoked_at: Some(MONDAY_9AM + 1),
+        ..key
+    };
+    assert_eq!(s.api_key_by_hash(&[3; 32]).unwrap(), Some(revoked.clone()));
+    assert_eq!(s.api_keys().unwrap(), vec![revoked]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Console logins, pairing
+
+/// A username is one person's (`username_taken`); the person may change their own.
+pub fn a_username_belongs_to_one_person(s: &dyn Storage) {
+    let login = |staff_id: &str, username: &str| StaffLogin {
+        username: username.into(),
+        staff_id: staff_id.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        device_id: format!("console-{staff_id}"),
+        updated_at: MONDAY_9AM,
+    };
+    let zhou = login("XT-CC-001", "zhouxy");
+    s.set_login(&zhou).unwrap();
+    let err = s.set_login(&login("XT-CC-002", "zhouxy")).unwrap_err();
+    assert!(
+        matches!(&err, StorageError::UsernameTaken { username } if username == "zhouxy"),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "username_taken");
+    assert_eq!(s.login_by_username("zhouxy").unwrap(), Some(zhou));
+    assert_eq!(s.login_of("XT-CC-002").unwrap(), None);
+    let renamed = login("XT-CC-001", "zhou");
+    s.set_login(&renamed).unwrap();
+    assert_eq!(s.login_of("XT-CC-001").unwrap(), Some(renamed));
+    assert_eq!(s.login_by_username("zhouxy").unwrap(), None);
+}
+
+/// A pairing code enrols one device, once; a wrong secret is `pairing_code_unknown`, a code
+/// used again `pairing_code_used`, an expired one `pairing_code_expired`, one for a person
+/// who left `person_inactive`.
+pub fn a_pairing_code_enrols_one_device_once(s: &dyn Storage) {
+    let officer = person("XT-GO-001", &[Role::GridOfficer], &[]);
+    let left = Person {
+        active: false,
+        ..person("XT-GO-002", &[Role::GridOfficer], &[])
+    };
+    s.upsert_roster(&[officer, left], &[]).unwrap();
+    let code = |code_id: &str, staff_id: &str, expires_at: i64| NewPairingCode {
+        code_id: code_id.into(),
+        code_hash: Sha256::digest(code_id.as_bytes()).to_vec(),
+        staff_id: staff_id.into(),
+        device_name: Some("手持03".into()),
+        role: DeviceRole::Field,
+        scope: Scope {
+            blocks: vec!["XT-B1".into()],
+            ..Scope::default()
+        },
+        created_at: MONDAY_9AM,
+        expires_at,
+    };
+    let redeem = |code_id: &str, secret: &str, device_id: &str| Redeem {
+        code_id: code_id.into(),
+        code_hash: Sha256::digest(secret.as_bytes()).to_vec(),
+        device_id: device_id.into(),
+        device_id_from_app: false,
+        device_name: None,
+        token_hash: Sha256::digest(device_id.as_bytes()).to_vec(),
+        now_ms: MONDAY_9AM + 60_000,
+    };
+    let refusal = |r: Redeem| {
+        let err = s.redeem_pairing_code(&r).unwrap_err();
+        assert!(matches!(err, StorageError::Pairing(_)), "{err:?}");
+        err.code()
+    };
+    let valid = MONDAY_9AM + 900_000;
+    assert!(
+        s.create_pairing_code(&code("ABC", "XT-GO-001", valid))
+            .unwrap()
+    );
+    assert!(
+        !s.create_pairing_code(&code("ABC", "XT-GO-001", valid))
+            .unwrap(),
+        "an id in use within a day"
+    );
+    assert_eq!(
+        refusal(redeem("ABC", "wrong", "dev-1")),
+        "pairing_code_unknown"
+    );
+    assert_eq!(
+        refusal(redeem("XYZ", "XYZ", "dev-1")),
+        "pairing_code_unknown"
+    );
+    let done = s
+        .redeem_pairing_code(&redeem("ABC", "ABC", "dev-1"))
+        .unwrap();
+    assert!(!done.reenrolled);
+    assert_eq!(done.device.person.as_deref(), Some("XT-GO-001"));
+    assert_eq!(done.device.name, "手持03");
+    assert_eq!(
+        s.device_by_token(&Sha256::digest(b"dev-1")[..]).unwrap(),
+        Some(done.device)
+    );
+    assert_eq!(refusal(redeem("ABC", "ABC", "dev-2")), "pairing_code_used");
+
+    assert!(
+        s.create_pairing_code(&code("OLD", "XT-GO-001", MONDAY_9AM + 1))
+            .unwrap()
+    );
+    assert_eq!(
+        refusal(redeem("OLD", "OLD", "dev-3")),
+        "pairing_code_expired"
+    );
+    assert!(
+        s.create_pairing_code(&code("LFT", "XT-GO-002", valid))
+            .unwrap()
+    );
+    assert_eq!(refusal(redeem("LFT", "LFT", "dev-4")), "person_inactive");
+    assert_eq!(s.devices().unwrap().len(), 1, "only the one enrolment");
+}
+
+/// A console session is found by its token's hash (ended or not: the caller checks the
+/// times), records activity, and ends once.
+pub fn a_session_is_found_by_its_hash_touched_and_ended(s: &dyn Storage) {
+    let session = ConsoleSession {
+        staff_id: "XT-CC-001".into(),
+        csrf: "ab".repeat(16),
+        created_at: MONDAY_9AM,
+        last_seen: MONDAY_9AM,
+        expires_at: MONDAY_9AM + 3_600_000,
+    };
+    s.create_session(&[5; 32], &session).unwrap();
+    assert_eq!(s.session(&[5; 32]).unwrap(), Some(session.clone()));
+    assert_eq!(s.session(&[6; 32]).unwrap(), None);
+    s.touch_session(&[5; 32], MONDAY_9AM + 60_000).unwrap();
+    assert_eq!(
+        s.session(&[5; 32]).unwrap().map(|s| s.last_seen),
+        Some(MONDAY_9AM + 60_000)
+    );
+    assert!(s.end_session(&[5; 32]).unwrap());
+    assert!(!s.end_session(&[5; 32]).unwrap());
+    assert_eq!(s.session(&[5; 32]).unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Photos
+
+/// A chunk that does not start where the upload stands is told where it does; the last
+/// byte checks the hash; a refused chunk writes nothing.
+pub fn a_photo_upload_resumes_where_it_stands_and_checks_its_hash(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    let chunk = |offset: usize, data: &'static [u8]| PhotoChunk {
+        sha256: &photo,
+        offset: offset as u64,
+        total: PHOTO.len() as u64,
+        data,
+        thumbnail_of: None,
+        device_id: "phone",
+    };
+    let before = s.photo_upload(&photo).unwrap();
+    assert_eq!(
+        (before.received, before.total, before.complete),
+        (0, None, false)
+    );
+    match s
+        .put_photo_chunk(&chunk(0, &PHOTO[..10]), MONDAY_9AM)
+        .unwrap()
+    {
+        ChunkOutcome::Stored(u) => assert_eq!((u.received, u.complete), (10, false)),
+        other => panic!("{other:?}"),
+    }
+    match s
+        .put_photo_chunk(&chunk(4, &PHOTO[4..]), MONDAY_9AM)
+        .unwrap()
+    {
+        ChunkOutcome::WrongOffset(u) => assert_eq!(u.received, 10),
+        other => panic!("{other:?}"),
+    }
+    let err = s.put_photo_chunk(&chunk(10, &[]), MONDAY_9AM).unwrap_err();
+    assert_eq!(err.code(), "empty_chunk", "{err}");
+    assert_eq!(s.photo(&photo).unwrap(), None);
+    match s
+        .put_photo_chunk(&chunk(10, &PHOTO[10..]), MONDAY_9AM)
+        .unwrap()
+    {
+        ChunkOutcome::Stored(u) => assert!(u.complete),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.photo(&photo).unwrap(), Some(PHOTO.to_vec()));
+
+    // Bytes that do not hash to the name: nothing is stored.
+    let liar = sha(b"something else");
+    let wrong = PhotoChunk {
+        sha256: &liar,
+        ..chunk(0, PHOTO)
+    };
+    assert!(matches!(
+        s.put_photo_chunk(&wrong, MONDAY_9AM).unwrap(),
+        ChunkOutcome::HashMismatch { actual } if actual == photo
+    ));
+    assert_eq!(s.photo(&liar).unwrap(), None);
+    assert!(!s.photo_upload(&liar).unwrap().complete);
+    let err = s.photo("NOT-A-HASH").unwrap_err();
+    assert_eq!(err.code(), "invalid_photo_hash", "{err}");
+}
+
+/// The thumbnail a reference names is served once it is uploaded, and nothing before.
+pub fn the_thumbnail_a_reference_names_is_served(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    Doc::new(s).reference(s, &photo, Some(&sha(THUMB)));
+    // Named but not uploaded yet: nothing to serve.
+    assert_eq!(served(s, &photo), None);
+    let thumb = upload(s, THUMB, Some(&photo), "phone", MONDAY_9AM);
+    assert_eq!(served(s, &photo), Some((thumb.clone(), THUMB.to_vec())));
+    // The photo itself arriving changes nothing.
+    upload(s, PHOTO, None, "phone", MONDAY_9AM + 1);
+    assert_eq!(served(s, &photo), Some((thumb, THUMB.to_vec())));
+}
+
+/// Another device's picture uploaded first as a photo's thumbnail is not served once a
+/// document names the real one.
+pub fn an_attackers_thumbnail_uploaded_first_is_never_served(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    // The photo's hash travels in documents and logs: another device uploads its own
+    // picture as the photo's thumbnail before the real one arrives.
+    let fake = upload(s, FAKE, Some(&photo), "mallory", MONDAY_9AM);
+    assert_eq!(
+        served(s, &photo),
+        Some((fake, FAKE.to_vec())),
+        "the upload link alone would serve the fake"
+    );
+    // The case names the real thumbnail: 404 until it arrives, then the real one.
+    Doc::new(s).reference(s, &photo, Some(&sha(THUMB)));
+    assert_eq!(served(s, &photo), None);
+    let thumb = upload(s, THUMB, Some(&photo), "phone", MONDAY_9AM + 60_000);
+    assert_eq!(served(s, &photo), Some((thumb, THUMB.to_vec())));
+}
+
+/// A photo whose references name no thumbnail (documents from before they did) is served
+/// the thumbnail uploaded for it, until a reference names one.
+pub fn a_photo_no_reference_names_a_thumbnail_of_falls_back_to_the_upload_link(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    // A document from before references named their thumbnail.
+    Doc::new(s).reference(s, &photo, None);
+    assert_eq!(served(s, &photo), None);
+    let thumb = upload(s, THUMB, Some(&photo), "phone", MONDAY_9AM);
+    assert_eq!(served(s, &photo), Some((thumb.clone(), THUMB.to_vec())));
+    // Once any document names a thumbnail, only a named one is served.
+    let other = b"a thumbnail made by a newer app version";
+    Doc::new(s).reference(s, &photo, Some(&sha(other)));
+    assert_eq!(served(s, &photo), None);
+    let named = upload(s, other, None, "tablet", MONDAY_9AM + 1);
+    assert_eq!(served(s, &photo), Some((named, other.to_vec())));
+}
+
+/// Within one document the first reference naming a thumbnail wins; each document names its
+/// own; a malformed thumbnail hash is refused and names nothing.
+pub fn a_document_keeps_the_first_thumbnail_it_names(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    let (first, second) = (sha(b"first"), sha(b"second"));
+    let both = [first.as_str(), second.as_str()];
+    let case_1 = Doc::new(s);
+    case_1.reference(s, &photo, None);
+    assert!(case_1.names(s, &both).is_empty());
+    let err = case_1
+        .try_reference(s, &photo, Some("NOT-A-HASH"))
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input", "{err}");
+    assert!(case_1.names(s, &both).is_empty());
+    case_1.reference(s, &photo, Some(&first));
+    assert_eq!(case_1.names(s, &both), [first.as_str()]);
+    // A later reference in the same document naming another thumbnail replaces nothing,
+    // nor does one naming none.
+    case_1.reference(s, &photo, Some(&second));
+    case_1.reference(s, &photo, None);
+    assert_eq!(case_1.names(s, &both), [first.as_str()]);
+    // Another document declares its own.
+    let case_2 = Doc::new(s);
+    case_2.reference(s, &photo, Some(&second));
+    assert_eq!(case_2.names(s, &both), [second.as_str()]);
+    assert_eq!(case_1.names(s, &both), [first.as_str()]);
+}
+
+/// Of several complete thumbnails documents name for a photo, the one uploaded by the
+/// photo's own uploader is served, else the earliest.
+pub fn of_several_named_thumbnails_the_photo_uploaders_comes_first(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    // Another device's document names its own picture for the photo, and it arrives first.
+    Doc::new(s).reference(s, &photo, Some(&sha(THUMB)));
+    Doc::new(s).reference(s, &photo, Some(&sha(FAKE)));
+    let fake = upload(s, FAKE, None, "mallory", MONDAY_9AM);
+    let thumb = upload(s, THUMB, Some(&photo), "phone", MONDAY_9AM + 1);
+    // Until the photo is here, the earliest upload.
+    assert_eq!(served(s, &photo).unwrap().0, fake);
+    // The device holding the photo's bytes is the one that imported it.
+    upload(s, PHOTO, None, "phone", MONDAY_9AM + 2);
+    assert_eq!(served(s, &photo), Some((thumb, THUMB.to_vec())));
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every test of the suite is in the macro's list (a name listed without a test does
+    /// not compile; a test left out of the list would never run).
+    #[test]
+    fn every_test_of_the_suite_is_listed_in_the_macro() {
+        let source = include_str!("conformance.rs");
+        let listed: Vec<&str> = source
+            .split("// suite:begin")
+            .nth(1)
+            .and_then(|rest| rest.split("// suite:end").next())
+            .unwrap()
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .collect();
+        let mut defined: Vec<&str> = source
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub fn "))
+            .filter(|rest| rest.contains("(s: &dyn Storage)") || rest.ends_with('('))
+            .filter_map(|rest| rest.split('(').next())
+            .filter(|name| *name != "catalog")
+            .collect();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        defined.sort_unstable();
+        assert_eq!(sorted, defined);
+    }
+}
