@@ -622,9 +622,14 @@ pub async fn list_requests(State(state): State<AppState>, request: Request) -> R
             let ids = storage.request_ids(&filter)?;
             let mut records = Vec::with_capacity(ids.len());
             for id in ids {
-                // A case set aside as damaged is left out rather than failing the list.
-                if let Ok(Some(record)) = storage.case(&id) {
-                    records.push(record);
+                // A case set aside as damaged is left out rather than failing the list; the
+                // failure is logged (the id only: no personal data).
+                match storage.case(&id) {
+                    Ok(Some(record)) => records.push(record),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(case = %id, code = e.code(), "an Open311 list left out a case it could not read");
+                    }
                 }
             }
             Ok::<_, ApiError>(records)
