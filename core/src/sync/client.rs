@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::sync::Cancel;
 use crate::sync::protocol::{SyncRequest, SyncResponse};
 
 /// Where and how to sync. Its `Debug` output leaves the token out, so a
@@ -244,6 +245,12 @@ pub enum SyncError {
     /// configuration error: nothing was sent.
     #[error("the sync server URL is not usable ({0}); give the server's https:// address")]
     InvalidServerUrl(String),
+    /// The app cancelled the sync (or photo transfer): it stopped at a boundary, after the
+    /// last round it began had committed. Nothing is half-applied; the next sync goes on.
+    #[error(
+        "the sync was cancelled; everything the server acknowledged so far is kept, and the next sync sends the rest"
+    )]
+    Cancelled,
     /// Photos whose bytes the server refused (they do not match their hash: damaged storage).
     #[error(
         "the server refused {count} photo(s) of this device as damaged ({detail}); the other photos were sent. Re-take or re-import them"
@@ -288,6 +295,8 @@ pub struct SyncClient {
     config: SyncConfig,
     /// The catalog version the server's last sync answer named (`x-wangge-catalog`).
     pub(crate) announced_catalog: Arc<Mutex<Option<String>>>,
+    /// Checked at every boundary of a sync or transfer ([`SyncClient::with_cancel`]).
+    cancel: Cancel,
 }
 
 impl SyncClient {
@@ -312,7 +321,23 @@ impl SyncClient {
             http,
             config,
             announced_catalog: Arc::new(Mutex::new(None)),
+            cancel: Cancel::default(),
         })
+    }
+
+    /// This client (sharing its connections) with a cancellation flag: a sync or transfer
+    /// run with it stops at the next boundary once `cancel` is raised, with
+    /// [`SyncError::Cancelled`] (see [`Cancel`]).
+    pub fn with_cancel(&self, cancel: Cancel) -> SyncClient {
+        SyncClient {
+            cancel,
+            ..self.clone()
+        }
+    }
+
+    /// The cancellation flag this client checks.
+    pub(crate) fn cancel(&self) -> &Cancel {
+        &self.cancel
     }
 
     /// The configuration in use.
@@ -334,9 +359,10 @@ impl SyncClient {
         let mut delay = self.config.initial_backoff;
         let mut last = String::new();
         for attempt in 1..=self.config.max_attempts.max(1) {
+            self.cancel.check()?;
             if attempt > 1 {
                 progress.retries += 1;
-                std::thread::sleep(delay);
+                self.cancel.sleep(delay)?;
                 delay = (delay * 2).min(self.config.max_backoff);
             }
             let sent = build().bearer_auth(&self.config.token).send();
@@ -429,6 +455,8 @@ impl SyncClient {
         let mut sent_before = 0;
         let url = format!("{}/v1/sync", self.config.server_url.trim_end_matches('/'));
         loop {
+            // A round boundary: the previous round committed (or none began).
+            self.cancel.check()?;
             let pushed =
                 store.prepare_push(self.config.push_batch_docs, self.config.push_batch_bytes)?;
             let request = SyncRequest {

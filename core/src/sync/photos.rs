@@ -99,6 +99,7 @@ impl SyncClient {
                 if done {
                     continue;
                 }
+                self.cancel().check()?;
                 match self.upload_part(store, &photo, part, progress) {
                     Ok(()) => store.mark_uploaded(sha, part)?,
                     Err(e) if is_status(&e, 422) || is_status(&e, 400) => {
@@ -142,6 +143,8 @@ impl SyncClient {
                 progress.photos_sent += 1;
                 return Ok(());
             }
+            // A chunk boundary: what the server acknowledged so far stays there.
+            self.cancel().check()?;
             // A partial upload of another size is garbage (a photo has one size): start over,
             // which the server accepts at offset 0.
             let offset = match state.total {
@@ -191,6 +194,7 @@ impl SyncClient {
     /// took it has not synced) is skipped and tried again at the next sync.
     pub fn download_thumbnails(&self, store: &Store, progress: &mut SyncProgress) -> Result<()> {
         for sha in store.thumbnails_missing(MAX_THUMBNAILS_PER_SYNC)? {
+            self.cancel().check()?;
             let url = self.photos_url(&format!("{sha}/thumbnail"));
             match self.send_with_retry(&|| self.http().get(&url), progress) {
                 Ok(jpeg) => {

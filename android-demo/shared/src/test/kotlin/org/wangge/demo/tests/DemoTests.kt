@@ -3,8 +3,18 @@
 // and fixtures (bindings/kotlin-tests).
 package org.wangge.demo.tests
 
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.onEach
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
+import org.wangge.demo.EVERYTHING
+import org.wangge.demo.changes
 import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
 import org.wangge.core.GpsFix
@@ -39,6 +49,13 @@ import org.wangge.tests.smallJpeg
 import org.wangge.tests.wsStaff
 
 private fun TestStore.session(who: Actor = officer) = Session(store, who, io = Dispatchers.IO)
+
+/**
+ * Waits until the state satisfies [done]. The timeout only keeps a broken
+ * build from hanging CI; nothing here is timed.
+ */
+private suspend fun <T> StateFlow<T>.await(what: String, done: (T) -> Boolean): T =
+    withTimeoutOrNull(60_000) { first(done) } ?: throw AssertionError("never reached: $what; last state: $value")
 
 fun demoTests() = Suite("android demo: view models").apply {
     test("new report: checklist picker, certain fix, submit; the patrol list shows it with its deadline") {
@@ -121,6 +138,8 @@ fun demoTests() = Suite("android demo: view models").apply {
             assertThat(photos[0].thumbnail?.isNotEmpty() == true) { "its thumbnail" }
             // This encoder writes no EXIF: nothing says when or where it was taken.
             assertEq(listOf("照片没有拍摄时间", "照片没有拍摄位置"), photos[0].warnings, "warnings")
+            assertEq("待上传", photos[0].upload, "the photo waits for a sync")
+            assertEq("照片 0/1 已上传，其余待同步", detail.state.value.photoSync, "the case's photos")
         }
     }
 
@@ -188,6 +207,63 @@ fun demoTests() = Suite("android demo: view models").apply {
         }
     }
 
+    test("live lists: the patrol list and the sync screen reload from the store's changes, without polling") {
+        SyncServer().use { server ->
+            val a = server.enroll("网格一组-手持03", blocks = listOf("XT-B1"))
+            val b = server.enroll("网格一组-手持04", blocks = listOf("XT-B1"))
+            val t = TestStore(deviceId = a.deviceId)
+            val other = TestStore(deviceId = b.deviceId)
+            runBlocking {
+                val first = t.store.recordCase(officer, NewCase("A02-001", "菜场门口流动摊贩", gps = fixW01U1()))
+                val list = PatrolListViewModel(t.session())
+                val status = SyncStatusViewModel(t.session(), server.url, a.token)
+                val watching = listOf(list.watch(this), status.watch(this))
+                // The first load (the flow starts with "everything").
+                list.state.await("the first load") { it.rows.size == 1 }
+                assertEq("待同步（仅在本机）", list.state.value.rows.single().sync, "the row's badge")
+
+                // A case recorded elsewhere in the app: the list shows it by itself.
+                val second = t.store.recordCase(officer, NewCase("A01-001", "垃圾箱旁暴露垃圾", gps = fixW01U1()))
+                list.state.await("the new case listed") { s -> s.rows.map { it.caseId }.toSet() == setOf(first, second) }
+
+                // A sync: the badges follow, in the list and on the sync screen.
+                t.store.sync(server.url, a.token)
+                list.state.await("the badges after the sync") { s -> s.rows.all { it.sync == "已上报中心" } }
+                status.state.await("the sync screen after the sync") { s ->
+                    s.pending == 0L && s.marks.size == 2 && s.marks.values.all { it.label == "已上报中心" }
+                }
+
+                // A case received by another phone's sync: its list grows by itself.
+                val theirs = PatrolListViewModel(Session(other.store, officer, io = Dispatchers.IO))
+                val job = theirs.watch(this)
+                theirs.state.await("the other phone's first load") { !it.loading && it.error == null }
+                other.store.sync(server.url, b.token)
+                theirs.state.await("the received cases listed") { s -> s.rows.map { it.caseId }.toSet() == setOf(first, second) }
+                (watching + job).forEach { it.cancel() }
+            }
+            t.store.close()
+            other.store.close()
+        }
+    }
+
+    test("Store.changes(): a callbackFlow that starts with everything, then one element per committed change") {
+        val t = TestStore()
+        runBlocking {
+            val registered = CompletableDeferred<Unit>()
+            val seen = async(Dispatchers.IO) {
+                t.store.changes().onEach { if (it == EVERYTHING) registered.complete(Unit) }.take(3).toList()
+            }
+            registered.await()
+            val id = t.store.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1()))
+            t.store.addEvent(id, officer, CaseEventKind.Comment("摊贩已离开"))
+            val got = withTimeoutOrNull(60_000) { seen.await() }
+                ?: throw AssertionError("the flow did not deliver three elements").also { seen.cancel() }
+            assertEq(EVERYTHING, got[0], "first: everything")
+            assertEq(listOf(listOf(id), listOf(id)), got.drop(1).map { it.cases }, "then one per write")
+        }
+        t.store.close()
+    }
+
     test("zero report: the zero, a matter, a withdrawal, and who is still to file") {
         val t = TestStore()
         runBlocking {
@@ -236,7 +312,7 @@ fun demoTests() = Suite("android demo: view models").apply {
 
                 val screen = SyncStatusViewModel(t.session(), server.url, a.token)
                 val result = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
-                assertEq(2uL, result.docsSent, "docs sent")
+                assertEq(2L, result.docsSent, "docs sent")
                 assertEq(result, screen.state.value.progress, "last progress shown")
                 assertEq(0L, screen.state.value.pending, "nothing pending")
                 assertEq("全部已同步", screen.state.value.pendingText, "pending text after")
@@ -308,7 +384,7 @@ fun demoTests() = Suite("android demo: view models").apply {
                 server.importRoster(listOf(officerPerson.copy(roles = listOf("street_official"))))
                 val screen = SyncStatusViewModel(me, server.url, a.token)
                 val result = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
-                assertEq(1uL, result.docsRefused, "refused: $result")
+                assertEq(1L, result.docsRefused, "refused: $result")
                 assertEq(0L, screen.state.value.pending, "nothing pending")
                 val mark = screen.state.value.marks.getValue(id)
                 val badge = mark.badge
@@ -335,7 +411,7 @@ fun demoTests() = Suite("android demo: view models").apply {
                 assertEq(true, screen.retry(id), "retry queued")
                 assertEq(1L, screen.state.value.pending, "pending again")
                 assertEq("服务器拒收：操作人不是本机登记的人员或其岗位（已重新提交，待同步）", screen.state.value.marks.getValue(id).label, "retrying")
-                assertEq(1uL, screen.syncNow()?.docsRefused, "refused again")
+                assertEq(1L, screen.syncNow()?.docsRefused, "refused again")
 
                 // The register gives the role back; retried from the case detail, it goes.
                 server.importRoster(listOf(officerPerson))
@@ -344,8 +420,8 @@ fun demoTests() = Suite("android demo: view models").apply {
                 assertThat(retrying is SyncBadge.Refused && retrying.retrying) { "retrying: $retrying" }
                 assertThat(CaseAction.RETRY_SYNC !in detail.state.value.actions) { "no second retry: ${detail.state.value.actions}" }
                 val sent = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
-                assertEq(1uL, sent.docsSent, "sent: $sent")
-                assertEq(0uL, sent.docsRefused, "accepted")
+                assertEq(1L, sent.docsSent, "sent: $sent")
+                assertEq(0L, sent.docsRefused, "accepted")
                 assertEq("已上报中心", screen.state.value.marks.getValue(id).label, "on the server")
                 assertEq(emptyList(), screen.state.value.refused, "nothing refused")
                 detail.load(id)
