@@ -188,6 +188,11 @@ pub struct SyncConfig {
     /// to a cut link and let a cancelled sync stop sooner. 1 or more.
     #[uniffi(default = 1000)]
     pub docs_per_round: i32,
+    /// Upload full photos. Off (say on a metered network), a sync sends the
+    /// documents and every photo's thumbnail — what the centre needs first,
+    /// and small — and leaves the full photos for a sync with it on.
+    #[uniffi(default = true)]
+    pub full_photos: bool,
 }
 
 impl Default for SyncConfig {
@@ -195,6 +200,7 @@ impl Default for SyncConfig {
         SyncConfig {
             allow_insecure_http: false,
             docs_per_round: 1000,
+            full_photos: true,
         }
     }
 }
@@ -219,6 +225,7 @@ impl Store {
             .clone();
         config.allow_insecure_http = ours.allow_insecure_http;
         config.push_batch_docs = usize::try_from(ours.docs_per_round).unwrap_or(1).max(1);
+        config.upload_full_photos = ours.full_photos;
     }
 
     /// The client kept for `config`, or a new one (kept for the next call).
@@ -232,6 +239,7 @@ impl Store {
             && client.config().token == config.token
             && client.config().allow_insecure_http == config.allow_insecure_http
             && client.config().push_batch_docs == config.push_batch_docs
+            && client.config().upload_full_photos == config.upload_full_photos
         {
             return Ok(client.clone());
         }
@@ -286,6 +294,14 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
         Ok(())
+    }
+
+    /// How the sync calls connect now (`setSyncConfig`).
+    pub fn sync_config(&self) -> SyncConfig {
+        self.sync_config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Syncs with the server at `serverUrl` (e.g. `https://sync.example`)

@@ -212,3 +212,97 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::photo::PhotoOptions;
+    use crate::{Actor, Catalog, DeviceId, GpsFix, ManualClock, NewCase, Role};
+
+    fn store(dir: &std::path::Path) -> Store {
+        Store::open(
+            dir.join("s.sqlite3"),
+            DeviceId::generate(),
+            Arc::new(Catalog::demo().unwrap()),
+            Arc::new(ManualClock::new(1_772_413_200_000)),
+        )
+        .unwrap()
+    }
+
+    fn jpeg(seed: u8) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, seed])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_detail_and_the_list_say_how_far_the_photos_taken_here_got() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let officer = Actor {
+            id: "officer-017".into(),
+            role: Role::GridOfficer,
+            unit: None,
+            device: s.device(),
+        };
+        let p1 = s.import_photo(&jpeg(1), &PhotoOptions::default()).unwrap();
+        let p2 = s.import_photo(&jpeg(2), &PhotoOptions::default()).unwrap();
+        let mut new = NewCase::from_handheld(
+            "A02-001",
+            "流动摊贩",
+            GpsFix {
+                lat: 31.199_147_7,
+                lon: 121.427_325_5,
+                accuracy_m: 5.0,
+                fix_time_ms: s.now_ms(),
+            },
+        );
+        new.photos = vec![p1.clone(), p2.clone()];
+        let id = s.record_case(&officer, new).unwrap();
+
+        let uploads = |s: &Store| {
+            s.case_detail(id)
+                .unwrap()
+                .photos
+                .iter()
+                .map(|p| p.upload)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(uploads(&s), [PhotoUpload::Waiting, PhotoUpload::Waiting]);
+        s.mark_uploaded(&p1.sha256, PhotoPart::Thumbnail).unwrap();
+        assert_eq!(
+            uploads(&s),
+            [PhotoUpload::ThumbnailOnServer, PhotoUpload::Waiting]
+        );
+        s.mark_uploaded(&p1.sha256, PhotoPart::Photo).unwrap();
+        assert_eq!(uploads(&s), [PhotoUpload::OnServer, PhotoUpload::Waiting]);
+
+        let detail = s.case_detail(id).unwrap();
+        assert_eq!(detail.record, s.case(id).unwrap());
+        assert!(detail.photos.iter().all(|p| p.thumbnail.is_some()));
+        let expected = PhotoUploads {
+            taken_here: 2,
+            on_server: 1,
+            thumbnails_on_server: 1,
+        };
+        assert_eq!(detail.sync.photos, expected);
+        assert!(detail.sync.status.pending && !detail.sync.status.on_server);
+
+        let list = s.cases_with_sync(&CaseQuery::default()).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].1, detail.sync, "the list says what the detail says");
+        assert_eq!(s.doc_sync(&id.to_string()).unwrap(), Some(detail.sync));
+        assert_eq!(s.doc_sync("zr:XT-W01:2026-03-02").unwrap(), None);
+        assert!(matches!(
+            s.case_detail(crate::CaseId::generate()),
+            Err(Error::CaseNotFound(_))
+        ));
+    }
+}

@@ -61,6 +61,10 @@ pub struct SyncConfig {
     /// address (a test network, a training room). Off by default: the
     /// token, the reports and the photos would cross the network in clear.
     pub allow_insecure_http: bool,
+    /// Upload full photos. When off (a metered network), a sync sends the
+    /// documents and every thumbnail — what the centre needs first, and
+    /// small — and leaves the full photos for a sync that allows them.
+    pub upload_full_photos: bool,
 }
 
 impl std::fmt::Debug for SyncConfig {
@@ -77,6 +81,7 @@ impl std::fmt::Debug for SyncConfig {
             .field("request_timeout", &self.request_timeout)
             .field("photo_chunk_bytes", &self.photo_chunk_bytes)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("upload_full_photos", &self.upload_full_photos)
             .finish()
     }
 }
@@ -96,6 +101,7 @@ impl SyncConfig {
             request_timeout: Duration::from_secs(60),
             photo_chunk_bytes: 256 << 10,
             allow_insecure_http: false,
+            upload_full_photos: true,
         }
     }
 
@@ -588,6 +594,56 @@ mod tests {
                 .to_string()
                 .contains("10.0.0.1")
         );
+    }
+
+    #[test]
+    fn a_cancelled_sync_stops_before_its_next_request_and_keeps_everything() {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let device = crate::DeviceId::generate();
+        let store = Store::open(
+            dir.path().join("s.sqlite3"),
+            device,
+            Arc::new(crate::Catalog::demo().unwrap()),
+            Arc::new(crate::ManualClock::new(1_772_413_200_000)),
+        )
+        .unwrap();
+        let officer = crate::Actor {
+            id: "officer-017".into(),
+            role: crate::Role::GridOfficer,
+            unit: None,
+            device,
+        };
+        let fix = crate::GpsFix {
+            lat: 31.199_147_7,
+            lon: 121.427_325_5,
+            accuracy_m: 5.0,
+            fix_time_ms: store.now_ms(),
+        };
+        store
+            .record_case(
+                &officer,
+                crate::NewCase::from_handheld("A02-001", "摊贩", fix),
+            )
+            .unwrap();
+        // A port nothing listens on: an uncancelled sync would retry for seconds, then fail
+        // Offline; cancelled, it stops at once, before any request.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let client = SyncClient::new(SyncConfig::new(format!("http://127.0.0.1:{port}"), "t"))
+            .unwrap()
+            .with_cancel(cancel);
+        let mut reports = 0;
+        let err = client.sync(&store, &mut |_| reports += 1).unwrap_err();
+        assert!(matches!(err, Error::Sync(SyncError::Cancelled)), "{err}");
+        assert!(err.to_string().contains("next sync"), "{err}");
+        assert_eq!(reports, 1, "only the start was reported");
+        assert_eq!(store.pending_count().unwrap(), 1, "nothing lost");
     }
 
     #[test]

@@ -80,7 +80,8 @@ impl SyncClient {
     }
 
     /// Uploads every photo and thumbnail imported on this device that the server does not hold
-    /// yet, resuming each from the server's offset, and marks them uploaded.
+    /// yet (only the thumbnails without [`SyncConfig::upload_full_photos`](super::SyncConfig)),
+    /// resuming each from the server's offset, and marks them uploaded.
     ///
     /// A photo the server refuses as damaged (its bytes do not match its hash) is skipped so
     /// that the others still go; the call then ends with [`SyncError::PhotosRefused`]. Network
@@ -96,7 +97,8 @@ impl SyncClient {
                 (PhotoPart::Photo, photo.photo_uploaded),
             ];
             for (part, done) in parts {
-                if done {
+                // Full photos wait for a sync that allows them (an unmetered network).
+                if done || (part == PhotoPart::Photo && !self.config().upload_full_photos) {
                     continue;
                 }
                 self.cancel().check()?;

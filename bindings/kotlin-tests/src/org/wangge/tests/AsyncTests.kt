@@ -5,6 +5,7 @@
 package org.wangge.tests
 
 import java.util.Collections
+import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicReference
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
@@ -98,6 +99,76 @@ fun asyncTests() = Suite("suspend functions, cancellation, the store observer, l
             assertEq(ids.toSet(), other.cases(CaseQuery()).map { it.id }.toSet(), "all six there")
             phone.close()
             other.close()
+        }
+    }
+
+    test("a sync cancelled between a photo's thumbnail and the photo keeps the thumbnail on the server; the next sync sends the photo") {
+        SyncServer().use { server ->
+            val a = server.enroll("手持16", blocks = listOf("XT-B1"))
+            val b = server.enroll("手持17", blocks = listOf("XT-B1"))
+            val phone = TestStore(deviceId = a.deviceId).store
+            val photo = phone.importPhoto(smallJpeg(640, 480, seed = 31))
+            val id = phone.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(photo)))
+
+            // Cancelled from the observer, on the sync's thread, once the thumbnail is up:
+            // the photo is the next boundary.
+            val job = AtomicReference<Job?>(null)
+            val cancelled = AtomicBoolean(false)
+            val handle = phone.observe(object : StoreObserver {
+                override fun onChange(change: StoreChange) {
+                    val upload = phone.caseDetail(id).photos.single().upload
+                    if (change.syncState && upload == PhotoUpload.THUMBNAIL_ON_SERVER && cancelled.compareAndSet(false, true)) {
+                        val j = job.get() ?: error("the job is set before it starts")
+                        j.cancel()
+                        runBlocking { j.join() }
+                    }
+                }
+            })
+            coroutineScope {
+                val j = launch(Dispatchers.IO, start = CoroutineStart.LAZY) { phone.sync(server.url, a.token) }
+                job.set(j)
+                j.start()
+                j.join()
+                assertThat(j.isCancelled) { "the sync coroutine was cancelled" }
+            }
+            handle.stop()
+            assertEq(true, cancelled.get(), "cancelled once the thumbnail was up")
+            val half = phone.caseDetail(id)
+            assertEq(PhotoUpload.THUMBNAIL_ON_SERVER, half.photos.single().upload, "the photo itself waits")
+            assertEq(listOf(true, 1, 0, 1), listOf(half.sync.onServer, half.sync.photos, half.sync.photosOnServer, half.sync.thumbnailsOnServer), "state: ${half.sync}")
+
+            // Another device sees the case and its thumbnail; the full photo is not there yet.
+            val other = TestStore(deviceId = b.deviceId).store
+            val got = other.sync(server.url, b.token)
+            assertEq(1L, got.photosReceived, "the thumbnail: $got")
+            assertThat(other.caseDetail(id).photos.single().thumbnail != null) { "the thumbnail arrived" }
+            assertThrows<org.wangge.core.WanggeException.Sync> { other.fetchPhoto(server.url, b.token, photo.sha256) }
+
+            // The next sync sends the photo.
+            val rest = phone.sync(server.url, a.token)
+            assertEq(1L, rest.photosSent, "the photo: $rest")
+            assertEq(PhotoUpload.ON_SERVER, phone.caseDetail(id).photos.single().upload, "uploaded")
+            assertEq(phone.photoBytes(photo.sha256)?.toList(), other.fetchPhoto(server.url, b.token, photo.sha256).toList(), "the full photo")
+            phone.close()
+            other.close()
+        }
+    }
+
+    test("full photos off (a metered network): documents and thumbnails go, the full photos wait for a sync with them on") {
+        SyncServer().use { server ->
+            val a = server.enroll("手持18", blocks = listOf("XT-B1"))
+            val phone = TestStore(deviceId = a.deviceId).store
+            val photo = phone.importPhoto(smallJpeg(seed = 41))
+            val id = phone.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(photo)))
+            phone.setSyncConfig(SyncConfig(fullPhotos = false))
+            val metered = phone.sync(server.url, a.token)
+            assertEq(listOf(1L, 1L), listOf(metered.docsSent, metered.photosSent), "the case and the thumbnail: $metered")
+            assertEq(PhotoUpload.THUMBNAIL_ON_SERVER, phone.caseDetail(id).photos.single().upload, "the photo waits")
+            assertEq(0L, phone.sync(server.url, a.token).photosSent, "still waits on the next metered sync")
+            phone.setSyncConfig(SyncConfig(fullPhotos = true))
+            assertEq(1L, phone.sync(server.url, a.token).photosSent, "sent with full photos on")
+            assertEq(PhotoUpload.ON_SERVER, phone.caseDetail(id).photos.single().upload, "uploaded")
+            phone.close()
         }
     }
 

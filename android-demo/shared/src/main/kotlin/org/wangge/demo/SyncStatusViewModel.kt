@@ -10,7 +10,9 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.conflate
 import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
@@ -152,11 +154,28 @@ data class SyncStatusState(
  * current from the store's changes. `serverUrl` and `token` come from the
  * device's enrolment.
  */
-class SyncStatusViewModel(
+class SyncStatusViewModel private constructor(
     private val session: Session,
-    private val serverUrl: String,
-    private val token: String,
+    /** One sync with the server (a suspend call of the library). */
+    private val syncCall: suspend (SyncListener) -> SyncProgress,
 ) {
+    /** For a device enrolled with a token the app holds. */
+    constructor(session: Session, serverUrl: String, token: String) :
+        this(session, { listener -> session.store.sync(serverUrl, token, listener) })
+
+    private var running: Job? = null
+
+    /**
+     * Starts a sync in [scope] (the screen's); [cancelSync] stops it at its
+     * next round or photo chunk, keeping every round it completed.
+     */
+    fun startSync(scope: CoroutineScope): Job = scope.launch { syncNow() }.also { running = it }
+
+    /** Stops the sync started by [startSync], if it runs. */
+    fun cancelSync() {
+        running?.cancel()
+    }
+
     private val _state = MutableStateFlow(SyncStatusState())
     val state: StateFlow<SyncStatusState> = _state.asStateFlow()
 
@@ -218,10 +237,11 @@ class SyncStatusViewModel(
             }
         }
         val result = try {
-            session.store.sync(serverUrl, token, listener)
+            syncCall(listener)
         } catch (e: CancellationException) {
             // Stopped at a round boundary: every completed round is kept.
-            _state.update { it.copy(syncing = false) }
+            _state.update { it.copy(syncing = false, lastSync = "同步已取消：已完成的部分已保存，其余下次同步") }
+            withContext(NonCancellable) { refreshQuietly() }
             throw e
         } catch (e: WanggeException) {
             _state.update { it.copy(syncing = false, error = e.screenMessage()) }
@@ -260,6 +280,9 @@ class SyncStatusViewModel(
     private fun pendingText(pending: Long) = if (pending == 0L) "全部已同步" else "$pending 项待同步"
 
     companion object {
+        /** For a phone paired with a code: syncs with the token the store keeps. */
+        fun paired(session: Session) = SyncStatusViewModel(session) { listener -> session.store.syncPaired(listener) }
+
         /** A sync's counters in words: 发送 3 项，接收 2 项，照片上传 2 个、下载 1 个（12.3 KB）. */
         fun describe(p: SyncProgress): String {
             val kb = (p.bytesSent + p.bytesReceived + p.photoBytesSent + p.photoBytesReceived) / 1024.0

@@ -13,7 +13,15 @@ import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeoutOrNull
+import org.wangge.core.PhotoUpload
+import org.wangge.demo.BackgroundSync
+import org.wangge.demo.BackgroundSyncOutcome
+import org.wangge.demo.BackgroundSyncSettings
 import org.wangge.demo.EVERYTHING
+import org.wangge.demo.EnrolmentViewModel
+import org.wangge.demo.Network
+import org.wangge.demo.SyncPlan
+import org.wangge.demo.syncPlan
 import org.wangge.demo.changes
 import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
@@ -260,6 +268,112 @@ fun demoTests() = Suite("android demo: view models").apply {
                 ?: throw AssertionError("the flow did not deliver three elements").also { seen.cancel() }
             assertEq(EVERYTHING, got[0], "first: everything")
             assertEq(listOf(listOf(id), listOf(id)), got.drop(1).map { it.cases }, "then one per write")
+        }
+        t.store.close()
+    }
+
+    test("enrolment screen: a scanned code pairs and signs in its person; the paired sync screen shows a refusal and its retry") {
+        SyncServer().use { server ->
+            val t = TestStore()
+            runBlocking {
+                val screen = EnrolmentViewModel(t.store, "网格一组-手持21")
+                screen.load()
+                assertThat(screen.state.value.pairing.contains("尚未配对")) { "line: ${screen.state.value.pairing}" }
+                assertEq(null, screen.session, "nobody signed in")
+                screen.scanned("https://example.org/not-a-code")
+                assertThat(screen.state.value.error?.startsWith("这不是管理中心的配对二维码") == true) { "error: ${screen.state.value.error}" }
+                assertEq(false, screen.state.value.canPair, "nothing to pair with")
+
+                val (code, qr) = server.pair(officer.id)
+                screen.scanned(qr)
+                assertEq(server.url, screen.state.value.serverUrl, "the server from the QR code")
+                assertEq(true, screen.state.value.canPair, "ready")
+                val me = screen.pair() ?: throw AssertionError("not paired: ${screen.state.value.error}")
+                assertEq(officer, me.me, "signed in as the code's person")
+                assertEq("已配对：王建国（${officer.id}）", screen.state.value.pairing, "line")
+                assertEq("", screen.state.value.code, "the code is used up and cleared")
+
+                // The same code on another phone: refused, with what to do.
+                val other = EnrolmentViewModel(TestStore().store)
+                other.typeServer(server.url)
+                other.typeCode(code)
+                assertEq(null, other.pair(), "a used code")
+                assertThat(other.state.value.error?.startsWith("配对码无效") == true) { "error: ${other.state.value.error}" }
+
+                // The sync screen of the paired phone, with a document the server refuses.
+                val id = t.store.recordCase(me.me, NewCase("A02-001", "菜场门口流动摊贩", gps = fixW01U1()))
+                server.importRoster(listOf(officerPerson.copy(roles = listOf("street_official"))))
+                val sync = SyncStatusViewModel.paired(me)
+                assertEq(1L, sync.syncNow()?.docsRefused, "refused")
+                assertEq(listOf(id), sync.state.value.refused.map { it.docId }, "listed with its reason")
+                assertEq("操作人不是本机登记的人员或其岗位", sync.state.value.refused.single().reason, "reason")
+                server.importRoster(listOf(officerPerson))
+                assertEq(true, sync.retry(id), "retried")
+                assertEq(1L, sync.syncNow()?.docsSent, "sent")
+                assertEq(emptyList(), sync.state.value.refused, "nothing refused")
+
+                // Revoked by the back office: the screen says so, and nobody is signed in.
+                server.revoke(t.deviceId)
+                assertEq(null, sync.syncNow(), "the sync fails")
+                screen.load()
+                assertThat(screen.state.value.pairing.startsWith("本机已被管理中心停用")) { "line: ${screen.state.value.pairing}" }
+                assertEq(null, screen.session, "a revoked phone signs nobody in")
+            }
+            t.store.close()
+        }
+    }
+
+    test("background sync: nothing without a network, documents and thumbnails on mobile data, full photos on Wi-Fi; revoked stops, offline retries") {
+        assertEq(SyncPlan(run = false, fullPhotos = false), syncPlan(Network.NONE, BackgroundSyncSettings()), "no network")
+        assertEq(SyncPlan(run = true, fullPhotos = false), syncPlan(Network.METERED, BackgroundSyncSettings()), "mobile data")
+        assertEq(SyncPlan(run = true, fullPhotos = true), syncPlan(Network.METERED, BackgroundSyncSettings(fullPhotosOnMetered = true)), "chosen")
+        assertEq(SyncPlan(run = true, fullPhotos = true), syncPlan(Network.UNMETERED, BackgroundSyncSettings()), "Wi-Fi")
+        SyncServer().use { server ->
+            val t = TestStore()
+            runBlocking {
+                val me = Session.pair(t.store, server.url, server.pair(officer.id).first, io = Dispatchers.IO)
+                val photo = t.store.importPhoto(smallJpeg(seed = 51))
+                val id = t.store.recordCase(me.me, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(photo)))
+                val upload = { t.store.caseDetail(id).photos.single().upload }
+                val worker = BackgroundSync(me)
+
+                assertEq(BackgroundSyncOutcome.Skipped, worker.run(Network.NONE), "no network")
+                assertEq(1L, t.store.pendingCount(), "nothing sent")
+
+                val metered = worker.run(Network.METERED) as? BackgroundSyncOutcome.Done
+                    ?: throw AssertionError("mobile data: not done")
+                assertEq(1L, metered.progress.docsSent, "the case went")
+                assertEq(true, metered.photosWaiting, "the full photo waits")
+                assertEq(PhotoUpload.THUMBNAIL_ON_SERVER, upload(), "its thumbnail went")
+                assertEq(true, t.store.syncConfig().fullPhotos, "the app's setting is back")
+
+                val wifi = worker.run(Network.UNMETERED) as? BackgroundSyncOutcome.Done
+                    ?: throw AssertionError("Wi-Fi: not done")
+                assertEq(false, wifi.photosWaiting, "nothing waits")
+                assertEq(PhotoUpload.ON_SERVER, upload(), "the full photo went")
+
+                val chosen = BackgroundSync(me, BackgroundSyncSettings(fullPhotosOnMetered = true))
+                val second = t.store.importPhoto(smallJpeg(seed = 52))
+                val other = t.store.recordCase(me.me, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(second)))
+                val done = chosen.run(Network.METERED) as? BackgroundSyncOutcome.Done ?: throw AssertionError("not done")
+                assertEq(false, done.photosWaiting, "sent whole on mobile data, as chosen")
+                assertEq(PhotoUpload.ON_SERVER, t.store.caseDetail(other).photos.single().upload, "uploaded")
+
+                server.revoke(t.deviceId)
+                val stopped = worker.run(Network.UNMETERED)
+                assertThat(stopped is BackgroundSyncOutcome.Stop) { "revoked: $stopped" }
+            }
+            t.store.close()
+        }
+        val gone = SyncServer()
+        val t = TestStore()
+        runBlocking {
+            val me = Session.pair(t.store, gone.url, gone.pair(officer.id).first, io = Dispatchers.IO)
+            t.store.recordCase(me.me, NewCase("A01-001", "暴露垃圾", gps = fixW01U1()))
+            gone.close()
+            val outcome = BackgroundSync(me).run(Network.METERED)
+            assertThat(outcome is BackgroundSyncOutcome.Retry) { "server gone: $outcome" }
+            assertEq(1L, t.store.pendingCount(), "nothing lost")
         }
         t.store.close()
     }
