@@ -98,7 +98,8 @@ impl From<core_lib::SyncProgress> for SyncProgress {
 ///
 /// Called on the library's syncing thread (never the main thread, nor the
 /// caller's): once at the start (with the pending count), after every
-/// round, and once when the photos are done. Keep it quick and post to the
+/// round, after every photo chunk the server acknowledged, and once at the
+/// end. Keep it quick and post to the
 /// UI thread from it; it must not throw.
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
@@ -193,6 +194,11 @@ pub struct SyncConfig {
     /// and small — and leaves the full photos for a sync with it on.
     #[uniffi(default = true)]
     pub full_photos: bool,
+    /// Bytes per photo upload request (256 KiB by default): a cut link
+    /// costs at most one chunk again, and a cancelled sync stops at the
+    /// next chunk. 1 or more.
+    #[uniffi(default = 262144)]
+    pub photo_chunk_bytes: i32,
 }
 
 impl Default for SyncConfig {
@@ -201,6 +207,7 @@ impl Default for SyncConfig {
             allow_insecure_http: false,
             docs_per_round: 1000,
             full_photos: true,
+            photo_chunk_bytes: 256 << 10,
         }
     }
 }
@@ -226,6 +233,7 @@ impl Store {
         config.allow_insecure_http = ours.allow_insecure_http;
         config.push_batch_docs = usize::try_from(ours.docs_per_round).unwrap_or(1).max(1);
         config.upload_full_photos = ours.full_photos;
+        config.photo_chunk_bytes = usize::try_from(ours.photo_chunk_bytes).unwrap_or(1).max(1);
     }
 
     /// The client kept for `config`, or a new one (kept for the next call).
@@ -240,6 +248,7 @@ impl Store {
             && client.config().allow_insecure_http == config.allow_insecure_http
             && client.config().push_batch_docs == config.push_batch_docs
             && client.config().upload_full_photos == config.upload_full_photos
+            && client.config().photo_chunk_bytes == config.photo_chunk_bytes
         {
             return Ok(client.clone());
         }
@@ -278,7 +287,7 @@ impl Store {
     /// Sets how the following sync calls connect (see [`SyncConfig`]):
     /// `setSyncConfig(SyncConfig(allowInsecureHttp = true))` for a server on
     /// a test network reached over plain `http://`. Throws `InvalidInput`
-    /// for `docsPerRound` below 1.
+    /// for `docsPerRound` or `photoChunkBytes` below 1.
     pub fn set_sync_config(&self, config: SyncConfig) -> Result<()> {
         if config.docs_per_round < 1 {
             return Err(invalid(
@@ -286,6 +295,15 @@ impl Store {
                 format!(
                     "{} documents per round cannot push anything; give 1 or more (1000 by default)",
                     config.docs_per_round
+                ),
+            ));
+        }
+        if config.photo_chunk_bytes < 1 {
+            return Err(invalid(
+                "photo chunk bytes",
+                format!(
+                    "{} bytes per photo request cannot send anything; give 1 or more (262144 by default)",
+                    config.photo_chunk_bytes
                 ),
             ));
         }

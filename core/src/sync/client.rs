@@ -430,7 +430,8 @@ impl SyncClient {
     /// everything new in the device's scope, in as many rounds as needed,
     /// then uploads the photos the server lacks and downloads the
     /// thumbnails of the stored cases (see [`SyncClient::sync_photos`]).
-    /// `progress` is called after every round.
+    /// `progress` is called at the start, after every round, after every photo chunk the
+    /// server acknowledged, and at the end.
     pub fn sync(
         &self,
         store: &Store,
@@ -530,7 +531,7 @@ impl SyncClient {
         // photos, so a new checklist item's deadlines show as soon as its cases do.
         p.catalog_updated = self.follow_catalog(store, &mut p)?;
         // Photos after the documents: a case reaches the centre first, its photos follow.
-        self.sync_photos(store, &mut p)?;
+        self.sync_photos_reporting(store, &mut p, progress)?;
         progress(&p);
         Ok(p)
     }

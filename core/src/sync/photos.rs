@@ -62,7 +62,18 @@ impl SyncClient {
     /// Photos the server refused as damaged do not stop the thumbnails from coming: the
     /// refusal is reported once both halves are done.
     pub fn sync_photos(&self, store: &Store, progress: &mut SyncProgress) -> Result<()> {
-        let uploaded = self.upload_photos(store, progress);
+        self.sync_photos_reporting(store, progress, &mut |_| {})
+    }
+
+    /// [`SyncClient::sync_photos`], calling `report` after every photo chunk the server
+    /// acknowledged (a 2G upload takes long enough to show it).
+    pub(crate) fn sync_photos_reporting(
+        &self,
+        store: &Store,
+        progress: &mut SyncProgress,
+        report: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<()> {
+        let uploaded = self.upload_photos_reporting(store, progress, report);
         if let Err(e) = &uploaded
             && !matches!(e, Error::Sync(SyncError::PhotosRefused { .. }))
         {
@@ -88,6 +99,16 @@ impl SyncClient {
     /// failures end the call at once with [`SyncError::Offline`]; what the server holds so far
     /// stays there for the next attempt.
     pub fn upload_photos(&self, store: &Store, progress: &mut SyncProgress) -> Result<()> {
+        self.upload_photos_reporting(store, progress, &mut |_| {})
+    }
+
+    /// [`SyncClient::upload_photos`], calling `report` after every acknowledged chunk.
+    fn upload_photos_reporting(
+        &self,
+        store: &Store,
+        progress: &mut SyncProgress,
+        report: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<()> {
         let mut refused: Vec<String> = Vec::new();
         for photo in store.photos_not_uploaded()? {
             let sha = &photo.photo.sha256;
@@ -102,7 +123,7 @@ impl SyncClient {
                     continue;
                 }
                 self.cancel().check()?;
-                match self.upload_part(store, &photo, part, progress) {
+                match self.upload_part(store, &photo, part, progress, report) {
                     Ok(()) => store.mark_uploaded(sha, part)?,
                     Err(e) if is_status(&e, 422) || is_status(&e, 400) => {
                         refused.push(format!("{sha}: {e}"));
@@ -128,6 +149,7 @@ impl SyncClient {
         photo: &StoredPhoto,
         part: PhotoPart,
         progress: &mut SyncProgress,
+        report: &mut dyn FnMut(&SyncProgress),
     ) -> Result<()> {
         let (sha, total, thumbnail_of) = match part {
             PhotoPart::Photo => (photo.photo.sha256.as_str(), photo.photo.bytes, None),
@@ -176,6 +198,7 @@ impl SyncClient {
             match sent {
                 Ok(body) => {
                     progress.photo_bytes_sent += chunk.len() as u64;
+                    report(progress);
                     conflicts = 0;
                     state = serde_json::from_slice(&body)
                         .map_err(|e| protocol(format!("upload answer: {e}")))?;

@@ -154,6 +154,48 @@ fun asyncTests() = Suite("suspend functions, cancellation, the store observer, l
         }
     }
 
+    test("a sync cancelled in the middle of a photo keeps the chunks the server acknowledged; the next sync sends only the rest") {
+        SyncServer().use { server ->
+            val a = server.enroll("手持19", blocks = listOf("XT-B1"))
+            val phone = TestStore(deviceId = a.deviceId).store
+            val chunk = 1024
+            phone.setSyncConfig(SyncConfig(photoChunkBytes = chunk))
+            val photo = phone.importPhoto(smallJpeg(640, 480, seed = 61))
+            assertThat(photo.bytes > 3 * chunk) { "a photo of several chunks: ${photo.bytes} bytes" }
+            val id = phone.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(photo)))
+
+            // The thumbnail done (photosSent = 1), the first chunk of the photo acknowledged:
+            // cancel; the next chunk boundary stops the sync.
+            val job = AtomicReference<Job?>(null)
+            val cancelledAt = AtomicReference<SyncProgress?>(null)
+            val listener = object : SyncListener {
+                override fun onProgress(progress: SyncProgress) {
+                    if (progress.photosSent == 1L && cancelledAt.compareAndSet(null, progress)) {
+                        val j = job.get() ?: error("the job is set before it starts")
+                        j.cancel()
+                        runBlocking { j.join() }
+                    }
+                }
+            }
+            coroutineScope {
+                val j = launch(Dispatchers.IO, start = CoroutineStart.LAZY) { phone.sync(server.url, a.token, listener) }
+                job.set(j)
+                j.start()
+                j.join()
+                assertThat(j.isCancelled) { "the sync coroutine was cancelled" }
+            }
+            val at = cancelledAt.get() ?: throw AssertionError("no chunk of the photo was reported")
+            assertEq(PhotoUpload.THUMBNAIL_ON_SERVER, phone.caseDetail(id).photos.single().upload, "the photo is not complete")
+
+            // The server kept the chunk: the next sync resumes after it.
+            val rest = phone.sync(server.url, a.token)
+            assertEq(photo.bytes - chunk, rest.photoBytesSent, "only the rest was sent (cancelled at $at)")
+            assertEq(1L, rest.photosSent, "the photo completed")
+            assertEq(PhotoUpload.ON_SERVER, phone.caseDetail(id).photos.single().upload, "uploaded")
+            phone.close()
+        }
+    }
+
     test("full photos off (a metered network): documents and thumbnails go, the full photos wait for a sync with them on") {
         SyncServer().use { server ->
             val a = server.enroll("手持18", blocks = listOf("XT-B1"))
