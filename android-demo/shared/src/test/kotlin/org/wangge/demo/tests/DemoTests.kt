@@ -378,6 +378,26 @@ fun demoTests() = Suite("android demo: view models").apply {
         t.store.close()
     }
 
+    test("sync screen: a sync cancelled from the screen ends at once, says so, and loses nothing") {
+        val t = TestStore()
+        runBlocking {
+            t.store.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1()))
+            // A closed port: the library retries with backoff; the cancellation cuts the wait short.
+            val screen = SyncStatusViewModel(t.session(), "http://127.0.0.1:${freePort()}", "wgt_" + "0".repeat(64))
+            val job = screen.startSync(this)
+            screen.state.await("the sync under way") { it.syncing }
+            screen.cancelSync()
+            job.join()
+            assertEq(true, job.isCancelled, "cancelled")
+            val s = screen.state.value
+            assertEq(false, s.syncing, "not syncing any more")
+            assertEq("同步已取消：已完成的部分已保存，其余下次同步", s.lastSync, "says so")
+            assertEq(null, s.error, "no error")
+            assertEq(1L, s.pending, "nothing lost")
+        }
+        t.store.close()
+    }
+
     test("zero report: the zero, a matter, a withdrawal, and who is still to file") {
         val t = TestStore()
         runBlocking {
