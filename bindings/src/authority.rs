@@ -234,8 +234,7 @@ impl Store {
 
     /// Asks the server at `serverUrl` who the device of `token` is enrolled
     /// as (`GET /v1/me`): its person's staff id, roles and units, for
-    /// `setAuthor` and for the app's `Actor`. Blocks on the network: call it
-    /// from a background thread.
+    /// `setAuthor` and for the app's `Actor`.
     ///
     /// The store also keeps the device's scope the server names (its
     /// workstations and blocks, or the whole street), so that
@@ -244,13 +243,24 @@ impl Store {
     ///
     /// Throws `Offline` when the server cannot be reached, `NotAuthorized`
     /// when it refuses the token, `Sync` when it answers something else (a
-    /// server too old to know `/v1/me`).
-    pub fn enrolment(&self, server_url: String, token: String) -> Result<Enrolment> {
-        let enrolment = self.client(server_url, token)?.enrolment()?;
-        if let Some(scope) = &enrolment.scope {
-            self.core().set_scope(Some(scope))?;
-        }
-        Ok(enrolment.into())
+    /// server too old to know `/v1/me`). A `suspend` function; cancelling it
+    /// stops the retries.
+    pub async fn enrolment(
+        self: std::sync::Arc<Self>,
+        server_url: String,
+        token: String,
+    ) -> Result<Enrolment> {
+        crate::blocking::run("enrolment", wangge_core::Cancel::new(), move |cancel| {
+            let enrolment = self
+                .client(server_url, token)?
+                .with_cancel(cancel)
+                .enrolment()?;
+            if let Some(scope) = &enrolment.scope {
+                self.core().set_scope(Some(scope))?;
+            }
+            Ok(enrolment.into())
+        })
+        .await
     }
 }
 

@@ -3,8 +3,9 @@
 
 use wangge_core as core_lib;
 
-use crate::error::Result;
+use crate::error::{Result, WanggeError};
 use crate::model::{Actor, GpsFix, PhotoRef, SourceChannel, photos_in, photos_out};
+use crate::sync::SyncState;
 
 /// What a reporter supplies to record a case. Only `checklistItem` and
 /// `description` are required; a phone report adds its GPS fix.
@@ -38,9 +39,11 @@ pub struct NewCase {
     pub external_ref: Option<String>,
 }
 
-impl From<NewCase> for core_lib::NewCase {
-    fn from(n: NewCase) -> Self {
-        core_lib::NewCase {
+impl TryFrom<NewCase> for core_lib::NewCase {
+    type Error = WanggeError;
+
+    fn try_from(n: NewCase) -> Result<Self> {
+        Ok(core_lib::NewCase {
             channel: n
                 .channel
                 .map_or(core_lib::SourceChannel::GridOfficerHandheld, Into::into),
@@ -49,9 +52,9 @@ impl From<NewCase> for core_lib::NewCase {
             gps: n.gps.map(Into::into),
             address: n.address,
             grid: n.grid,
-            photos: photos_in(n.photos),
+            photos: photos_in(n.photos)?,
             external_ref: n.external_ref,
-        }
+        })
     }
 }
 
@@ -187,10 +190,12 @@ pub enum CaseEventKind {
     },
 }
 
-impl From<CaseEventKind> for core_lib::CaseEventKind {
-    fn from(kind: CaseEventKind) -> Self {
+impl TryFrom<CaseEventKind> for core_lib::CaseEventKind {
+    type Error = WanggeError;
+
+    fn try_from(kind: CaseEventKind) -> Result<Self> {
         use CaseEventKind as K;
-        match kind {
+        Ok(match kind {
             K::Reported => Self::Reported,
             K::Registered {
                 case_number,
@@ -206,11 +211,11 @@ impl From<CaseEventKind> for core_lib::CaseEventKind {
             K::Arrived { note } => Self::Arrived { note },
             K::HandledOnSpot { note, photos } => Self::HandledOnSpot {
                 note,
-                photos: photos_in(photos),
+                photos: photos_in(photos)?,
             },
             K::Feedback { note, photos } => Self::Feedback {
                 note,
-                photos: photos_in(photos),
+                photos: photos_in(photos)?,
             },
             K::Verified {
                 passed,
@@ -219,7 +224,7 @@ impl From<CaseEventKind> for core_lib::CaseEventKind {
             } => Self::Verified {
                 passed,
                 note,
-                photos: photos_in(photos),
+                photos: photos_in(photos)?,
             },
             K::Closed { note } => Self::Closed { note },
             K::Reopened { reason } => Self::Reopened { reason },
@@ -231,9 +236,9 @@ impl From<CaseEventKind> for core_lib::CaseEventKind {
             K::MergedFrom { source } => Self::MergedFrom { source },
             K::Comment { text, photos } => Self::Comment {
                 text,
-                photos: photos_in(photos),
+                photos: photos_in(photos)?,
             },
-        }
+        })
     }
 }
 
@@ -454,9 +459,9 @@ pub struct CaseState {
     /// The checklist says it must go to the district platform and it has not yet.
     pub escalation_required: bool,
     /// How many times it was reopened.
-    pub reopen_count: u32,
+    pub reopen_count: i32,
     /// How many times verification sent it back.
-    pub sent_back_count: u32,
+    pub sent_back_count: i32,
     /// Time of the latest event (ms).
     pub last_event_at_ms: i64,
     /// Every unit ever dispatched, in order: lead or assisting, and how far
@@ -526,8 +531,8 @@ impl CaseState {
             overdue: s.is_overdue(now_ms),
             escalated: s.escalated,
             escalation_required: s.escalation_required,
-            reopen_count: s.reopen_count,
-            sent_back_count: s.sent_back_count,
+            reopen_count: crate::model::int(s.reopen_count),
+            sent_back_count: crate::model::int(s.sent_back_count),
             last_event_at_ms: s.last_event_at,
             assignments: s.assignments.iter().map(Into::into).collect(),
             merged_into: s.merged_into.clone(),
@@ -606,10 +611,14 @@ pub struct CaseSummary {
     pub overdue: bool,
     /// Submitted to the district platform.
     pub escalated: bool,
+    /// Where the case stands with the server (reached the centre, pending,
+    /// refused, its photos' uploads), read with the list: no call per case.
+    pub sync: SyncState,
 }
 
-impl From<core_lib::CaseSummary> for CaseSummary {
-    fn from(s: core_lib::CaseSummary) -> Self {
+impl CaseSummary {
+    /// A line of a list with its sync state.
+    fn new(s: core_lib::CaseSummary, sync: core_lib::DocSync) -> Self {
         CaseSummary {
             id: s.id,
             status: s.status.into(),
@@ -625,15 +634,19 @@ impl From<core_lib::CaseSummary> for CaseSummary {
             holders: s.holders,
             overdue: s.overdue,
             escalated: s.escalated,
+            sync: sync.into(),
         }
     }
 }
 
-/// Converts a list of summaries.
+/// Converts a list of summaries with their sync states.
 pub(crate) fn summaries(
-    list: core_lib::Result<Vec<core_lib::CaseSummary>>,
+    list: core_lib::Result<Vec<(core_lib::CaseSummary, core_lib::DocSync)>>,
 ) -> Result<Vec<CaseSummary>> {
-    Ok(list?.into_iter().map(Into::into).collect())
+    Ok(list?
+        .into_iter()
+        .map(|(s, sync)| CaseSummary::new(s, sync))
+        .collect())
 }
 
 /// "My cases": reported by this staff member, or held by one of these units.
@@ -670,20 +683,33 @@ pub struct CaseQuery {
     pub text: Option<String>,
     /// At most this many rows; 500 when not given.
     #[uniffi(default = None)]
-    pub limit: Option<u32>,
+    pub limit: Option<i32>,
 }
 
-impl From<CaseQuery> for core_lib::CaseQuery {
-    fn from(q: CaseQuery) -> Self {
-        core_lib::CaseQuery {
+impl TryFrom<CaseQuery> for core_lib::CaseQuery {
+    type Error = WanggeError;
+
+    fn try_from(q: CaseQuery) -> Result<Self> {
+        let limit = q
+            .limit
+            .map(|n| {
+                u32::try_from(n).map_err(|_| {
+                    crate::error::invalid(
+                        "limit",
+                        format!("{n} rows is negative; give 1 or more, or none for 500"),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(core_lib::CaseQuery {
             open_only: q.open_only,
             mine: q.mine.map(|m| (m.staff_id, m.units)),
             grid: q.grid,
             category: q.category,
             overdue_only: q.overdue_only,
             text: q.text,
-            limit: q.limit,
-        }
+            limit,
+        })
     }
 }
 
@@ -693,7 +719,7 @@ pub struct StatusCount {
     /// The status.
     pub status: CaseStatus,
     /// How many cases stand in it.
-    pub count: u64,
+    pub count: i64,
 }
 
 #[cfg(test)]
@@ -775,7 +801,7 @@ mod tests {
             },
         ];
         for kind in kinds {
-            let core_kind = core_lib::CaseEventKind::from(kind.clone());
+            let core_kind = core_lib::CaseEventKind::try_from(kind.clone()).unwrap();
             assert_eq!(CaseEventKind::from(core_kind), kind);
         }
     }
@@ -783,10 +809,16 @@ mod tests {
     #[test]
     fn an_empty_query_filters_nothing_and_a_new_case_defaults_to_the_handheld() {
         assert_eq!(
-            core_lib::CaseQuery::from(CaseQuery::default()),
+            core_lib::CaseQuery::try_from(CaseQuery::default()).unwrap(),
             core_lib::CaseQuery::default()
         );
-        let new = core_lib::NewCase::from(NewCase {
+        let negative = CaseQuery {
+            limit: Some(-1),
+            ..CaseQuery::default()
+        };
+        let err = core_lib::CaseQuery::try_from(negative).unwrap_err();
+        assert!(err.to_string().contains("negative"), "{err}");
+        let new = core_lib::NewCase::try_from(NewCase {
             checklist_item: "A01-001".into(),
             description: "暴露垃圾".into(),
             gps: None,
@@ -795,7 +827,8 @@ mod tests {
             grid: None,
             photos: vec![],
             external_ref: None,
-        });
+        })
+        .unwrap();
         assert_eq!(new.channel, core_lib::SourceChannel::GridOfficerHandheld);
     }
 }

@@ -65,8 +65,8 @@ impl Catalog {
     }
 
     /// How many items the checklist has.
-    pub fn checklist_item_count(&self) -> u32 {
-        u32::try_from(self.inner.checklist.items().len()).unwrap_or(u32::MAX)
+    pub fn checklist_item_count(&self) -> i32 {
+        i32::try_from(self.inner.checklist.items().len()).unwrap_or(i32::MAX)
     }
 
     /// One checklist item by id, e.g. `A01-001`; `null` if there is none.
@@ -222,7 +222,7 @@ pub enum TimeUnit {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct TimeLimit {
     /// The number of units.
-    pub count: u32,
+    pub count: i32,
     /// The unit.
     pub unit: TimeUnit,
     /// The compact form used in the data files: `15m`, `2h`, `7d`, `5wd`.
@@ -238,7 +238,7 @@ impl From<CoreLimit> for TimeLimit {
             CoreLimit::WorkingDays(_) => TimeUnit::WorkingDays,
         };
         TimeLimit {
-            count: l.count(),
+            count: crate::model::int(l.count()),
             unit,
             text: l.to_string(),
         }

@@ -250,6 +250,10 @@ mod tests {
             (E::Sync(SyncError::PhotoNotOnServer("ab".into())), |e| {
                 matches!(e, WanggeError::Sync(_))
             }),
+            // Seen only by Rust callers: a cancelled coroutine never receives its result.
+            (E::Sync(SyncError::Cancelled), |e| {
+                matches!(e, WanggeError::Sync(_))
+            }),
             (E::Checklist(ChecklistError::NoItems), |e| {
                 matches!(e, WanggeError::InvalidCatalog(_))
             }),

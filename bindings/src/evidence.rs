@@ -27,7 +27,7 @@ pub enum EvidenceFlag {
     /// Taken more than 300 m from the case's GPS fix.
     FarFromReport {
         /// Distance in metres.
-        metres: u32,
+        metres: i32,
     },
     /// The photo carries no capture time (stripped, edited, a screenshot).
     NoCaptureTime,
@@ -40,7 +40,9 @@ impl From<CoreFlag> for EvidenceFlag {
         match f {
             CoreFlag::TakenLongBefore { hours } => EvidenceFlag::TakenLongBefore { hours },
             CoreFlag::TakenAfterReport => EvidenceFlag::TakenAfterReport,
-            CoreFlag::FarFromReport { metres } => EvidenceFlag::FarFromReport { metres },
+            CoreFlag::FarFromReport { metres } => EvidenceFlag::FarFromReport {
+                metres: crate::model::int(metres),
+            },
             CoreFlag::NoCaptureTime => EvidenceFlag::NoCaptureTime,
             CoreFlag::NoPosition => EvidenceFlag::NoPosition,
         }

@@ -8,8 +8,13 @@
 //! (`error.rs`).
 //!
 //! * [`Store`] — open a store; record cases, add events, query, zero reports.
-//! * Sync and photos (`sync.rs`): [`Store`]'s `sync` with a [`SyncListener`],
-//!   the per-case [`CaseSyncStatus`], photo import and [`Thumbnail`]s.
+//! * Sync and photos (`sync.rs`): [`Store`]'s `sync` (a `suspend` function,
+//!   cancellable between rounds and photo chunks; `blocking.rs`) with a
+//!   [`SyncListener`], each document's [`SyncState`], photo import and
+//!   [`Thumbnail`]s.
+//! * The detail screen in one call (`detail.rs`): [`CaseDetail`].
+//! * Live lists (`observe.rs`): a [`StoreObserver`] told of every committed
+//!   change.
 //! * The server's authority (`authority.rs`): refused documents
 //!   ([`DocRefusal`], [`RefusalCode`], `retryRefused`) and the device's
 //!   [`Enrolment`] to a person, whom `setAuthor` makes the store act as.
@@ -28,12 +33,15 @@
 //! `unsafe` of its own.
 
 mod authority;
+mod blocking;
 mod case;
 mod catalog;
 mod clock;
+mod detail;
 mod error;
 mod evidence;
 mod model;
+mod observe;
 mod pairing;
 mod store;
 mod sync;
@@ -49,14 +57,16 @@ pub use catalog::{
     TimeUnit,
 };
 pub use clock::ManualClock;
+pub use detail::{CaseDetail, CasePhoto, PhotoUpload};
 pub use error::WanggeError;
 pub use evidence::{EvidenceFlag, PhotoEvidence};
 pub use model::{
     Actor, GpsFix, PhotoRef, Role, SourceChannel, cst_day, generate_device_id, source_channel_name,
 };
+pub use observe::{ObserverHandle, StoreChange, StoreObserver, ZeroReportKey};
 pub use pairing::{PairedDevice, PairingPayload, parse_pairing_payload};
 pub use store::Store;
-pub use sync::{CaseSyncStatus, SyncConfig, SyncListener, SyncProgress, Thumbnail};
+pub use sync::{SyncConfig, SyncListener, SyncProgress, SyncState, Thumbnail};
 pub use zero_report::{Matter, ZeroReport, ZeroReportEntry, ZeroReportEvent};
 
 uniffi::setup_scaffolding!("wangge");

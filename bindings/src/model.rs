@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use wangge_core as core_lib;
 
-use crate::error::{Result, invalid};
+use crate::error::{Result, WanggeError, invalid};
 
 /// What a person may do in the workflow. The device checks roles too, so a
 /// user learns at once, offline, that an action is not theirs to take.
@@ -138,11 +138,11 @@ pub struct PhotoRef {
     /// SHA-256 of the stored JPEG, 64 lowercase hex characters.
     pub sha256: String,
     /// Size of the stored JPEG in bytes.
-    pub bytes: u64,
+    pub bytes: i64,
     /// Width in pixels.
-    pub width: u32,
+    pub width: i32,
     /// Height in pixels.
-    pub height: u32,
+    pub height: i32,
     /// When the camera says it took the photo (ms since the epoch), if it said.
     #[uniffi(default)]
     pub taken_at_ms: Option<i64>,
@@ -159,19 +159,33 @@ pub struct PhotoRef {
     pub thumb_sha256: Option<String>,
 }
 
-impl From<PhotoRef> for core_lib::PhotoRef {
-    fn from(p: PhotoRef) -> Self {
-        core_lib::PhotoRef {
+impl TryFrom<PhotoRef> for core_lib::PhotoRef {
+    type Error = WanggeError;
+
+    fn try_from(p: PhotoRef) -> Result<Self> {
+        let negative = |what: &str, n: i64| {
+            invalid(
+                "photo reference",
+                format!(
+                    "photo {} has {what} {n}, which is negative; attach the PhotoRef that importPhoto returned",
+                    p.sha256
+                ),
+            )
+        };
+        let bytes = u64::try_from(p.bytes).map_err(|_| negative("size", p.bytes))?;
+        let width = u32::try_from(p.width).map_err(|_| negative("width", p.width.into()))?;
+        let height = u32::try_from(p.height).map_err(|_| negative("height", p.height.into()))?;
+        Ok(core_lib::PhotoRef {
             sha256: p.sha256,
-            bytes: p.bytes,
-            width: p.width,
-            height: p.height,
+            bytes,
+            width,
+            height,
             capture: core_lib::PhotoCapture {
                 taken_at_ms: p.taken_at_ms,
                 gps: p.taken_lat.zip(p.taken_lon),
             },
             thumb_sha256: p.thumb_sha256,
-        }
+        })
     }
 }
 
@@ -180,9 +194,9 @@ impl From<core_lib::PhotoRef> for PhotoRef {
         let (taken_lat, taken_lon) = p.capture.gps.unzip();
         PhotoRef {
             sha256: p.sha256,
-            bytes: p.bytes,
-            width: p.width,
-            height: p.height,
+            bytes: long(p.bytes),
+            width: int(p.width),
+            height: int(p.height),
             taken_at_ms: p.capture.taken_at_ms,
             taken_lat,
             taken_lon,
@@ -191,9 +205,20 @@ impl From<core_lib::PhotoRef> for PhotoRef {
     }
 }
 
-/// Converts a list of photo references.
-pub(crate) fn photos_in(photos: Vec<PhotoRef>) -> Vec<core_lib::PhotoRef> {
-    photos.into_iter().map(Into::into).collect()
+/// Converts a list of photo references; a negative size refuses them all.
+pub(crate) fn photos_in(photos: Vec<PhotoRef>) -> Result<Vec<core_lib::PhotoRef>> {
+    photos.into_iter().map(TryInto::try_into).collect()
+}
+
+/// A count or size for Kotlin's `Int` (Swift's `Int32`): the boundary has no unsigned
+/// types, so that app code needs no `toUInt()`. Beyond `Int.MAX_VALUE` it stays there.
+pub(crate) fn int(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// A count or size for Kotlin's `Long` (Swift's `Int64`), as [`int`] does for `Int`.
+pub(crate) fn long(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Converts a list of photo references.

@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use wangge_core as core_lib;
 
+use wangge_core::Cancel;
+
 use crate::authority::{Author, EnrolledPerson};
+use crate::blocking;
 use crate::error::Result;
 use crate::store::Store;
 use crate::sync::{SyncListener, SyncProgress};
@@ -95,28 +98,27 @@ impl Store {
     /// `parsePairingPayload`) with the server at `serverUrl` for this phone's enrolment: the
     /// store keeps the token (shown nowhere), acts as the code's person from now on
     /// (`setAuthor` is done) and answers for the person's workstations. `deviceName` names the
-    /// phone on the server if the back office gave it no name. Blocks on the network.
+    /// phone on the server if the back office gave it no name.
     ///
     /// Throws `PairingRefused` (code unknown, already used, expired, locked after wrong
     /// attempts, or its person no longer active: the message says to ask for a new code),
-    /// `Offline`, `InsecureHttp` (see `setSyncConfig`).
+    /// `Offline`, `InsecureHttp` (see `setSyncConfig`). A `suspend` function.
     #[uniffi::method(default(device_name = None))]
-    pub fn pair(
-        &self,
+    pub async fn pair(
+        self: Arc<Self>,
         server_url: String,
         code: String,
         device_name: Option<String>,
     ) -> Result<PairedDevice> {
-        let mut config = core_lib::SyncConfig::new(server_url, "");
-        config.allow_insecure_http = self
-            .sync_config
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .allow_insecure_http;
-        Ok(self
-            .core()
-            .pair(&config, &code, device_name.as_deref())?
-            .into())
+        blocking::run("pairing", Cancel::new(), move |_| {
+            let mut config = core_lib::SyncConfig::new(server_url, "");
+            self.configure(&mut config);
+            Ok(self
+                .core()
+                .pair(&config, &code, device_name.as_deref())?
+                .into())
+        })
+        .await
     }
 
     /// The pairing this phone holds, or `null` if it was never paired: for a "paired as …"
@@ -125,43 +127,29 @@ impl Store {
         Ok(self.core().paired()?.map(Into::into))
     }
 
-    /// Syncs with the paired server using the token the store keeps (like `sync`). Throws
-    /// `InvalidInput` when the phone was never paired, `NotAuthorized` when the token is
-    /// refused (revoked: `pairedDevice()?.revoked` is then true), and what `sync` throws.
+    /// Syncs with the paired server using the token the store keeps (like `sync`, a
+    /// cancellable `suspend` function). Throws `InvalidInput` when the phone was never paired,
+    /// `NotAuthorized` when the token is refused (revoked: `pairedDevice()?.revoked` is then
+    /// true), and what `sync` throws.
     #[uniffi::method(default(listener = None))]
-    pub fn sync_paired(&self, listener: Option<Arc<dyn SyncListener>>) -> Result<SyncProgress> {
-        let config = self.core().paired_sync_config()?.ok_or_else(|| {
-            crate::error::invalid(
-                "pairing",
-                "this phone is not paired: pair it with a code first",
-            )
-        })?;
-        let client = self.paired_client(config)?;
-        let mut report = |p: &core_lib::SyncProgress| {
-            if let Some(l) = &listener {
-                l.on_progress((*p).into());
-            }
+    pub async fn sync_paired(
+        self: Arc<Self>,
+        listener: Option<Arc<dyn SyncListener>>,
+    ) -> Result<SyncProgress> {
+        let client = |store: &Store| {
+            let mut config = store.core().paired_sync_config()?.ok_or_else(|| {
+                crate::error::invalid(
+                    "pairing",
+                    "this phone is not paired: pair it with a code first",
+                )
+            })?;
+            // The paired configuration says whether plain http was allowed at pairing; the
+            // rest (documents per round) is the store's.
+            let allowed = config.allow_insecure_http;
+            store.configure(&mut config);
+            config.allow_insecure_http |= allowed;
+            store.client_for(config)
         };
-        Ok(client.sync(self.core(), &mut report)?.into())
-    }
-}
-
-impl Store {
-    /// A client for the paired configuration, kept like `client`'s.
-    fn paired_client(&self, config: core_lib::SyncConfig) -> Result<core_lib::SyncClient> {
-        let mut cached = self
-            .sync_client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(client) = cached.as_ref()
-            && client.config().server_url == config.server_url
-            && client.config().token == config.token
-            && client.config().allow_insecure_http == config.allow_insecure_http
-        {
-            return Ok(client.clone());
-        }
-        let client = core_lib::SyncClient::new(config)?;
-        *cached = Some(client.clone());
-        Ok(client)
+        self.run_sync(client, listener).await
     }
 }

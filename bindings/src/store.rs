@@ -11,8 +11,10 @@ use crate::case::{
 };
 use crate::catalog::Catalog;
 use crate::clock::ManualClock;
+use crate::detail::CaseDetail;
 use crate::error::Result;
 use crate::model::{Actor, parse_case_id, parse_day, parse_device_id};
+use crate::sync::SyncState;
 use crate::zero_report::{ZeroReport, ZeroReportEntry};
 
 /// The local store of one device: every case and zero report recorded on
@@ -39,6 +41,9 @@ pub struct Store {
     pub(crate) sync_client: std::sync::Mutex<Option<core_lib::SyncClient>>,
     /// How the sync calls connect (`setSyncConfig`).
     pub(crate) sync_config: std::sync::Mutex<crate::sync::SyncConfig>,
+    /// Held by the sync running: one sync of this store at a time, so a
+    /// cancelled one finishes its round before the next begins.
+    pub(crate) sync_lock: std::sync::Mutex<()>,
 }
 
 #[uniffi::export]
@@ -79,6 +84,7 @@ impl Store {
             catalog,
             sync_client: std::sync::Mutex::new(None),
             sync_config: std::sync::Mutex::new(crate::sync::SyncConfig::default()),
+            sync_lock: std::sync::Mutex::new(()),
         }))
     }
 
@@ -116,7 +122,10 @@ impl Store {
     /// `InvalidInput` (empty description, too many photos …).
     pub fn record_case(&self, by: Actor, new_case: NewCase) -> Result<String> {
         let by = by.on(self.inner.device());
-        Ok(self.inner.record_case(&by, new_case.into())?.to_string())
+        Ok(self
+            .inner
+            .record_case(&by, new_case.try_into()?)?
+            .to_string())
     }
 
     /// Adds an event to a case, if its current status allows it and the
@@ -128,7 +137,7 @@ impl Store {
         let by = by.on(self.inner.device());
         let record = self
             .inner
-            .add_case_event(parse_case_id(&case_id)?, &by, kind.into())?;
+            .add_case_event(parse_case_id(&case_id)?, &by, kind.try_into()?)?;
         Ok(CaseRecord::from_core(record, self.inner.now_ms()))
     }
 
@@ -139,36 +148,61 @@ impl Store {
         Ok(CaseRecord::from_core(record, self.inner.now_ms()))
     }
 
+    /// A case with everything its detail screen shows, in one call: the
+    /// case (header, timeline, derived state), its photos (thumbnail if
+    /// held, evidence flags, upload state) and where it stands with the
+    /// server, all read at one moment. Throws `CaseNotFound`.
+    pub fn case_detail(&self, case_id: String) -> Result<CaseDetail> {
+        let detail = self.inner.case_detail(parse_case_id(&case_id)?)?;
+        Ok(CaseDetail::from_core(detail, self.inner.now_ms()))
+    }
+
     /// The cases matching a filter, in one list (open first, then by
-    /// resolution deadline).
+    /// resolution deadline), each with its sync state.
     pub fn cases(&self, query: CaseQuery) -> Result<Vec<CaseSummary>> {
-        summaries(self.inner.cases(&query.into()))
+        self.list(query.try_into()?)
     }
 
     /// An officer's open cases: those they reported, and those held by one
     /// of their units. The patrol list.
     pub fn my_open_cases(&self, staff_id: String, units: Vec<String>) -> Result<Vec<CaseSummary>> {
-        summaries(self.inner.my_open_cases(&staff_id, &units))
+        self.list(core_lib::CaseQuery {
+            open_only: true,
+            mine: Some((staff_id, units)),
+            ..Default::default()
+        })
     }
 
     /// Open cases past a deadline, most urgent first.
     pub fn overdue_cases(&self) -> Result<Vec<CaseSummary>> {
-        summaries(self.inner.overdue_cases())
+        self.list(core_lib::CaseQuery {
+            overdue_only: true,
+            ..Default::default()
+        })
     }
 
     /// Cases in a grid cell, workstation or block (open ones first).
     pub fn cases_in_grid(&self, grid: String) -> Result<Vec<CaseSummary>> {
-        summaries(self.inner.cases_in_grid(&grid))
+        self.list(core_lib::CaseQuery {
+            grid: Some(grid),
+            ..Default::default()
+        })
     }
 
     /// Cases of a category (open ones first).
     pub fn cases_in_category(&self, category: String) -> Result<Vec<CaseSummary>> {
-        summaries(self.inner.cases_in_category(&category))
+        self.list(core_lib::CaseQuery {
+            category: Some(category),
+            ..Default::default()
+        })
     }
 
     /// Cases whose description contains `text` (Chinese included).
     pub fn search_cases(&self, text: String) -> Result<Vec<CaseSummary>> {
-        summaries(self.inner.search_cases(&text))
+        self.list(core_lib::CaseQuery {
+            text: Some(text),
+            ..Default::default()
+        })
     }
 
     /// How many cases stand in each status (statuses with none are left out).
@@ -179,7 +213,7 @@ impl Store {
             .into_iter()
             .map(|(status, count)| StatusCount {
                 status: status.into(),
-                count,
+                count: crate::model::long(count),
             })
             .collect())
     }
@@ -202,16 +236,16 @@ impl Store {
         let report =
             self.inner
                 .file_zero_report(&by, &workstation, parse_day(&day)?, entry.into_core()?)?;
-        Ok(report.into())
+        self.with_sync(report)
     }
 
     /// A workstation's report for `day` (`YYYY-MM-DD`); `null` if nothing
     /// was filed.
     pub fn zero_report(&self, workstation: String, day: String) -> Result<Option<ZeroReport>> {
-        Ok(self
-            .inner
+        self.inner
             .zero_report(&workstation, parse_day(&day)?)?
-            .map(Into::into))
+            .map(|r| self.with_sync(r))
+            .transpose()
     }
 
     /// The residential workstations of this device's scope that have filed
@@ -235,5 +269,18 @@ impl Store {
     /// The core store this object wraps (for the other modules' exports).
     pub(crate) fn core(&self) -> &core_lib::Store {
         &self.inner
+    }
+
+    /// A case list with each case's sync state, in one read.
+    fn list(&self, query: core_lib::CaseQuery) -> Result<Vec<CaseSummary>> {
+        summaries(self.inner.cases_with_sync(&query))
+    }
+
+    /// A zero report with where it stands with the server.
+    fn with_sync(&self, report: core_lib::ZeroReport) -> Result<ZeroReport> {
+        let sync = self.inner.doc_sync(&report.header.doc_id())?;
+        let mut report = ZeroReport::from(report);
+        report.sync = sync.map_or_else(SyncState::local, Into::into);
+        Ok(report)
     }
 }

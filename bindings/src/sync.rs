@@ -4,15 +4,18 @@
 //! Exported as methods on [`crate::Store`] (a second `#[uniffi::export]`
 //! block, delegating to `wangge_core::SyncClient` and the core store):
 //!
-//! * `sync(serverUrl, token, listener)` — one sync with the server: pushes
-//!   every local change, pulls everything new in the device's scope, uploads
-//!   the photos the server lacks and downloads the thumbnails of the cases
-//!   held here; progress is reported through [`SyncListener`], a foreign
-//!   trait implemented in Kotlin/Swift and called from the syncing thread;
-//! * `caseSyncStatus(caseId)` and `pendingCount()` — whether a case reached
-//!   the server (or was refused by it: see `authority.rs`), and how many
-//!   documents wait to be sent;
-//! * `importPhoto`, `caseThumbnails`, `photoBytes`, `fetchPhoto` — photos.
+//! * `sync(serverUrl, token, listener)` — one sync with the server, a
+//!   `suspend` function (Swift: `async`): pushes every local change, pulls
+//!   everything new in the device's scope, uploads the photos the server
+//!   lacks and downloads the thumbnails of the cases held here; progress is
+//!   reported through [`SyncListener`]. Cancelling the coroutine stops the
+//!   sync at the next round or photo chunk, with nothing half-applied;
+//! * `caseSyncState(caseId)` and `pendingCount()` — whether a case reached
+//!   the server (or was refused by it: see `authority.rs`) with its photos,
+//!   and how many documents wait to be sent. Every case list carries each
+//!   case's [`SyncState`] too (`CaseSummary.sync`), so a list needs no call
+//!   per case;
+//! * `importPhoto`, `fetchPhoto` (`suspend`), `caseThumbnails`, `photoBytes`.
 //!
 //! Failures arrive as `WanggeException.Offline` (no server reachable:
 //! nothing lost, try later), `WanggeException.NotAuthorized` (token refused:
@@ -23,10 +26,12 @@
 use std::sync::Arc;
 
 use wangge_core as core_lib;
+use wangge_core::Cancel;
 
 use crate::authority::DocRefusal;
-use crate::error::Result;
-use crate::model::{PhotoRef, parse_case_id};
+use crate::blocking;
+use crate::error::{Result, invalid};
+use crate::model::{PhotoRef, int, long, parse_case_id};
 use crate::store::Store;
 
 /// Counters of a sync in progress, reported after every round, and the
@@ -34,30 +39,30 @@ use crate::store::Store;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, uniffi::Record)]
 pub struct SyncProgress {
     /// Rounds (one request and its response) completed.
-    pub rounds: u32,
+    pub rounds: i32,
     /// Documents (cases, zero reports) pushed and acknowledged by the server.
-    pub docs_sent: u64,
+    pub docs_sent: i64,
     /// Documents received from the server.
-    pub docs_received: u64,
+    pub docs_received: i64,
     /// Request bytes sent (documents; photo bytes are counted apart).
-    pub bytes_sent: u64,
+    pub bytes_sent: i64,
     /// Response bytes received (documents; photo bytes are counted apart).
-    pub bytes_received: u64,
+    pub bytes_received: i64,
     /// Documents still waiting to be pushed.
-    pub docs_pending: u64,
+    pub docs_pending: i64,
     /// Requests retried after a network failure.
-    pub retries: u32,
+    pub retries: i32,
     /// Photos and thumbnails whose upload completed.
-    pub photos_sent: u64,
+    pub photos_sent: i64,
     /// Pushed documents the server refused under its authority rules: kept
     /// on the device, marked refused (`refusedDocuments`).
-    pub docs_refused: u64,
+    pub docs_refused: i64,
     /// Thumbnails and full photos downloaded.
-    pub photos_received: u64,
+    pub photos_received: i64,
     /// Photo and thumbnail bytes uploaded.
-    pub photo_bytes_sent: u64,
+    pub photo_bytes_sent: i64,
     /// Photo and thumbnail bytes downloaded.
-    pub photo_bytes_received: u64,
+    pub photo_bytes_received: i64,
     /// The server had lost changes it had acknowledged (its database was
     /// restored from a backup), so this sync started over and pushed every
     /// document on the device again. Nothing on the device was lost.
@@ -70,18 +75,18 @@ pub struct SyncProgress {
 impl From<core_lib::SyncProgress> for SyncProgress {
     fn from(p: core_lib::SyncProgress) -> Self {
         SyncProgress {
-            rounds: p.rounds,
-            docs_sent: p.docs_sent,
-            docs_received: p.docs_received,
-            bytes_sent: p.bytes_sent,
-            bytes_received: p.bytes_received,
-            docs_pending: p.docs_pending,
-            retries: p.retries,
-            photos_sent: p.photos_sent,
-            docs_refused: p.docs_refused,
-            photos_received: p.photos_received,
-            photo_bytes_sent: p.photo_bytes_sent,
-            photo_bytes_received: p.photo_bytes_received,
+            rounds: int(p.rounds),
+            docs_sent: long(p.docs_sent),
+            docs_received: long(p.docs_received),
+            bytes_sent: long(p.bytes_sent),
+            bytes_received: long(p.bytes_received),
+            docs_pending: long(p.docs_pending),
+            retries: int(p.retries),
+            photos_sent: long(p.photos_sent),
+            docs_refused: long(p.docs_refused),
+            photos_received: long(p.photos_received),
+            photo_bytes_sent: long(p.photo_bytes_sent),
+            photo_bytes_received: long(p.photo_bytes_received),
             server_reset: p.server_reset,
             catalog_updated: p.catalog_updated,
         }
@@ -91,41 +96,69 @@ impl From<core_lib::SyncProgress> for SyncProgress {
 /// Receives the progress of a sync: implement it in Kotlin or Swift and
 /// pass it to `Store.sync`.
 ///
-/// Called on the thread that runs `sync` (not the main thread): once at
-/// the start (with the pending count), after every round, and once when
-/// the photos are done. Keep it quick and post to the UI thread from it;
-/// it must not throw.
+/// Called on the library's syncing thread (never the main thread, nor the
+/// caller's): once at the start (with the pending count), after every
+/// round, after every photo chunk the server acknowledged, and once at the
+/// end. Keep it quick and post to the
+/// UI thread from it; it must not throw.
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
     /// The counters so far.
     fn on_progress(&self, progress: SyncProgress);
 }
 
-/// Whether a case has reached the server, or was refused by it.
+/// Where a document (a case with its events, or a zero report) stands with
+/// the server: acknowledged, pending, refused (and why), and how many of the
+/// photos taken for it on this phone have reached the server.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct CaseSyncStatus {
-    /// The server has acknowledged at least one version of the case: the
-    /// centre can see it.
+pub struct SyncState {
+    /// The server has acknowledged at least one version of the document:
+    /// the centre can see it.
     pub on_server: bool,
-    /// The case has local changes the server has not acknowledged yet.
+    /// The document has local changes the server has not acknowledged yet.
     pub pending: bool,
-    /// The server refused the case's last push under its authority rules
-    /// (`refusal` says why). The case stays on the device, readable; it is
+    /// The server refused the document's last push under its authority
+    /// rules (`refusal` says why). It stays on the device, readable; it is
     /// sent again when it changes or after `retryRefused`.
     pub refused: bool,
     /// Why the server refused it; `null` unless `refused`.
     pub refusal: Option<DocRefusal>,
+    /// Photos of the document taken on this phone (photos taken on other
+    /// devices are theirs to upload).
+    pub photos: i32,
+    /// Of those, the ones the server holds whole: "photos 1 of 2 on the
+    /// server" is `photosOnServer` of `photos`.
+    pub photos_on_server: i32,
+    /// Of those, the ones whose thumbnail the server holds (the centre sees
+    /// a preview).
+    pub thumbnails_on_server: i32,
 }
 
-impl CaseSyncStatus {
-    /// The status and the refusal, read apart, as one record: `refused`
-    /// follows the refusal read, so the two always agree.
-    fn new(status: core_lib::SyncStatus, refusal: Option<core_lib::DocRefusal>) -> Self {
-        CaseSyncStatus {
-            on_server: status.on_server,
-            pending: status.pending,
-            refused: refusal.is_some(),
-            refusal: refusal.map(Into::into),
+impl From<core_lib::DocSync> for SyncState {
+    fn from(s: core_lib::DocSync) -> Self {
+        SyncState {
+            on_server: s.status.on_server,
+            pending: s.status.pending,
+            refused: s.refusal.is_some(),
+            refusal: s.refusal.map(Into::into),
+            photos: int(s.photos.taken_here),
+            photos_on_server: int(s.photos.on_server),
+            thumbnails_on_server: int(s.photos.thumbnails_on_server),
+        }
+    }
+}
+
+impl SyncState {
+    /// The state of a document written here and never synced.
+    pub(crate) fn local() -> Self {
+        SyncState {
+            on_server: false,
+            pending: true,
+            refused: false,
+            refusal: None,
+            photos: 0,
+            photos_on_server: 0,
+            thumbnails_on_server: 0,
         }
     }
 }
@@ -141,7 +174,7 @@ pub struct Thumbnail {
 
 /// How the sync calls connect, beyond the server URL and token each call
 /// takes (`setSyncConfig`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncConfig {
     /// Allow a plain `http://` server URL to a host that is not this
     /// machine (a test network, a training room). Off by default: without
@@ -151,6 +184,32 @@ pub struct SyncConfig {
     /// `http://127.0.0.1` / `http://localhost` always work.
     #[uniffi(default = false)]
     pub allow_insecure_http: bool,
+    /// Most documents pushed per round (one request): a round either
+    /// commits whole or not at all, so fewer documents per round lose less
+    /// to a cut link and let a cancelled sync stop sooner. 1 or more.
+    #[uniffi(default = 1000)]
+    pub docs_per_round: i32,
+    /// Upload full photos. Off (say on a metered network), a sync sends the
+    /// documents and every photo's thumbnail — what the centre needs first,
+    /// and small — and leaves the full photos for a sync with it on.
+    #[uniffi(default = true)]
+    pub full_photos: bool,
+    /// Bytes per photo upload request (256 KiB by default): a cut link
+    /// costs at most one chunk again, and a cancelled sync stops at the
+    /// next chunk. 1 or more.
+    #[uniffi(default = 262144)]
+    pub photo_chunk_bytes: i32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            allow_insecure_http: false,
+            docs_per_round: 1000,
+            full_photos: true,
+            photo_chunk_bytes: 256 << 10,
+        }
+    }
 }
 
 impl Store {
@@ -159,27 +218,67 @@ impl Store {
     /// store's [`SyncConfig`]): the one kept from the previous call when
     /// all are the same, so its connections are reused; a new one otherwise.
     pub(crate) fn client(&self, server_url: String, token: String) -> Result<core_lib::SyncClient> {
-        let allow_insecure_http = self
+        let mut config = core_lib::SyncConfig::new(server_url, token);
+        self.configure(&mut config);
+        self.client_for(config)
+    }
+
+    /// Applies the store's [`SyncConfig`] to a core configuration.
+    pub(crate) fn configure(&self, config: &mut core_lib::SyncConfig) {
+        let ours = self
             .sync_config
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .allow_insecure_http;
+            .clone();
+        config.allow_insecure_http = ours.allow_insecure_http;
+        config.push_batch_docs = usize::try_from(ours.docs_per_round).unwrap_or(1).max(1);
+        config.upload_full_photos = ours.full_photos;
+        config.photo_chunk_bytes = usize::try_from(ours.photo_chunk_bytes).unwrap_or(1).max(1);
+    }
+
+    /// The client kept for `config`, or a new one (kept for the next call).
+    pub(crate) fn client_for(&self, config: core_lib::SyncConfig) -> Result<core_lib::SyncClient> {
         let mut cached = self
             .sync_client
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(client) = cached.as_ref()
-            && client.config().server_url == server_url
-            && client.config().token == token
-            && client.config().allow_insecure_http == allow_insecure_http
+            && client.config().server_url == config.server_url
+            && client.config().token == config.token
+            && client.config().allow_insecure_http == config.allow_insecure_http
+            && client.config().push_batch_docs == config.push_batch_docs
+            && client.config().upload_full_photos == config.upload_full_photos
+            && client.config().photo_chunk_bytes == config.photo_chunk_bytes
         {
             return Ok(client.clone());
         }
-        let mut config = core_lib::SyncConfig::new(server_url, token);
-        config.allow_insecure_http = allow_insecure_http;
         let client = core_lib::SyncClient::new(config)?;
         *cached = Some(client.clone());
         Ok(client)
+    }
+
+    /// Runs one sync on the library's thread (see `blocking.rs`), one sync
+    /// of this store at a time: a sync cancelled in the middle of a round
+    /// finishes that round before the next sync starts.
+    pub(crate) async fn run_sync(
+        self: Arc<Self>,
+        client: impl FnOnce(&Store) -> Result<core_lib::SyncClient> + Send + 'static,
+        listener: Option<Arc<dyn SyncListener>>,
+    ) -> Result<SyncProgress> {
+        blocking::run("sync", Cancel::new(), move |cancel| {
+            let _one_at_a_time = self
+                .sync_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let client = client(&self)?.with_cancel(cancel);
+            let mut report = |p: &core_lib::SyncProgress| {
+                if let Some(l) = &listener {
+                    l.on_progress((*p).into());
+                }
+            };
+            Ok(client.sync(self.core(), &mut report)?.into())
+        })
+        .await
     }
 }
 
@@ -187,12 +286,40 @@ impl Store {
 impl Store {
     /// Sets how the following sync calls connect (see [`SyncConfig`]):
     /// `setSyncConfig(SyncConfig(allowInsecureHttp = true))` for a server on
-    /// a test network reached over plain `http://`.
-    pub fn set_sync_config(&self, config: SyncConfig) {
+    /// a test network reached over plain `http://`. Throws `InvalidInput`
+    /// for `docsPerRound` or `photoChunkBytes` below 1.
+    pub fn set_sync_config(&self, config: SyncConfig) -> Result<()> {
+        if config.docs_per_round < 1 {
+            return Err(invalid(
+                "docs per round",
+                format!(
+                    "{} documents per round cannot push anything; give 1 or more (1000 by default)",
+                    config.docs_per_round
+                ),
+            ));
+        }
+        if config.photo_chunk_bytes < 1 {
+            return Err(invalid(
+                "photo chunk bytes",
+                format!(
+                    "{} bytes per photo request cannot send anything; give 1 or more (262144 by default)",
+                    config.photo_chunk_bytes
+                ),
+            ));
+        }
         *self
             .sync_config
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
+        Ok(())
+    }
+
+    /// How the sync calls connect now (`setSyncConfig`).
+    pub fn sync_config(&self) -> SyncConfig {
+        self.sync_config
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Syncs with the server at `serverUrl` (e.g. `https://sync.example`)
@@ -200,47 +327,47 @@ impl Store {
     /// change, pulls everything new in the device's scope, uploads the
     /// photos the server lacks and downloads the thumbnails of the cases on
     /// this device. Returns the final counters; `listener` (if given) sees
-    /// them as they grow.
+    /// them as they grow, on the library's syncing thread.
     ///
-    /// Blocks until done, for seconds on a slow network: call it from a
-    /// background thread. Network failures are retried with backoff; when
-    /// the attempts run out it throws `Offline` and every unsent change
-    /// stays for the next call — nothing is lost. Throws `NotAuthorized`
-    /// when the token is refused, `Sync` when the server rejects the
-    /// request; the message says what to do.
+    /// A `suspend` function: it runs on a thread of the library, so call it
+    /// from any coroutine. Cancel the coroutine to stop it: the sync stops
+    /// at the next round or photo chunk, keeping every round it completed
+    /// (nothing is half-applied), and the next `sync` goes on from there.
+    /// One sync of a store runs at a time; a second waits for the first.
+    ///
+    /// Network failures are retried with backoff; when the attempts run out
+    /// it throws `Offline` and every unsent change stays for the next call —
+    /// nothing is lost. Throws `NotAuthorized` when the token is refused,
+    /// `Sync` when the server rejects the request; the message says what to
+    /// do.
     #[uniffi::method(default(listener = None))]
-    pub fn sync(
-        &self,
+    pub async fn sync(
+        self: Arc<Self>,
         server_url: String,
         token: String,
         listener: Option<Arc<dyn SyncListener>>,
     ) -> Result<SyncProgress> {
-        let client = self.client(server_url, token)?;
-        let mut report = |p: &core_lib::SyncProgress| {
-            if let Some(l) = &listener {
-                l.on_progress((*p).into());
-            }
-        };
-        Ok(client.sync(self.core(), &mut report)?.into())
+        self.run_sync(move |store| store.client(server_url, token), listener)
+            .await
     }
 
-    /// Whether a case has reached the server (`onServer`), whether it has
-    /// changes not sent yet (`pending`), and whether the server refused it
-    /// (`refused`, with the `refusal`): the mark of a case in a list.
+    /// Where a case stands with the server: acknowledged (`onServer`),
+    /// changes not sent yet (`pending`), refused (`refused`, with the
+    /// `refusal`), and its photos taken here that reached the server. Every
+    /// case list carries the same in `CaseSummary.sync`: use that for lists.
     /// Throws `CaseNotFound`, `InvalidInput`.
-    pub fn case_sync_status(&self, case_id: String) -> Result<CaseSyncStatus> {
-        let id = parse_case_id(&case_id)?;
-        let core = self.core();
-        Ok(CaseSyncStatus::new(
-            core.case_sync_status(id)?,
-            core.refusal(&id.to_string())?,
-        ))
+    pub fn case_sync_state(&self, case_id: String) -> Result<SyncState> {
+        let id = parse_case_id(&case_id)?.to_string();
+        self.core()
+            .doc_sync(&id)?
+            .map(Into::into)
+            .ok_or_else(|| core_lib::Error::CaseNotFound(id).into())
     }
 
     /// How many documents (cases, zero reports) have changes the server
     /// has not acknowledged yet: what the next sync sends.
-    pub fn pending_count(&self) -> Result<u64> {
-        Ok(self.core().pending_count()?)
+    pub fn pending_count(&self) -> Result<i64> {
+        Ok(long(self.core().pending_count()?))
     }
 
     /// Imports a photo as the camera or gallery hands it over (JPEG, PNG or
@@ -249,11 +376,17 @@ impl Store {
     /// Returns the reference to put in `NewCase.photos` or an event. The
     /// same photo imported twice is stored once.
     ///
+    /// A `suspend` function: the image work (hundreds of milliseconds for a
+    /// 12-megapixel photo) runs on a thread of the library.
+    ///
     /// Throws `Photo` for an empty, damaged, unsupported (HEIC …) or
     /// oversized image; the message says what to do.
-    pub fn import_photo(&self, bytes: Vec<u8>) -> Result<PhotoRef> {
-        let options = core_lib::photo::PhotoOptions::default();
-        Ok(self.core().import_photo(&bytes, &options)?.into())
+    pub async fn import_photo(self: Arc<Self>, bytes: Vec<u8>) -> Result<PhotoRef> {
+        blocking::run("photo", Cancel::new(), move |_| {
+            let options = core_lib::photo::PhotoOptions::default();
+            Ok(self.core().import_photo(&bytes, &options)?.into())
+        })
+        .await
     }
 
     /// The photos of a case with their thumbnails: the report's, then each
@@ -281,21 +414,25 @@ impl Store {
 
     /// The full JPEG of a photo: from this device if it holds it, else
     /// downloaded from the server (checked against its hash, and kept for
-    /// next time). Blocks on the network: call it from a background thread.
+    /// next time). A `suspend` function; cancelling it stops the retries.
     ///
     /// Throws `Offline` when the server cannot be reached, `NotAuthorized`
     /// when it refuses the token, `Sync` when it does not hold the photo
     /// yet (the device that took it has not synced) or the photo is outside
     /// the device's scope; `InvalidInput` for a malformed hash.
-    pub fn fetch_photo(
-        &self,
+    pub async fn fetch_photo(
+        self: Arc<Self>,
         server_url: String,
         token: String,
         sha256: String,
     ) -> Result<Vec<u8>> {
-        Ok(self
-            .client(server_url, token)?
-            .fetch_photo(self.core(), &sha256)?)
+        blocking::run("photo", Cancel::new(), move |cancel| {
+            Ok(self
+                .client(server_url, token)?
+                .with_cancel(cancel)
+                .fetch_photo(self.core(), &sha256)?)
+        })
+        .await
     }
 }
 
@@ -362,7 +499,8 @@ mod tests {
         let sha = "ab".repeat(32);
         for _ in 0..3 {
             let err = store
-                .fetch_photo(url.clone(), "wgt_a".into(), sha.clone())
+                .client(url.clone(), "wgt_a".into())
+                .and_then(|c| Ok(c.fetch_photo(store.core(), &sha)?))
                 .unwrap_err();
             assert!(matches!(err, WanggeError::Sync(_)), "{err}");
         }
@@ -372,7 +510,9 @@ mod tests {
             "one pooled connection"
         );
         // Another token: another client, so another connection.
-        let _ = store.fetch_photo(url, "wgt_b".into(), sha);
+        let _ = store
+            .client(url, "wgt_b".into())
+            .and_then(|c| Ok(c.fetch_photo(store.core(), &sha)?));
         assert_eq!(connections.load(Ordering::SeqCst), 2);
     }
 }

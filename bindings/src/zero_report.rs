@@ -6,6 +6,7 @@ use wangge_core as core_lib;
 
 use crate::error::Result;
 use crate::model::{Actor, PhotoRef, parse_matter_id, photos_in, photos_out};
+use crate::sync::SyncState;
 
 /// One entry in a workstation's report for a day. A report is amended by
 /// further entries, never edited: two staff filing offline on two devices
@@ -68,7 +69,7 @@ impl ZeroReportEntry {
                 },
                 checklist_item,
                 description,
-                photos: photos_in(photos),
+                photos: photos_in(photos)?,
             },
             ZeroReportEntry::MatterWithdrawn {
                 matter_id: id,
@@ -162,6 +163,9 @@ pub struct ZeroReport {
     pub first_filed_at_ms: Option<i64>,
     /// Time of the latest entry (ms).
     pub last_amended_at_ms: Option<i64>,
+    /// Where the report stands with the server (reached the centre,
+    /// pending, refused, its matters' photos).
+    pub sync: SyncState,
 }
 
 impl From<core_lib::ZeroReport> for ZeroReport {
@@ -196,6 +200,7 @@ impl From<core_lib::ZeroReport> for ZeroReport {
                 .collect(),
             first_filed_at_ms: r.first_filed_at,
             last_amended_at_ms: r.last_amended_at,
+            sync: SyncState::local(),
         }
     }
 }

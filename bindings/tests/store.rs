@@ -7,6 +7,28 @@ use wangge_ffi::{
     Role, Store, SyncListener, SyncProgress, WanggeError, ZeroReportEntry, generate_device_id,
 };
 
+/// Awaits a future of the exported API on this thread, as a coroutine awaits it in Kotlin.
+fn block_on<T>(fut: impl std::future::Future<Output = T>) -> T {
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Notify(Mutex<mpsc::Sender<()>>);
+    impl Wake for Notify {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.lock().unwrap().send(());
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let waker = Waker::from(Arc::new(Notify(Mutex::new(tx))));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        rx.recv().unwrap();
+    }
+}
+
 /// 09:00 China Standard Time on 2026-03-16, a Monday.
 const MONDAY_9AM: i64 = 1_773_622_800_000;
 
@@ -167,16 +189,14 @@ impl SyncListener for Recorder {
 fn photos_and_a_failed_sync_through_the_exported_api() {
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_store(&dir);
-    let err = store.import_photo(vec![]).unwrap_err();
+    let err = block_on(store.clone().import_photo(vec![])).unwrap_err();
     assert!(matches!(err, WanggeError::Photo(_)), "{err}");
-    let err = store
-        .import_photo(b"GIF89a not a photo".to_vec())
-        .unwrap_err();
+    let err = block_on(store.clone().import_photo(b"GIF89a not a photo".to_vec())).unwrap_err();
     assert!(matches!(err, WanggeError::Photo(_)), "{err}");
 
     let id = store.record_case(officer(), new_case("A02-001")).unwrap();
     assert_eq!(store.pending_count().unwrap(), 1);
-    let status = store.case_sync_status(id.clone()).unwrap();
+    let status = store.case_sync_state(id.clone()).unwrap();
     assert!(!status.on_server && status.pending, "{status:?}");
     assert!(store.case_thumbnails(id).unwrap().is_empty());
     assert_eq!(store.photo_bytes("00".repeat(32)).unwrap(), None);
@@ -188,13 +208,12 @@ fn photos_and_a_failed_sync_through_the_exported_api() {
         .unwrap()
         .port();
     let recorder = std::sync::Arc::new(Recorder::default());
-    let err = store
-        .sync(
-            format!("http://127.0.0.1:{port}"),
-            "wgt_nothing".into(),
-            Some(recorder.clone()),
-        )
-        .unwrap_err();
+    let err = block_on(store.clone().sync(
+        format!("http://127.0.0.1:{port}"),
+        "wgt_nothing".into(),
+        Some(recorder.clone()),
+    ))
+    .unwrap_err();
     assert!(
         matches!(&err, WanggeError::Offline(m) if m.contains("cannot reach")),
         "{err}"

@@ -52,10 +52,12 @@ pub use hlc::{Clock, Hlc, ManualClock, SystemClock};
 pub use ids::{CaseId, DeviceId, EventId, MatterId};
 pub use model::{Actor, GpsFix, PhotoCapture, PhotoRef, Role, SourceChannel};
 pub use store::{
-    CaseQuery, CaseSummary, DeviceScope, DocRefusal, PhotoDiskUsage, Store, StoredPhoto, SyncStatus,
+    CaseDetail, CasePhoto, CaseQuery, CaseSummary, DeviceScope, DocRefusal, DocSync, ObserverId,
+    PhotoDiskUsage, PhotoUpload, PhotoUploads, Store, StoreChange, StoreObserver, StoredPhoto,
+    SyncStatus,
 };
 pub use sync::{
-    EnrolledPerson, Enrolment, PairedDevice, PairingPayload, SyncClient, SyncConfig, SyncError,
-    SyncProgress,
+    Cancel, EnrolledPerson, Enrolment, PairedDevice, PairingPayload, SyncClient, SyncConfig,
+    SyncError, SyncProgress,
 };
 pub use zero_report::{ZeroReport, ZeroReportEventKind};

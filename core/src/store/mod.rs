@@ -7,7 +7,9 @@
 //! app being killed and the phone losing power.
 
 mod catalog_meta;
+mod detail;
 mod docs;
+mod observe;
 mod pairing;
 mod photos;
 pub mod projection;
@@ -16,7 +18,9 @@ pub mod schema;
 mod scope;
 mod sync_state;
 
+pub use detail::{CaseDetail, CasePhoto, DocSync, PhotoUpload, PhotoUploads};
 pub use docs::COMPACT_AFTER;
+pub use observe::{ObserverId, StoreChange, StoreObserver};
 pub use photos::{PhotoDiskUsage, StoredPhoto};
 pub(crate) use photos::{PhotoPart, is_sha256_hex};
 pub use query::{CaseQuery, CaseSummary};
@@ -69,6 +73,8 @@ pub struct Store {
     /// from the server: every write is checked to be theirs, as the server
     /// will check it. `None` (the default) checks only roles.
     author: Mutex<Option<crate::authority::Author>>,
+    /// Who is told of committed changes ([`Store::observe`]).
+    observers: observe::ObserverSlot,
 }
 
 impl std::fmt::Debug for Writer {
@@ -172,6 +178,7 @@ impl Store {
             }),
             reader: Mutex::new(reader),
             author: Mutex::new(None),
+            observers: observe::ObserverSlot::default(),
         };
         // A paired device acts as its person from the start (see `Store::pair`).
         if let Some(author) = store
@@ -251,6 +258,11 @@ impl Store {
         projection::rebuild(&tx, &catalog, &self.actor)?;
         tx.commit()?;
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
+        drop(w);
+        self.notify(StoreChange {
+            all_cases: true,
+            ..StoreChange::default()
+        });
         Ok(true)
     }
 
@@ -308,11 +320,26 @@ impl Store {
         photos::index_refs(&tx, &doc_id, &header.photos)?;
         save_hlc(&tx, at)?;
         tx.commit()?;
+        drop(w);
+        self.notify(StoreChange::case(id));
         Ok(id)
     }
 
     /// Adds an event to a case, if the case's current state allows it.
     pub fn add_case_event(
+        &self,
+        case: CaseId,
+        by: &Actor,
+        kind: CaseEventKind,
+    ) -> Result<CaseRecord> {
+        let record = self.write_case_event(case, by, kind)?;
+        self.notify(StoreChange::case(case));
+        Ok(record)
+    }
+
+    /// [`Store::add_case_event`] without the notification (sent once the
+    /// writer is released).
+    fn write_case_event(
         &self,
         case: CaseId,
         by: &Actor,
@@ -465,6 +492,23 @@ impl Store {
         day: NaiveDate,
         kind: ZeroReportEventKind,
     ) -> Result<ZeroReport> {
+        let report = self.write_zero_report(by, workstation, day, kind)?;
+        self.notify(StoreChange {
+            zero_reports: vec![(workstation.to_owned(), day)],
+            sync_state: true,
+            ..StoreChange::default()
+        });
+        Ok(report)
+    }
+
+    /// [`Store::file_zero_report`] without the notification.
+    fn write_zero_report(
+        &self,
+        by: &Actor,
+        workstation: &str,
+        day: NaiveDate,
+        kind: ZeroReportEventKind,
+    ) -> Result<ZeroReport> {
         self.check_actor(by)?;
         if !matches!(by.role, Role::WorkstationStaff | Role::Centre) {
             return Err(Error::RoleNotAllowed {
@@ -580,8 +624,8 @@ impl Store {
     /// records next is ordered after them.
     pub fn merge_document(&self, doc_id: &str, bytes: &[u8]) -> Result<bool> {
         let incoming = EventDoc::load(doc_id, bytes, &self.actor)?;
-        let mut w = self.writer();
-        let w = &mut *w;
+        let mut w_guard = self.writer();
+        let w = &mut *w_guard;
         let tx = w
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -591,6 +635,14 @@ impl Store {
             sync_state::mark_dirty(&tx, doc_id)?;
             tx.commit()?;
             w.hlc = hlc;
+        } else {
+            drop(tx);
+        }
+        drop(w_guard);
+        if changed {
+            let mut change = StoreChange::sync_state();
+            change.add_doc(doc_id);
+            self.notify(change);
         }
         Ok(changed)
     }
@@ -662,6 +714,11 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = projection::rebuild(&tx, &self.catalog(), &self.actor)?;
         tx.commit()?;
+        drop(w);
+        self.notify(StoreChange {
+            all_cases: true,
+            ..StoreChange::default()
+        });
         Ok(n)
     }
 

@@ -63,6 +63,7 @@ impl Store {
         let json = serde_json::to_vec(&paired)
             .map_err(|e| Error::invalid("pairing", format!("cannot be stored: {e}")))?;
         set_meta(&self.writer().conn, "pairing", &json)?;
+        self.notify(crate::store::StoreChange::sync_state());
         Ok(true)
     }
 }

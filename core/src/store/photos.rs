@@ -32,7 +32,7 @@ use crate::photo::{
     EvidencePolicy, OriginalMetadata, PhotoEvidence, PhotoFormat, PhotoOptions,
     case_photo_evidence, prepare,
 };
-use crate::store::Store;
+use crate::store::{Store, StoreChange};
 
 /// Version 4: the photo store. See the module documentation for why the bytes are BLOBs.
 pub(crate) const V4: &str = "
@@ -323,7 +323,11 @@ pub(crate) fn index_refs<'a>(
     Ok(())
 }
 
-fn read_blob(conn: &Connection, part: PhotoPart, sha256: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_blob(
+    conn: &Connection,
+    part: PhotoPart,
+    sha256: &str,
+) -> Result<Option<Vec<u8>>> {
     let sql = match part {
         PhotoPart::Photo => "SELECT jpeg FROM photo_data WHERE sha256 = ?1",
         PhotoPart::Thumbnail => "SELECT jpeg FROM photo_thumbs WHERE sha256 = ?1",
@@ -384,6 +388,11 @@ impl Store {
         // thumbnail stored first, which is the one this device uploads.
         let stored = stored_ref(&tx, &p.sha256)?;
         tx.commit()?;
+        drop(w);
+        self.notify(StoreChange {
+            photos: true,
+            ..StoreChange::default()
+        });
         Ok(stored.unwrap_or(PhotoRef {
             bytes: p.jpeg.len() as u64,
             sha256: p.sha256,
@@ -572,7 +581,10 @@ impl Store {
             PhotoPart::Photo => "UPDATE photos SET photo_uploaded = 1 WHERE sha256 = ?1",
             PhotoPart::Thumbnail => "UPDATE photos SET thumb_uploaded = 1 WHERE sha256 = ?1",
         };
-        self.writer().conn.prepare_cached(sql)?.execute([sha256])?;
+        let n = self.writer().conn.prepare_cached(sql)?.execute([sha256])?;
+        if n > 0 {
+            self.notify(StoreChange::sync_state());
+        }
         Ok(())
     }
 
@@ -590,6 +602,11 @@ impl Store {
         tx.prepare_cached("DELETE FROM thumb_misses WHERE sha256 = ?1")?
             .execute([sha256])?;
         tx.commit()?;
+        drop(w);
+        self.notify(StoreChange {
+            photos: true,
+            ..StoreChange::default()
+        });
         Ok(())
     }
 
@@ -607,6 +624,10 @@ impl Store {
             .conn
             .prepare_cached("INSERT OR IGNORE INTO photo_data (sha256, jpeg) VALUES (?1, ?2)")?
             .execute(params![sha256, jpeg])?;
+        self.notify(StoreChange {
+            photos: true,
+            ..StoreChange::default()
+        });
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::doc::{EventDoc, decode_heads, encode_heads};
 use crate::error::{Error, Result};
 use crate::ids::CaseId;
-use crate::store::{Store, docs, get_meta, set_meta};
+use crate::store::{Store, StoreChange, docs, get_meta, set_meta};
 use crate::sync::protocol::{PushDoc, SyncResponse};
 
 /// Whether a document has reached the server.
@@ -144,11 +144,13 @@ impl Store {
     /// refusal stays shown until the server answers. False if the document
     /// was not refused.
     pub fn retry_refused(&self, doc_id: &str) -> Result<bool> {
-        let w = self.writer();
-        let n = w.conn.execute(
+        let n = self.writer().conn.execute(
             "UPDATE sync_state SET dirty = 1 WHERE doc_id = ?1 AND refused_code IS NOT NULL",
             [doc_id],
         )?;
+        if n > 0 {
+            self.notify(StoreChange::sync_state());
+        }
         Ok(n > 0)
     }
 
@@ -229,6 +231,8 @@ impl Store {
         )?;
         set_meta(&tx, "sync_cursor", b"0")?;
         tx.commit()?;
+        drop(w);
+        self.notify(StoreChange::sync_state());
         Ok(())
     }
 
@@ -249,6 +253,28 @@ impl Store {
             self.forget_server_state()?;
             return Ok(0);
         }
+        let (changed, change) = self.apply_round(pushed, response)?;
+        self.notify(change);
+        Ok(changed)
+    }
+
+    /// [`Store::apply_sync_response`] for an answer that is no reset, without
+    /// the notification: returns what changed, to be told once the writer is
+    /// released.
+    fn apply_round(
+        &self,
+        pushed: &[PreparedPush],
+        response: &SyncResponse,
+    ) -> Result<(usize, StoreChange)> {
+        // Pushes acknowledged, refused or to be sent again, and documents
+        // received, all change what the server holds; nothing else shows.
+        let mut change = StoreChange {
+            sync_state: !response.accepted.is_empty()
+                || !response.refused.is_empty()
+                || !response.resend.is_empty()
+                || !response.docs.is_empty(),
+            ..StoreChange::default()
+        };
         let mut w = self.writer();
         let w = &mut *w;
         let tx = w
@@ -304,6 +330,7 @@ impl Store {
             let merged = self.merge_into(&tx, &mut hlc, incoming, Some(d.kind))?;
             if merged.is_some() {
                 changed += 1;
+                change.add_doc(&d.doc_id);
             }
             let local_heads = match merged {
                 Some(doc) => doc.heads(),
@@ -327,6 +354,6 @@ impl Store {
         set_meta(&tx, "sync_cursor", response.cursor.to_string().as_bytes())?;
         tx.commit()?;
         w.hlc = hlc;
-        Ok(changed)
+        Ok((changed, change))
     }
 }

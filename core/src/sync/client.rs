@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::sync::Cancel;
 use crate::sync::protocol::{SyncRequest, SyncResponse};
 
 /// Where and how to sync. Its `Debug` output leaves the token out, so a
@@ -69,6 +70,10 @@ pub struct SyncConfig {
     /// (`res/xml/network_security_config.xml`). An unusable certificate fails
     /// [`SyncClient::new`] with [`SyncError::InvalidRootCertificate`].
     pub extra_root_certificates: Vec<String>,
+    /// Upload full photos. When off (a metered network), a sync sends the
+    /// documents and every thumbnail — what the centre needs first, and
+    /// small — and leaves the full photos for a sync that allows them.
+    pub upload_full_photos: bool,
 }
 
 impl std::fmt::Debug for SyncConfig {
@@ -89,6 +94,7 @@ impl std::fmt::Debug for SyncConfig {
                 "extra_root_certificates",
                 &self.extra_root_certificates.len(),
             )
+            .field("upload_full_photos", &self.upload_full_photos)
             .finish()
     }
 }
@@ -109,6 +115,7 @@ impl SyncConfig {
             photo_chunk_bytes: 256 << 10,
             allow_insecure_http: false,
             extra_root_certificates: Vec::new(),
+            upload_full_photos: true,
         }
     }
 
@@ -273,6 +280,12 @@ pub enum SyncError {
     /// configuration error: nothing was sent.
     #[error("the sync server URL is not usable ({0}); give the server's https:// address")]
     InvalidServerUrl(String),
+    /// The app cancelled the sync (or photo transfer): it stopped at a boundary, after the
+    /// last round it began had committed. Nothing is half-applied; the next sync goes on.
+    #[error(
+        "the sync was cancelled; everything the server acknowledged so far is kept, and the next sync sends the rest"
+    )]
+    Cancelled,
     /// Photos whose bytes the server refused (they do not match their hash: damaged storage).
     #[error(
         "the server refused {count} photo(s) of this device as damaged ({detail}); the other photos were sent. Re-take or re-import them"
@@ -398,6 +411,8 @@ pub struct SyncClient {
     config: SyncConfig,
     /// The catalog version the server's last sync answer named (`x-wangge-catalog`).
     pub(crate) announced_catalog: Arc<Mutex<Option<String>>>,
+    /// Checked at every boundary of a sync or transfer ([`SyncClient::with_cancel`]).
+    cancel: Cancel,
 }
 
 impl SyncClient {
@@ -425,7 +440,23 @@ impl SyncClient {
             http,
             config,
             announced_catalog: Arc::new(Mutex::new(None)),
+            cancel: Cancel::default(),
         })
+    }
+
+    /// This client (sharing its connections) with a cancellation flag: a sync or transfer
+    /// run with it stops at the next boundary once `cancel` is raised, with
+    /// [`SyncError::Cancelled`] (see [`Cancel`]).
+    pub fn with_cancel(&self, cancel: Cancel) -> SyncClient {
+        SyncClient {
+            cancel,
+            ..self.clone()
+        }
+    }
+
+    /// The cancellation flag this client checks.
+    pub(crate) fn cancel(&self) -> &Cancel {
+        &self.cancel
     }
 
     /// The configuration in use.
@@ -447,9 +478,10 @@ impl SyncClient {
         let mut delay = self.config.initial_backoff;
         let mut last = String::new();
         for attempt in 1..=self.config.max_attempts.max(1) {
+            self.cancel.check()?;
             if attempt > 1 {
                 progress.retries += 1;
-                std::thread::sleep(delay);
+                self.cancel.sleep(delay)?;
                 delay = (delay * 2).min(self.config.max_backoff);
             }
             let sent = build().bearer_auth(&self.config.token).send();
@@ -515,7 +547,8 @@ impl SyncClient {
     /// everything new in the device's scope, in as many rounds as needed,
     /// then uploads the photos the server lacks and downloads the
     /// thumbnails of the stored cases (see [`SyncClient::sync_photos`]).
-    /// `progress` is called after every round.
+    /// `progress` is called at the start, after every round, after every photo chunk the
+    /// server acknowledged, and at the end.
     pub fn sync(
         &self,
         store: &Store,
@@ -546,6 +579,8 @@ impl SyncClient {
         let mut sent_before = 0;
         let url = format!("{}/v1/sync", self.config.server_url.trim_end_matches('/'));
         loop {
+            // A round boundary: the previous round committed (or none began).
+            self.cancel.check()?;
             let pushed =
                 store.prepare_push(self.config.push_batch_docs, self.config.push_batch_bytes)?;
             let request = SyncRequest {
@@ -613,7 +648,7 @@ impl SyncClient {
         // photos, so a new checklist item's deadlines show as soon as its cases do.
         p.catalog_updated = self.follow_catalog(store, &mut p)?;
         // Photos after the documents: a case reaches the centre first, its photos follow.
-        self.sync_photos(store, &mut p)?;
+        self.sync_photos_reporting(store, &mut p, progress)?;
         progress(&p);
         Ok(p)
     }
@@ -723,6 +758,56 @@ EhDTFjLuMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgLknz6h1t\n\
 cK1d5DVdDUDCQUdacQ==\n\
 -----END CERTIFICATE-----\n\
 ";
+
+    #[test]
+    fn a_cancelled_sync_stops_before_its_next_request_and_keeps_everything() {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let device = crate::DeviceId::generate();
+        let store = Store::open(
+            dir.path().join("s.sqlite3"),
+            device,
+            Arc::new(crate::Catalog::demo().unwrap()),
+            Arc::new(crate::ManualClock::new(1_772_413_200_000)),
+        )
+        .unwrap();
+        let officer = crate::Actor {
+            id: "officer-017".into(),
+            role: crate::Role::GridOfficer,
+            unit: None,
+            device,
+        };
+        let fix = crate::GpsFix {
+            lat: 31.199_147_7,
+            lon: 121.427_325_5,
+            accuracy_m: 5.0,
+            fix_time_ms: store.now_ms(),
+        };
+        store
+            .record_case(
+                &officer,
+                crate::NewCase::from_handheld("A02-001", "摊贩", fix),
+            )
+            .unwrap();
+        // A port nothing listens on: an uncancelled sync would retry for seconds, then fail
+        // Offline; cancelled, it stops at once, before any request.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let client = SyncClient::new(SyncConfig::new(format!("http://127.0.0.1:{port}"), "t"))
+            .unwrap()
+            .with_cancel(cancel);
+        let mut reports = 0;
+        let err = client.sync(&store, &mut |_| reports += 1).unwrap_err();
+        assert!(matches!(err, Error::Sync(SyncError::Cancelled)), "{err}");
+        assert!(err.to_string().contains("next sync"), "{err}");
+        assert_eq!(reports, 1, "only the start was reported");
+        assert_eq!(store.pending_count().unwrap(), 1, "nothing lost");
+    }
 
     #[test]
     fn a_server_url_that_is_no_http_url_is_a_configuration_error() {

@@ -3,6 +3,7 @@
 //! See `docs/sync-protocol.md` for the protocol and [`client`] for how a
 //! device syncs.
 
+pub mod cancel;
 pub mod catalog;
 pub mod client;
 pub mod enrolment;
@@ -11,6 +12,7 @@ pub mod photos;
 pub mod protocol;
 pub mod wire;
 
+pub use cancel::Cancel;
 pub use client::{SyncClient, SyncConfig, SyncError, SyncProgress};
 pub use enrolment::{EnrolledPerson, Enrolment};
 pub use pairing::{PairedDevice, PairingPayload};

@@ -62,7 +62,18 @@ impl SyncClient {
     /// Photos the server refused as damaged do not stop the thumbnails from coming: the
     /// refusal is reported once both halves are done.
     pub fn sync_photos(&self, store: &Store, progress: &mut SyncProgress) -> Result<()> {
-        let uploaded = self.upload_photos(store, progress);
+        self.sync_photos_reporting(store, progress, &mut |_| {})
+    }
+
+    /// [`SyncClient::sync_photos`], calling `report` after every photo chunk the server
+    /// acknowledged (a 2G upload takes long enough to show it).
+    pub(crate) fn sync_photos_reporting(
+        &self,
+        store: &Store,
+        progress: &mut SyncProgress,
+        report: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<()> {
+        let uploaded = self.upload_photos_reporting(store, progress, report);
         if let Err(e) = &uploaded
             && !matches!(e, Error::Sync(SyncError::PhotosRefused { .. }))
         {
@@ -80,13 +91,24 @@ impl SyncClient {
     }
 
     /// Uploads every photo and thumbnail imported on this device that the server does not hold
-    /// yet, resuming each from the server's offset, and marks them uploaded.
+    /// yet (only the thumbnails without [`SyncConfig::upload_full_photos`](super::SyncConfig)),
+    /// resuming each from the server's offset, and marks them uploaded.
     ///
     /// A photo the server refuses as damaged (its bytes do not match its hash) is skipped so
     /// that the others still go; the call then ends with [`SyncError::PhotosRefused`]. Network
     /// failures end the call at once with [`SyncError::Offline`]; what the server holds so far
     /// stays there for the next attempt.
     pub fn upload_photos(&self, store: &Store, progress: &mut SyncProgress) -> Result<()> {
+        self.upload_photos_reporting(store, progress, &mut |_| {})
+    }
+
+    /// [`SyncClient::upload_photos`], calling `report` after every acknowledged chunk.
+    fn upload_photos_reporting(
+        &self,
+        store: &Store,
+        progress: &mut SyncProgress,
+        report: &mut dyn FnMut(&SyncProgress),
+    ) -> Result<()> {
         let mut refused: Vec<String> = Vec::new();
         for photo in store.photos_not_uploaded()? {
             let sha = &photo.photo.sha256;
@@ -96,10 +118,12 @@ impl SyncClient {
                 (PhotoPart::Photo, photo.photo_uploaded),
             ];
             for (part, done) in parts {
-                if done {
+                // Full photos wait for a sync that allows them (an unmetered network).
+                if done || (part == PhotoPart::Photo && !self.config().upload_full_photos) {
                     continue;
                 }
-                match self.upload_part(store, &photo, part, progress) {
+                self.cancel().check()?;
+                match self.upload_part(store, &photo, part, progress, report) {
                     Ok(()) => store.mark_uploaded(sha, part)?,
                     Err(e) if is_status(&e, 422) || is_status(&e, 400) => {
                         refused.push(format!("{sha}: {e}"));
@@ -125,6 +149,7 @@ impl SyncClient {
         photo: &StoredPhoto,
         part: PhotoPart,
         progress: &mut SyncProgress,
+        report: &mut dyn FnMut(&SyncProgress),
     ) -> Result<()> {
         let (sha, total, thumbnail_of) = match part {
             PhotoPart::Photo => (photo.photo.sha256.as_str(), photo.photo.bytes, None),
@@ -142,6 +167,8 @@ impl SyncClient {
                 progress.photos_sent += 1;
                 return Ok(());
             }
+            // A chunk boundary: what the server acknowledged so far stays there.
+            self.cancel().check()?;
             // A partial upload of another size is garbage (a photo has one size): start over,
             // which the server accepts at offset 0.
             let offset = match state.total {
@@ -171,6 +198,7 @@ impl SyncClient {
             match sent {
                 Ok(body) => {
                     progress.photo_bytes_sent += chunk.len() as u64;
+                    report(progress);
                     conflicts = 0;
                     state = serde_json::from_slice(&body)
                         .map_err(|e| protocol(format!("upload answer: {e}")))?;
@@ -191,6 +219,7 @@ impl SyncClient {
     /// took it has not synced) is skipped and tried again at the next sync.
     pub fn download_thumbnails(&self, store: &Store, progress: &mut SyncProgress) -> Result<()> {
         for sha in store.thumbnails_missing(MAX_THUMBNAILS_PER_SYNC)? {
+            self.cancel().check()?;
             let url = self.photos_url(&format!("{sha}/thumbnail"));
             match self.send_with_retry(&|| self.http().get(&url), progress) {
                 Ok(jpeg) => {

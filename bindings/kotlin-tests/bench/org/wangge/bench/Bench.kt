@@ -61,7 +61,7 @@ fun main(args: Array<String>) {
     println("%-44s %.2f s".format("  total for 1,000", recordNs.sum() / 1e9))
 
     // List 1,000 cases in one call.
-    val query = CaseQuery(limit = 1000u)
+    val query = CaseQuery(limit = 1000)
     check(store.cases(query).size == 1000) { "expected 1,000 cases" }
     repeat(20) { store.cases(query) } // warm-up (JIT, statement cache)
     val listNs = List(50) {

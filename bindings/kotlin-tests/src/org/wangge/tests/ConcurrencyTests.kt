@@ -39,7 +39,7 @@ fun concurrencyTests() = Suite("threads and the store's life").apply {
                         store.myOpenCases(me.id, listOf())
                         store.getCase(id)
                         check(catalog.lookupGrid(fixW06U2()) is GridMatch.Inside)
-                        check(catalog.checklistItemCount() == 224u)
+                        check(catalog.checklistItemCount() == 224)
                         try {
                             store.getCase("0190f5a2-7c3e-7d41-9b7e-3f0c2a1d4e5f")
                             failures += AssertionError("an unknown case was found")
@@ -57,7 +57,7 @@ fun concurrencyTests() = Suite("threads and the store's life").apply {
         if (failures.isNotEmpty()) throw AssertionError("${failures.size} failures; first: ${failures[0]}", failures[0])
         val total = threads * perThread
         assertEq(total, ids.toSet().size, "distinct case ids")
-        val all = store.cases(CaseQuery(limit = 1000u))
+        val all = store.cases(CaseQuery(limit = 1000))
         assertEq(total, all.size, "cases stored")
         assertEq(threads * 5, all.count { it.status == CaseStatus.HANDLED }, "handled on the spot")
         for (n in 0 until threads) {

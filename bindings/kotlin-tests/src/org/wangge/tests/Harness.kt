@@ -1,18 +1,20 @@
-// A tiny test runner: no Gradle, no JUnit. Each test is a named block; a
-// failure is any exception. The closing line, "N passed, M failed", is what
+// A tiny test runner: no Gradle, no JUnit. Each test is a named block (a
+// suspend block, run with runBlocking, so it calls the library's suspend
+// functions directly); a failure is any exception. The closing line, "N passed, M failed", is what
 // scripts/test-kotlin.sh and CI read.
 package org.wangge.tests
 
 import kotlin.system.exitProcess
+import kotlinx.coroutines.runBlocking
 
 /** One named test. */
-class TestCase(val name: String, val body: () -> Unit)
+class TestCase(val name: String, val body: suspend () -> Unit)
 
 /** Collects tests: `suite.test("name") { ... }`. */
 class Suite(val name: String) {
     val tests = mutableListOf<TestCase>()
 
-    fun test(name: String, body: () -> Unit) {
+    fun test(name: String, body: suspend () -> Unit) {
         tests += TestCase(name, body)
     }
 }
@@ -33,7 +35,7 @@ fun runSuites(label: String, suites: List<Suite>, args: Array<String>) {
             if (filter != null && !t.name.contains(filter)) continue
             val started = System.nanoTime()
             try {
-                t.body()
+                runBlocking { t.body() }
                 passed++
                 println("  ok    ${t.name} (${(System.nanoTime() - started) / 1_000_000} ms)")
             } catch (e: Throwable) {

@@ -89,7 +89,7 @@ fun officerDayTests() = Suite("the officer's day, offline").apply {
         assertEq(3, store.cases(CaseQuery(mine = Mine("officer-017"))).size, "everything the officer reported")
         assertEq(0, store.cases(CaseQuery(mine = Mine("cg-31", listOf("城管中队")), openOnly = true)).size, "the team holds nothing open")
         val counts = store.statusCounts().associate { it.status to it.count }
-        assertEq(mapOf(CaseStatus.DISPATCHED to 1uL, CaseStatus.HANDLED to 1uL, CaseStatus.CLOSED to 1uL), counts, "status counts")
+        assertEq(mapOf(CaseStatus.DISPATCHED to 1L, CaseStatus.HANDLED to 1L, CaseStatus.CLOSED to 1L), counts, "status counts")
         store.close()
     }
 

@@ -45,8 +45,8 @@ fun pairingTests() = Suite("pairing and transport, against a real server").apply
                 phone.store.workstationsWithoutReport(today), "missing filings of the block only")
 
             val progress = phone.store.syncPaired()
-            assertEq(1uL, progress.docsSent, "sent with the kept token")
-            assertEq(true, phone.store.caseSyncStatus(id).onServer, "on the server")
+            assertEq(1L, progress.docsSent, "sent with the kept token")
+            assertEq(true, phone.store.caseSyncState(id).onServer, "on the server")
 
             val other = TestStore()
             assertThrows<WanggeException.PairingRefused> { other.store.pair(server.url, code) }

@@ -69,14 +69,14 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             // The workstation's own device files its zero report and syncs.
             val workstation = TestStore(deviceId = w.deviceId).store
             workstation.fileZeroReport(wsStaff, "XT-W01", today, ZeroReportEntry.Filed(nothingToReport = true))
-            assertEq(1uL, workstation.sync(server.url, w.token).docsSent, "the zero report sent")
+            assertEq(1L, workstation.sync(server.url, w.token).docsSent, "the zero report sent")
             workstation.close()
 
             // Offline: a photo, a case carrying it, a second case.
             val jpeg = smallJpeg()
             val photo: PhotoRef = store.importPhoto(jpeg)
-            assertEq(64u, photo.width, "width")
-            assertEq(48u, photo.height, "height")
+            assertEq(64, photo.width, "width")
+            assertEq(48, photo.height, "height")
             assertEq(64, photo.sha256.length, "sha256")
             assertEq(photo, store.importPhoto(jpeg), "the same photo twice is stored once")
             val vendor = store.recordCase(
@@ -84,33 +84,33 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
                 NewCase("A02-001", "菜场门口流动摊贩占道经营", gps = fixW01U1(), photos = listOf(photo)),
             )
             val garbage = store.recordCase(officer, NewCase("A01-001", "垃圾箱旁暴露垃圾", gps = fixW01U1()))
-            assertEq(2uL, store.pendingCount(), "pending before sync")
+            assertEq(2L, store.pendingCount(), "pending before sync")
             assertEq(listOf(photo), store.caseThumbnails(vendor).map { it.photo }, "own thumbnail")
             assertThat(store.photoBytes(photo.sha256)?.size == photo.bytes.toInt()) { "photo bytes held" }
 
             val sent = store.sync(server.url, a.token)
-            assertEq(2uL, sent.docsSent, "docs sent")
-            assertEq(0uL, sent.docsRefused, "nothing refused")
-            assertEq(1uL, sent.docsReceived, "the workstation's zero report")
-            assertEq(0uL, sent.docsPending, "nothing pending")
-            assertThat(sent.photosSent >= 2uL) { "photo and thumbnail uploaded: $sent" }
+            assertEq(2L, sent.docsSent, "docs sent")
+            assertEq(0L, sent.docsRefused, "nothing refused")
+            assertEq(1L, sent.docsReceived, "the workstation's zero report")
+            assertEq(0L, sent.docsPending, "nothing pending")
+            assertThat(sent.photosSent >= 2L) { "photo and thumbnail uploaded: $sent" }
             assertThat(sent.photoBytesSent >= photo.bytes) { "photo bytes sent: $sent" }
-            assertEq(0uL, store.pendingCount(), "pending after sync")
+            assertEq(0L, store.pendingCount(), "pending after sync")
 
             // The second device, whose scope covers block XT-B1.
             val second = TestStore(deviceId = b.deviceId)
             val other = second.store
             assertThrows<WanggeException.CaseNotFound> { other.getCase(vendor) }
             val got = other.sync(server.url, b.token, null)
-            assertEq(3uL, got.docsReceived, "docs received: $got")
-            assertThat(got.photosReceived >= 1uL) { "thumbnail received: $got" }
+            assertEq(3L, got.docsReceived, "docs received: $got")
+            assertThat(got.photosReceived >= 1L) { "thumbnail received: $got" }
             val seen = other.getCase(vendor)
             assertEq(a.deviceId, seen.header.reporterDeviceId, "reported on the first device")
             assertEq("XT-W01-U1", seen.header.grid?.cell, "grid")
             assertEq(listOf(photo), seen.header.photos, "photo reference")
             assertEq(setOf(vendor, garbage), other.casesInGrid("XT-W01").map { it.id }.toSet(), "cases in XT-W01")
             assertEq(true, other.zeroReport("XT-W01", today)?.nothingToReport, "the zero report")
-            assertEq(true, other.caseSyncStatus(vendor).onServer, "received cases are on the server")
+            assertEq(true, other.caseSyncState(vendor).onServer, "received cases are on the server")
 
             // The second device judges the photo's evidence as the first does: the capture
             // facts travel in the case. This encoder writes no EXIF, hence both flags.
@@ -154,27 +154,28 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             val result = store.sync(server.url, a.token, recorder)
             val reports = recorder.reports
             assertThat(reports.size >= 2) { "at least the start and one round: $reports" }
-            assertEq(6uL, reports.first().docsPending, "pending at the start")
-            assertEq(0uL, reports.first().docsSent, "nothing sent at the start")
+            assertEq(6L, reports.first().docsPending, "pending at the start")
+            assertEq(0L, reports.first().docsSent, "nothing sent at the start")
             assertEq(result, reports.last(), "the last report is the result")
-            assertEq(6uL, result.docsSent, "docs sent")
-            assertEq(0uL, result.docsPending, "pending at the end")
-            assertThat(result.rounds >= 1u) { "rounds: $result" }
-            assertThat(result.bytesSent > 0uL && result.bytesReceived > 0uL) { "bytes both ways: $result" }
-            assertThat(result.photosSent >= 2uL && result.photoBytesSent > 0uL) { "photo upload counted: $result" }
-            assertEq(0u, result.retries, "no retries against a local server")
+            assertEq(6L, result.docsSent, "docs sent")
+            assertEq(0L, result.docsPending, "pending at the end")
+            assertThat(result.rounds >= 1) { "rounds: $result" }
+            assertThat(result.bytesSent > 0L && result.bytesReceived > 0L) { "bytes both ways: $result" }
+            assertThat(result.photosSent >= 2L && result.photoBytesSent > 0L) { "photo upload counted: $result" }
+            assertEq(0, result.retries, "no retries against a local server")
             for ((before, after) in reports.zipWithNext()) {
                 assertThat(after.docsSent >= before.docsSent && after.bytesSent >= before.bytesSent) {
                     "counters only grow: $before → $after"
                 }
                 assertThat(after.docsPending <= before.docsPending) { "pending only shrinks: $before → $after" }
             }
-            assertThat(recorder.threads.all { it == caller }) { "called on the syncing thread: ${recorder.threads}" }
+            // The library's syncing thread (JNA names it anew at each call), never the caller's.
+            assertThat(caller !in recorder.threads) { "called off the caller's thread ($caller): ${recorder.threads}" }
 
             // Nothing new: a second sync sends nothing.
             val again = store.sync(server.url, a.token, Recorder())
-            assertEq(0uL, again.docsSent, "nothing to send the second time")
-            assertEq(0uL, again.photosSent, "no photo sent twice")
+            assertEq(0L, again.docsSent, "nothing to send the second time")
+            assertEq(0L, again.photosSent, "no photo sent twice")
             store.close()
         }
     }
@@ -185,16 +186,16 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             val t = TestStore(deviceId = a.deviceId)
             val store = t.store
             val id = store.recordCase(officer, NewCase("A01-001", "暴露垃圾", gps = fixW01U1()))
-            assertEq(1uL, store.pendingCount(), "pending")
+            assertEq(1L, store.pendingCount(), "pending")
             assertThrows<WanggeException.NotAuthorized> { store.sync(server.url, unknownToken) }
                 .says("refused this device's token", "enrol the device again")
-            assertEq(1uL, store.pendingCount(), "still pending after the refusal")
-            assertEq(false, store.caseSyncStatus(id).onServer, "not on the server")
+            assertEq(1L, store.pendingCount(), "still pending after the refusal")
+            assertEq(false, store.caseSyncState(id).onServer, "not on the server")
             assertThrows<WanggeException.NotAuthorized> { store.fetchPhoto(server.url, unknownToken, "ab".repeat(32)) }
             // A photo nobody uploaded: the token is fine, the photo is not there.
             assertThrows<WanggeException.Sync> { store.fetchPhoto(server.url, a.token, "ab".repeat(32)) }
-            assertEq(1uL, store.sync(server.url, a.token).docsSent, "sent with the right token")
-            assertEq(0uL, store.pendingCount(), "pending after")
+            assertEq(1L, store.sync(server.url, a.token).docsSent, "sent with the right token")
+            assertEq(0L, store.pendingCount(), "pending after")
             store.close()
         }
     }
@@ -210,10 +211,10 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             .says("cannot reach the sync server", "changes are kept")
         val ms = (System.nanoTime() - started) / 1_000_000
         assertThat(ms < 30_000) { "gave up after its retries, in $ms ms" }
-        assertEq(2uL, store.pendingCount(), "nothing lost")
-        assertEq(2uL, recorder.reports.first().docsPending, "the listener saw the start")
-        assertEq(false, store.caseSyncStatus(id).onServer, "not on the server")
-        assertEq(true, store.caseSyncStatus(id).pending, "still pending")
+        assertEq(2L, store.pendingCount(), "nothing lost")
+        assertEq(2L, recorder.reports.first().docsPending, "the listener saw the start")
+        assertEq(false, store.caseSyncState(id).onServer, "not on the server")
+        assertEq(true, store.caseSyncState(id).pending, "still pending")
         store.close()
     }
 
@@ -223,21 +224,21 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             val t = TestStore(deviceId = a.deviceId)
             val store = t.store
             val id = store.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1()))
-            val before = store.caseSyncStatus(id)
+            val before = store.caseSyncState(id)
             assertEq(false, before.onServer, "before: on server")
             assertEq(true, before.pending, "before: pending")
             store.sync(server.url, a.token)
-            val after = store.caseSyncStatus(id)
+            val after = store.caseSyncState(id)
             assertEq(true, after.onServer, "after: on server")
             assertEq(false, after.pending, "after: pending")
             store.addEvent(id, officer, CaseEventKind.Comment("摊贩已离开"))
-            val changed = store.caseSyncStatus(id)
+            val changed = store.caseSyncState(id)
             assertEq(true, changed.onServer, "a new event: still on server")
             assertEq(true, changed.pending, "a new event: pending")
-            assertEq(1uL, store.pendingCount(), "one document pending")
+            assertEq(1L, store.pendingCount(), "one document pending")
             store.sync(server.url, a.token)
-            assertEq(false, store.caseSyncStatus(id).pending, "the event reached the server")
-            assertThrows<WanggeException.InvalidInput> { store.caseSyncStatus("not-an-id") }
+            assertEq(false, store.caseSyncState(id).pending, "the event reached the server")
+            assertThrows<WanggeException.InvalidInput> { store.caseSyncState("not-an-id") }
             store.close()
         }
     }
@@ -249,11 +250,11 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
         assertThrows<WanggeException.Photo> { store.importPhoto("GIF89a, not a photo".toByteArray()) }
         val jpeg = smallJpeg()
         assertThrows<WanggeException.Photo> { store.importPhoto(jpeg.copyOf(jpeg.size / 2)) }
-        val unknown = PhotoRef("ab".repeat(32), 1000u, 64u, 48u)
+        val unknown = PhotoRef("ab".repeat(32), 1000L, 64, 48)
         assertThrows<WanggeException.UnknownPhoto> {
             store.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(unknown)))
         }.says("import_photo")
-        assertEq(0uL, store.pendingCount(), "nothing recorded")
+        assertEq(0L, store.pendingCount(), "nothing recorded")
         store.close()
     }
 
@@ -267,11 +268,11 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             // The register takes the grid_officer role away before the device syncs.
             server.importRoster(listOf(officerPerson.copy(roles = listOf("street_official"))))
             val refusedSync = store.sync(server.url, a.token)
-            assertEq(1uL, refusedSync.docsRefused, "docs refused: $refusedSync")
-            assertEq(0uL, refusedSync.docsSent, "nothing accepted")
-            assertEq(0uL, refusedSync.docsPending, "a refused document is not pending")
+            assertEq(1L, refusedSync.docsRefused, "docs refused: $refusedSync")
+            assertEq(0L, refusedSync.docsSent, "nothing accepted")
+            assertEq(0L, refusedSync.docsPending, "a refused document is not pending")
 
-            val status = store.caseSyncStatus(id)
+            val status = store.caseSyncState(id)
             assertEq(false, status.onServer, "not on the server")
             assertEq(false, status.pending, "not pending")
             assertEq(true, status.refused, "refused")
@@ -283,18 +284,18 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
             assertThat(refusal.atMs > 0) { "when: ${refusal.atMs}" }
             assertEq(listOf(refusal), store.refusedDocuments(), "the refused documents")
             assertEq("菜场门口流动摊贩占道经营", store.getCase(id).header.description, "still readable here")
-            assertEq(0uL, store.sync(server.url, a.token).docsRefused, "not sent again by itself")
-            assertEq(true, store.caseSyncStatus(id).refused, "still refused")
+            assertEq(0L, store.sync(server.url, a.token).docsRefused, "not sent again by itself")
+            assertEq(true, store.caseSyncState(id).refused, "still refused")
 
             // The register gives the role back; the officer retries.
             server.importRoster(listOf(officerPerson))
             assertEq(true, store.retryRefused(id), "retry")
-            assertEq(1uL, store.pendingCount(), "pending again")
-            assertEq(true, store.caseSyncStatus(id).refused, "refused until the server answers")
+            assertEq(1L, store.pendingCount(), "pending again")
+            assertEq(true, store.caseSyncState(id).refused, "refused until the server answers")
             val retried = store.sync(server.url, a.token)
-            assertEq(1uL, retried.docsSent, "sent: $retried")
-            assertEq(0uL, retried.docsRefused, "not refused")
-            val after = store.caseSyncStatus(id)
+            assertEq(1L, retried.docsSent, "sent: $retried")
+            assertEq(0L, retried.docsRefused, "not refused")
+            val after = store.caseSyncState(id)
             assertEq(true, after.onServer, "on the server")
             assertEq(false, after.refused, "the refusal cleared")
             assertEq(null, after.refusal, "no refusal")
@@ -327,10 +328,10 @@ fun syncTests() = Suite("sync and photos, against a real server").apply {
                 .says("officer-099", officer.id)
             assertThrows<WanggeException.NotAllowed> { store.recordCase(officer.copy(unit = "网格二组"), vendor) }
             assertThrows<WanggeException.NotAllowed> { store.addEvent(id, cityTeam, CaseEventKind.Comment("不是本人")) }
-            assertEq(1uL, store.pendingCount(), "nothing written by the others")
+            assertEq(1L, store.pendingCount(), "nothing written by the others")
             store.setAuthor(null)
             store.recordCase(stranger, vendor)
-            assertEq(2uL, store.pendingCount(), "without an author, the device writes as anyone")
+            assertEq(2L, store.pendingCount(), "without an author, the device writes as anyone")
 
             assertThrows<WanggeException.NotAuthorized> { store.enrolment(server.url, unknownToken) }
             assertThrows<WanggeException.Offline> { store.enrolment("http://127.0.0.1:${freePort()}", a.token) }

@@ -3,7 +3,12 @@
 // it), and the actions the signed-in person may take.
 package org.wangge.demo
 
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.conflate
+import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
@@ -45,9 +50,11 @@ data class PhotoRow(
     val attachedAt: String,
     /** `拍摄于上报前 72 小时` …; empty when nothing is suspicious. */
     val warnings: List<String>,
+    /** 已上传, 缩略图已上传，原图待同步, 待上传, or 他人设备拍摄. */
+    val upload: String = "",
 ) {
     override fun equals(other: Any?): Boolean = other is PhotoRow && other.sha256 == sha256 &&
-        other.warnings == warnings && other.attachedAt == attachedAt &&
+        other.warnings == warnings && other.attachedAt == attachedAt && other.upload == upload &&
         (other.thumbnail?.contentEquals(thumbnail) ?: (thumbnail == null))
 
     override fun hashCode(): Int = sha256.hashCode()
@@ -71,17 +78,33 @@ data class CaseDetailState(
     val photos: List<PhotoRow> = emptyList(),
     /** Where the case stands with the server; a refused case says why. `null` before loading. */
     val sync: SyncBadge? = null,
+    /** 照片 1/2 已上传: the photos taken here that reached the server; `null` without any. */
+    val photoSync: String? = null,
     val actions: List<CaseAction> = emptyList(),
     val error: String? = null,
 )
 
-/** The case detail screen's logic. */
+/**
+ * The case detail screen's logic. Each load is one call (`caseDetail`): the
+ * case, its photos with their evidence and upload state, and its sync state.
+ */
 class CaseDetailViewModel(private val session: Session) {
     private val _state = MutableStateFlow(CaseDetailState())
     val state: StateFlow<CaseDetailState> = _state.asStateFlow()
 
     /** Loads a case. */
-    suspend fun load(caseId: String) = act(caseId) { it.getCase(caseId) }
+    suspend fun load(caseId: String) = act(caseId) {}
+
+    /**
+     * Reloads the case shown whenever it changes (a sync brought an event),
+     * its sync state changes, or a thumbnail arrives, until [scope] ends.
+     */
+    fun watch(scope: CoroutineScope): Job = scope.launch {
+        session.changes
+            .filter { c -> _state.value.caseId.let { id -> id != null && (id in c.cases || c.allCases || c.syncState || c.photos) } }
+            .conflate()
+            .collect { _state.value.caseId?.let { load(it) } }
+    }
 
     /** The grid team handled it on the spot (where the checklist allows). */
     suspend fun handleOnSpot(note: String) = add(CaseEventKind.HandledOnSpot(note))
@@ -105,10 +128,7 @@ class CaseDetailViewModel(private val session: Session) {
      */
     suspend fun retrySync() {
         val id = _state.value.caseId ?: return
-        act(id) { store ->
-            store.retryRefused(id)
-            store.getCase(id)
-        }
+        act(id) { store -> store.retryRefused(id) }
     }
 
     private suspend fun add(kind: CaseEventKind) {
@@ -116,21 +136,23 @@ class CaseDetailViewModel(private val session: Session) {
         act(id) { it.addEvent(id, session.me, kind) }
     }
 
-    private suspend fun act(caseId: String, call: (org.wangge.core.Store) -> CaseRecord) {
+    /** Runs [write] (if any), then reads the case with everything shown in one call. */
+    private suspend fun act(caseId: String, write: (org.wangge.core.Store) -> Unit) {
         try {
             _state.value = session.call { store ->
-                val record = call(store)
-                val thumbnails = store.caseThumbnails(caseId).associate { it.photo.sha256 to it.jpeg }
-                val photos = store.photoEvidence(caseId).map { e ->
+                write(store)
+                val detail = store.caseDetail(caseId)
+                val photos = detail.photos.map { p ->
                     PhotoRow(
-                        sha256 = e.photo.sha256,
-                        thumbnail = thumbnails[e.photo.sha256],
-                        attachedAt = cstTime(e.attachedAtMs),
-                        warnings = e.flags.map(::evidenceLabel),
+                        sha256 = p.photo.sha256,
+                        thumbnail = p.thumbnail,
+                        attachedAt = cstTime(p.attachedAtMs),
+                        warnings = p.flags.map(::evidenceLabel),
+                        upload = uploadLabel(p.upload),
                     )
                 }
-                val sync = SyncBadge.of(store.caseSyncStatus(caseId))
-                render(record, store.nowMs(), sync).copy(photos = photos)
+                render(detail.case, store.nowMs(), SyncBadge.of(detail.sync))
+                    .copy(photos = photos, photoSync = photoLabel(detail.sync.photos, detail.sync.photosOnServer))
             }
         } catch (e: WanggeException) {
             _state.update { it.copy(caseId = it.caseId ?: caseId, error = e.screenMessage()) }

@@ -8,6 +8,7 @@ import java.time.format.DateTimeFormatter
 import org.wangge.core.CaseEventKind
 import org.wangge.core.CaseStatus
 import org.wangge.core.EvidenceFlag
+import org.wangge.core.PhotoUpload
 import org.wangge.core.RefusalCode
 import org.wangge.core.Role
 import org.wangge.core.TimeLimit
@@ -121,6 +122,14 @@ fun roleLabel(role: Role): String = when (role) {
     Role.CENTRE -> "管理中心"
     Role.HANDLING_UNIT -> "处置单位"
     Role.SUPERVISOR -> "督察"
+}
+
+/** Where a photo stands with the server, in words. */
+fun uploadLabel(upload: PhotoUpload): String = when (upload) {
+    PhotoUpload.ON_SERVER -> "已上传"
+    PhotoUpload.THUMBNAIL_ON_SERVER -> "缩略图已上传，原图待同步"
+    PhotoUpload.WAITING -> "待上传"
+    PhotoUpload.OTHER_DEVICE -> "他人设备拍摄"
 }
 
 /** What a supervisor should check about a photo, in words. */

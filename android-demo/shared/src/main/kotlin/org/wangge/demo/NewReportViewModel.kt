@@ -103,7 +103,7 @@ class NewReportViewModel(private val session: Session) {
      */
     suspend fun attachPhoto(bytes: ByteArray) {
         try {
-            val photo = session.call { it.importPhoto(bytes) }
+            val photo = session.store.importPhoto(bytes)
             _state.update { s ->
                 val photos = if (s.photos.any { it.sha256 == photo.sha256 }) s.photos else s.photos + photo
                 s.copy(photos = photos, error = null)

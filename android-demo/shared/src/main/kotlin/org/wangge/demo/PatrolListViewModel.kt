@@ -2,7 +2,12 @@
 // urgent first; overdue ones flagged; a search box.
 package org.wangge.demo
 
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.conflate
+import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
@@ -34,6 +39,10 @@ data class PatrolRow(
     val overdue: Boolean,
     /** Who must act now, e.g. 城管中队. */
     val holders: String,
+    /** 已上报中心, 待同步（仅在本机）, 服务器拒收：… — read with the list, no call per row. */
+    val sync: String = "",
+    /** 照片 1/2 已上传, or `null` without photos taken here. */
+    val photos: String? = null,
 )
 
 /** What the patrol list screen shows. */
@@ -50,6 +59,17 @@ data class PatrolListState(
 class PatrolListViewModel(private val session: Session) {
     private val _state = MutableStateFlow(PatrolListState())
     val state: StateFlow<PatrolListState> = _state.asStateFlow()
+
+    /**
+     * Keeps the list current: reloads it when cases or their sync state
+     * change (recorded here, received by a sync, acknowledged by the
+     * server), until [scope] ends. No polling: the store tells of each
+     * committed change, and changes that arrive during a reload are folded
+     * into the next one.
+     */
+    fun watch(scope: CoroutineScope): Job = scope.launch {
+        session.changes.filter { it.touchesCaseLists() }.conflate().collect { refresh() }
+    }
 
     /** Shows another list and reloads it. */
     suspend fun show(filter: PatrolFilter) {
@@ -94,6 +114,8 @@ class PatrolListViewModel(private val session: Session) {
             deadline = deadline(c, now),
             overdue = c.overdue,
             holders = c.holders.joinToString("、"),
+            sync = SyncBadge.of(c.sync).label,
+            photos = photoLabel(c.sync.photos, c.sync.photosOnServer),
         )
     }
 

@@ -3,6 +3,7 @@ package org.wangge.demo
 
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.withContext
 import org.wangge.core.Actor
 import org.wangge.core.Catalog
@@ -10,6 +11,7 @@ import org.wangge.core.EnrolledPerson
 import org.wangge.core.PairedDevice
 import org.wangge.core.Role
 import org.wangge.core.Store
+import org.wangge.core.StoreChange
 import org.wangge.core.WanggeException
 
 /** The server says this device is enrolled to nobody: an administrator must enrol it to a person. */
@@ -33,8 +35,17 @@ class Session(
     /** The street's reference data (checklist, grids), read-only and cheap to share. */
     val catalog: Catalog = store.catalog()
 
-    /** Runs a store call on [io]. */
+    /**
+     * Runs a store call on [io]: the quick blocking calls (one SQLite
+     * transaction). The long ones (`sync`, `importPhoto`, `fetchPhoto`,
+     * `enrolment`, `pair`) are suspend functions of the store itself, which
+     * run on a thread of the library; a cancelled `sync` stops at its next
+     * round or photo chunk.
+     */
     suspend fun <T> call(block: (Store) -> T): T = withContext(io) { block(store) }
+
+    /** The store's committed changes (see [Store.changes]). */
+    val changes: Flow<StoreChange> get() = store.changes()
 
     companion object {
         /**
@@ -53,7 +64,7 @@ class Session(
             role: Role? = null,
             io: CoroutineDispatcher = Dispatchers.IO,
         ): Session {
-            val enrolment = withContext(io) { store.enrolment(serverUrl, token) }
+            val enrolment = store.enrolment(serverUrl, token)
             val person = enrolment.person
                 ?: throw NotEnrolledException("device ${enrolment.deviceId} is enrolled to nobody")
             val acting = role ?: person.roles.firstOrNull()
@@ -82,7 +93,7 @@ class Session(
             role: Role? = null,
             io: CoroutineDispatcher = Dispatchers.IO,
         ): Session {
-            val paired = withContext(io) { store.pair(serverUrl, code, deviceName) }
+            val paired = store.pair(serverUrl, code, deviceName)
             return signIn(store, paired, role, io)
                 ?: throw NotEnrolledException("the pairing names no person this app can act as")
         }

@@ -4,12 +4,21 @@
 // refused by it ("服务器拒收"), and the refused documents with a retry.
 package org.wangge.demo
 
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.conflate
+import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import org.wangge.core.CaseQuery
-import org.wangge.core.CaseSyncStatus
+import org.wangge.core.CaseSummary
+import org.wangge.core.SyncState
 import org.wangge.core.DocRefusal
 import org.wangge.core.RefusalCode
 import org.wangge.core.SyncListener
@@ -55,7 +64,7 @@ sealed class SyncBadge {
 
     companion object {
         /** The badge of a case's sync status. */
-        fun of(status: CaseSyncStatus): SyncBadge = of(status.onServer, status.pending, status.refusal)
+        fun of(status: SyncState): SyncBadge = of(status.onServer, status.pending, status.refusal)
 
         /** The badge of a case on the server or not, pending or not, refused or not. */
         fun of(onServer: Boolean, pending: Boolean, refusal: DocRefusal?): SyncBadge = when {
@@ -76,12 +85,32 @@ data class CaseSyncMark(
     val pending: Boolean,
     /** Why the server refused the case; `null` unless it did. */
     val refusal: DocRefusal? = null,
+    /** Photos of the case taken on this phone. */
+    val photos: Int = 0,
+    /** Of those, the ones the server holds. */
+    val photosOnServer: Int = 0,
 ) {
     /** The case's state with the server. */
     val badge: SyncBadge = SyncBadge.of(onServer, pending, refusal)
 
     /** 已上报中心, 已上报，有更新待同步, 待同步（仅在本机）, or 服务器拒收：…. */
     val label: String = badge.label
+
+    /** 照片 1/2 已上传, or `null` for a case without photos taken here. */
+    val photoLine: String? = photoLabel(photos, photosOnServer)
+
+    companion object {
+        /** The mark of a case as a list row carries it ([CaseSummary.sync]). */
+        fun of(caseId: String, s: SyncState) =
+            CaseSyncMark(caseId, s.onServer, s.pending, s.refusal, s.photos, s.photosOnServer)
+    }
+}
+
+/** 照片 1/2 已上传 (photos taken here that reached the server), or `null` without any. */
+fun photoLabel(photos: Int, onServer: Int): String? = when {
+    photos == 0 -> null
+    onServer == photos -> "照片 $photos/$photos 已上传"
+    else -> "照片 $onServer/$photos 已上传，其余待同步"
 }
 
 /** A document the server refused, in the "needs attention" list. */
@@ -118,17 +147,46 @@ data class SyncStatusState(
 )
 
 /**
- * The sync status logic: [refresh] reads the counts and marks; [syncNow]
- * runs one sync on the session's IO dispatcher, publishing its progress
- * as it goes. `serverUrl` and `token` come from the device's enrolment.
+ * The sync status logic: [refresh] reads the counts and marks (the marks
+ * come with the case list, in one call); [syncNow] runs one sync (a suspend
+ * function of the library: cancel the calling coroutine to stop it at the
+ * next round), publishing its progress as it goes; [watch] keeps the screen
+ * current from the store's changes. `serverUrl` and `token` come from the
+ * device's enrolment.
  */
-class SyncStatusViewModel(
+class SyncStatusViewModel private constructor(
     private val session: Session,
-    private val serverUrl: String,
-    private val token: String,
+    /** One sync with the server (a suspend call of the library). */
+    private val syncCall: suspend (SyncListener) -> SyncProgress,
 ) {
+    /** For a device enrolled with a token the app holds. */
+    constructor(session: Session, serverUrl: String, token: String) :
+        this(session, { listener -> session.store.sync(serverUrl, token, listener) })
+
+    private var running: Job? = null
+
+    /**
+     * Starts a sync in [scope] (the screen's); [cancelSync] stops it at its
+     * next round or photo chunk, keeping every round it completed.
+     */
+    fun startSync(scope: CoroutineScope): Job = scope.launch { syncNow() }.also { running = it }
+
+    /** Stops the sync started by [startSync], if it runs. */
+    fun cancelSync() {
+        running?.cancel()
+    }
+
     private val _state = MutableStateFlow(SyncStatusState())
     val state: StateFlow<SyncStatusState> = _state.asStateFlow()
+
+    /**
+     * Refreshes the screen on every change of cases or sync state (a sync
+     * elsewhere in the app, a new case) until [scope] ends; changes that
+     * come while a refresh runs are folded into the next one.
+     */
+    fun watch(scope: CoroutineScope): Job = scope.launch {
+        session.changes.filter { it.touchesCaseLists() || it.zeroReports.isNotEmpty() }.conflate().collect { refresh() }
+    }
 
     /** Reads the pending count, every case's mark and the refused documents. */
     suspend fun refresh() {
@@ -179,7 +237,12 @@ class SyncStatusViewModel(
             }
         }
         val result = try {
-            session.call { store -> store.sync(serverUrl, token, listener) }
+            syncCall(listener)
+        } catch (e: CancellationException) {
+            // Stopped at a round boundary: every completed round is kept.
+            _state.update { it.copy(syncing = false, lastSync = "同步已取消：已完成的部分已保存，其余下次同步") }
+            withContext(NonCancellable) { refreshQuietly() }
+            throw e
         } catch (e: WanggeException) {
             _state.update { it.copy(syncing = false, error = e.screenMessage()) }
             refreshQuietly()
@@ -202,30 +265,31 @@ class SyncStatusViewModel(
     private class Status(val pending: Long, val marks: Map<String, CaseSyncMark>, val refused: List<RefusedRow>)
 
     private suspend fun readStatus(): Status = session.call { store ->
+        // Every row carries its sync state: one call for the whole list.
         val cases = store.cases(CaseQuery())
-        val marks = cases.associate { c ->
-            val s = store.caseSyncStatus(c.id)
-            c.id to CaseSyncMark(c.id, s.onServer, s.pending, s.refusal)
-        }
+        val marks = cases.associate { c -> c.id to CaseSyncMark.of(c.id, c.sync) }
         val titles = cases.associate { c ->
             c.id to "${session.catalog.checklistItem(c.checklistItem)?.titleZh ?: c.checklistItem}：${c.description}"
         }
         val refused = store.refusedDocuments().map { r ->
             RefusedRow(r.docId, titles[r.docId] ?: "零报告", r.code, refusalLabel(r.code), r.message, cstTime(r.atMs))
         }
-        Status(store.pendingCount().toLong(), marks, refused)
+        Status(store.pendingCount(), marks, refused)
     }
 
     private fun pendingText(pending: Long) = if (pending == 0L) "全部已同步" else "$pending 项待同步"
 
     companion object {
+        /** For a phone paired with a code: syncs with the token the store keeps. */
+        fun paired(session: Session) = SyncStatusViewModel(session) { listener -> session.store.syncPaired(listener) }
+
         /** A sync's counters in words: 发送 3 项，接收 2 项，照片上传 2 个、下载 1 个（12.3 KB）. */
         fun describe(p: SyncProgress): String {
-            val kb = (p.bytesSent + p.bytesReceived + p.photoBytesSent + p.photoBytesReceived).toLong() / 1024.0
+            val kb = (p.bytesSent + p.bytesReceived + p.photoBytesSent + p.photoBytesReceived) / 1024.0
             return "发送 ${p.docsSent} 项，接收 ${p.docsReceived} 项，" +
-                (if (p.docsRefused > 0uL) "服务器拒收 ${p.docsRefused} 项，" else "") +
+                (if (p.docsRefused > 0L) "服务器拒收 ${p.docsRefused} 项，" else "") +
                 "照片上传 ${p.photosSent} 个、下载 ${p.photosReceived} 个" +
-                "（%.1f KB，%d 轮${if (p.retries > 0u) "，重试 ${p.retries} 次" else ""}）".format(kb, p.rounds.toInt())
+                "（%.1f KB，%d 轮${if (p.retries > 0) "，重试 ${p.retries} 次" else ""}）".format(kb, p.rounds)
         }
     }
 }

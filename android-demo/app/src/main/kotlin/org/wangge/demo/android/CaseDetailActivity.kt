@@ -39,6 +39,7 @@ class CaseDetailActivity : AppCompatActivity() {
         lifecycleScope.launch {
             val model = CaseDetailViewModel(withContext(Dispatchers.IO) { session })
             model.load(caseId)
+            model.watch(this) // reloads when a sync brings news of the case or its photos
             model.state.collect { s ->
                 header.text = listOf(
                     "${s.title} · ${s.status}${if (s.overdue) " · ⚠" else ""}  ${s.caseNumber.orEmpty()}",
@@ -47,7 +48,8 @@ class CaseDetailActivity : AppCompatActivity() {
                     getString(R.string.response_due, s.responseDue),
                     getString(R.string.resolution_due, s.resolutionDue),
                     getString(R.string.holders, s.holders),
-                    s.sync?.let { getString(R.string.sync_state, it.label) }.orEmpty(),
+                    s.sync?.let { getString(R.string.sync_state, it.label) }.orEmpty() +
+                        (s.photoSync?.let { " · $it" } ?: ""),
                     (s.sync as? SyncBadge.Refused)?.message.orEmpty(),
                     s.error.orEmpty(),
                 ).joinToString("\n")

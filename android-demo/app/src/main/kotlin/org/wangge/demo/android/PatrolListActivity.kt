@@ -64,7 +64,8 @@ class PatrolListActivity : AppCompatActivity() {
                 lifecycleScope.launch { model.search(text) }
             }
             repeatOnLifecycle(Lifecycle.State.STARTED) {
-                launch { model.refresh() }
+                // Loads the list, then reloads it on every change of the store (no polling).
+                model.watch(this)
                 model.state.collect { s ->
                     adapter.clear()
                     adapter.addAll(s.rows)

@@ -3,8 +3,26 @@
 // and fixtures (bindings/kotlin-tests).
 package org.wangge.demo.tests
 
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.onEach
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
+import org.wangge.core.PhotoUpload
+import org.wangge.demo.BackgroundSync
+import org.wangge.demo.BackgroundSyncOutcome
+import org.wangge.demo.BackgroundSyncSettings
+import org.wangge.demo.EVERYTHING
+import org.wangge.demo.EnrolmentViewModel
+import org.wangge.demo.Network
+import org.wangge.demo.SyncPlan
+import org.wangge.demo.syncPlan
+import org.wangge.demo.changes
 import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
 import org.wangge.core.GpsFix
@@ -39,6 +57,13 @@ import org.wangge.tests.smallJpeg
 import org.wangge.tests.wsStaff
 
 private fun TestStore.session(who: Actor = officer) = Session(store, who, io = Dispatchers.IO)
+
+/**
+ * Waits until the state satisfies [done]. The timeout only keeps a broken
+ * build from hanging CI; nothing here is timed.
+ */
+private suspend fun <T> StateFlow<T>.await(what: String, done: (T) -> Boolean): T =
+    withTimeoutOrNull(60_000) { first(done) } ?: throw AssertionError("never reached: $what; last state: $value")
 
 fun demoTests() = Suite("android demo: view models").apply {
     test("new report: checklist picker, certain fix, submit; the patrol list shows it with its deadline") {
@@ -121,6 +146,8 @@ fun demoTests() = Suite("android demo: view models").apply {
             assertThat(photos[0].thumbnail?.isNotEmpty() == true) { "its thumbnail" }
             // This encoder writes no EXIF: nothing says when or where it was taken.
             assertEq(listOf("照片没有拍摄时间", "照片没有拍摄位置"), photos[0].warnings, "warnings")
+            assertEq("待上传", photos[0].upload, "the photo waits for a sync")
+            assertEq("照片 0/1 已上传，其余待同步", detail.state.value.photoSync, "the case's photos")
         }
     }
 
@@ -188,6 +215,189 @@ fun demoTests() = Suite("android demo: view models").apply {
         }
     }
 
+    test("live lists: the patrol list and the sync screen reload from the store's changes, without polling") {
+        SyncServer().use { server ->
+            val a = server.enroll("网格一组-手持03", blocks = listOf("XT-B1"))
+            val b = server.enroll("网格一组-手持04", blocks = listOf("XT-B1"))
+            val t = TestStore(deviceId = a.deviceId)
+            val other = TestStore(deviceId = b.deviceId)
+            runBlocking {
+                val first = t.store.recordCase(officer, NewCase("A02-001", "菜场门口流动摊贩", gps = fixW01U1()))
+                val list = PatrolListViewModel(t.session())
+                val status = SyncStatusViewModel(t.session(), server.url, a.token)
+                val watching = listOf(list.watch(this), status.watch(this))
+                // The first load (the flow starts with "everything").
+                list.state.await("the first load") { it.rows.size == 1 }
+                assertEq("待同步（仅在本机）", list.state.value.rows.single().sync, "the row's badge")
+
+                // A case recorded elsewhere in the app: the list shows it by itself.
+                val second = t.store.recordCase(officer, NewCase("A01-001", "垃圾箱旁暴露垃圾", gps = fixW01U1()))
+                list.state.await("the new case listed") { s -> s.rows.map { it.caseId }.toSet() == setOf(first, second) }
+
+                // A sync: the badges follow, in the list and on the sync screen.
+                t.store.sync(server.url, a.token)
+                list.state.await("the badges after the sync") { s -> s.rows.all { it.sync == "已上报中心" } }
+                status.state.await("the sync screen after the sync") { s ->
+                    s.pending == 0L && s.marks.size == 2 && s.marks.values.all { it.label == "已上报中心" }
+                }
+
+                // A case received by another phone's sync: its list grows by itself.
+                val theirs = PatrolListViewModel(Session(other.store, officer, io = Dispatchers.IO))
+                val job = theirs.watch(this)
+                theirs.state.await("the other phone's first load") { !it.loading && it.error == null }
+                other.store.sync(server.url, b.token)
+                theirs.state.await("the received cases listed") { s -> s.rows.map { it.caseId }.toSet() == setOf(first, second) }
+                (watching + job).forEach { it.cancel() }
+            }
+            t.store.close()
+            other.store.close()
+        }
+    }
+
+    test("Store.changes(): a callbackFlow that starts with everything, then one element per committed change") {
+        val t = TestStore()
+        runBlocking {
+            val registered = CompletableDeferred<Unit>()
+            val seen = async(Dispatchers.IO) {
+                t.store.changes().onEach { if (it == EVERYTHING) registered.complete(Unit) }.take(3).toList()
+            }
+            registered.await()
+            val id = t.store.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1()))
+            t.store.addEvent(id, officer, CaseEventKind.Comment("摊贩已离开"))
+            val got = withTimeoutOrNull(60_000) { seen.await() }
+                ?: throw AssertionError("the flow did not deliver three elements").also { seen.cancel() }
+            assertEq(EVERYTHING, got[0], "first: everything")
+            assertEq(listOf(listOf(id), listOf(id)), got.drop(1).map { it.cases }, "then one per write")
+        }
+        t.store.close()
+    }
+
+    test("enrolment screen: a scanned code pairs and signs in its person; the paired sync screen shows a refusal and its retry") {
+        SyncServer().use { server ->
+            val t = TestStore()
+            runBlocking {
+                val screen = EnrolmentViewModel(t.store, "网格一组-手持21")
+                screen.load()
+                assertThat(screen.state.value.pairing.contains("尚未配对")) { "line: ${screen.state.value.pairing}" }
+                assertEq(null, screen.session, "nobody signed in")
+                screen.scanned("https://example.org/not-a-code")
+                assertThat(screen.state.value.error?.startsWith("这不是管理中心的配对二维码") == true) { "error: ${screen.state.value.error}" }
+                assertEq(false, screen.state.value.canPair, "nothing to pair with")
+
+                val (code, qr) = server.pair(officer.id)
+                screen.scanned(qr)
+                assertEq(server.url, screen.state.value.serverUrl, "the server from the QR code")
+                assertEq(true, screen.state.value.canPair, "ready")
+                val me = screen.pair() ?: throw AssertionError("not paired: ${screen.state.value.error}")
+                assertEq(officer, me.me, "signed in as the code's person")
+                assertEq("已配对：王建国（${officer.id}）", screen.state.value.pairing, "line")
+                assertEq("", screen.state.value.code, "the code is used up and cleared")
+
+                // The same code on another phone: refused, with what to do.
+                val other = EnrolmentViewModel(TestStore().store)
+                other.typeServer(server.url)
+                other.typeCode(code)
+                assertEq(null, other.pair(), "a used code")
+                assertThat(other.state.value.error?.startsWith("配对码无效") == true) { "error: ${other.state.value.error}" }
+
+                // The sync screen of the paired phone, with a document the server refuses.
+                val id = t.store.recordCase(me.me, NewCase("A02-001", "菜场门口流动摊贩", gps = fixW01U1()))
+                server.importRoster(listOf(officerPerson.copy(roles = listOf("street_official"))))
+                val sync = SyncStatusViewModel.paired(me)
+                assertEq(1L, sync.syncNow()?.docsRefused, "refused")
+                assertEq(listOf(id), sync.state.value.refused.map { it.docId }, "listed with its reason")
+                assertEq("操作人不是本机登记的人员或其岗位", sync.state.value.refused.single().reason, "reason")
+                server.importRoster(listOf(officerPerson))
+                assertEq(true, sync.retry(id), "retried")
+                assertEq(1L, sync.syncNow()?.docsSent, "sent")
+                assertEq(emptyList(), sync.state.value.refused, "nothing refused")
+
+                // Revoked by the back office: the screen says so, and nobody is signed in.
+                server.revoke(t.deviceId)
+                assertEq(null, sync.syncNow(), "the sync fails")
+                screen.load()
+                assertThat(screen.state.value.pairing.startsWith("本机已被管理中心停用")) { "line: ${screen.state.value.pairing}" }
+                assertEq(null, screen.session, "a revoked phone signs nobody in")
+            }
+            t.store.close()
+        }
+    }
+
+    test("background sync: nothing without a network, documents and thumbnails on mobile data, full photos on Wi-Fi; revoked stops, offline retries") {
+        assertEq(SyncPlan(run = false, fullPhotos = false), syncPlan(Network.NONE, BackgroundSyncSettings()), "no network")
+        assertEq(SyncPlan(run = true, fullPhotos = false), syncPlan(Network.METERED, BackgroundSyncSettings()), "mobile data")
+        assertEq(SyncPlan(run = true, fullPhotos = true), syncPlan(Network.METERED, BackgroundSyncSettings(fullPhotosOnMetered = true)), "chosen")
+        assertEq(SyncPlan(run = true, fullPhotos = true), syncPlan(Network.UNMETERED, BackgroundSyncSettings()), "Wi-Fi")
+        SyncServer().use { server ->
+            val t = TestStore()
+            runBlocking {
+                val me = Session.pair(t.store, server.url, server.pair(officer.id).first, io = Dispatchers.IO)
+                val photo = t.store.importPhoto(smallJpeg(seed = 51))
+                val id = t.store.recordCase(me.me, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(photo)))
+                val upload = { t.store.caseDetail(id).photos.single().upload }
+                val worker = BackgroundSync(me)
+
+                assertEq(BackgroundSyncOutcome.Skipped, worker.run(Network.NONE), "no network")
+                assertEq(1L, t.store.pendingCount(), "nothing sent")
+
+                val metered = worker.run(Network.METERED) as? BackgroundSyncOutcome.Done
+                    ?: throw AssertionError("mobile data: not done")
+                assertEq(1L, metered.progress.docsSent, "the case went")
+                assertEq(true, metered.photosWaiting, "the full photo waits")
+                assertEq(PhotoUpload.THUMBNAIL_ON_SERVER, upload(), "its thumbnail went")
+                assertEq(true, t.store.syncConfig().fullPhotos, "the app's setting is back")
+
+                val wifi = worker.run(Network.UNMETERED) as? BackgroundSyncOutcome.Done
+                    ?: throw AssertionError("Wi-Fi: not done")
+                assertEq(false, wifi.photosWaiting, "nothing waits")
+                assertEq(PhotoUpload.ON_SERVER, upload(), "the full photo went")
+
+                val chosen = BackgroundSync(me, BackgroundSyncSettings(fullPhotosOnMetered = true))
+                val second = t.store.importPhoto(smallJpeg(seed = 52))
+                val other = t.store.recordCase(me.me, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(second)))
+                val done = chosen.run(Network.METERED) as? BackgroundSyncOutcome.Done ?: throw AssertionError("not done")
+                assertEq(false, done.photosWaiting, "sent whole on mobile data, as chosen")
+                assertEq(PhotoUpload.ON_SERVER, t.store.caseDetail(other).photos.single().upload, "uploaded")
+
+                server.revoke(t.deviceId)
+                val stopped = worker.run(Network.UNMETERED)
+                assertThat(stopped is BackgroundSyncOutcome.Stop) { "revoked: $stopped" }
+            }
+            t.store.close()
+        }
+        val gone = SyncServer()
+        val t = TestStore()
+        runBlocking {
+            val me = Session.pair(t.store, gone.url, gone.pair(officer.id).first, io = Dispatchers.IO)
+            t.store.recordCase(me.me, NewCase("A01-001", "暴露垃圾", gps = fixW01U1()))
+            gone.close()
+            val outcome = BackgroundSync(me).run(Network.METERED)
+            assertThat(outcome is BackgroundSyncOutcome.Retry) { "server gone: $outcome" }
+            assertEq(1L, t.store.pendingCount(), "nothing lost")
+        }
+        t.store.close()
+    }
+
+    test("sync screen: a sync cancelled from the screen ends at once, says so, and loses nothing") {
+        val t = TestStore()
+        runBlocking {
+            t.store.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1()))
+            // A closed port: the library retries with backoff; the cancellation cuts the wait short.
+            val screen = SyncStatusViewModel(t.session(), "http://127.0.0.1:${freePort()}", "wgt_" + "0".repeat(64))
+            val job = screen.startSync(this)
+            screen.state.await("the sync under way") { it.syncing }
+            screen.cancelSync()
+            job.join()
+            assertEq(true, job.isCancelled, "cancelled")
+            val s = screen.state.value
+            assertEq(false, s.syncing, "not syncing any more")
+            assertEq("同步已取消：已完成的部分已保存，其余下次同步", s.lastSync, "says so")
+            assertEq(null, s.error, "no error")
+            assertEq(1L, s.pending, "nothing lost")
+        }
+        t.store.close()
+    }
+
     test("zero report: the zero, a matter, a withdrawal, and who is still to file") {
         val t = TestStore()
         runBlocking {
@@ -236,7 +446,7 @@ fun demoTests() = Suite("android demo: view models").apply {
 
                 val screen = SyncStatusViewModel(t.session(), server.url, a.token)
                 val result = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
-                assertEq(2uL, result.docsSent, "docs sent")
+                assertEq(2L, result.docsSent, "docs sent")
                 assertEq(result, screen.state.value.progress, "last progress shown")
                 assertEq(0L, screen.state.value.pending, "nothing pending")
                 assertEq("全部已同步", screen.state.value.pendingText, "pending text after")
@@ -308,7 +518,7 @@ fun demoTests() = Suite("android demo: view models").apply {
                 server.importRoster(listOf(officerPerson.copy(roles = listOf("street_official"))))
                 val screen = SyncStatusViewModel(me, server.url, a.token)
                 val result = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
-                assertEq(1uL, result.docsRefused, "refused: $result")
+                assertEq(1L, result.docsRefused, "refused: $result")
                 assertEq(0L, screen.state.value.pending, "nothing pending")
                 val mark = screen.state.value.marks.getValue(id)
                 val badge = mark.badge
@@ -335,7 +545,7 @@ fun demoTests() = Suite("android demo: view models").apply {
                 assertEq(true, screen.retry(id), "retry queued")
                 assertEq(1L, screen.state.value.pending, "pending again")
                 assertEq("服务器拒收：操作人不是本机登记的人员或其岗位（已重新提交，待同步）", screen.state.value.marks.getValue(id).label, "retrying")
-                assertEq(1uL, screen.syncNow()?.docsRefused, "refused again")
+                assertEq(1L, screen.syncNow()?.docsRefused, "refused again")
 
                 // The register gives the role back; retried from the case detail, it goes.
                 server.importRoster(listOf(officerPerson))
@@ -344,8 +554,8 @@ fun demoTests() = Suite("android demo: view models").apply {
                 assertThat(retrying is SyncBadge.Refused && retrying.retrying) { "retrying: $retrying" }
                 assertThat(CaseAction.RETRY_SYNC !in detail.state.value.actions) { "no second retry: ${detail.state.value.actions}" }
                 val sent = screen.syncNow() ?: throw AssertionError("sync failed: ${screen.state.value.error}")
-                assertEq(1uL, sent.docsSent, "sent: $sent")
-                assertEq(0uL, sent.docsRefused, "accepted")
+                assertEq(1L, sent.docsSent, "sent: $sent")
+                assertEq(0L, sent.docsRefused, "accepted")
                 assertEq("已上报中心", screen.state.value.marks.getValue(id).label, "on the server")
                 assertEq(emptyList(), screen.state.value.refused, "nothing refused")
                 detail.load(id)
