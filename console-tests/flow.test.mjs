@@ -5,7 +5,7 @@
 // handler sees it and acts as their unit.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openConsole } from './harness.mjs';
+import { listedIds, openConsole } from './harness.mjs';
 
 let c;
 before(async () => {
@@ -14,10 +14,6 @@ before(async () => {
 after(async () => {
   await c?.close();
 });
-
-async function listedIds(page) {
-  return page.locator('#cases tbody tr[data-case-id]').evaluateAll((rows) => rows.map((r) => r.dataset.caseId).sort());
-}
 
 /** Minutes of a time-left text: "1小时5分", "-12分", "14分59秒", "2天3小时". */
 function minutesOf(text) {

@@ -2,7 +2,7 @@
 // pages of a handler.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openConsole } from './harness.mjs';
+import { listedIds, openConsole } from './harness.mjs';
 
 let c;
 before(async () => {
@@ -11,10 +11,6 @@ before(async () => {
 after(async () => {
   await c?.close();
 });
-
-async function listedIds(page) {
-  return page.locator('#cases tbody tr[data-case-id]').evaluateAll((rows) => rows.map((r) => r.dataset.caseId).sort());
-}
 
 async function tabs(page) {
   return page.locator('#queues [data-queue]').evaluateAll((links) => links.map((a) => a.dataset.queue));

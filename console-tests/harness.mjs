@@ -75,6 +75,11 @@ function startFixture() {
   });
 }
 
+/** The ids of the case rows a list page shows, sorted. */
+export async function listedIds(page) {
+  return page.locator('#cases tbody tr[data-case-id]').evaluateAll((rows) => rows.map((r) => r.dataset.caseId).sort());
+}
+
 /**
  * Starts a server and a browser for one test file.
  * @param {object} [options]

@@ -2,7 +2,7 @@
 // or idle session, a write without the page's CSRF token.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openConsole } from './harness.mjs';
+import { listedIds, openConsole } from './harness.mjs';
 
 let c;
 before(async () => {
@@ -11,11 +11,6 @@ before(async () => {
 after(async () => {
   await c?.close();
 });
-
-/** The ids of the case rows the page lists. */
-async function listedIds(page) {
-  return page.locator('#cases tbody tr[data-case-id]').evaluateAll((rows) => rows.map((r) => r.dataset.caseId).sort());
-}
 
 test("the centre logs in and lands on the cases to register, with a strict, script-proof cookie", async () => {
   const page = await c.newPage();

@@ -3,7 +3,7 @@
 // handled (the inspectors' "to verify" queue) and an inspector sends it back.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openConsole } from './harness.mjs';
+import { listedIds, openConsole } from './harness.mjs';
 
 let c;
 before(async () => {
@@ -12,10 +12,6 @@ before(async () => {
 after(async () => {
   await c?.close();
 });
-
-async function listedIds(page) {
-  return page.locator('#cases tbody tr[data-case-id]').evaluateAll((rows) => rows.map((r) => r.dataset.caseId).sort());
-}
 
 /** Submits the case page's form of `action` (its note filled when given). */
 async function act(page, action, note) {
