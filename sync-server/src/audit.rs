@@ -217,6 +217,7 @@ mod tests {
             catalog,
             clock: Arc::new(ManualClock::new(5_000)),
             office: Default::default(),
+            tokens: Default::default(),
         };
         let app = Router::new()
             .route(

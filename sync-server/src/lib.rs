@@ -24,6 +24,7 @@ pub mod routes;
 pub mod seal;
 pub mod storage;
 pub mod tls;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -57,6 +58,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The back office's settings (zero-report cut-off).
     pub office: office::OfficeConfig,
+    /// How long device tokens work and when they are rotated.
+    pub tokens: tokens::TokenPolicy,
 }
 
 impl std::fmt::Debug for AppState {

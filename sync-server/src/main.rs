@@ -13,6 +13,7 @@ use wangge_server::office::OfficeConfig;
 use wangge_server::office::export::csv_field;
 use wangge_server::storage::sqlite::SqliteStorage;
 use wangge_server::storage::{AuditEntry, Device, DeviceRole, Person, Scope, Storage};
+use wangge_server::tokens::TokenPolicy;
 use wangge_server::{AppState, auth, roster, router};
 
 mod demo;
@@ -71,6 +72,17 @@ struct Cli {
         value_name = "TEXT"
     )]
     map_tiles_attribution: Option<String>,
+    /// How many days a device token works after it was issued (1 to 3650). A phone that
+    /// syncs in the last third of its token's life is given a new one without noticing; a
+    /// phone that does not sync for that long must be paired again.
+    #[arg(
+        long,
+        global = true,
+        env = "WANGGE_TOKEN_DAYS",
+        default_value_t = TokenPolicy::DEFAULT_DAYS,
+        value_parser = parse_token_days
+    )]
+    token_days: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -292,7 +304,15 @@ fn run(cli: Cli) -> Result<(), DynError> {
             redirect_http,
         } => {
             let https = https_settings(tls_cert, tls_key, redirect_http)?;
-            serve_on(listen, https, Arc::new(open()?), catalog.clone(), office)
+            let tokens = TokenPolicy::days(cli.token_days)?;
+            serve_on(
+                listen,
+                https,
+                Arc::new(open()?),
+                catalog.clone(),
+                office,
+                tokens,
+            )
         }
         Command::Roster {
             command: RosterCommand::Import { file },
@@ -906,6 +926,16 @@ fn parse_cutoff(text: &str) -> Result<chrono::NaiveTime, String> {
         .map_err(|_| format!("'{text}' is not a time of day; write it as 17:00 (China time)"))
 }
 
+/// Parses `--token-days`: a whole number of days the token policy accepts.
+fn parse_token_days(text: &str) -> Result<u32, String> {
+    let days: u32 = text.trim().parse().map_err(|_| {
+        format!("'{text}' is not a number of days; write e.g. 90 (WANGGE_TOKEN_DAYS)")
+    })?;
+    TokenPolicy::days(days)
+        .map(|_| days)
+        .map_err(|e| e.to_string())
+}
+
 /// Parses `--since`: milliseconds since the epoch, an RFC 3339 / ISO 8601 time with its
 /// offset, a local time without offset or a day (both China Standard Time, the street's).
 /// The same parser as the back office's `from`/`to` (`wangge_server::office::period`).
@@ -966,7 +996,14 @@ pub(crate) fn serve(
     catalog: Arc<Catalog>,
     office: OfficeConfig,
 ) -> Result<(), DynError> {
-    serve_on(listen, None, storage, catalog, office)
+    serve_on(
+        listen,
+        None,
+        storage,
+        catalog,
+        office,
+        TokenPolicy::default(),
+    )
 }
 
 /// How `serve` speaks HTTPS: the loaded certificate and key, and the plain listener that
@@ -1005,6 +1042,7 @@ fn serve_on(
     storage: Arc<SqliteStorage>,
     catalog: Arc<Catalog>,
     office: OfficeConfig,
+    tokens: TokenPolicy,
 ) -> Result<(), DynError> {
     use std::future::IntoFuture;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -1015,6 +1053,7 @@ fn serve_on(
             catalog,
             clock: Arc::new(SystemClock),
             office,
+            tokens,
         });
         let bind = |addr: SocketAddr| async move {
             tokio::net::TcpListener::bind(addr)

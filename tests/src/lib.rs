@@ -87,6 +87,7 @@ impl TestServer {
             catalog,
             clock: clock.clone(),
             office: Default::default(),
+            tokens: Default::default(),
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -488,6 +489,7 @@ pub fn serve_if_child() {
         catalog: catalog(),
         clock: Arc::new(ManualClock::new(MONDAY_9AM)),
         office: Default::default(),
+        tokens: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -910,6 +912,7 @@ impl TestServer {
             catalog: catalog(),
             clock: clock.clone(),
             office: Default::default(),
+            tokens: Default::default(),
         };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -25,6 +25,19 @@ use crate::{AppState, auth};
 #[derive(Debug, Clone)]
 pub struct AuthDevice(pub Device);
 
+/// Which token authenticated the request: what `POST /v1/sync` needs to decide whether to
+/// give the device a new one (`crate::tokens`). [`AuthDevice`] puts it in the request's
+/// extensions. Holds the token's hash only.
+#[derive(Debug, Clone)]
+pub struct UsedToken {
+    /// The SHA-256 of the token the request carried.
+    pub hash: Vec<u8>,
+    /// When the device's current token was issued (ms).
+    pub issued_at: i64,
+    /// The request carried the device's previous token (a rotation's answer was lost).
+    pub previous: bool,
+}
+
 impl FromRequestParts<AppState> for AuthDevice {
     type Rejection = ApiError;
 
@@ -35,23 +48,53 @@ impl FromRequestParts<AppState> for AuthDevice {
             .and_then(|v| v.to_str().ok());
         let hash = auth::hash_token(auth::bearer(header)?);
         let storage = state.storage.clone();
-        let device = blocking(move || storage.device_by_token(&hash))
+        let lookup = hash.clone();
+        let found = blocking(move || storage.device_token(&lookup))
             .await?
             .ok_or_else(|| {
                 ApiError::unauthorized(
                     "unknown device token; enrol the device with `wangge-server enroll`",
                 )
             })?;
+        let device = found.device;
         // For the audit line, before any refusal: a revoked device's attempts name it too.
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set(&device);
         }
+        // Revocation first: a revoked phone must learn it (and wipe what it received), even
+        // with a token that has expired meanwhile.
         if device.revoked_at.is_some() {
             return Err(ApiError::forbidden(
                 "revoked",
                 "this device has been revoked; ask an administrator to enrol it again",
             ));
         }
+        let now = state.clock.now_ms();
+        let expired = match found.previous_until {
+            Some(until) => now >= until,
+            None => now >= state.tokens.expires_at(found.issued_at),
+        };
+        if expired {
+            return Err(ApiError {
+                status: axum::http::StatusCode::UNAUTHORIZED,
+                code: "token_expired",
+                message: "this device's token has expired (the device did not sync while it \
+                          could be renewed); pair the device again with a new code from the \
+                          back office: nothing recorded on it is lost"
+                    .into(),
+            });
+        }
+        if found.previous_until.is_none() && found.has_previous {
+            // The device used the token a rotation gave it, so it has it: the old one can go.
+            let storage = state.storage.clone();
+            let device_id = device.device_id.clone();
+            blocking(move || storage.drop_previous_token(&device_id)).await?;
+        }
+        parts.extensions.insert(UsedToken {
+            hash,
+            issued_at: found.issued_at,
+            previous: found.previous_until.is_some(),
+        });
         Ok(AuthDevice(device))
     }
 }

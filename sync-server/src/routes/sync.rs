@@ -1,5 +1,6 @@
 //! `POST /v1/sync`: one round of the sync protocol.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -12,8 +13,9 @@ use crate::AppState;
 use crate::audit;
 use crate::error::ApiError;
 use crate::extract::ApiBytes;
-use crate::routes::{AuthDevice, RemoteAddr, blocking};
+use crate::routes::{AuthDevice, RemoteAddr, UsedToken, blocking};
 use crate::storage::{AuditEntry, Device, Storage};
+use crate::tokens::TOKEN_HEADER;
 
 /// The header of every sync answer that names the catalog version in force.
 pub const CATALOG_HEADER: &str = "x-wangge-catalog";
@@ -23,6 +25,7 @@ pub async fn sync(
     State(state): State<AppState>,
     RemoteAddr(remote_addr): RemoteAddr,
     AuthDevice(device): AuthDevice,
+    Extension(used): Extension<UsedToken>,
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let request = SyncRequest::decode(&body)
@@ -32,6 +35,9 @@ pub async fn sync(
     let device_id = device.device_id.clone();
     let now = state.clock.now_ms();
     let storage = state.storage.clone();
+    let rotate = used.previous || now >= state.tokens.rotate_at(used.issued_at);
+    let previous_until = state.tokens.previous_until(used.issued_at, now);
+    let rotating_device = device.device_id.clone();
     let response = blocking(move || {
         let author = author_of(storage.as_ref(), &device)?;
         let response = storage.sync(&device, author.as_ref(), &request, now)?;
@@ -53,6 +59,12 @@ pub async fn sync(
         Ok::<_, ApiError>(response)
     })
     .await?;
+    // After the round is stored: a token is renewed only in an answer that carries it.
+    let new_token = if rotate {
+        rotate_token(&state, rotating_device, used, now, previous_until).await
+    } else {
+        None
+    };
     for refused in &response.refused {
         // Ids and codes only: the message may quote document content.
         tracing::warn!(device = %device_id, doc_id = %refused.doc_id, code = %refused.code, "refused a pushed document");
@@ -72,9 +84,10 @@ pub async fn sync(
         refused = response.refused.len(),
         cursor = response.cursor,
         reset = response.reset,
+        token_rotated = new_token.is_some(),
         "sync"
     );
-    let noop = pushed == 0 && response.docs.is_empty() && !response.reset;
+    let noop = pushed == 0 && response.docs.is_empty() && !response.reset && new_token.is_none();
     let mut answer = (
         [(header::CONTENT_TYPE, "application/octet-stream")],
         response.encode(),
@@ -85,6 +98,18 @@ pub async fn sync(
     // know catalogs reads the answer as before.
     if let Ok(v) = header::HeaderValue::from_str(state.catalog.version()) {
         answer.headers_mut().insert(CATALOG_HEADER, v);
+    }
+    if let Some(token) = &new_token {
+        // The device's new token (`docs/sync-protocol.md`, "Tokens"). A header, like the
+        // catalog's, so older apps read the answer as before (they pair again when their
+        // token expires). Never cached on the way.
+        if let Ok(v) = header::HeaderValue::from_str(token) {
+            answer.headers_mut().insert(TOKEN_HEADER, v);
+            answer.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+        }
     }
     answer.extensions_mut().insert(crate::metrics::SyncCounts {
         pushed: response.accepted.len() as u64,
@@ -98,15 +123,54 @@ pub async fn sync(
         answer.extensions_mut().insert(audit::Skip);
     } else {
         answer.extensions_mut().insert(audit::Detail(format!(
-            "pushed {pushed}, accepted {}, refused {}, resend {}, pulled {}{}",
+            "pushed {pushed}, accepted {}, refused {}, resend {}, pulled {}{}{}",
             response.accepted.len(),
             response.refused.len(),
             response.resend.len(),
             response.docs.len(),
-            if response.reset { ", reset" } else { "" }
+            if response.reset { ", reset" } else { "" },
+            if new_token.is_some() {
+                ", token rotated"
+            } else {
+                ""
+            }
         )));
     }
     Ok(answer)
+}
+
+/// Gives the device a new token in place of the one it used (`crate::tokens`); `None` when
+/// none was stored. A failure here does not fail the sync, whose round is already stored:
+/// the device keeps its token, which still works, and is offered a new one next time.
+async fn rotate_token(
+    state: &AppState,
+    device_id: String,
+    used: UsedToken,
+    now: i64,
+    previous_until: i64,
+) -> Option<String> {
+    let token = match crate::auth::new_token() {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(device = %device_id, error = %e.message, "could not make a new device token; the device keeps its own");
+            return None;
+        }
+    };
+    let storage = state.storage.clone();
+    let new_hash = crate::auth::hash_token(&token);
+    let id = device_id.clone();
+    let stored =
+        blocking(move || storage.rotate_token(&id, &used.hash, &new_hash, now, previous_until))
+            .await;
+    match stored {
+        Ok(true) => Some(token),
+        // Rotated by a concurrent request, or revoked meanwhile: nothing to hand out.
+        Ok(false) => None,
+        Err(e) => {
+            tracing::error!(device = %device_id, error = %e.message, "could not store a new device token; the device keeps its own");
+            None
+        }
+    }
 }
 
 /// The authority a device pushes with: its person, if it is enrolled to one

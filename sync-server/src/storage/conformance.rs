@@ -99,6 +99,7 @@ macro_rules! storage_conformance_tests {
             of_several_named_thumbnails_the_photo_uploaders_comes_first,
             a_fresh_storage_is_ready_and_empty,
             a_device_is_enrolled_once_and_stays_listed_when_revoked,
+            a_rotated_token_replaces_the_current_one_and_the_old_one_lasts_until_dropped,
             a_cursor_beyond_the_feed_resets_the_device,
             a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope,
             registration_numbers_cases_in_order_and_only_register_assigns_one,
@@ -472,6 +473,74 @@ pub fn a_device_is_enrolled_once_and_stays_listed_when_revoked(s: &dyn Storage) 
     };
     assert_eq!(s.devices().unwrap(), vec![revoked.clone()]);
     assert_eq!(s.device_by_token(&[1; 32]).unwrap(), Some(revoked));
+}
+
+/// A device's token is found with when it was issued (its enrolment); a rotation makes the
+/// new token current and the used one previous, until its time; a rotation with the previous
+/// token (the answer was lost) replaces the undelivered token and keeps the previous one and
+/// its time; dropping the previous token, or revoking the device, ends rotations.
+pub fn a_rotated_token_replaces_the_current_one_and_the_old_one_lasts_until_dropped(
+    s: &dyn Storage,
+) {
+    let device = field_device("dev-1", Some("XT-GO-001"));
+    s.enroll(&device, &[1; 32]).unwrap();
+    let found = s.device_token(&[1; 32]).unwrap().unwrap();
+    assert_eq!(found.device, device);
+    assert_eq!(found.issued_at, device.created_at, "issued at enrolment");
+    assert_eq!((found.previous_until, found.has_previous), (None, false));
+    assert_eq!(s.device_token(&[9; 32]).unwrap(), None);
+
+    assert!(
+        s.rotate_token("dev-1", &[1; 32], &[2; 32], 100, 700)
+            .unwrap()
+    );
+    let new = s.device_token(&[2; 32]).unwrap().unwrap();
+    assert_eq!(
+        (new.issued_at, new.previous_until, new.has_previous),
+        (100, None, true)
+    );
+    let old = s.device_token(&[1; 32]).unwrap().unwrap();
+    assert_eq!((old.issued_at, old.previous_until), (100, Some(700)));
+    assert_eq!(s.device_by_token(&[2; 32]).unwrap(), Some(device.clone()));
+
+    // The answer with token 2 was lost: the device comes back with token 1.
+    assert!(
+        s.rotate_token("dev-1", &[1; 32], &[3; 32], 200, 900)
+            .unwrap()
+    );
+    assert_eq!(
+        s.device_token(&[2; 32]).unwrap(),
+        None,
+        "the lost token is gone"
+    );
+    let old = s.device_token(&[1; 32]).unwrap().unwrap();
+    assert_eq!(old.previous_until, Some(700), "the grace is not extended");
+    assert_eq!(s.device_token(&[3; 32]).unwrap().unwrap().issued_at, 200);
+    // A token the device does not hold rotates nothing.
+    assert!(
+        !s.rotate_token("dev-1", &[2; 32], &[4; 32], 300, 900)
+            .unwrap()
+    );
+    assert!(
+        !s.rotate_token("nobody", &[3; 32], &[4; 32], 300, 900)
+            .unwrap()
+    );
+
+    s.drop_previous_token("dev-1").unwrap();
+    assert_eq!(s.device_token(&[1; 32]).unwrap(), None);
+    let current = s.device_token(&[3; 32]).unwrap().unwrap();
+    assert!(!current.has_previous);
+    assert!(s.revoke("dev-1", 400).unwrap());
+    assert!(
+        !s.rotate_token("dev-1", &[3; 32], &[5; 32], 500, 900)
+            .unwrap()
+    );
+    let revoked = s.device_token(&[3; 32]).unwrap().unwrap();
+    assert_eq!(
+        revoked.device.revoked_at,
+        Some(400),
+        "still found, to be told"
+    );
 }
 
 /// A device whose cursor is beyond the feed's end has seen a feed this storage lost: it is

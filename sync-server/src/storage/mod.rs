@@ -139,6 +139,23 @@ pub struct Device {
     pub person: Option<String>,
 }
 
+/// A device found by one of its tokens, with what decides whether the token still works
+/// (`crate::tokens`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceToken {
+    /// The device, revoked or not.
+    pub device: Device,
+    /// When the device's current token was issued (ms): at enrolment, pairing or its last
+    /// rotation.
+    pub issued_at: i64,
+    /// The token is the device's previous one, replaced by a rotation: it works until this
+    /// time (ms). `None`: the token is the device's current one.
+    pub previous_until: Option<i64>,
+    /// The device still has a previous token that works (a rotation whose new token has
+    /// not been used yet).
+    pub has_previous: bool,
+}
+
 /// A person of the street's register (people are loaded from a roster file
 /// and managed by the CLI).
 ///
@@ -340,6 +357,27 @@ pub trait Storage: Send + Sync + 'static {
     fn devices(&self) -> StorageResult<Vec<Device>>;
     /// The device holding this token hash, revoked or not.
     fn device_by_token(&self, token_hash: &[u8]) -> StorageResult<Option<Device>>;
+    /// The device whose current or previous token hashes to `token_hash`, revoked or not,
+    /// with when its current token was issued and, for the previous one, until when it
+    /// works (`docs/sync-protocol.md`, "Tokens").
+    fn device_token(&self, token_hash: &[u8]) -> StorageResult<Option<DeviceToken>>;
+    /// Replaces the token of an unrevoked device that used `used_hash`, in one transaction:
+    /// `new_hash` becomes its current token, issued at `now_ms`. If `used_hash` was the
+    /// current token it becomes the previous one, working until `previous_until`; if it was
+    /// already the previous one (the answer that carried the last new token was lost), it
+    /// stays so, with its time unchanged, and the undelivered token is dropped. False,
+    /// changing nothing, when the device holds no such token (revoked, re-paired, or rotated
+    /// by another request meanwhile).
+    fn rotate_token(
+        &self,
+        device_id: &str,
+        used_hash: &[u8],
+        new_hash: &[u8],
+        now_ms: i64,
+        previous_until: i64,
+    ) -> StorageResult<bool>;
+    /// Forgets the previous token of a device (its new token was used, so the device has it).
+    fn drop_previous_token(&self, device_id: &str) -> StorageResult<()>;
     /// One sync round for `device`: merges what it pushes, then returns what
     /// it lacks in its scope, and records the cursor it answers for the
     /// device, in one transaction. A request whose cursor is beyond what the

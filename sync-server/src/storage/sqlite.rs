@@ -51,6 +51,8 @@ mod pairing;
 mod people;
 #[path = "sqlite_photos.rs"]
 mod photos;
+#[path = "sqlite_tokens.rs"]
+mod tokens;
 pub use photos::{check_sha256, is_sha256_hex};
 
 /// Schema of the server's own tables; the back-office projections come
@@ -106,7 +108,8 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// Version 11 adds intake and Open311 (`sqlite_intake.rs`).
 /// Version 12 the pairing codes (`sqlite_pairing.rs`).
 /// Version 13 the console's logins and sessions (`sqlite_console.rs`).
-pub const SCHEMA_VERSION: i64 = 13;
+/// Version 14 token expiry and rotation (`sqlite_tokens.rs`).
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -291,6 +294,7 @@ impl SqliteStorage {
             tx.execute_batch(intake_db::INTAKE_SCHEMA)?;
             tx.execute_batch(pairing::PAIRING_SCHEMA)?;
             tx.execute_batch(console_db::CONSOLE_SCHEMA)?;
+            tokens::add_token_columns(&tx, 0)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -331,6 +335,9 @@ impl SqliteStorage {
             }
             if version < 13 {
                 tx.execute_batch(console_db::CONSOLE_SCHEMA)?;
+            }
+            if version < 14 {
+                tokens::add_token_columns(&tx, chrono::Utc::now().timestamp_millis())?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -670,7 +677,7 @@ impl Storage for SqliteStorage {
         let conn = lock(&self.writer);
         let scope = serde_json::to_string(&device.scope).map_err(StorageError::internal)?;
         let inserted = conn.execute(
-            "INSERT OR IGNORE INTO devices (device_id, name, role, scope, token_hash, created_at, person_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR IGNORE INTO devices (device_id, name, role, scope, token_hash, created_at, person_id, token_issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
             params![device.device_id, device.name, device.role.as_str(), scope, token_hash, device.created_at, device.person],
         )?;
         if inserted == 0 {
@@ -710,6 +717,28 @@ impl Storage for SqliteStorage {
             .query_row([token_hash], device_from_row)
             .optional()?;
         row.map(to_device).transpose()
+    }
+
+    fn device_token(
+        &self,
+        token_hash: &[u8],
+    ) -> StorageResult<Option<crate::storage::DeviceToken>> {
+        self.find_token(token_hash)
+    }
+
+    fn rotate_token(
+        &self,
+        device_id: &str,
+        used_hash: &[u8],
+        new_hash: &[u8],
+        now_ms: i64,
+        previous_until: i64,
+    ) -> StorageResult<bool> {
+        self.replace_token(device_id, used_hash, new_hash, now_ms, previous_until)
+    }
+
+    fn drop_previous_token(&self, device_id: &str) -> StorageResult<()> {
+        self.forget_previous_token(device_id)
     }
 
     fn sync(
@@ -1371,13 +1400,21 @@ mod tests {
              DROP INDEX case_view_by_reported; DROP INDEX case_view_by_channel;
              DROP TABLE pairing_codes;
              DROP TABLE staff_logins; DROP TABLE console_sessions;
+             DROP INDEX devices_prev_token; ALTER TABLE devices DROP COLUMN token_issued_at;
+             ALTER TABLE devices DROP COLUMN prev_token_hash;
+             ALTER TABLE devices DROP COLUMN prev_token_until;
              PRAGMA user_version = 3;",
         )
         .unwrap();
         drop(conn);
 
+        let before = chrono::Utc::now().timestamp_millis();
         let storage = SqliteStorage::open(&old, catalog).unwrap();
         assert_eq!(storage.devices().unwrap(), vec![device]);
+        // A token from before expiry existed counts as issued at the upgrade: it keeps
+        // working for a whole lifetime.
+        let token = storage.device_token(&[1; 32]).unwrap().unwrap();
+        assert!(token.issued_at >= before, "{}", token.issued_at);
         drop(storage);
         let (old, fresh) = (
             Connection::open(&old).unwrap(),

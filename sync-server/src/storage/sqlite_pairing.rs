@@ -192,19 +192,21 @@ fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> Stor
         // longer revoked. The old token stops working at once.
         Some(_) => tx.execute(
             "UPDATE devices SET name = ?2, role = ?3, scope = ?4, token_hash = ?5, \
-             revoked_at = NULL, person_id = ?6 WHERE device_id = ?1",
+             revoked_at = NULL, person_id = ?6, token_issued_at = ?7, prev_token_hash = NULL, \
+             prev_token_until = NULL WHERE device_id = ?1",
             params![
                 redeem.device_id,
                 name,
                 row.role,
                 row.scope,
                 redeem.token_hash,
-                row.person_id
+                row.person_id,
+                redeem.now_ms
             ],
         )?,
         None => tx.execute(
-            "INSERT INTO devices (device_id, name, role, scope, token_hash, created_at, person_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO devices (device_id, name, role, scope, token_hash, created_at, person_id, \
+             token_issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
             params![
                 redeem.device_id,
                 name,

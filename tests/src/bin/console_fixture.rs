@@ -100,6 +100,7 @@ fn main() {
         catalog: catalog.clone(),
         clock: clock.clone(),
         office: Default::default(),
+        tokens: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

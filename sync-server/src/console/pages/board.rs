@@ -320,6 +320,7 @@ mod tests {
                 catalog: std::sync::Arc::new(wangge_core::Catalog::demo().unwrap()),
                 clock: c.clock.clone(),
                 office: Default::default(),
+                tokens: Default::default(),
             },
             period::day_of(START_MS),
             c.now(),

@@ -56,6 +56,7 @@ impl Console {
             catalog,
             clock: clock.clone(),
             office,
+            tokens: Default::default(),
         });
         Console {
             storage,
