@@ -159,6 +159,7 @@ impl From<wangge_core::Error> for WanggeError {
             E::Sync(SyncError::Unauthorized(_)) => WanggeError::NotAuthorized(message),
             E::Sync(SyncError::InsecureHttp(_)) => WanggeError::InsecureHttp(message),
             E::Sync(SyncError::Revoked(_)) => WanggeError::NotAuthorized(message),
+            E::Sync(SyncError::TokenExpired(_)) => WanggeError::NotAuthorized(message),
             E::Sync(SyncError::PairingRefused { .. }) => WanggeError::PairingRefused(message),
             E::Sync(SyncError::InvalidServerUrl(_)) => WanggeError::InvalidInput(message),
             E::Sync(_) => WanggeError::Sync(message),

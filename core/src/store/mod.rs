@@ -14,6 +14,7 @@ mod pairing;
 mod photos;
 pub mod projection;
 pub mod query;
+mod revocation;
 pub mod schema;
 mod scope;
 mod sync_state;
@@ -24,6 +25,7 @@ pub use observe::{ObserverId, StoreChange, StoreObserver};
 pub use photos::{PhotoDiskUsage, StoredPhoto};
 pub(crate) use photos::{PhotoPart, is_sha256_hex};
 pub use query::{CaseQuery, CaseSummary};
+pub use revocation::Revocation;
 pub use scope::DeviceScope;
 pub use sync_state::{DocRefusal, SyncStatus};
 

@@ -24,6 +24,8 @@ impl Store {
             set_meta(&tx, "pairing_token", token.as_bytes())?;
             set_meta(&tx, "scope", &scope)?;
             set_meta(&tx, "sync_cursor", b"0")?;
+            // Paired again: no longer revoked (what a revocation kept is sent at the next sync).
+            Store::clear_revocation(&tx)?;
             tx.commit()?;
         }
         self.set_author(paired.author())
@@ -48,6 +50,23 @@ impl Store {
         let mut config = SyncConfig::new(paired.server_url, token);
         config.allow_insecure_http = paired.allow_insecure_http;
         Ok(Some(config))
+    }
+
+    /// Keeps the token the server gave in place of `used` (a rotation, `docs/sync-protocol.md`,
+    /// "Tokens") if `used` is the paired token this store keeps: the next sync uses it, and the
+    /// app never sees it. False, keeping nothing, for a token the store does not keep (the
+    /// app configured its own: it reads the new one from [`crate::sync::SyncClient::token`]).
+    pub(crate) fn adopt_rotated_token(&self, used: &str, new: &str) -> Result<bool> {
+        let mut w = self.writer();
+        let tx = w
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if get_meta(&tx, "pairing_token")?.as_deref() != Some(used) {
+            return Ok(false);
+        }
+        set_meta(&tx, "pairing_token", new.as_bytes())?;
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Records that the server refused this device's token as revoked (if it is paired): the

@@ -195,6 +195,10 @@ pub struct SyncProgress {
     /// the device switched to it ([`Store::adopt_catalog`]).
     #[serde(default)]
     pub catalog_updated: bool,
+    /// The server gave this device a new token in place of one nearing its expiry; a paired
+    /// store keeps it ([`SyncClient::token`] has it for an app that keeps its own).
+    #[serde(default)]
+    pub token_rotated: bool,
 }
 
 /// Why a sync failed.
@@ -207,10 +211,18 @@ pub enum SyncError {
     )]
     Offline(String),
     /// The back office revoked this device (`403 revoked`): pair it again with a new code.
+    /// The store has wiped the street's data it held as a copy of the server's and kept this
+    /// device's own work the server does not have ([`Store::revocation`]).
     #[error(
-        "the back office revoked this device ({0}); nothing on it is lost: pair it again with a new code from the back office"
+        "the back office revoked this device ({0}); the street's data received from the server was removed from it, and what it had not sent is kept: pair it again with a new code from the back office"
     )]
     Revoked(String),
+    /// The device's token expired (`401 token_expired`): it did not sync while the server
+    /// could renew it. Pair it again with a new code; nothing on it is lost.
+    #[error(
+        "this device's token has expired ({0}); nothing on it is lost: pair it again with a new code from the back office"
+    )]
+    TokenExpired(String),
     /// The server refused a pairing code (`POST /v1/enrol`).
     #[error("the server refused the pairing code ({code}: {message})")]
     PairingRefused {
@@ -404,11 +416,38 @@ fn error_code(body: &[u8]) -> Option<String> {
     value.get("error")?.as_str().map(str::to_owned)
 }
 
+/// The header of a sync answer that carries a new token for the device (`docs/sync-protocol.md`,
+/// "Tokens").
+pub const TOKEN_HEADER: &str = "x-wangge-token";
+
+/// The token a client sends: the configuration's, until the server rotates it. Its `Debug`
+/// output leaves the token out.
+#[derive(Clone, Default)]
+struct CurrentToken(Arc<Mutex<String>>);
+
+impl std::fmt::Debug for CurrentToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CurrentToken(<redacted>)")
+    }
+}
+
+impl CurrentToken {
+    fn get(&self) -> String {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, token: String) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+}
+
 /// An HTTP client for one server, reusing its connections across syncs.
 #[derive(Debug, Clone)]
 pub struct SyncClient {
     http: reqwest::blocking::Client,
     config: SyncConfig,
+    /// The token sent: `config.token` until a sync answer gives a new one.
+    token: CurrentToken,
     /// The catalog version the server's last sync answer named (`x-wangge-catalog`).
     pub(crate) announced_catalog: Arc<Mutex<Option<String>>>,
     /// Checked at every boundary of a sync or transfer ([`SyncClient::with_cancel`]).
@@ -438,6 +477,7 @@ impl SyncClient {
             .map_err(|e| Error::Sync(SyncError::Offline(e.to_string())))?;
         Ok(SyncClient {
             http,
+            token: CurrentToken(Arc::new(Mutex::new(config.token.clone()))),
             config,
             announced_catalog: Arc::new(Mutex::new(None)),
             cancel: Cancel::default(),
@@ -459,9 +499,16 @@ impl SyncClient {
         &self.cancel
     }
 
-    /// The configuration in use.
+    /// The configuration in use (its `token` is the one the client started with).
     pub fn config(&self) -> &SyncConfig {
         &self.config
+    }
+
+    /// The token the client sends now: the configuration's, or the one a sync answer gave in
+    /// its place. A paired store keeps the new one itself; an app that configured its own
+    /// token stores this one after a sync that reports [`SyncProgress::token_rotated`].
+    pub fn token(&self) -> String {
+        self.token.get()
     }
 
     /// The underlying HTTP client (for photo transfers).
@@ -484,7 +531,7 @@ impl SyncClient {
                 self.cancel.sleep(delay)?;
                 delay = (delay * 2).min(self.config.max_backoff);
             }
-            let sent = build().bearer_auth(&self.config.token).send();
+            let sent = build().bearer_auth(self.token.get()).send();
             let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
@@ -507,6 +554,13 @@ impl SyncClient {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner()) = Some(v.to_owned());
             }
+            let new_token = resp
+                .headers()
+                .get(TOKEN_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
             let body = match resp.bytes() {
                 Ok(b) => b.to_vec(),
                 Err(e) => {
@@ -516,6 +570,11 @@ impl SyncClient {
                 }
             };
             if status.is_success() {
+                if let Some(token) = new_token {
+                    // Only a whole answer counts: one cut short was retried above with the
+                    // old token, which works through the grace period.
+                    self.token.set(token);
+                }
                 return Ok(body);
             }
             let message = String::from_utf8_lossy(&body)
@@ -527,6 +586,9 @@ impl SyncClient {
             }
             if status.as_u16() == 403 && error_code(&body).as_deref() == Some("revoked") {
                 return Err(Error::Sync(SyncError::Revoked(message)));
+            }
+            if status.as_u16() == 401 && error_code(&body).as_deref() == Some("token_expired") {
+                return Err(Error::Sync(SyncError::TokenExpired(message)));
             }
             if status.as_u16() == 401 || status.as_u16() == 403 {
                 return Err(Error::Sync(SyncError::Unauthorized(message)));
@@ -556,8 +618,11 @@ impl SyncClient {
     ) -> Result<SyncProgress> {
         self.sync_inner(store, progress).inspect_err(|e| {
             if matches!(e, Error::Sync(SyncError::Revoked(_))) {
-                // Kept so that the app shows it, also offline; a new pairing clears it.
-                let _ = store.mark_revoked();
+                // Kept so that the app shows it, also offline; a new pairing clears it. The
+                // street's data goes, this device's own unsent work stays (`Store::revocation`).
+                // If the wipe fails (the disk), the revocation is still what the app must show;
+                // the next sync meets `revoked` again and wipes then.
+                let _ = store.revoked_by_server();
             }
         })
     }
@@ -591,6 +656,7 @@ impl SyncClient {
             };
             let body = request.encode();
             let body_len = body.len() as u64;
+            let token_used = self.token.get();
             let response = self.send_with_retry(
                 &|| {
                     self.http
@@ -600,6 +666,13 @@ impl SyncClient {
                 },
                 &mut p,
             )?;
+            let token_now = self.token.get();
+            if token_now != token_used {
+                // Kept before anything else of the answer: the old token stops working once
+                // the new one is used, or after the grace period.
+                store.adopt_rotated_token(&token_used, &token_now)?;
+                p.token_rotated = true;
+            }
             let decoded = SyncResponse::decode(&response)
                 .map_err(|e| Error::Sync(SyncError::Protocol(e.to_string())))?;
             if decoded.reset && p.server_reset {

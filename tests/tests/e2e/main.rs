@@ -31,3 +31,4 @@ mod restore;
 mod scopes;
 mod sync_flow;
 mod tls;
+mod tokens;

@@ -17,7 +17,7 @@ use wangge_server::pairing::{self, NewPairingCode};
 use wangge_server::storage::{DeviceRole, Person, Storage};
 
 /// A grid officer of block XT-B1 in the register (active unless told).
-fn officer(staff_id: &str, active: bool) -> Person {
+pub(crate) fn officer(staff_id: &str, active: bool) -> Person {
     Person {
         staff_id: staff_id.into(),
         name: format!("测试人员{staff_id}"),
@@ -33,7 +33,7 @@ fn officer(staff_id: &str, active: bool) -> Person {
 /// Adds `person` to the register and makes a pairing code for a field device of theirs (the
 /// person's blocks and workstations), valid `minutes` from the server's clock, as
 /// `wangge-server pair` does. Returns the code as people read it (`ABC-DEFGH`).
-fn make_code(server: &TestServer, person: &Person, minutes: i64) -> String {
+pub(crate) fn make_code(server: &TestServer, person: &Person, minutes: i64) -> String {
     server
         .storage
         .upsert_roster(std::slice::from_ref(person), &[])
@@ -61,7 +61,7 @@ fn make_code(server: &TestServer, person: &Person, minutes: i64) -> String {
 }
 
 /// A phone's fresh store (its device id generated at install).
-fn phone(dir: &std::path::Path, name: &str) -> Store {
+pub(crate) fn phone(dir: &std::path::Path, name: &str) -> Store {
     Store::open(
         dir.join(format!("{name}.sqlite3")),
         DeviceId::generate(),
@@ -71,7 +71,7 @@ fn phone(dir: &std::path::Path, name: &str) -> Store {
     .unwrap()
 }
 
-fn config(server: &TestServer) -> SyncConfig {
+pub(crate) fn config(server: &TestServer) -> SyncConfig {
     let mut config = SyncConfig::new(&server.base, "");
     config.initial_backoff = Duration::from_millis(20);
     config.max_attempts = 3;
@@ -79,7 +79,7 @@ fn config(server: &TestServer) -> SyncConfig {
 }
 
 /// The paired store's own sync client.
-fn paired_client(store: &Store) -> SyncClient {
+pub(crate) fn paired_client(store: &Store) -> SyncClient {
     SyncClient::new(store.paired_sync_config().unwrap().unwrap()).unwrap()
 }
 
