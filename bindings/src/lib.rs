@@ -64,7 +64,7 @@ pub use model::{
     Actor, GpsFix, PhotoRef, Role, SourceChannel, cst_day, generate_device_id, source_channel_name,
 };
 pub use observe::{ObserverHandle, StoreChange, StoreObserver, ZeroReportKey};
-pub use pairing::{PairedDevice, PairingPayload, parse_pairing_payload};
+pub use pairing::{PairedDevice, PairingPayload, Revocation, parse_pairing_payload};
 pub use store::Store;
 pub use sync::{SyncConfig, SyncListener, SyncProgress, SyncState, Thumbnail};
 pub use zero_report::{Matter, ZeroReport, ZeroReportEntry, ZeroReportEvent};

@@ -72,6 +72,35 @@ impl From<core_lib::PairedDevice> for PairedDevice {
     }
 }
 
+/// What a revoked phone did with the street's data (`revocation()`): it wiped what the server
+/// holds and kept only its own work the server never received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct Revocation {
+    /// When the phone learnt it was revoked (ms since the Unix epoch).
+    pub revoked_at_ms: i64,
+    /// When the street's data was last wiped (ms since the Unix epoch).
+    pub wiped_at_ms: i64,
+    /// Cases and zero reports wiped.
+    pub wiped_documents: u64,
+    /// Cases and zero reports kept because they hold work the server never received: they
+    /// can no longer be sent; offer to export them, or pair the phone again to send them.
+    pub kept_documents: u64,
+    /// Photos kept with them (or imported and never uploaded).
+    pub kept_photos: u64,
+}
+
+impl From<core_lib::Revocation> for Revocation {
+    fn from(r: core_lib::Revocation) -> Self {
+        Revocation {
+            revoked_at_ms: r.revoked_at_ms,
+            wiped_at_ms: r.wiped_at_ms,
+            wiped_documents: r.wiped_documents,
+            kept_documents: r.kept_documents,
+            kept_photos: r.kept_photos,
+        }
+    }
+}
+
 /// What a scanned QR code of the back office says.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PairingPayload {
@@ -125,6 +154,13 @@ impl Store {
     /// line, and `revoked` for the screen that offers to pair again.
     pub fn paired_device(&self) -> Result<Option<PairedDevice>> {
         Ok(self.core().paired()?.map(Into::into))
+    }
+
+    /// `null`, or what the phone did when the server said it was revoked: the street's data
+    /// it received is wiped, and `keptDocuments` of its own, never sent, are kept (show them,
+    /// offer to export them). Cleared by a new pairing.
+    pub fn revocation(&self) -> Result<Option<Revocation>> {
+        Ok(self.core().revocation()?.map(Into::into))
     }
 
     /// Syncs with the paired server using the token the store keeps (like `sync`, a

@@ -19,6 +19,7 @@ use wangge_core::{
 };
 use wangge_server::storage::sqlite::SqliteStorage;
 use wangge_server::storage::{Device, DeviceRole, Person, Scope, Storage, Unit, UnitKind};
+use wangge_server::tokens::TokenPolicy;
 use wangge_server::{AppState, auth, router};
 
 /// The scope of the whole street (what the centre has).
@@ -80,6 +81,22 @@ impl TestServer {
 
     /// Starts a server on `db` and `port` with the street's reference data `catalog`.
     pub fn start_with(db: PathBuf, port: u16, catalog: Arc<Catalog>) -> TestServer {
+        Self::start_configured(db, port, catalog, TokenPolicy::default())
+    }
+
+    /// Starts a server with a fresh database in `dir` whose device tokens work as `tokens`
+    /// says: a test that moves the server's clock past a token's lifetime (90 days) for
+    /// another reason than tokens.
+    pub fn start_with_tokens(dir: &Path, tokens: TokenPolicy) -> TestServer {
+        Self::start_configured(dir.join("server.sqlite3"), free_port(), catalog(), tokens)
+    }
+
+    fn start_configured(
+        db: PathBuf,
+        port: u16,
+        catalog: Arc<Catalog>,
+        tokens: TokenPolicy,
+    ) -> TestServer {
         let storage = Arc::new(SqliteStorage::open(&db, catalog.clone()).unwrap());
         let clock = Arc::new(ManualClock::new(MONDAY_9AM));
         let state = AppState {
@@ -87,7 +104,7 @@ impl TestServer {
             catalog,
             clock: clock.clone(),
             office: Default::default(),
-            tokens: Default::default(),
+            tokens,
         };
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -170,3 +170,98 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+
+    use crate::sync::protocol::{Accepted, Refused, SyncResponse};
+    use crate::{Actor, Catalog, DeviceId, GpsFix, ManualClock, NewCase, Role, Store};
+
+    fn answer(accepted: Vec<Accepted>, refused: Vec<Refused>) -> SyncResponse {
+        SyncResponse {
+            cursor: 3,
+            more: false,
+            reset: false,
+            accepted,
+            resend: vec![],
+            docs: vec![],
+            refused,
+        }
+    }
+
+    /// Without a server: one case acknowledged, one refused, one pending. The wipe takes the
+    /// acknowledged one only; a refused push is this device's work the server does not have.
+    #[test]
+    fn a_revocation_wipes_what_the_server_acknowledged_and_keeps_refused_and_pending_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = DeviceId::generate();
+        let store = Store::open(
+            dir.path().join("s.sqlite3"),
+            device,
+            Arc::new(Catalog::demo().unwrap()),
+            Arc::new(ManualClock::new(1_772_413_200_000)),
+        )
+        .unwrap();
+        let officer = Actor {
+            id: "officer-017".into(),
+            role: Role::GridOfficer,
+            unit: None,
+            device,
+        };
+        let record = |text: &str| {
+            let fix = GpsFix {
+                lat: 31.199_147_7,
+                lon: 121.427_325_5,
+                accuracy_m: 5.0,
+                fix_time_ms: store.now_ms(),
+            };
+            store
+                .record_case(&officer, NewCase::from_handheld("A02-001", text, fix))
+                .unwrap()
+        };
+        let (acked, refused) = (record("送达"), record("被拒"));
+        let pushed = store.prepare_push(10, 1 << 20).unwrap();
+        let heads = |id: String| {
+            pushed
+                .iter()
+                .find(|p| p.doc.doc_id == id)
+                .unwrap()
+                .doc
+                .heads
+                .clone()
+        };
+        let response = answer(
+            vec![Accepted {
+                doc_id: acked.to_string(),
+                heads: heads(acked.to_string()),
+            }],
+            vec![Refused {
+                doc_id: refused.to_string(),
+                code: "wrong_author".into(),
+                message: "not yours".into(),
+            }],
+        );
+        store.apply_sync_response(&pushed, &response).unwrap();
+        let pending = record("未发送");
+        assert_eq!(store.revocation().unwrap(), None);
+
+        let state = store.revoked_by_server().unwrap();
+        assert_eq!(
+            (
+                state.wiped_documents,
+                state.kept_documents,
+                state.kept_photos
+            ),
+            (1, 2, 0)
+        );
+        assert!(!state.fully_wiped());
+        assert!(store.case(acked).is_err());
+        assert!(store.case(refused).is_ok() && store.case(pending).is_ok());
+        assert!(store.refusal(&refused.to_string()).unwrap().is_some());
+        assert_eq!(store.sync_cursor().unwrap(), 0);
+        assert_eq!(store.revocation().unwrap(), Some(state));
+    }
+}
