@@ -61,6 +61,10 @@ fun pairingTests() = Suite("pairing and transport, against a real server").apply
             server.revoke(phone.deviceId)
             assertThrows<WanggeException.NotAuthorized> { phone.store.syncPaired() }.says("revoked")
             assertEq(true, phone.store.pairedDevice()?.revoked, "revoked shown")
+            // The case the server holds is wiped; nothing unsent was there to keep.
+            val wipe = phone.store.revocation()
+            assertEq(1UL, wipe?.wipedDocuments, "the street's data wiped")
+            assertEq(0UL, wipe?.keptDocuments, "nothing unsent to keep")
             phone.store.close()
             val reopened = phone.reopen()
             assertEq(true, reopened.pairedDevice()?.revoked, "revoked kept")
@@ -68,6 +72,7 @@ fun pairingTests() = Suite("pairing and transport, against a real server").apply
             val again = reopened.pair(server.url, server.pair(officer.id).first)
             assertEq(true, again.reenrolled, "re-enrolled")
             assertEq(false, again.revoked, "no longer revoked")
+            assertEq(null, reopened.revocation(), "pairing again clears the revocation")
             reopened.syncPaired()
 
             val log = server.logText()
