@@ -214,7 +214,7 @@ pub enum SyncError {
     /// The store has wiped the street's data it held as a copy of the server's and kept this
     /// device's own work the server does not have ([`Store::revocation`]).
     #[error(
-        "the back office revoked this device ({0}); the street's data received from the server was removed from it, and what it had not sent is kept: pair it again with a new code from the back office"
+        "the back office revoked this device ({0}); pair it again with a new code from the back office. A sync that learns it removes the street's data received from the server and keeps what the device had not sent"
     )]
     Revoked(String),
     /// The device's token expired (`401 token_expired`): it did not sync while the server
