@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(pages::login::logout))
         .route("/console/queues", get(pages::queue::index))
         .route("/console/queues/{queue}", get(pages::queue::queue))
+        .route("/console/intake/duplicates", get(pages::intake::duplicates))
         .route("/console/cases/{id}", get(pages::case::show))
         .route("/console/cases/{id}/act", post(pages::case::act))
         .route("/console/cases/{id}/photos/{sha}", get(pages::case::photo))

@@ -172,6 +172,16 @@ fn wrong_passwords_are_refused_then_rate_limited() {
     );
     assert_eq!(r.status(), 429);
     assert!(r.headers().get("retry-after").is_some());
+    // A login form posted from another site's page is refused (login CSRF).
+    let r = b
+        .http
+        .post(format!("{}/console/login", b.base))
+        .header("origin", "https://evil.example")
+        .form(&[("username", "wuye"), ("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
     // An unknown username is refused like a wrong password.
     let r = b.post_form(
         "/console/login",

@@ -70,6 +70,24 @@
     });
   }
 
+  // The intake desk's duplicate check without sending the form: the photos chosen stay
+  // chosen. (Without this script the button sends the form, which comes back filled.)
+  for (const button of document.querySelectorAll("button[data-check-url]")) {
+    button.addEventListener("click", async (e) => {
+      const form = button.form;
+      const slot = document.getElementById("hints-slot");
+      if (!form || !slot) return;
+      e.preventDefault();
+      const q = new URLSearchParams();
+      for (const name of ["checklist_item", "lat", "lon", "datum"]) {
+        const el = form.elements[name];
+        if (el && el.value) q.set(name, el.value);
+      }
+      const answer = await fetch(`${button.dataset.checkUrl}?${q}`, { credentials: "same-origin", headers: { accept: "text/html" } });
+      slot.innerHTML = await answer.text();
+    });
+  }
+
   // Filtering a long list of checklist items as one types.
   for (const input of document.querySelectorAll("input[data-filter-select]")) {
     const select = document.getElementById(input.dataset.filterSelect);

@@ -162,30 +162,63 @@ fn form(state: &AppState, staff: &Staff, f: &Fields, hints: Option<&[DuplicateHi
                     input #reporter_phone type="text" name="reporter_phone" value=(v("reporter_phone")) autocomplete="off";
                 }
             }
-            @if let Some(hints) = hints {
-                section.card #hints data-count=(hints.len()) {
-                    h2 { (L::DUPLICATE_HINTS) }
-                    @if hints.is_empty() {
-                        p.muted { "附近没有同类未结案件" }
-                    } @else {
-                        ul { @for d in hints {
-                            li data-case-id=(d.case_id) {
-                                a href=(format!("/console/cases/{}", d.case_id)) target="_blank" {
-                                    (d.case_number.as_deref().unwrap_or(&d.case_id))
-                                }
-                                " · " (d.distance_m.round()) " m · " (when(d.reported_at)) " · " (d.description)
-                            }
-                        } }
-                    }
-                }
+            div #hints-slot {
+                @if let Some(hints) = hints { (hints_section(hints)) }
             }
             p {
-                button.secondary type="submit" name="check" value="1" #check { (L::CHECK_DUPLICATES) }
+                button.secondary type="submit" name="check" value="1" #check data-check-url="/console/intake/duplicates" { (L::CHECK_DUPLICATES) }
                 " "
                 button type="submit" #save { (L::SAVE) }
             }
         }
     }
+}
+
+/// The duplicate hints of a position and item: the open cases of the item nearby.
+fn hints_section(hints: &[DuplicateHint]) -> Markup {
+    html! {
+        section.card #hints data-count=(hints.len()) {
+            h2 { (L::DUPLICATE_HINTS) }
+            @if hints.is_empty() {
+                p.muted { "附近没有同类未结案件" }
+            } @else {
+                ul { @for d in hints {
+                    li data-case-id=(d.case_id) {
+                        a href=(format!("/console/cases/{}", d.case_id)) target="_blank" {
+                            (d.case_number.as_deref().unwrap_or(&d.case_id))
+                        }
+                        " · " (d.distance_m.round()) " m · " (when(d.reported_at)) " · " (d.description)
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// The hints for the item and position of `f` (none without both).
+async fn hints_for(state: &AppState, f: &Fields, now: i64) -> Result<Vec<DuplicateHint>, ApiError> {
+    match (position(f)?, f.get("checklist_item")) {
+        (Some(p), Some(item)) => {
+            let storage = state.storage.clone();
+            let item = item.to_owned();
+            blocking(move || storage.duplicates_near(&item, now, p.lat, p.lon)).await
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// `GET /console/intake/duplicates?checklist_item=…&lat=…&lon=…&datum=…`: the hints section
+/// alone, which the page's script puts in place without sending the form (so the photos
+/// chosen stay chosen). Without the script the "查重" button sends the form instead.
+pub async fn duplicates(
+    State(state): State<AppState>,
+    staff: Staff,
+    uri: axum::http::Uri,
+) -> Result<Markup, ApiError> {
+    centre_only(&staff)?;
+    let fields = Fields(crate::console::pages::filters::pairs(uri.query())?);
+    let hints = hints_for(&state, &fields, staff.now_ms).await?;
+    Ok(hints_section(&hints))
 }
 
 /// `GET /console/intake`.
@@ -209,14 +242,7 @@ pub async fn submit(
     let now = state.clock.now_ms();
     let pos = position(&fields)?;
     if fields.get("check").is_some() {
-        let hints = match (pos, fields.get("checklist_item")) {
-            (Some(p), Some(item)) => {
-                let storage = state.storage.clone();
-                let item = item.to_owned();
-                blocking(move || storage.duplicates_near(&item, now, p.lat, p.lon)).await?
-            }
-            _ => Vec::new(),
-        };
+        let hints = hints_for(&state, &fields, now).await?;
         let body = form(&state, &staff, &fields, Some(&hints));
         return Ok(page(&staff, Nav::Intake, L::INTAKE_TITLE, body).into_response());
     }

@@ -76,6 +76,15 @@ pub async fn login(
     let fields = Fields(serde_urlencoded::from_bytes(&body).unwrap_or_default());
     let next = safe_next(fields.get("next")).to_owned();
     let typed = fields.get("username").unwrap_or("").to_owned();
+    if session::cross_site(&headers) {
+        return refused(
+            StatusCode::FORBIDDEN,
+            &next,
+            &typed,
+            "cross_site_request",
+            "this login form was sent from another site; open the console's own login page".into(),
+        );
+    }
     let password = fields
         .0
         .iter()
