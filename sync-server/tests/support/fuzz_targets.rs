@@ -109,6 +109,18 @@ fn words_of(seeds: &[(String, Vec<u8>)], texts: impl Fn(&[u8]) -> Vec<String>) -
     words
 }
 
+/// `n` as a word for features: its order of magnitude in bits.
+fn bucket(n: usize) -> &'static str {
+    ["none", "one", "few", "some", "many", "lots"][match n {
+        0 => 0,
+        1 => 1,
+        2..=3 => 2,
+        4..=15 => 3,
+        16..=127 => 4,
+        _ => 5,
+    }]
+}
+
 /// A typed error's message must say something.
 fn has_message(what: &str, message: &str) -> Result<(), Finding> {
     if message.trim().is_empty() {
@@ -290,7 +302,16 @@ impl Target for CatalogTarget {
         match (Catalog::load(files.clone()), first_error) {
             (Ok(catalog), None) => {
                 check_loaded(&catalog, &files)?;
-                report.add("loaded", "");
+                // What it holds, roughly: a catalog unlike the others joins the pool.
+                let shape = format!(
+                    "{} {} {} {} {}",
+                    bucket(catalog.checklist.items().len()),
+                    bucket(catalog.checklist.categories().len()),
+                    bucket(catalog.calendar.holidays().len()),
+                    bucket(catalog.calendar.years().count()),
+                    bucket(catalog.grids.cell_count()),
+                );
+                report.add("loaded", &shape);
             }
             (Err(e), Some(first)) => {
                 if !matches!(e, Error::Checklist(_) | Error::Grid(_)) {
@@ -552,7 +573,13 @@ impl Target for RosterTarget {
                 match (&parsed, validated) {
                     (Ok(roster), Ok(again)) if *roster == again => {
                         self.check_accepted(&file, roster)?;
-                        report.add("accepted", "");
+                        let shape = format!(
+                            "{} {} {}",
+                            bucket(roster.units.len()),
+                            bucket(roster.people.len()),
+                            bucket(roster.people.iter().filter(|p| !p.active).count()),
+                        );
+                        report.add("accepted", &shape);
                     }
                     (Err(RosterError::Invalid { problems, .. }), Err(again))
                         if *problems == again =>
@@ -853,7 +880,12 @@ impl Target for PhotoTarget {
                         wangge_core::photo::PhotoFormat::Png => "ok:png",
                         wangge_core::photo::PhotoFormat::Webp => "ok:webp",
                     },
-                    &format!("{:?}", p.original.orientation),
+                    &format!(
+                        "{:?} {} {}",
+                        p.original.orientation,
+                        p.width.max(p.height) == opts.max_edge,
+                        p.original.gps.is_some()
+                    ),
                 );
             }
             Err(e @ (PhotoError::Internal { .. } | PhotoError::InvalidOptions { .. })) => {
