@@ -91,7 +91,10 @@ for t in "${targets[@]}"; do
     case "$status" in
         0) what=ok ;;
         1) what="findings in fuzz/findings/$t/" ;;
-        *) what="driver died (status $status): its input is fuzz/last-input-$t.bin" ;;
+        *) what="driver died (status $status)"
+           if [ -f "fuzz/last-input-$t.bin" ]; then
+               what="$what: the input it was running is fuzz/last-input-$t.bin"
+           fi ;;
     esac
     printf '%-8s %12s %10s %9s  %s\n' "$t" "${inputs:--}" "$rate" "${found:--}" "$what"
     if [ "$status" -ne 0 ]; then
