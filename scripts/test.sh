@@ -20,6 +20,9 @@ cargo test --workspace --lib --bins --tests --examples --locked
 echo "== doc tests"
 cargo test --workspace --doc --locked
 
+echo "== fuzzing: every target for 30 s (scripts/fuzz.sh; the dev build cargo test made, two at a time)"
+FUZZ_PROFILE=dev FUZZ_JOBS=2 bash scripts/fuzz.sh 30
+
 echo "== Kotlin on the JVM (bindings and the Android demo's view models)"
 bash scripts/test-kotlin.sh
 

@@ -1,6 +1,8 @@
-//! The push fuzzer's fixture, mutator and invariant check, shared by the
-//! driver (`examples/fuzz_push.rs`, run by `scripts/fuzz.sh`) and the
-//! regression test (`tests/fuzz_regressions.rs`, run by CI on stable).
+//! The `push` fuzz target — the sync decoder, the push check and the merge:
+//! its fixture, mutator and invariant check, run by the driver
+//! (`examples/fuzz.rs --target push`, run by `scripts/fuzz.sh`) and the
+//! regression test (`tests/fuzz_regressions.rs`, run by CI on stable) through
+//! the shared engine (`fuzz_engine.rs`).
 //!
 //! One input is the body of a `POST /v1/sync`: [`check_input`] decodes it
 //! with `SyncRequest::decode` and runs every pushed document through
@@ -16,13 +18,12 @@
 //!   decodes as the back office reads it, and the same push sent again
 //!   (a device retrying) is `Unchanged`.
 //!
-//! A panic escaping any of it is a finding too: [`run_input`] contains it.
+//! A panic escaping any of it is a finding too: the engine's `run_input`
+//! contains it.
 //! Panics Automerge raises and the core contains (`EventDoc::load_strict`,
 //! `merge_strict`) are counted, not reported.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use automerge::{ActorId, ChangeHash};
@@ -36,6 +37,11 @@ use wangge_core::zero_report::{ZeroReportEvent, ZeroReportEventKind, ZeroReportH
 use wangge_core::{Actor, CaseId, Catalog, DeviceId, EventId, MatterId, Role, SourceChannel};
 use wangge_server::docs::{Merge, Stored, decode, merge_push};
 
+use crate::fuzz_engine::{
+    FNV_START, Finding, MAX_INPUT, Report, Rng, Target, blank, finding, fnv, mutate_bytes,
+    read_dir_sorted, read_uleb, uleb,
+};
+
 /// The pushing device: fixed, so committed corpus files stay valid.
 const DEVICE: &str = "0190f000-0000-7000-8000-00000000f022";
 /// The person enrolled on it.
@@ -43,8 +49,6 @@ const PERSON: &str = "XT-GO-001";
 const UNIT: &str = "城管中队";
 /// The server's Automerge actor.
 const SERVER_ACTOR: [u8; 16] = [0x5e; 16];
-/// Largest input the mutator produces.
-pub const MAX_INPUT: usize = 1 << 20;
 
 // ---------------------------------------------------------------------------
 // Fixture
@@ -291,24 +295,23 @@ impl Fixture {
         fx
     }
 
-    /// Loads the committed corpus: `dir/stored/{case,zero_report}.bin` and
-    /// every file of `dir/push/` as a seed.
+    /// Loads the committed corpus `fuzz/corpus/push`: `dir/stored/{case,zero_report}.bin`
+    /// and every file of `dir` as a seed.
     pub fn load(dir: &Path) -> std::io::Result<Fixture> {
         let stored_case = std::fs::read(dir.join("stored/case.bin"))?;
         let stored_zero_report = std::fs::read(dir.join("stored/zero_report.bin"))?;
         let mut fx = Fixture::base(stored_case, stored_zero_report);
-        fx.seeds = read_dir_sorted(&dir.join("push"))?;
+        fx.seeds = read_dir_sorted(dir)?;
         Ok(fx)
     }
 
     /// Writes the fixture as a corpus [`Fixture::load`] reads.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir.join("stored"))?;
-        std::fs::create_dir_all(dir.join("push"))?;
         std::fs::write(dir.join("stored/case.bin"), &self.stored_case)?;
         std::fs::write(dir.join("stored/zero_report.bin"), &self.stored_zero_report)?;
         for (name, bytes) in &self.seeds {
-            std::fs::write(dir.join("push").join(format!("{name}.bin")), bytes)?;
+            std::fs::write(dir.join(format!("{name}.bin")), bytes)?;
         }
         Ok(())
     }
@@ -329,67 +332,9 @@ impl Fixture {
         ]
     }
 }
-
-/// Every regular file in `dir` (none if it does not exist), sorted by name.
-pub fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let path = entry?.path();
-        if path.is_file() && path.extension().is_some_and(|e| e == "bin") {
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            out.push((name, std::fs::read(&path)?));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 // ---------------------------------------------------------------------------
 // Check
 // ---------------------------------------------------------------------------
-
-/// A broken invariant.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    /// Short stable class, e.g. `panic`, `saved-does-not-load`.
-    pub kind: &'static str,
-    /// What happened, for people.
-    pub detail: String,
-}
-
-impl std::fmt::Display for Finding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.detail)
-    }
-}
-
-/// What one input did.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// One entry per merge (`changed`, `refused:<code>`, ...) or the decode error.
-    pub outcomes: Vec<&'static str>,
-    /// Coarse features of the paths taken (each merge's outcome and refusal
-    /// message with digits and ids blanked, the decode error): an input
-    /// with a feature never seen before joins the driver's pool.
-    pub features: Vec<u64>,
-    /// Panics raised and contained inside the server or core.
-    pub contained_panics: u64,
-}
-
-fn finding(kind: &'static str, detail: impl Into<String>) -> Finding {
-    Finding {
-        kind,
-        detail: detail.into(),
-    }
-}
 
 /// Interns `refused:<code>` labels as static strings.
 fn refused_label(code: &str) -> &'static str {
@@ -417,31 +362,10 @@ fn refused_label(code: &str) -> &'static str {
     "refused:other"
 }
 
-fn blank(text: &str, id: &str) -> String {
-    let t = if id.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(id, "<id>")
-    };
-    t.chars()
-        .map(|c| if c.is_ascii_digit() { '#' } else { c })
-        .take(160)
-        .collect()
-}
-
-const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
-
 fn kind_code(kind: DocKind) -> u8 {
     match kind {
         DocKind::Case => 1,
         DocKind::ZeroReport => 2,
-    }
-}
-
-fn fnv(h: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *h ^= u64::from(*b);
-        *h = h.wrapping_mul(0x0100_0000_01b3);
     }
 }
 
@@ -458,7 +382,7 @@ fn heads_text(h: &[ChangeHash]) -> String {
 }
 
 /// Decodes `input` and merges every pushed document against every target,
-/// checking the invariants. Panics escape (see [`run_input`]).
+/// checking the invariants. Panics escape (the engine's `run_input` contains them).
 pub fn check_input(fx: &Fixture, input: &[u8]) -> Result<Report, Finding> {
     let mut report = Report::default();
     let req = match SyncRequest::decode(input) {
@@ -637,235 +561,8 @@ fn check_changed(
 }
 
 // ---------------------------------------------------------------------------
-// Panics
-// ---------------------------------------------------------------------------
-
-thread_local! {
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-    static PANICS: Cell<u64> = const { Cell::new(0) };
-    static IN_RUN: Cell<bool> = const { Cell::new(false) };
-    static PANIC_SITES: RefCell<BTreeMap<String, u64>> = const { RefCell::new(BTreeMap::new()) };
-}
-
-/// Every panic raised so far on this thread, contained or not, by message
-/// and location (digits blanked), with counts.
-pub fn panic_sites() -> BTreeMap<String, u64> {
-    PANIC_SITES.with(|s| s.borrow().clone())
-}
-
-/// Replaces the panic hook with one that, inside [`run_input`], records the
-/// message instead of printing it (contained panics are expected on hostile
-/// bytes); other panics (a test's assertions) go to the previous hook.
-pub fn install_quiet_panic_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(install_hook);
-}
-
-fn install_hook() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !IN_RUN.with(Cell::get) {
-            return previous(info);
-        }
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "<non-text panic payload>".into());
-        let at = info
-            .location()
-            .map(|l| format!("{}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let bt = std::backtrace::Backtrace::capture();
-        let text = match bt.status() {
-            std::backtrace::BacktraceStatus::Captured => format!("{msg} at {at}\n{bt}"),
-            _ => format!("{msg} at {at}"),
-        };
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
-        let site = format!("{} at {at}", blank(&msg.replace('\n', " "), ""));
-        PANIC_SITES.with(|s| *s.borrow_mut().entry(site).or_default() += 1);
-        PANICS.with(|n| n.set(n.get() + 1));
-    }));
-}
-
-/// [`check_input`] with any escaping panic turned into a finding. Install
-/// [`install_quiet_panic_hook`] first to keep the output readable and to get
-/// the panic's message.
-pub fn run_input(fx: &Fixture, input: &[u8]) -> Result<Report, Finding> {
-    let (result, raised) = contain(|| check_input(fx, input));
-    result.map(|mut r| {
-        r.contained_panics = raised;
-        r
-    })
-}
-
-/// Runs `f`, turning a panic escaping it into a `panic` finding; also
-/// returns how many panics were raised inside it (contained or not).
-pub fn contain<T>(f: impl FnOnce() -> Result<T, Finding>) -> (Result<T, Finding>, u64) {
-    let before = PANICS.with(Cell::get);
-    LAST_PANIC.with(|p| *p.borrow_mut() = None);
-    IN_RUN.with(|r| r.set(true));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    IN_RUN.with(|r| r.set(false));
-    let raised = PANICS.with(Cell::get) - before;
-    let result = result.unwrap_or_else(|_| {
-        let msg = LAST_PANIC
-            .with(|p| p.borrow_mut().take())
-            .unwrap_or_else(|| "<panic hook not installed>".into());
-        Err(finding("panic", msg))
-    });
-    (result, raised)
-}
-
-/// Hex SHA-256 of `input`, shortened: the file name of a saved finding.
-pub fn short_sha(input: &[u8]) -> String {
-    Sha256::digest(input)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-// ---------------------------------------------------------------------------
 // Mutator
 // ---------------------------------------------------------------------------
-
-/// SplitMix64: small, deterministic, good enough for mutation choices.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next_u64() % n as u64) as usize
-        }
-    }
-
-    pub fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-}
-
-const INTERESTING: [u8; 10] = [0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0xff, 0xfe, 0x40, 0x3f];
-
-fn uleb(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn read_uleb(buf: &[u8], mut pos: usize) -> Option<(u64, usize)> {
-    let mut v: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let b = *buf.get(pos)?;
-        pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some((v, pos));
-        }
-    }
-    None
-}
-
-/// One byte-level mutation: flips, interesting values, LEB128 runs,
-/// insertions, deletions, duplications, truncation, splicing.
-pub fn mutate_bytes(rng: &mut Rng, buf: &mut Vec<u8>, donors: &[Vec<u8>]) {
-    let len = buf.len();
-    match rng.below(12) {
-        0 if len > 0 => {
-            for _ in 0..1 + rng.below(4) {
-                let i = rng.below(len);
-                buf[i] ^= 1 << rng.below(8);
-            }
-        }
-        1 if len > 0 => {
-            let i = rng.below(len);
-            buf[i] = INTERESTING[rng.below(INTERESTING.len())];
-        }
-        2 if len > 0 => {
-            let i = rng.below(len);
-            buf[i] = rng.next_u64() as u8;
-        }
-        3 => {
-            // A long LEB128 number: continuation bytes then a terminator.
-            let i = rng.below(len + 1);
-            let mut run = vec![0x80 | (rng.next_u64() as u8); 1 + rng.below(10)];
-            run.push(rng.below(0x80) as u8);
-            if rng.one_in(2) && i < len {
-                let end = (i + run.len()).min(len);
-                buf.splice(i..end, run);
-            } else {
-                buf.splice(i..i, run);
-            }
-        }
-        4 => {
-            let i = rng.below(len + 1);
-            let n = 1 + rng.below(8);
-            let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
-            buf.splice(i..i, bytes);
-        }
-        5 if len > 0 => {
-            let i = rng.below(len);
-            let n = 1 + rng.below((len - i).min(16));
-            buf.drain(i..i + n);
-        }
-        6 if len > 0 => {
-            let i = rng.below(len);
-            let n = 1 + rng.below((len - i).min(64));
-            let copy = buf[i..i + n].to_vec();
-            let at = rng.below(len + 1);
-            buf.splice(at..at, copy);
-        }
-        7 if len > 0 => buf.truncate(rng.below(len)),
-        8 if !donors.is_empty() => {
-            // Splice: a prefix of this with a suffix of another.
-            let other = &donors[rng.below(donors.len())];
-            let cut = rng.below(len + 1);
-            let from = rng.below(other.len() + 1);
-            buf.truncate(cut);
-            buf.extend_from_slice(&other[from..]);
-        }
-        9 if len > 0 => {
-            // Add or subtract a little from a byte (counts, lengths, indexes).
-            let i = rng.below(len);
-            let d = 1 + rng.below(4) as u8;
-            buf[i] = if rng.one_in(2) {
-                buf[i].wrapping_add(d)
-            } else {
-                buf[i].wrapping_sub(d)
-            };
-        }
-        10 if len >= 2 => {
-            let i = rng.below(len - 1);
-            buf.swap(i, i + 1);
-        }
-        _ if len > 0 => {
-            let i = rng.below(len);
-            buf[i] = 0;
-        }
-        _ => buf.push(rng.next_u64() as u8),
-    }
-}
 
 const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 
@@ -1072,5 +769,20 @@ pub fn mutate(rng: &mut Rng, base: &[u8], donors: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-/// Counts of outcomes.
-pub type Counts = BTreeMap<&'static str, u64>;
+impl Target for Fixture {
+    fn name(&self) -> &'static str {
+        "push"
+    }
+
+    fn seeds(&self) -> &[(String, Vec<u8>)] {
+        &self.seeds
+    }
+
+    fn check(&self, input: &[u8]) -> Result<Report, Finding> {
+        check_input(self, input)
+    }
+
+    fn mutate(&self, rng: &mut Rng, base: &[u8], donors: &[Vec<u8>]) -> Vec<u8> {
+        mutate(rng, base, donors)
+    }
+}
