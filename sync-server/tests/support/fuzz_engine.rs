@@ -103,15 +103,18 @@ impl Report {
 /// Counts of outcomes.
 pub type Counts = BTreeMap<&'static str, u64>;
 
-/// [`Target::check`] with an escaping panic turned into a finding and an
-/// input slower than [`SLOW`] reported.
+/// [`Target::check`] with an escaping panic turned into a finding and, in an optimised
+/// build, an input slower than [`SLOW`] reported.
 pub fn run_input(target: &dyn Target, input: &[u8]) -> Result<Report, Finding> {
     let t = Instant::now();
     let (result, raised) = contain(|| target.check(input));
     let took = t.elapsed();
     let mut report = result?;
     report.contained_panics = raised;
-    if took > SLOW {
+    // Only an optimised build's time says anything about an input: in a debug build (the
+    // regression tests, CI's short run) the same input may take ten times as long on a
+    // loaded machine, and a time limit there would be a timed assertion in a test.
+    if !cfg!(debug_assertions) && took > SLOW {
         return Err(finding("slow", format!("one input took {took:?}")));
     }
     Ok(report)
