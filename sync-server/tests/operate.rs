@@ -6,28 +6,16 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use geo::InteriorPoint;
 use wangge_core::{
     Actor, Catalog, DeviceId, GpsFix, ManualClock, NewCase, Role, Store, SyncClient, SyncConfig,
 };
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ok() {
-        assert!(Instant::now() < deadline, "{what} within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+#[path = "support/process.rs"]
+mod process;
+use process::{free_port, wait_until};
 
 struct Server(Child);
 

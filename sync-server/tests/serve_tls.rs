@@ -10,21 +10,9 @@ use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ok() {
-        assert!(Instant::now() < deadline, "{what} within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+#[path = "support/process.rs"]
+mod process;
+use process::{free_port, wait_until};
 
 /// A CA, and `cert.pem` (a certificate for localhost and 127.0.0.1 it issued, then the CA)
 /// and `key.pem` in `dir`. Returns the CA's PEM.

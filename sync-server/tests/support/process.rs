@@ -1,0 +1,23 @@
+//! What the tests that run the real `wangge-server` binary share: a free port and waiting
+//! for something the process does.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on now, on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `ok` every 50 ms; fails the test naming `what` after 60 s.
+pub fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what} within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
