@@ -1,8 +1,24 @@
 // The thin Android layer: activities and layouts that render the shared
-// view models' state and forward taps to them.
+// view models' state and forward taps to them, the WorkManager worker, the
+// LocationManager wrapper, and the TLS verifier's hand-over of the Context.
 plugins {
     id("com.android.application")
     id("org.jetbrains.kotlin.android")
+}
+
+/**
+ * The version of rustls-platform-verifier's Kotlin component must be the
+ * one the Rust crate was built against (they talk over JNI): read it from
+ * the workspace's Cargo.lock (the `rustls-platform-verifier-android` crate).
+ */
+fun rustlsPlatformVerifierVersion(): String {
+    val crate = "rustls-platform-verifier-android"
+    val lines = rootProject.file("../Cargo.lock").readLines()
+    val at = lines.indexOfFirst { it.trim() == "name = \"$crate\"" }
+    return lines.drop(at + 1).firstOrNull { it.trimStart().startsWith("version = ") }
+        ?.substringAfter('"')?.substringBefore('"')
+        ?.takeIf { at >= 0 && it.isNotEmpty() }
+        ?: error("$crate is not in ../Cargo.lock: the Rust library no longer uses rustls-platform-verifier?")
 }
 
 android {
@@ -19,7 +35,7 @@ android {
     buildTypes {
         release {
             isMinifyEnabled = true
-            // Keeps JNA and the generated bindings, which R8 would otherwise strip.
+            // Keeps JNA, the generated bindings and the TLS verifier's component, which R8 would otherwise strip.
             proguardFiles(getDefaultProguardFile("proguard-android-optimize.txt"), "proguard-rules.pro")
         }
     }
@@ -36,8 +52,14 @@ dependencies {
     implementation(project(":shared"))
     implementation("net.java.dev.jna:jna:5.14.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    implementation("androidx.core:core-ktx:1.15.0")
+    implementation("androidx.activity:activity-ktx:1.9.3")
     implementation("androidx.appcompat:appcompat:1.7.0")
     implementation("androidx.lifecycle:lifecycle-runtime-ktx:2.8.7")
     implementation("androidx.recyclerview:recyclerview:1.3.2")
-    implementation("com.google.android.gms:play-services-location:21.3.0")
+    // Background sync (SyncWorker, a CoroutineWorker).
+    implementation("androidx.work:work-runtime-ktx:2.10.0")
+    // The Kotlin half of the TLS verifier (repository in settings.gradle.kts).
+    implementation("rustls:rustls-platform-verifier:${rustlsPlatformVerifierVersion()}")
+    // No Google Play services: location comes from Android's own LocationManager.
 }

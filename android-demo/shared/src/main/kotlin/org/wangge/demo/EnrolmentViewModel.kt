@@ -5,10 +5,13 @@
 // again with a new code.
 package org.wangge.demo
 
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.withContext
+import org.wangge.core.Revocation
 import org.wangge.core.Store
 import org.wangge.core.WanggeException
 import org.wangge.core.parsePairingPayload
@@ -21,6 +24,10 @@ data class EnrolmentState(
     val code: String = "",
     /** 已配对：王建国（XT-GO-001）, 本机已被管理中心停用…, or 本机尚未配对…. */
     val pairing: String = "",
+    /** The back office revoked the phone: the screen stands out and offers to pair again. */
+    val revoked: Boolean = false,
+    /** After a revocation, what the phone wiped and what it kept of its own unsent work; else `null`. */
+    val kept: String? = null,
     /** A pairing is under way. */
     val busy: Boolean = false,
     /** Both fields are filled and nothing is under way. */
@@ -40,7 +47,15 @@ class EnrolmentViewModel(private val store: Store, private val deviceName: Strin
     /** Shows where the phone stands, and signs in a phone paired before (offline). */
     suspend fun load() {
         session = Session.resume(store)
-        _state.update { it.copy(pairing = Session.pairingLine(store)) }
+        showPairing()
+    }
+
+    private suspend fun showPairing() {
+        val line = Session.pairingLine(store)
+        val (revoked, revocation) = withContext(Dispatchers.IO) {
+            (store.pairedDevice()?.revoked == true) to store.revocation()
+        }
+        _state.update { it.copy(pairing = line, revoked = revoked, kept = revocation?.let(::keptLine)) }
     }
 
     /** A scanned QR code: fills the server and the code, or says it is no pairing code. */
@@ -72,7 +87,10 @@ class EnrolmentViewModel(private val store: Store, private val deviceName: Strin
         _state.update { it.copy(busy = true, canPair = false, error = null) }
         return try {
             Session.pair(store, s.serverUrl, s.code, deviceName).also { session = it }
-                .also { _state.update { it.copy(busy = false, code = "", pairing = Session.pairingLine(store)).ready() } }
+                .also {
+                    _state.update { it.copy(busy = false, code = "").ready() }
+                    showPairing()
+                }
         } catch (e: WanggeException) {
             _state.update { it.copy(busy = false, error = e.screenMessage()).ready() }
             null
@@ -81,6 +99,14 @@ class EnrolmentViewModel(private val store: Store, private val deviceName: Strin
             null
         }
     }
+
+    /** Counts in words: 已清除街道数据 12 条；本机未发送的 1 条记录、2 张照片仍保留…. */
+    private fun keptLine(r: Revocation): String =
+        "停用时已从本机清除街道数据 ${r.wipedDocuments} 条；" + if (r.keptDocuments == 0UL && r.keptPhotos == 0UL) {
+            "本机没有未发送的记录"
+        } else {
+            "本机未发送的 ${r.keptDocuments} 条记录、${r.keptPhotos} 张照片仍保留在本机，重新配对后可继续处理"
+        }
 
     private fun EnrolmentState.ready() = copy(canPair = !busy && serverUrl.isNotEmpty() && code.isNotEmpty())
 }

@@ -56,6 +56,8 @@ data class NewReportState(
     /** The "before" photos, as stored on the phone (oriented, downscaled, stripped). */
     val photos: List<PhotoRef> = emptyList(),
     val fix: GpsFix? = null,
+    /** Where locating stands: its [LocationStatus.line] is the accuracy line under the grid. */
+    val location: LocationStatus = LocationStatus.Idle,
     val grid: GridChoice = GridChoice.Waiting,
     val submitting: Boolean = false,
     val error: String? = null,
@@ -118,6 +120,32 @@ class NewReportViewModel(private val session: Session) {
         _state.update { s -> s.copy(photos = s.photos.filterNot { it.sha256 == sha256 }) }
     }
 
+    private val tracker = LocationTracker()
+
+    /**
+     * Starts locating with what Android allows ([access]); returns the
+     * providers the screen's LocationSource should ask (best first), empty
+     * when there is no permission or location is off (the state says which).
+     */
+    fun startLocating(access: LocationAccess): List<LocationProvider> {
+        val providers = tracker.start(access)
+        _state.update { it.copy(location = tracker.status) }
+        return providers
+    }
+
+    /**
+     * A reading from a provider (or a last-known one) at [nowElapsedMs]
+     * (`SystemClock.elapsedRealtime()`): kept and looked up when it is
+     * fresher or more accurate than the fix so far. Returns whether the
+     * screen should keep its providers running ([LocationTracker.listening]).
+     */
+    suspend fun offerReading(reading: LocationReading, nowElapsedMs: Long): Boolean {
+        val better = tracker.offer(reading, nowElapsedMs)
+        _state.update { it.copy(location = tracker.status) }
+        if (better != null) locate(better.toGpsFix())
+        return tracker.listening
+    }
+
     /** A fix from the location provider: looks up the grid it is in. */
     suspend fun locate(fix: GpsFix) {
         try {
@@ -127,7 +155,18 @@ class NewReportViewModel(private val session: Session) {
                 is GridMatch.Ambiguous -> GridChoice.Choose(found.candidates)
                 is GridMatch.Outside -> GridChoice.Outside
             }
-            _state.update { it.copy(fix = fix, grid = choice, error = null) }
+            _state.update { s ->
+                // A better fix that still crosses the boundary keeps the officer's pick.
+                val before = s.grid
+                val kept = if (choice is GridChoice.Choose && before is GridChoice.Choose &&
+                    choice.candidates.any { it.cell == before.chosen }
+                ) {
+                    choice.copy(chosen = before.chosen)
+                } else {
+                    choice
+                }
+                s.copy(fix = fix, grid = kept, error = null)
+            }
         } catch (e: WanggeException) {
             _state.update { it.copy(fix = null, grid = GridChoice.Waiting, error = e.screenMessage()) }
         }

@@ -144,7 +144,11 @@ data class SyncStatusState(
     /** The documents the server refused, most recent first: each can be retried. */
     val refused: List<RefusedRow> = emptyList(),
     val error: String? = null,
-)
+) {
+    /** 正在同步：发送 3 项… while a sync runs (正在连接服务器… before its first counters); else `null`. */
+    val progressLine: String?
+        get() = if (!syncing) null else "正在同步：" + (progress?.let(SyncStatusViewModel::describe) ?: "正在连接服务器…")
+}
 
 /**
  * The sync status logic: [refresh] reads the counts and marks (the marks

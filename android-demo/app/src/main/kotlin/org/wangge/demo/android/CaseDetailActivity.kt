@@ -12,9 +12,7 @@ import android.widget.LinearLayout
 import android.widget.TextView
 import androidx.appcompat.app.AppCompatActivity
 import androidx.lifecycle.lifecycleScope
-import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
-import kotlinx.coroutines.withContext
 import org.wangge.demo.CaseAction
 import org.wangge.demo.CaseDetailViewModel
 import org.wangge.demo.SyncBadge
@@ -37,7 +35,7 @@ class CaseDetailActivity : AppCompatActivity() {
         val note = findViewById<EditText>(R.id.note)
 
         lifecycleScope.launch {
-            val model = CaseDetailViewModel(withContext(Dispatchers.IO) { session })
+            val model = CaseDetailViewModel(sessionOrPair() ?: return@launch)
             model.load(caseId)
             model.watch(this) // reloads when a sync brings news of the case or its photos
             model.state.collect { s ->

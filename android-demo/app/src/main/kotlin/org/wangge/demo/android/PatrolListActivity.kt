@@ -1,4 +1,5 @@
-// The patrol list screen: renders PatrolListViewModel's state.
+// The patrol list screen: renders PatrolListViewModel's state. The
+// launcher: a phone nobody is signed in on goes to the pairing screen.
 package org.wangge.demo.android
 
 import android.content.Intent
@@ -15,9 +16,7 @@ import androidx.appcompat.app.AppCompatActivity
 import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.lifecycleScope
 import androidx.lifecycle.repeatOnLifecycle
-import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
-import kotlinx.coroutines.withContext
 import org.wangge.demo.PatrolFilter
 import org.wangge.demo.PatrolListViewModel
 import org.wangge.demo.PatrolRow
@@ -51,8 +50,11 @@ class PatrolListActivity : AppCompatActivity() {
         findViewById<Button>(R.id.zero_report).setOnClickListener {
             startActivity(Intent(this, ZeroReportActivity::class.java))
         }
+        findViewById<Button>(R.id.sync).setOnClickListener {
+            startActivity(Intent(this, SyncActivity::class.java))
+        }
         lifecycleScope.launch {
-            val model = PatrolListViewModel(withContext(Dispatchers.IO) { session })
+            val model = PatrolListViewModel(sessionOrPair() ?: return@launch) // unpaired: the pairing screen
             findViewById<Button>(R.id.overdue).setOnClickListener {
                 lifecycleScope.launch { model.show(PatrolFilter.OVERDUE) }
             }

@@ -7,9 +7,7 @@ import android.widget.EditText
 import android.widget.TextView
 import androidx.appcompat.app.AppCompatActivity
 import androidx.lifecycle.lifecycleScope
-import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
-import kotlinx.coroutines.withContext
 import org.wangge.demo.ZeroReportViewModel
 
 class ZeroReportActivity : AppCompatActivity() {
@@ -20,9 +18,14 @@ class ZeroReportActivity : AppCompatActivity() {
         val matter = findViewById<EditText>(R.id.matter)
 
         lifecycleScope.launch {
-            val s = withContext(Dispatchers.IO) { session }
-            // The workstation comes with enrolment (sync issue); the demo files for 日晖新城.
-            val model = ZeroReportViewModel(s, "XT-W01")
+            val s = sessionOrPair() ?: return@launch
+            // The workstation the person answers for, from the pairing.
+            val workstation = s.person?.workstations?.firstOrNull()
+            if (workstation == null) {
+                summary.text = getString(R.string.no_workstation)
+                return@launch
+            }
+            val model = ZeroReportViewModel(s, workstation)
             findViewById<Button>(R.id.nothing).setOnClickListener { lifecycleScope.launch { model.fileNothingToReport() } }
             findViewById<Button>(R.id.record).setOnClickListener {
                 val text = matter.text.toString()
