@@ -12,6 +12,7 @@ import androidx.work.NetworkType
 import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
+import androidx.work.WorkRequest
 import java.util.concurrent.TimeUnit
 import org.wangge.demo.BackgroundSyncSettings
 import org.wangge.demo.NetworkNeed
@@ -55,20 +56,14 @@ class BackgroundWork(context: Context) {
             .build()
         val every = spec.everyMinutes
         if (every != null) {
-            val request = PeriodicWorkRequestBuilder<SyncWorker>(every, TimeUnit.MINUTES)
-                .setConstraints(constraints)
-                .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, BACKOFF_SECONDS, TimeUnit.SECONDS)
-                .build()
+            val request = PeriodicWorkRequestBuilder<SyncWorker>(every, TimeUnit.MINUTES).paced(constraints).build()
             val policy = when (spec.whenQueued) {
                 WhenQueued.KEEP -> ExistingPeriodicWorkPolicy.KEEP
                 WhenQueued.REPLACE -> ExistingPeriodicWorkPolicy.UPDATE
             }
             work.enqueueUniquePeriodicWork(spec.name, policy, request)
         } else {
-            val request = OneTimeWorkRequestBuilder<SyncWorker>()
-                .setConstraints(constraints)
-                .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, BACKOFF_SECONDS, TimeUnit.SECONDS)
-                .build()
+            val request = OneTimeWorkRequestBuilder<SyncWorker>().paced(constraints).build()
             val policy = when (spec.whenQueued) {
                 WhenQueued.KEEP -> ExistingWorkPolicy.KEEP
                 WhenQueued.REPLACE -> ExistingWorkPolicy.REPLACE
@@ -76,6 +71,10 @@ class BackgroundWork(context: Context) {
             work.enqueueUniqueWork(spec.name, policy, request)
         }
     }
+
+    /** The constraints, and WorkManager's backoff between retries (the same for every work). */
+    private fun <B : WorkRequest.Builder<B, *>> B.paced(constraints: Constraints): B =
+        setConstraints(constraints).setBackoffCriteria(BackoffPolicy.EXPONENTIAL, BACKOFF_SECONDS, TimeUnit.SECONDS)
 
     private companion object {
         const val FULL_PHOTOS_ON_METERED = "full_photos_on_metered"
