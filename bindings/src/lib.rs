@@ -32,6 +32,8 @@
 //! lint does not count as this crate's code, and this crate writes no
 //! `unsafe` of its own.
 
+#[cfg(target_os = "android")]
+mod android_trust;
 mod authority;
 mod blocking;
 mod case;
