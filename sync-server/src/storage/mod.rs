@@ -38,6 +38,7 @@ pub mod conformance;
 pub mod console;
 pub mod error;
 pub mod intake;
+pub mod postgres;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
