@@ -1,54 +1,554 @@
-//! PORT IN PROGRESS (helper): the back office's rows on PostgreSQL (see sqlite_office.rs).
+//! The back office's own projection of cases on PostgreSQL — each unit's part
+//! (`case_assignment`), who held a case when (`case_span`), the case's next deadline and
+//! position (`case_office`, `case_holder_due`) — and the case list, evaluation, filings and
+//! export feed over them. A port of `sqlite_office.rs`, which explains why these rows exist
+//! (the evaluation of a quarter and every queue page would otherwise decode thousands of
+//! documents); the tables are in `postgres_schema.rs`.
+//!
+//! What differs from SQLite: parameters are positional (`$1` is always the time of the
+//! query), lists are bound as arrays (`= ANY($n)`) rather than expanded or read with
+//! `json_each`, and the text search is one `ILIKE` that the trigram index answers for any
+//! length (see [`select`]).
 
 use chrono::NaiveDate;
-use wangge_core::{CaseHeader, CaseState, Catalog};
+use postgres::types::ToSql;
+use wangge_core::store::query;
+use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
 
-use super::Tx;
+use super::{Param, Tx};
 use crate::office::board::FilingRow;
-use crate::office::evaluation::EvalInput;
+use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
 use crate::office::export::Change;
-use crate::office::queue::{CaseFilter, CasePage};
+use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, SortOrder};
 use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::sqlite::office::{NO_DUE, end_name, next_due};
 
-fn todo<T>() -> StorageResult<T> {
-    Err(StorageError::internal("not yet ported to PostgreSQL"))
-}
-
+/// Writes the back-office rows of one case inside the caller's (write) transaction: the
+/// same rows as SQLite's `project`, each table's rows of the case replaced as a whole.
+/// Lists go in as arrays through `unnest`, one statement per table, because this runs
+/// under the write lock every instance waits for.
 pub(super) fn project(
-    _tx: &mut Tx<'_>,
-    _catalog: &Catalog,
-    _header: &CaseHeader,
-    _state: &CaseState,
+    tx: &mut Tx<'_>,
+    catalog: &Catalog,
+    header: &CaseHeader,
+    state: &CaseState,
 ) -> StorageResult<()> {
+    let id = header.id.to_string();
+    let at = crate::office::position(catalog, header, state);
+    let due = next_due(state).unwrap_or(NO_DUE);
+    tx.execute(
+        "INSERT INTO case_office (case_id, next_due, lat, lon, located_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (case_id) DO UPDATE SET next_due = excluded.next_due, lat = excluded.lat,
+             lon = excluded.lon, located_by = excluded.located_by",
+        &[
+            &id,
+            &due,
+            &at.map(|p| p.0),
+            &at.map(|p| p.1),
+            &at.map(|p| p.2),
+        ],
+    )?;
+    tx.execute("DELETE FROM case_holder_due WHERE case_id = $1", &[&id])?;
+    tx.execute(
+        "INSERT INTO case_holder_due (holder, next_due, case_id)
+         SELECT h, $2, $3 FROM unnest($1::text[]) AS h
+         ON CONFLICT DO NOTHING",
+        &[&state.holders, &due, &id],
+    )?;
+    tx.execute("DELETE FROM case_assignment WHERE case_id = $1", &[&id])?;
+    let a = &state.assignments;
+    let column = |f: fn(&wangge_core::case::UnitAssignment) -> Option<i64>| -> Vec<Option<i64>> {
+        a.iter().map(f).collect()
+    };
+    tx.execute(
+        "INSERT INTO case_assignment (case_id, idx, unit, lead, dispatched_at, arrived_at,
+             feedback_at, released_at, ended_at, ended)
+         SELECT $1, t.ord - 1, t.unit, t.lead, t.dispatched_at, t.arrived_at, t.feedback_at,
+             t.released_at, t.ended_at, t.ended
+         FROM unnest($2::text[], $3::boolean[], $4::bigint[], $5::bigint[], $6::bigint[],
+                     $7::bigint[], $8::bigint[], $9::text[])
+             WITH ORDINALITY AS t (unit, lead, dispatched_at, arrived_at, feedback_at,
+                                   released_at, ended_at, ended, ord)",
+        &[
+            &id,
+            &a.iter().map(|x| x.unit.as_str()).collect::<Vec<_>>(),
+            &a.iter().map(|x| x.lead).collect::<Vec<_>>(),
+            &a.iter().map(|x| x.dispatched_at).collect::<Vec<_>>(),
+            &column(|x| x.arrived_at),
+            &column(|x| x.feedback_at),
+            &column(|x| x.released_at),
+            &column(|x| x.ended_at),
+            &a.iter().map(|x| x.ended.map(end_name)).collect::<Vec<_>>(),
+        ],
+    )?;
+    tx.execute("DELETE FROM case_span WHERE case_id = $1", &[&id])?;
+    let spans = &state.holder_spans;
+    tx.execute(
+        "INSERT INTO case_span (case_id, idx, holder, from_at, until_at)
+         SELECT $1, t.ord - 1, t.holder, t.from_at, t.until_at
+         FROM unnest($2::text[], $3::bigint[], $4::bigint[])
+             WITH ORDINALITY AS t (holder, from_at, until_at, ord)",
+        &[
+            &id,
+            &spans.iter().map(|s| s.holder.as_str()).collect::<Vec<_>>(),
+            &spans.iter().map(|s| s.from).collect::<Vec<_>>(),
+            &spans.iter().map(|s| s.until).collect::<Vec<_>>(),
+        ],
+    )?;
     Ok(())
 }
 
-pub(super) fn count(_tx: &mut Tx<'_>, _f: &CaseFilter, _now_ms: i64) -> StorageResult<u64> {
-    todo()
+/// The columns [`read_row`] reads (the time of the query in `$1`).
+fn row_columns() -> String {
+    format!(
+        "v.case_id, v.case_number, v.status, v.channel, v.checklist_item,
+    v.category, v.grid, v.workstation, v.block, v.description, v.reporter, v.reported_at,
+    v.response_due, v.resolution_due, v.responded_at, v.resolved_at, v.closed_at, v.escalated,
+    o.next_due,
+    (SELECT string_agg(holder, chr(31) ORDER BY holder) FROM case_holder h
+        WHERE h.case_id = v.case_id),
+    {},
+    o.lat, o.lon, o.located_by",
+        query::overdue_sql("$1")
+    )
 }
 
-pub(super) fn page(_tx: &mut Tx<'_>, _f: &CaseFilter, _now_ms: i64) -> StorageResult<CasePage> {
-    todo()
+/// Reads a row of [`row_columns`] (columns 0–23) at `now_ms`.
+fn read_row(r: &postgres::Row, now_ms: i64) -> StorageResult<CaseRow> {
+    let status: String = r.try_get(2)?;
+    let next_due: i64 = r.try_get(18)?;
+    let next_due = (next_due != NO_DUE).then_some(next_due);
+    let holders: Option<String> = r.try_get(19)?;
+    Ok(CaseRow {
+        id: r.try_get(0)?,
+        case_number: r.try_get(1)?,
+        status: CaseStatus::parse(&status)
+            .ok_or_else(|| StorageError::internal(format!("unknown stored status {status}")))?,
+        channel: r.try_get(3)?,
+        checklist_item: r.try_get(4)?,
+        category: r.try_get(5)?,
+        grid: r.try_get(6)?,
+        workstation: r.try_get(7)?,
+        block: r.try_get(8)?,
+        description: r.try_get(9)?,
+        reporter: r.try_get(10)?,
+        reported_at: r.try_get(11)?,
+        response_due: r.try_get(12)?,
+        resolution_due: r.try_get(13)?,
+        responded_at: r.try_get(14)?,
+        resolved_at: r.try_get(15)?,
+        closed_at: r.try_get(16)?,
+        escalated: r.try_get(17)?,
+        next_due,
+        time_left_ms: next_due.map(|d| d - now_ms),
+        holders: holders
+            .map(|h| h.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        overdue: r.try_get(20)?,
+        lat: r.try_get(21)?,
+        lon: r.try_get(22)?,
+        located_by: r.try_get(23)?,
+        time_with: Vec::new(),
+    })
 }
 
-pub(super) fn eval_input(_tx: &mut Tx<'_>, _from: i64, _to: i64) -> StorageResult<EvalInput> {
-    todo()
+/// Query arguments, numbered in the order they are added: `$1` is always the time of the
+/// query.
+struct Args(Vec<Box<dyn ToSql + Sync>>);
+
+impl Args {
+    fn at(now_ms: i64) -> Self {
+        Args(vec![Box::new(now_ms)])
+    }
+
+    /// Adds `v` and returns its placeholder.
+    fn add(&mut self, v: impl ToSql + Sync + 'static) -> String {
+        self.0.push(Box::new(v));
+        format!("${}", self.0.len())
+    }
+
+    fn params(&self) -> Vec<Param<'_>> {
+        self.0.iter().map(|a| a.as_ref() as Param<'_>).collect()
+    }
 }
 
+/// The rows a filter selects, as SQL: the tables, the conditions and their arguments, and
+/// whether a holder's queue walks `case_holder_due`.
+struct Selection {
+    from: String,
+    conds: Vec<String>,
+    args: Args,
+    by_holder_due: bool,
+}
+
+impl Selection {
+    fn where_clause(&self) -> String {
+        if self.conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conds.join(" AND "))
+        }
+    }
+}
+
+/// The selection of `f` at `now_ms`: every filter as a condition, without the cursor.
+fn select(f: &CaseFilter, now_ms: i64) -> StorageResult<Selection> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args = Args::at(now_ms);
+    if !f.statuses.is_empty() {
+        let list: Vec<String> = f.statuses.iter().map(|s| s.as_str().to_owned()).collect();
+        conds.push(format!("v.status = ANY({}::text[])", args.add(list)));
+    }
+    if let Some(open) = f.open {
+        conds.push(if open { "v.is_open" } else { "NOT v.is_open" }.into());
+    }
+    // A holder's queue in deadline order walks `case_holder_due` in its key's order.
+    let mut from = "case_view v JOIN case_office o ON o.case_id = v.case_id".to_owned();
+    let by_holder_due = f.holder.is_some() && f.sort == SortOrder::Due;
+    if let Some(h) = &f.holder {
+        if by_holder_due {
+            from = "case_holder_due hd JOIN case_view v ON v.case_id = hd.case_id
+                 JOIN case_office o ON o.case_id = v.case_id"
+                .to_owned();
+            conds.push(format!("hd.holder = {}::text", args.add(h.clone())));
+        } else {
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM case_holder h WHERE h.holder = {}::text AND h.case_id = v.case_id)",
+                args.add(h.clone())
+            ));
+        }
+    }
+    if let Some(u) = &f.unit {
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit = {}::text AND a.case_id = v.case_id)",
+            args.add(u.clone())
+        ));
+    }
+    if !f.units_any.is_empty() {
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit = ANY({}::text[]) AND a.case_id = v.case_id)",
+            args.add(f.units_any.clone())
+        ));
+    }
+    if let Some(escalated) = f.escalated {
+        conds.push(
+            if escalated {
+                "v.escalated"
+            } else {
+                "NOT v.escalated"
+            }
+            .into(),
+        );
+    }
+    if f.handed_back {
+        // Back with the centre: open, and no unit holds it any more.
+        conds.push(
+            "v.is_open AND EXISTS (SELECT 1 FROM case_assignment a WHERE a.case_id = v.case_id \
+             AND a.ended = 'handed_back') AND NOT EXISTS (SELECT 1 FROM case_assignment a \
+             WHERE a.case_id = v.case_id AND a.ended IS NULL AND a.released_at IS NULL)"
+                .into(),
+        );
+    }
+    if let Some(a) = &f.area {
+        let p = args.add(a.clone());
+        conds.push(format!(
+            "(v.grid = {p}::text OR v.workstation = {p}::text OR v.block = {p}::text)"
+        ));
+    }
+    for (column, value) in [
+        ("v.block", &f.block),
+        ("v.workstation", &f.workstation),
+        ("v.category", &f.category),
+        ("v.checklist_item", &f.item),
+        ("v.channel", &f.channel),
+    ] {
+        if let Some(value) = value {
+            conds.push(format!("{column} = {}::text", args.add(value.clone())));
+        }
+    }
+    if let Some(from) = f.reported_from {
+        conds.push(format!("v.reported_at >= {}::bigint", args.add(from)));
+    }
+    if let Some(to) = f.reported_to {
+        conds.push(format!("v.reported_at < {}::bigint", args.add(to)));
+    }
+    if f.overdue {
+        conds.push(query::overdue_sql("$1"));
+    }
+    if let Some(minutes) = f.due_within_minutes {
+        let until = now_ms.saturating_add(i64::from(minutes) * 60_000);
+        conds.push(format!(
+            "o.next_due >= $1 AND o.next_due <= {}::bigint",
+            args.add(until)
+        ));
+    }
+    if let Some(t) = &f.text {
+        let t = t.trim();
+        if t.is_empty() {
+            return Err(StorageError::BadQuery(
+                "q: type at least one character to search".into(),
+            ));
+        }
+        // The same substring search as SQLite's, which ignores the case of ASCII letters
+        // (its FTS5 trigram table and its LIKE both do): ILIKE over `COLLATE "C"` folds
+        // exactly those. One condition whatever the length, because the GIN trigram index
+        // answers ILIKE for any pattern and the planner weighs a common text against
+        // reading the list in order, the choice SQLite's backend makes by counting
+        // matches first (`COMMON_TEXT`).
+        conds.push(format!(
+            "v.description ILIKE {}::text ESCAPE '\\'",
+            args.add(query::like_pattern(t))
+        ));
+    }
+    Ok(Selection {
+        from,
+        conds,
+        args,
+        by_holder_due,
+    })
+}
+
+/// How many cases match `f` at `now_ms` (its paging and order aside): what a page that
+/// shows only some of them says it shows them of.
+pub(super) fn count(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResult<u64> {
+    let mut selection = select(f, now_ms)?;
+    // Every case has its `case_office` row (see SQLite's `count`): the join is left out
+    // unless a condition reads it.
+    if !selection.by_holder_due && !selection.conds.iter().any(|c| c.contains("o.")) {
+        selection.from = "case_view v".to_owned();
+    }
+    // `$1` is bound whether or not a condition uses it; selecting it gives it its type.
+    let sql = format!(
+        "SELECT count(*), $1::bigint FROM {} {}",
+        selection.from,
+        selection.where_clause()
+    );
+    let n: i64 = tx.query_one(&sql, &selection.args.params())?.try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// One page of the case list at `now_ms`, after `f.after` (a keyset cursor: the sort key
+/// and the case id of the previous page's last row).
+pub(super) fn page(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
+    let mut selection = select(f, now_ms)?;
+    let (key, order, after) = match f.sort {
+        SortOrder::Reported => (
+            "v.reported_at",
+            "v.reported_at DESC, v.case_id DESC",
+            "(v.reported_at < {k} OR (v.reported_at = {k} AND v.case_id < {i}))",
+        ),
+        SortOrder::Due if selection.by_holder_due => (
+            "hd.next_due",
+            "hd.next_due, hd.case_id",
+            "(hd.next_due > {k} OR (hd.next_due = {k} AND hd.case_id > {i}))",
+        ),
+        SortOrder::Due => (
+            "o.next_due",
+            "o.next_due, v.case_id",
+            "(o.next_due > {k} OR (o.next_due = {k} AND v.case_id > {i}))",
+        ),
+    };
+    if let Some(c) = &f.after {
+        let k = format!("{}::bigint", selection.args.add(c.key));
+        let i = format!("{}::text", selection.args.add(c.case_id.clone()));
+        selection
+            .conds
+            .push(after.replace("{k}", &k).replace("{i}", &i));
+    }
+    let limit = f.limit.clamp(1, crate::office::queue::MAX_READ);
+    let sql = format!(
+        "SELECT {}, {key} FROM {} {} ORDER BY {order} LIMIT {}",
+        row_columns(),
+        selection.from,
+        selection.where_clause(),
+        limit + 1,
+    );
+    let mut cases = Vec::new();
+    let mut keys = Vec::new();
+    for r in tx.query(&sql, &selection.args.params())? {
+        cases.push(read_row(&r, now_ms)?);
+        keys.push(r.try_get::<_, i64>(24)?);
+    }
+    let next_cursor = if cases.len() > limit as usize {
+        cases.truncate(limit as usize);
+        cases.last().map(|c| {
+            Cursor {
+                key: keys[limit as usize - 1],
+                case_id: c.id.clone(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    fill_time_with(tx, &mut cases, now_ms)?;
+    Ok(CasePage { cases, next_cursor })
+}
+
+/// Time with each holder for the listed cases, in one query.
+fn fill_time_with(tx: &mut Tx<'_>, cases: &mut [CaseRow], now_ms: i64) -> StorageResult<()> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    // `sum` of BIGINT is NUMERIC in PostgreSQL: cast back (a case's time with a holder is
+    // far below 2^63 ms).
+    let rows = tx.query(
+        "SELECT case_id, holder, sum(coalesce(until_at, $2) - from_at)::bigint AS ms FROM case_span
+         WHERE case_id = ANY($1::text[])
+         GROUP BY case_id, holder ORDER BY case_id, ms DESC, holder",
+        &[&ids, &now_ms],
+    )?;
+    let mut by_case: std::collections::HashMap<String, Vec<HolderTime>> = Default::default();
+    for r in rows {
+        by_case.entry(r.try_get(0)?).or_default().push(HolderTime {
+            holder: r.try_get(1)?,
+            ms: r.try_get(2)?,
+        });
+    }
+    for c in cases {
+        c.time_with = by_case.remove(&c.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// What an evaluation of the cases reported in `[from, to)` reads.
+pub(super) fn eval_input(tx: &mut Tx<'_>, from: i64, to: i64) -> StorageResult<EvalInput> {
+    let mut input = EvalInput::default();
+    for r in tx.query(
+        "SELECT case_id, case_number, status, channel, category, reported_at, response_due,
+             resolution_due, responded_at, resolved_at
+         FROM case_view WHERE reported_at >= $1 AND reported_at < $2",
+        &[&from, &to],
+    )? {
+        let status: String = r.try_get(2)?;
+        input.cases.push(EvalCase {
+            id: r.try_get(0)?,
+            case_number: r.try_get(1)?,
+            status: CaseStatus::parse(&status)
+                .ok_or_else(|| StorageError::internal(format!("unknown stored status {status}")))?,
+            channel: r.try_get(3)?,
+            category: r.try_get(4)?,
+            reported_at: r.try_get(5)?,
+            response_due: r.try_get(6)?,
+            resolution_due: r.try_get(7)?,
+            responded_at: r.try_get(8)?,
+            resolved_at: r.try_get(9)?,
+        });
+    }
+    for r in tx.query(
+        "SELECT a.case_id, a.unit, a.lead, a.dispatched_at, a.arrived_at, a.feedback_at,
+             a.released_at, a.ended
+         FROM case_view v JOIN case_assignment a ON a.case_id = v.case_id
+         WHERE v.reported_at >= $1 AND v.reported_at < $2",
+        &[&from, &to],
+    )? {
+        input.assignments.push(EvalAssignment {
+            case_id: r.try_get(0)?,
+            unit: r.try_get(1)?,
+            lead: r.try_get(2)?,
+            dispatched_at: r.try_get(3)?,
+            arrived_at: r.try_get(4)?,
+            feedback_at: r.try_get(5)?,
+            released_at: r.try_get(6)?,
+            ended: r.try_get(7)?,
+        });
+    }
+    for r in tx.query(
+        "SELECT s.case_id, s.holder, s.from_at, s.until_at
+         FROM case_view v JOIN case_span s ON s.case_id = v.case_id
+         WHERE v.reported_at >= $1 AND v.reported_at < $2",
+        &[&from, &to],
+    )? {
+        input.spans.push(EvalSpan {
+            case_id: r.try_get(0)?,
+            holder: r.try_get(1)?,
+            from: r.try_get(2)?,
+            until: r.try_get(3)?,
+        });
+    }
+    Ok(input)
+}
+
+/// The columns [`filing_row`] reads.
+const FILING_COLUMNS: &str =
+    "workstation, day, filed, nothing_to_report, matter_count, last_amended_at";
+
+/// The zero-report rows of the days `from..=to`, of one workstation or all. Days are
+/// `YYYY-MM-DD` text, so text order is day order.
 pub(super) fn filings(
-    _tx: &mut Tx<'_>,
-    _from: NaiveDate,
-    _to: NaiveDate,
-    _workstation: Option<&str>,
+    tx: &mut Tx<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+    workstation: Option<&str>,
 ) -> StorageResult<Vec<FilingRow>> {
-    todo()
+    tx.query(
+        &format!(
+            "SELECT {FILING_COLUMNS} FROM zero_report_view
+             WHERE day >= $1 AND day <= $2 AND ($3::text IS NULL OR workstation = $3::text)
+             ORDER BY day, workstation"
+        ),
+        &[&from.to_string(), &to.to_string(), &workstation],
+    )?
+    .iter()
+    .map(filing_row)
+    .collect()
 }
 
+/// The documents changed after feed position `after`, oldest change first, at most
+/// `limit`, each as the back office sees it now.
 pub(super) fn changes(
-    _tx: &mut Tx<'_>,
-    _after: u64,
-    _limit: u32,
-    _now_ms: i64,
+    tx: &mut Tx<'_>,
+    after: u64,
+    limit: u32,
+    now_ms: i64,
 ) -> StorageResult<Vec<Change>> {
-    todo()
+    let docs = tx.query(
+        "SELECT seq, kind, doc_id FROM documents WHERE seq > $1 AND quarantined_at IS NULL
+         ORDER BY seq LIMIT $2",
+        &[&i64::try_from(after).unwrap_or(i64::MAX), &i64::from(limit)],
+    )?;
+    let case_stmt = tx.prepare(&format!(
+        "SELECT {} FROM case_view v JOIN case_office o ON o.case_id = v.case_id
+         WHERE v.case_id = $2",
+        row_columns()
+    ))?;
+    let zr_stmt = tx.prepare(&format!(
+        "SELECT {FILING_COLUMNS} FROM zero_report_view WHERE doc_id = $1"
+    ))?;
+    let mut out = Vec::with_capacity(docs.len());
+    for d in docs {
+        let mut change = Change {
+            seq: d.try_get::<_, i64>(0)? as u64,
+            kind: d.try_get(1)?,
+            id: d.try_get(2)?,
+            case: None,
+            zero_report: None,
+        };
+        if change.kind == "case" {
+            if let Some(r) = tx.query_opt(&case_stmt, &[&now_ms, &change.id])? {
+                change.case = Some(read_row(&r, now_ms)?);
+            }
+        } else if let Some(r) = tx.query_opt(&zr_stmt, &[&change.id])? {
+            change.zero_report = Some(filing_row(&r)?);
+        }
+        out.push(change);
+    }
+    Ok(out)
+}
+
+fn filing_row(r: &postgres::Row) -> StorageResult<FilingRow> {
+    let day: String = r.try_get(1)?;
+    let matters: i64 = r.try_get(4)?;
+    Ok(FilingRow {
+        workstation: r.try_get(0)?,
+        day: day
+            .parse()
+            .map_err(|_| StorageError::internal(format!("bad stored day {day}")))?,
+        filed: r.try_get(2)?,
+        nothing_to_report: r.try_get(3)?,
+        matter_count: u32::try_from(matters)
+            .map_err(|_| StorageError::internal(format!("bad stored matter count {matters}")))?,
+        last_amended_at: r.try_get(5)?,
+    })
 }

@@ -44,7 +44,7 @@ mod console_db;
 #[path = "sqlite_intake.rs"]
 mod intake_db;
 #[path = "sqlite_office.rs"]
-mod office;
+pub(super) mod office;
 #[path = "sqlite_pairing.rs"]
 mod pairing;
 #[path = "sqlite_people.rs"]

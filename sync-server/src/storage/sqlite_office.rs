@@ -82,7 +82,7 @@ CREATE INDEX IF NOT EXISTS case_view_by_channel ON case_view(channel, reported_a
 const COMMON_TEXT: i64 = 1000;
 
 /// `next_due` of a case without an unmet deadline: sorts after every real one.
-pub(super) const NO_DUE: i64 = i64::MAX;
+pub(in crate::storage) const NO_DUE: i64 = i64::MAX;
 
 /// The earliest deadline of an open case that is not met yet.
 pub fn next_due(state: &CaseState) -> Option<i64> {
@@ -97,7 +97,8 @@ pub fn next_due(state: &CaseState) -> Option<i64> {
     }
 }
 
-fn end_name(end: AssignmentEnd) -> &'static str {
+/// How an assignment's end is stored (`case_assignment.ended`), on both backends.
+pub(in crate::storage) fn end_name(end: AssignmentEnd) -> &'static str {
     match end {
         AssignmentEnd::Withdrawn => "withdrawn",
         AssignmentEnd::HandedBack => "handed_back",
