@@ -21,7 +21,11 @@ impl PgStorage {
     pub(super) fn put_login(&self, _login: &StaffLogin) -> StorageResult<()> {
         todo()
     }
-    pub(super) fn get_login(&self, _key: LoginKey, _value: &str) -> StorageResult<Option<StaffLogin>> {
+    pub(super) fn get_login(
+        &self,
+        _key: LoginKey,
+        _value: &str,
+    ) -> StorageResult<Option<StaffLogin>> {
         todo()
     }
     pub(super) fn insert_session(

@@ -28,7 +28,11 @@ impl PgStorage {
     pub(super) fn append_audit(&self, _entry: &AuditEntry) -> StorageResult<()> {
         todo()
     }
-    pub(super) fn audit_since(&self, _since_ms: i64, _limit: u32) -> StorageResult<Vec<AuditEntry>> {
+    pub(super) fn audit_since(
+        &self,
+        _since_ms: i64,
+        _limit: u32,
+    ) -> StorageResult<Vec<AuditEntry>> {
         todo()
     }
 }
