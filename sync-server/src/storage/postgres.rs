@@ -369,7 +369,7 @@ impl PgStorage {
         let teams = serde_json::to_string(&placement.teams).map_err(StorageError::internal)?;
         tx.execute(
             "INSERT INTO documents (doc_id, kind, data, heads, seq, block, workstation, reporter_device, updated_at, teams)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)
              ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, heads = excluded.heads, seq = excluded.seq,
                  block = excluded.block, workstation = excluded.workstation, updated_at = excluded.updated_at,
                  teams = excluded.teams, quarantined_at = NULL, quarantine_reason = NULL",
