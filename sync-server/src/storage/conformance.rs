@@ -1739,7 +1739,7 @@ pub fn duplicate_hints_name_open_cases_of_the_item_nearby_nearest_first(s: &dyn 
     let (first, hints) = at(31.19, 121.45, "A02-001", MONDAY_9AM);
     assert!(hints.is_empty());
     let (near, hints) = at(31.19, 121.4501, "A02-001", MONDAY_9AM + 1);
-    assert_eq!(hints, [first.clone()]);
+    assert_eq!(hints, [first.as_str()]);
     let (nearer, hints) = at(31.19, 121.45003, "A02-001", MONDAY_9AM + 2);
     assert_eq!(hints, [first.clone(), near.clone()], "nearest first");
     let (_, hints) = at(31.2, 121.45, "A02-001", MONDAY_9AM + 3);
@@ -1834,14 +1834,14 @@ pub fn open311_requests_filter_by_ids_items_state_and_time(s: &dyn Storage) {
             items: vec!["A01-001".into()],
             ..everything.clone()
         }),
-        [b.clone()]
+        [b.as_str()]
     );
     assert_eq!(
         ids(RequestFilter {
             open: Some(false),
             ..everything.clone()
         }),
-        [c.clone()]
+        [c.as_str()]
     );
     assert_eq!(
         ids(RequestFilter {
