@@ -21,7 +21,7 @@ use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, SortOrder};
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::sqlite::office::{NO_DUE, end_name, next_due};
+use crate::storage::sqlite::office::{NO_DUE, end_name, next_due, sort_sql};
 
 /// Writes the back-office rows of one case inside the caller's (write) transaction: the
 /// same rows as SQLite's `project`, each table's rows of the case replaced as a whole.
@@ -113,6 +113,12 @@ fn row_columns() -> String {
     )
 }
 
+/// A status as stored by [`super::upsert_case_view`].
+fn stored_status(status: &str) -> StorageResult<CaseStatus> {
+    CaseStatus::parse(status)
+        .ok_or_else(|| StorageError::internal(format!("unknown stored status {status}")))
+}
+
 /// Reads a row of [`row_columns`] (columns 0–23) at `now_ms`.
 fn read_row(r: &postgres::Row, now_ms: i64) -> StorageResult<CaseRow> {
     let status: String = r.try_get(2)?;
@@ -122,8 +128,7 @@ fn read_row(r: &postgres::Row, now_ms: i64) -> StorageResult<CaseRow> {
     Ok(CaseRow {
         id: r.try_get(0)?,
         case_number: r.try_get(1)?,
-        status: CaseStatus::parse(&status)
-            .ok_or_else(|| StorageError::internal(format!("unknown stored status {status}")))?,
+        status: stored_status(&status)?,
         channel: r.try_get(3)?,
         checklist_item: r.try_get(4)?,
         category: r.try_get(5)?,
@@ -331,23 +336,7 @@ pub(super) fn count(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResu
 /// and the case id of the previous page's last row).
 pub(super) fn page(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
     let mut selection = select(f, now_ms)?;
-    let (key, order, after) = match f.sort {
-        SortOrder::Reported => (
-            "v.reported_at",
-            "v.reported_at DESC, v.case_id DESC",
-            "(v.reported_at < {k} OR (v.reported_at = {k} AND v.case_id < {i}))",
-        ),
-        SortOrder::Due if selection.by_holder_due => (
-            "hd.next_due",
-            "hd.next_due, hd.case_id",
-            "(hd.next_due > {k} OR (hd.next_due = {k} AND hd.case_id > {i}))",
-        ),
-        SortOrder::Due => (
-            "o.next_due",
-            "o.next_due, v.case_id",
-            "(o.next_due > {k} OR (o.next_due = {k} AND v.case_id > {i}))",
-        ),
-    };
+    let (key, order, after) = sort_sql(f.sort, selection.by_holder_due);
     if let Some(c) = &f.after {
         let k = format!("{}::bigint", selection.args.add(c.key));
         let i = format!("{}::text", selection.args.add(c.case_id.clone()));
@@ -425,8 +414,7 @@ pub(super) fn eval_input(tx: &mut Tx<'_>, from: i64, to: i64) -> StorageResult<E
         input.cases.push(EvalCase {
             id: r.try_get(0)?,
             case_number: r.try_get(1)?,
-            status: CaseStatus::parse(&status)
-                .ok_or_else(|| StorageError::internal(format!("unknown stored status {status}")))?,
+            status: stored_status(&status)?,
             channel: r.try_get(3)?,
             category: r.try_get(4)?,
             reported_at: r.try_get(5)?,

@@ -401,21 +401,14 @@ pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageRe
     Ok(u64::try_from(n).unwrap_or_default())
 }
 
-/// One page of the case list at `now_ms`.
-pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
-    let Selection {
-        from,
-        mut conds,
-        mut args,
-        by_holder_due,
-    } = select(conn, f, now_ms)?;
-    let mut arg = |v: Value| {
-        let name = format!(":a{}", args.len());
-        args.push((name.clone(), v));
-        name
-    };
-    let text = |s: &str| Value::Text(s.to_owned());
-    let (key, order, after) = match f.sort {
+/// The SQL of a list's order, on both backends: the sort key's column, the `ORDER BY`, and
+/// the keyset condition of the rows after a cursor (`{k}` its key, `{i}` its case id).
+/// The case id breaks ties, so a cursor names one place in the order.
+pub(in crate::storage) fn sort_sql(
+    sort: SortOrder,
+    by_holder_due: bool,
+) -> (&'static str, &'static str, &'static str) {
+    match sort {
         SortOrder::Reported => (
             "v.reported_at",
             "v.reported_at DESC, v.case_id DESC",
@@ -431,7 +424,24 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageRes
             "o.next_due, v.case_id",
             "(o.next_due > {k} OR (o.next_due = {k} AND v.case_id > {i}))",
         ),
+    }
+}
+
+/// One page of the case list at `now_ms`.
+pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
+    let Selection {
+        from,
+        mut conds,
+        mut args,
+        by_holder_due,
+    } = select(conn, f, now_ms)?;
+    let mut arg = |v: Value| {
+        let name = format!(":a{}", args.len());
+        args.push((name.clone(), v));
+        name
     };
+    let text = |s: &str| Value::Text(s.to_owned());
+    let (key, order, after) = sort_sql(f.sort, by_holder_due);
     if let Some(c) = &f.after {
         let k = arg(Value::Integer(c.key));
         let i = arg(text(&c.case_id));
