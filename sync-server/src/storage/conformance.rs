@@ -341,6 +341,25 @@ impl Doc {
     }
 }
 
+/// A phone's own store in `dir`, at [`MONDAY_9AM`], and its user `person` in `role`.
+fn phone(dir: &tempfile::TempDir, person: &str, role: Role) -> (Actor, Store) {
+    let device = DeviceId::generate();
+    let store = Store::open(
+        dir.path().join("phone.sqlite3"),
+        device,
+        catalog(),
+        Arc::new(ManualClock::new(MONDAY_9AM)),
+    )
+    .unwrap();
+    let actor = Actor {
+        id: person.into(),
+        role,
+        unit: None,
+        device,
+    };
+    (actor, store)
+}
+
 fn served(storage: &dyn Storage, photo: &str) -> Option<(String, Vec<u8>)> {
     storage.photo_thumbnail(photo).unwrap()
 }
@@ -616,20 +635,8 @@ pub fn a_cursor_beyond_the_feed_resets_the_device(s: &dyn Storage) {
 /// a push without a person behind it is refused and stores nothing.
 pub fn a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope(s: &dyn Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let phone = DeviceId::generate();
-    let officer = Actor {
-        id: "XT-GO-001".into(),
-        role: Role::GridOfficer,
-        unit: None,
-        device: phone,
-    };
-    let store = Store::open(
-        dir.path().join("phone.sqlite3"),
-        phone,
-        catalog(),
-        Arc::new(ManualClock::new(MONDAY_9AM)),
-    )
-    .unwrap();
+    let (officer, store) = phone(&dir, "XT-GO-001", Role::GridOfficer);
+    let phone = officer.device;
     let fix = GpsFix {
         fix_time_ms: MONDAY_9AM,
         ..new_case(Vec::new()).gps.unwrap()
@@ -1277,20 +1284,8 @@ fn dispatch(s: &dyn Storage, id: &str, units: &[&str], now_ms: i64) {
 /// `matters` matters recorded, or "nothing to report" when there are none.
 fn file_zero_report(s: &dyn Storage, workstation: &str, matters: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let phone = DeviceId::generate();
-    let staff = Actor {
-        id: "XT-WS-001".into(),
-        role: Role::WorkstationStaff,
-        unit: None,
-        device: phone,
-    };
-    let store = Store::open(
-        dir.path().join("terminal.sqlite3"),
-        phone,
-        catalog(),
-        Arc::new(ManualClock::new(MONDAY_9AM)),
-    )
-    .unwrap();
+    let (staff, store) = phone(&dir, "XT-WS-001", Role::WorkstationStaff);
+    let phone = staff.device;
     let file = |kind| {
         store
             .file_zero_report(&staff, workstation, monday(), kind)
