@@ -32,6 +32,7 @@
 //! `testing` feature. What only one backend has — migrating its old schemas, its triggers,
 //! its file layout — is tested beside it, not in the suite.
 
+mod case_filter_sql;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod conformance;

@@ -19,9 +19,10 @@ use super::{Param, Tx};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
 use crate::office::export::Change;
-use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, SortOrder};
+use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime};
+use crate::storage::case_filter_sql::{Binder, Selection, select, sort_sql};
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::sqlite::office::{NO_DUE, end_name, next_due, sort_sql};
+use crate::storage::sqlite::office::{NO_DUE, end_name, next_due};
 
 /// Writes the back-office rows of one case inside the caller's (write) transaction: the
 /// same rows as SQLite's `project`, each table's rows of the case replaced as a whole.
@@ -157,15 +158,11 @@ fn read_row(r: &postgres::Row, now_ms: i64) -> StorageResult<CaseRow> {
     })
 }
 
-/// Query arguments, numbered in the order they are added: `$1` is always the time of the
-/// query.
-struct Args(Vec<Box<dyn ToSql + Sync>>);
+/// PostgreSQL's binding of a filter's values: positional `$N` arguments (`$1` the time of
+/// the query), a list as one `text[]` array, the text searched with `ILIKE`.
+struct PgBinder(Vec<Box<dyn ToSql + Sync>>);
 
-impl Args {
-    fn at(now_ms: i64) -> Self {
-        Args(vec![Box::new(now_ms)])
-    }
-
+impl PgBinder {
     /// Adds `v` and returns its placeholder.
     fn add(&mut self, v: impl ToSql + Sync + 'static) -> String {
         self.0.push(Box::new(v));
@@ -177,169 +174,66 @@ impl Args {
     }
 }
 
-/// The rows a filter selects, as SQL: the tables, the conditions and their arguments, and
-/// whether a holder's queue walks `case_holder_due`.
-struct Selection {
-    from: String,
-    conds: Vec<String>,
-    args: Args,
-    by_holder_due: bool,
-}
+impl Binder for PgBinder {
+    fn now(&self) -> &'static str {
+        "$1"
+    }
 
-impl Selection {
-    fn where_clause(&self) -> String {
-        if self.conds.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.conds.join(" AND "))
-        }
+    fn int(&mut self, value: i64) -> String {
+        self.add(value)
     }
-}
 
-/// The selection of `f` at `now_ms`: every filter as a condition, without the cursor.
-fn select(f: &CaseFilter, now_ms: i64) -> StorageResult<Selection> {
-    let mut conds: Vec<String> = Vec::new();
-    let mut args = Args::at(now_ms);
-    if !f.statuses.is_empty() {
-        let list: Vec<String> = f.statuses.iter().map(|s| s.as_str().to_owned()).collect();
-        conds.push(format!("v.status = ANY({}::text[])", args.add(list)));
+    fn text(&mut self, value: &str) -> String {
+        self.add(value.to_owned())
     }
-    if let Some(open) = f.open {
-        conds.push(if open { "v.is_open" } else { "NOT v.is_open" }.into());
+
+    fn one_of(&mut self, column: &str, values: &[String]) -> String {
+        format!("{column} = ANY({}::text[])", self.add(values.to_vec()))
     }
-    // A holder's queue in deadline order walks `case_holder_due` in its key's order.
-    let mut from = "case_view v JOIN case_office o ON o.case_id = v.case_id".to_owned();
-    let by_holder_due = f.holder.is_some() && f.sort == SortOrder::Due;
-    if let Some(h) = &f.holder {
-        if by_holder_due {
-            from = "case_holder_due hd JOIN case_view v ON v.case_id = hd.case_id
-                 JOIN case_office o ON o.case_id = v.case_id"
-                .to_owned();
-            conds.push(format!("hd.holder = {}::text", args.add(h.clone())));
-        } else {
-            conds.push(format!(
-                "EXISTS (SELECT 1 FROM case_holder h WHERE h.holder = {}::text AND h.case_id = v.case_id)",
-                args.add(h.clone())
-            ));
-        }
-    }
-    if let Some(u) = &f.unit {
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit = {}::text AND a.case_id = v.case_id)",
-            args.add(u.clone())
-        ));
-    }
-    if !f.units_any.is_empty() {
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit = ANY({}::text[]) AND a.case_id = v.case_id)",
-            args.add(f.units_any.clone())
-        ));
-    }
-    if let Some(escalated) = f.escalated {
-        conds.push(
-            if escalated {
-                "v.escalated"
-            } else {
-                "NOT v.escalated"
-            }
-            .into(),
-        );
-    }
-    if f.handed_back {
-        // Back with the centre: open, and no unit holds it any more.
-        conds.push(
-            "v.is_open AND EXISTS (SELECT 1 FROM case_assignment a WHERE a.case_id = v.case_id \
-             AND a.ended = 'handed_back') AND NOT EXISTS (SELECT 1 FROM case_assignment a \
-             WHERE a.case_id = v.case_id AND a.ended IS NULL AND a.released_at IS NULL)"
-                .into(),
-        );
-    }
-    if let Some(a) = &f.area {
-        let p = args.add(a.clone());
-        conds.push(format!(
-            "(v.grid = {p}::text OR v.workstation = {p}::text OR v.block = {p}::text)"
-        ));
-    }
-    for (column, value) in [
-        ("v.block", &f.block),
-        ("v.workstation", &f.workstation),
-        ("v.category", &f.category),
-        ("v.checklist_item", &f.item),
-        ("v.channel", &f.channel),
-    ] {
-        if let Some(value) = value {
-            conds.push(format!("{column} = {}::text", args.add(value.clone())));
-        }
-    }
-    if let Some(from) = f.reported_from {
-        conds.push(format!("v.reported_at >= {}::bigint", args.add(from)));
-    }
-    if let Some(to) = f.reported_to {
-        conds.push(format!("v.reported_at < {}::bigint", args.add(to)));
-    }
-    if f.overdue {
-        conds.push(query::overdue_sql("$1"));
-    }
-    if let Some(minutes) = f.due_within_minutes {
-        let until = now_ms.saturating_add(i64::from(minutes) * 60_000);
-        conds.push(format!(
-            "o.next_due >= $1 AND o.next_due <= {}::bigint",
-            args.add(until)
-        ));
-    }
-    if let Some(t) = &f.text {
-        let t = t.trim();
-        if t.is_empty() {
-            return Err(StorageError::BadQuery(
-                "q: type at least one character to search".into(),
-            ));
-        }
+
+    fn contains(&mut self, t: &str) -> StorageResult<String> {
         // The same substring search as SQLite's, which ignores the case of ASCII letters
         // (its FTS5 trigram table and its LIKE both do): ILIKE over `COLLATE "C"` folds
         // exactly those. One condition whatever the length, because the GIN trigram index
         // answers ILIKE for any pattern and the planner weighs a common text against
         // reading the list in order, the choice SQLite's backend makes by counting
         // matches first (`COMMON_TEXT`).
-        conds.push(format!(
-            "v.description ILIKE {}::text ESCAPE '\\'",
-            args.add(query::like_pattern(t))
-        ));
+        Ok(format!(
+            "v.description ILIKE {} ESCAPE '\\'",
+            self.add(query::like_pattern(t))
+        ))
     }
-    Ok(Selection {
-        from,
-        conds,
-        args,
-        by_holder_due,
-    })
+}
+
+/// The selection of `f` at `now_ms` (see [`select`]) and its arguments.
+fn select_at(f: &CaseFilter, now_ms: i64) -> StorageResult<(Selection, PgBinder)> {
+    let mut binder = PgBinder(vec![Box::new(now_ms)]);
+    let selection = select(f, now_ms, &mut binder)?;
+    Ok((selection, binder))
 }
 
 /// How many cases match `f` at `now_ms` (its paging and order aside): what a page that
 /// shows only some of them says it shows them of.
 pub(super) fn count(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResult<u64> {
-    let mut selection = select(f, now_ms)?;
-    // Every case has its `case_office` row (see SQLite's `count`): the join is left out
-    // unless a condition reads it.
-    if !selection.by_holder_due && !selection.conds.iter().any(|c| c.contains("o.")) {
-        selection.from = "case_view v".to_owned();
-    }
+    let (selection, binder) = select_at(f, now_ms)?;
     // `$1` is bound whether or not a condition uses it; selecting it gives it its type.
     let sql = format!(
         "SELECT count(*), $1::bigint FROM {} {}",
-        selection.from,
+        selection.count_from(),
         selection.where_clause()
     );
-    let n: i64 = tx.query_one(&sql, &selection.args.params())?.try_get(0)?;
+    let n: i64 = tx.query_one(&sql, &binder.params())?.try_get(0)?;
     Ok(u64::try_from(n).unwrap_or_default())
 }
 
 /// One page of the case list at `now_ms`, after `f.after` (a keyset cursor: the sort key
 /// and the case id of the previous page's last row).
 pub(super) fn page(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
-    let mut selection = select(f, now_ms)?;
+    let (mut selection, mut binder) = select_at(f, now_ms)?;
     let (key, order, after) = sort_sql(f.sort, selection.by_holder_due);
     if let Some(c) = &f.after {
-        let k = format!("{}::bigint", selection.args.add(c.key));
-        let i = format!("{}::text", selection.args.add(c.case_id.clone()));
+        let k = binder.int(c.key);
+        let i = binder.text(&c.case_id);
         selection
             .conds
             .push(after.replace("{k}", &k).replace("{i}", &i));
@@ -354,7 +248,7 @@ pub(super) fn page(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResul
     );
     let mut cases = Vec::new();
     let mut keys = Vec::new();
-    for r in tx.query(&sql, &selection.args.params())? {
+    for r in tx.query(&sql, &binder.params())? {
         cases.push(read_row(&r, now_ms)?);
         keys.push(r.try_get::<_, i64>(24)?);
     }
