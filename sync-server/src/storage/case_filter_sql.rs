@@ -6,7 +6,7 @@
 
 use wangge_core::store::query;
 
-use crate::office::queue::{CaseFilter, SortOrder};
+use crate::office::queue::{CaseFilter, CaseRow, Cursor, MAX_READ, SortOrder};
 use crate::storage::error::{StorageError, StorageResult};
 
 /// How one backend binds the values of a filter's conditions.
@@ -165,13 +165,55 @@ pub(super) fn select(f: &CaseFilter, now_ms: i64, b: &mut dyn Binder) -> Storage
     })
 }
 
+/// The SQL of one page of `f`'s list over `selection` (after its cursor, whose values `b`
+/// binds): `columns`, then the sort key as the last column; one row more than the page's
+/// limit, which tells whether another page follows. Returns the SQL and the limit.
+pub(super) fn page_sql(
+    f: &CaseFilter,
+    mut selection: Selection,
+    columns: &str,
+    b: &mut dyn Binder,
+) -> (String, u32) {
+    let (key, order, after) = sort_sql(f.sort, selection.by_holder_due);
+    if let Some(c) = &f.after {
+        let k = b.int(c.key);
+        let i = b.text(&c.case_id);
+        selection
+            .conds
+            .push(after.replace("{k}", &k).replace("{i}", &i));
+    }
+    let limit = f.limit.clamp(1, MAX_READ);
+    let sql = format!(
+        "SELECT {columns}, {key} FROM {} {} ORDER BY {order} LIMIT {}",
+        selection.from,
+        selection.where_clause(),
+        limit + 1,
+    );
+    (sql, limit)
+}
+
+/// Cuts the rows of [`page_sql`] (`keys` their sort keys) to the page's `limit`; returns
+/// the cursor of the next page, if one follows.
+pub(super) fn cut_page(cases: &mut Vec<CaseRow>, keys: &[i64], limit: u32) -> Option<String> {
+    let limit = limit as usize;
+    if cases.len() <= limit {
+        return None;
+    }
+    cases.truncate(limit);
+    let last = cases.last()?;
+    Some(
+        Cursor {
+            key: *keys.get(limit - 1)?,
+            case_id: last.id.clone(),
+        }
+        .encode(),
+    )
+}
+
 /// The SQL of a list's order: the sort key's column, the `ORDER BY`, and the keyset
 /// condition of the rows after a cursor (`{k}` its key, `{i}` its case id). The case id
 /// breaks ties, so a cursor names one place in the order.
-pub(super) fn sort_sql(
-    sort: SortOrder,
-    by_holder_due: bool,
-) -> (&'static str, &'static str, &'static str) {
+fn sort_sql(sort: SortOrder, by_holder_due: bool) -> (&'static str, &'static str, &'static str) {
     match sort {
         SortOrder::Reported => (
             "v.reported_at",

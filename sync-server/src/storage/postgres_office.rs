@@ -19,8 +19,8 @@ use super::{Param, Tx};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
 use crate::office::export::Change;
-use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime};
-use crate::storage::case_filter_sql::{Binder, Selection, select, sort_sql};
+use crate::office::queue::{CaseFilter, CasePage, CaseRow, HolderTime};
+use crate::storage::case_filter_sql::{Binder, Selection, cut_page, page_sql, select};
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::sqlite::office::{NO_DUE, end_name, next_due};
 
@@ -229,41 +229,15 @@ pub(super) fn count(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResu
 /// One page of the case list at `now_ms`, after `f.after` (a keyset cursor: the sort key
 /// and the case id of the previous page's last row).
 pub(super) fn page(tx: &mut Tx<'_>, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
-    let (mut selection, mut binder) = select_at(f, now_ms)?;
-    let (key, order, after) = sort_sql(f.sort, selection.by_holder_due);
-    if let Some(c) = &f.after {
-        let k = binder.int(c.key);
-        let i = binder.text(&c.case_id);
-        selection
-            .conds
-            .push(after.replace("{k}", &k).replace("{i}", &i));
-    }
-    let limit = f.limit.clamp(1, crate::office::queue::MAX_READ);
-    let sql = format!(
-        "SELECT {}, {key} FROM {} {} ORDER BY {order} LIMIT {}",
-        row_columns(),
-        selection.from,
-        selection.where_clause(),
-        limit + 1,
-    );
+    let (selection, mut binder) = select_at(f, now_ms)?;
+    let (sql, limit) = page_sql(f, selection, &row_columns(), &mut binder);
     let mut cases = Vec::new();
     let mut keys = Vec::new();
     for r in tx.query(&sql, &binder.params())? {
         cases.push(read_row(&r, now_ms)?);
         keys.push(r.try_get::<_, i64>(24)?);
     }
-    let next_cursor = if cases.len() > limit as usize {
-        cases.truncate(limit as usize);
-        cases.last().map(|c| {
-            Cursor {
-                key: keys[limit as usize - 1],
-                case_id: c.id.clone(),
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next_cursor = cut_page(&mut cases, &keys, limit);
     fill_time_with(tx, &mut cases, now_ms)?;
     Ok(CasePage { cases, next_cursor })
 }

@@ -18,8 +18,8 @@ use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
 use crate::office::export::Change;
-use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime};
-use crate::storage::case_filter_sql::{Binder, Selection, select, sort_sql};
+use crate::office::queue::{CaseFilter, CasePage, CaseRow, HolderTime};
+use crate::storage::case_filter_sql::{Binder, Selection, cut_page, page_sql, select};
 use crate::storage::error::{StorageError, StorageResult};
 
 /// Version 10. `IF NOT EXISTS` throughout: an upgrade that is rerun over a database
@@ -323,24 +323,8 @@ pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageRe
 
 /// One page of the case list at `now_ms`.
 pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
-    let (mut selection, mut binder) = select_on(conn, f, now_ms)?;
-    let (key, order, after) = sort_sql(f.sort, selection.by_holder_due);
-    if let Some(c) = &f.after {
-        let k = binder.int(c.key);
-        let i = binder.text(&c.case_id);
-        selection
-            .conds
-            .push(after.replace("{k}", &k).replace("{i}", &i));
-    }
-    let limit = f.limit.clamp(1, crate::office::queue::MAX_READ);
-    let sql = format!(
-        "SELECT {}, {key} FROM {}
-         {} ORDER BY {order} LIMIT {}",
-        row_columns(),
-        selection.from,
-        selection.where_clause(),
-        limit + 1,
-    );
+    let (selection, mut binder) = select_on(conn, f, now_ms)?;
+    let (sql, limit) = page_sql(f, selection, &row_columns(), &mut binder);
     // Not cached: the text differs with every combination of filters.
     let mut stmt = conn.prepare(&sql)?;
     // Every argument named above is used in the text.
@@ -352,18 +336,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageRes
         cases.push(read_row(r, now_ms)?);
         keys.push(r.get::<_, i64>(24)?);
     }
-    let next_cursor = if cases.len() > limit as usize {
-        cases.truncate(limit as usize);
-        cases.last().map(|c| {
-            Cursor {
-                key: keys[limit as usize - 1],
-                case_id: c.id.clone(),
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next_cursor = cut_page(&mut cases, &keys, limit);
     fill_time_with(conn, &mut cases, now_ms)?;
     Ok(CasePage { cases, next_cursor })
 }
