@@ -157,9 +157,7 @@ pub(super) fn set_meta(tx: &mut Tx<'_>, key: &str, value: &str) -> StorageResult
 }
 
 fn meta_u64(tx: &mut Tx<'_>, key: &str) -> StorageResult<u64> {
-    Ok(get_meta(tx, key)?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0))
+    Ok(get_meta(tx, key)?.and_then(|s| s.parse().ok()).unwrap_or(0))
 }
 
 /// The columns [`device_from_row`] reads, in order.
@@ -220,7 +218,11 @@ impl ScopeParams {
     }
 
     /// `before`, then the five parameters of [`in_scope`], then `after`.
-    pub(super) fn params<'a>(&'a self, before: &[Param<'a>], after: &[Param<'a>]) -> Vec<Param<'a>> {
+    pub(super) fn params<'a>(
+        &'a self,
+        before: &[Param<'a>],
+        after: &[Param<'a>],
+    ) -> Vec<Param<'a>> {
         let mut all: Vec<Param<'a>> = before.to_vec();
         all.extend_from_slice(&[
             &self.all,
@@ -333,7 +335,10 @@ impl PgStorage {
     }
 
     /// Runs `f` in a read-only snapshot: every read inside sees the same moment.
-    pub(super) fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>) -> StorageResult<T> {
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>,
+    ) -> StorageResult<T> {
         let mut conn = self.pool.get()?;
         let mut tx = conn
             .build_transaction()
@@ -843,7 +848,10 @@ fn upsert_case_view(
             &row.last_event_at,
         ],
     )?;
-    tx.execute("DELETE FROM case_holder WHERE case_id = $1", &[&row.case_id])?;
+    tx.execute(
+        "DELETE FROM case_holder WHERE case_id = $1",
+        &[&row.case_id],
+    )?;
     tx.execute(
         "INSERT INTO case_holder (case_id, holder) SELECT $1, h FROM unnest($2::text[]) AS h
          ON CONFLICT DO NOTHING",
@@ -1232,7 +1240,10 @@ impl Storage for PgStorage {
     fn stats(&self, now_ms: i64) -> StorageResult<Stats> {
         self.read(|tx| {
             let mut by_status: Vec<(String, u64)> = Vec::new();
-            for r in tx.query("SELECT status, count(*) FROM case_view GROUP BY status", &[])? {
+            for r in tx.query(
+                "SELECT status, count(*) FROM case_view GROUP BY status",
+                &[],
+            )? {
                 let status: String = r.try_get(0)?;
                 if let Some(s) = CaseStatus::parse(&status) {
                     by_status.push((s.as_str().to_owned(), r.try_get::<_, i64>(1)? as u64));

@@ -54,7 +54,10 @@ impl PgStorage {
     pub(super) fn revoke_key(&self, _key_id: &str, _now_ms: i64) -> StorageResult<bool> {
         todo()
     }
-    pub(super) fn request_ids_matching(&self, _filter: &RequestFilter) -> StorageResult<Vec<String>> {
+    pub(super) fn request_ids_matching(
+        &self,
+        _filter: &RequestFilter,
+    ) -> StorageResult<Vec<String>> {
         todo()
     }
 }

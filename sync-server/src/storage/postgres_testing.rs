@@ -39,7 +39,10 @@ pub fn test_database(test: &str) -> Option<String> {
         return None;
     };
     if let Err(e) = prepare(&url) {
-        assert!(!ci, "{test}: cannot use the PostgreSQL test database {url}: {e}");
+        assert!(
+            !ci,
+            "{test}: cannot use the PostgreSQL test database {url}: {e}"
+        );
         eprintln!("skipped {test}: cannot use the PostgreSQL test database {url}: {e}");
         return None;
     }
@@ -53,9 +56,7 @@ fn prepare(url: &str) -> Result<(), String> {
     PREPARED
         .get_or_init(|| {
             let config = postgres::Config::from_str(url).map_err(|e| e.to_string())?;
-            let mut client = config
-                .connect(postgres::NoTls)
-                .map_err(|e| e.to_string())?;
+            let mut client = config.connect(postgres::NoTls).map_err(|e| e.to_string())?;
             // Two test processes may race to create it: the loser's error is harmless.
             let _ = client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
             let exists: bool = client

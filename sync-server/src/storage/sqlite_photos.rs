@@ -82,7 +82,7 @@ ALTER TABLE photo_refs ADD COLUMN thumb_sha256 TEXT;
 
 /// Every photo reference of a document with the thumbnail it names (if it names one), in
 /// document order: the report's, then each event's.
-fn references(decoded: &Decoded) -> Vec<&PhotoRef> {
+pub(in crate::storage) fn references(decoded: &Decoded) -> Vec<&PhotoRef> {
     match decoded {
         Decoded::Case { header, events, .. } => header
             .photos
@@ -193,7 +193,7 @@ fn for_each_document(
 
 /// Uploads untouched for this long are dropped when another upload starts: a device that
 /// comes back later asks where its upload stands and starts again from zero.
-const STALE_UPLOAD_MS: i64 = 30 * 24 * 3_600_000;
+pub(in crate::storage) const STALE_UPLOAD_MS: i64 = 30 * 24 * 3_600_000;
 
 /// True if `text` is a SHA-256 in lowercase hex.
 pub fn is_sha256_hex(text: &str) -> bool {
@@ -276,7 +276,9 @@ fn link_thumbnail(conn: &Connection, chunk: &PhotoChunk<'_>) -> StorageResult<()
     Ok(())
 }
 
-fn validate(chunk: &PhotoChunk<'_>) -> StorageResult<()> {
+/// Refuses a chunk whose hashes, total, length or offset are not acceptable (the same
+/// rules on every backend).
+pub(in crate::storage) fn validate(chunk: &PhotoChunk<'_>) -> StorageResult<()> {
     check_sha256("photo hash", chunk.sha256)?;
     if let Some(photo) = chunk.thumbnail_of {
         check_sha256("thumbnail_of", photo)?;
