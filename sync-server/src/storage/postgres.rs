@@ -77,7 +77,9 @@ mod people;
 mod photos;
 #[path = "postgres_schema.rs"]
 mod schema;
-#[cfg(any(test, feature = "testing"))]
+/// Test support: fresh schemas of the test database (used by this crate's tests, its
+/// binary's tests and the e2e crate, hence not behind `cfg(test)`).
+#[doc(hidden)]
 #[path = "postgres_testing.rs"]
 pub mod testing;
 #[path = "postgres_tokens.rs"]
@@ -916,10 +918,10 @@ fn case_list(tx: &mut Tx<'_>, q: &CaseQuery, now_ms: i64) -> StorageResult<Vec<C
     if let Some(text) = &q.text {
         let text = text.trim();
         if text.is_empty() {
-            return Err(wangge_core::Error::invalid(
-                "search text",
-                "type at least one character to search",
-            )
+            return Err(wangge_core::Error::InvalidInput {
+                field: "search text",
+                reason: "type at least one character to search".into(),
+            }
             .into());
         }
         conds.push(format!(
