@@ -190,7 +190,8 @@ fn person(staff_id: &str, roles: &[Role], units: &[&str]) -> Person {
     }
 }
 
-fn entry(at: i64, action: &str) -> AuditEntry {
+/// An audit line at `at` of `action` by dev-1 of XT-GO-001, answered ok.
+pub(crate) fn entry(at: i64, action: &str) -> AuditEntry {
     AuditEntry {
         at,
         device_id: Some("dev-1".into()),
@@ -290,7 +291,8 @@ fn upload(
     sha
 }
 
-fn photo_ref(photo: &str, thumb: Option<&str>) -> PhotoRef {
+/// A reference to `photo`, naming `thumb` as its thumbnail.
+pub(crate) fn photo_ref(photo: &str, thumb: Option<&str>) -> PhotoRef {
     PhotoRef {
         sha256: photo.to_owned(),
         bytes: 1000,
@@ -1275,6 +1277,17 @@ fn redemption(
     }
 }
 
+/// An officer, XT-GO-001, and a code `ABC` (secret `ABCDEFGH`) for them, made at
+/// [`MONDAY_9AM`].
+fn officer_with_code_abc(s: &dyn Storage) {
+    s.upsert_roster(&[person("XT-GO-001", &[Role::GridOfficer], &[])], &[])
+        .unwrap();
+    assert!(
+        s.create_pairing_code(&pairing_code("ABC", "ABCDEFGH", "XT-GO-001", MONDAY_9AM))
+            .unwrap()
+    );
+}
+
 fn refused(s: &dyn Storage, redeem: &Redeem) -> &'static str {
     let err = s.redeem_pairing_code(redeem).unwrap_err();
     assert!(matches!(err, StorageError::Pairing(_)), "{err:?}");
@@ -1284,12 +1297,7 @@ fn refused(s: &dyn Storage, redeem: &Redeem) -> &'static str {
 /// After `MAX_WRONG_ATTEMPTS` wrong secrets the right one is `pairing_code_locked`; once its
 /// id is free again (a day later), a new code with that id is the one exchanged.
 pub fn a_pairing_code_locks_after_too_many_wrong_secrets(s: &dyn Storage) {
-    s.upsert_roster(&[person("XT-GO-001", &[Role::GridOfficer], &[])], &[])
-        .unwrap();
-    assert!(
-        s.create_pairing_code(&pairing_code("ABC", "ABCDEFGH", "XT-GO-001", MONDAY_9AM))
-            .unwrap()
-    );
+    officer_with_code_abc(s);
     let now = MONDAY_9AM + 60_000;
     for _ in 0..crate::pairing::MAX_WRONG_ATTEMPTS {
         let guess = redemption("ABC", "ABCWRONG", "dev-1", false, 1, now);
@@ -1330,12 +1338,7 @@ pub fn a_pairing_code_locks_after_too_many_wrong_secrets(s: &dyn Storage) {
 /// Wrong secrets sent at the same moment (to several server instances) are each counted:
 /// the lock-out cannot be outrun by guessing in parallel.
 pub fn wrong_secrets_sent_at_once_are_each_counted(s: &dyn Storage) {
-    s.upsert_roster(&[person("XT-GO-001", &[Role::GridOfficer], &[])], &[])
-        .unwrap();
-    assert!(
-        s.create_pairing_code(&pairing_code("ABC", "ABCDEFGH", "XT-GO-001", MONDAY_9AM))
-            .unwrap()
-    );
+    officer_with_code_abc(s);
     let now = MONDAY_9AM + 60_000;
     let guesses = crate::pairing::MAX_WRONG_ATTEMPTS as usize;
     std::thread::scope(|scope| {

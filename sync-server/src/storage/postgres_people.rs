@@ -235,9 +235,7 @@ mod tests {
     )]
 
     use crate::storage::Storage;
-    use crate::storage::conformance::catalog;
-
-    use super::*;
+    use crate::storage::conformance::{catalog, entry};
 
     /// PostgreSQL-specific: the triggers refuse changing, deleting or truncating the audit
     /// log, even to a connection with every right on its table (the trait offers no way to
@@ -250,17 +248,7 @@ mod tests {
         ) else {
             return;
         };
-        let line = AuditEntry {
-            at: 1,
-            device_id: Some("dev-1".into()),
-            person: Some("XT-GO-001".into()),
-            action: "GET /v1/me".into(),
-            target: None,
-            outcome: "ok".into(),
-            code: None,
-            remote_addr: Some("127.0.0.1".into()),
-            detail: None,
-        };
+        let line = entry(1, "GET /v1/me");
         s.audit(&line).unwrap();
         let mut conn = s.pool.get().unwrap();
         for statement in [

@@ -30,7 +30,7 @@ use wangge_core::PhotoRef;
 use super::{Param, PgStorage, ScopeParams, Tx, in_scope};
 use crate::docs::Decoded;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::sqlite::photos::{STALE_UPLOAD_MS, references, validate};
+use crate::storage::sqlite::photos::{STALE_UPLOAD_MS, references, upload_state, validate};
 use crate::storage::sqlite::{check_sha256, is_sha256_hex};
 use crate::storage::{ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload};
 
@@ -146,39 +146,22 @@ fn complete_size(tx: &mut Tx<'_>, sha256: &str) -> StorageResult<Option<u64>> {
 }
 
 fn partial(tx: &mut Tx<'_>, sha256: &str) -> StorageResult<Option<(u64, u64)>> {
-    Ok(tx
-        .query_opt(
-            "SELECT total, received FROM photo_uploads WHERE sha256 = $1",
-            &[&sha256],
-        )?
-        .map(|r| -> StorageResult<(u64, u64)> {
-            Ok((
-                r.try_get::<_, i64>(0)? as u64,
-                r.try_get::<_, i64>(1)? as u64,
-            ))
-        })
-        .transpose()?)
+    tx.query_opt(
+        "SELECT total, received FROM photo_uploads WHERE sha256 = $1",
+        &[&sha256],
+    )?
+    .map(|r| -> StorageResult<(u64, u64)> {
+        Ok((
+            r.try_get::<_, i64>(0)? as u64,
+            r.try_get::<_, i64>(1)? as u64,
+        ))
+    })
+    .transpose()
 }
 
 fn state(tx: &mut Tx<'_>, sha256: &str) -> StorageResult<PhotoUpload> {
-    if let Some(size) = complete_size(tx, sha256)? {
-        return Ok(PhotoUpload {
-            sha256: sha256.to_owned(),
-            received: size,
-            total: Some(size),
-            complete: true,
-        });
-    }
-    let (total, received) = match partial(tx, sha256)? {
-        Some((total, received)) => (Some(total), received),
-        None => (None, 0),
-    };
-    Ok(PhotoUpload {
-        sha256: sha256.to_owned(),
-        received,
-        total,
-        complete: false,
-    })
+    let complete = complete_size(tx, sha256)?;
+    upload_state(sha256, complete, || partial(tx, sha256))
 }
 
 fn discard(tx: &mut Tx<'_>, sha256: &str) -> StorageResult<()> {
@@ -483,20 +466,8 @@ fn assemble(tx: &mut Tx<'_>, chunk: &PhotoChunk<'_>, now_ms: i64) -> StorageResu
 
 #[cfg(test)]
 mod tests {
-    use wangge_core::PhotoCapture;
-
     use super::*;
-
-    fn reference(photo: &str, thumb: Option<&str>) -> PhotoRef {
-        PhotoRef {
-            sha256: photo.to_owned(),
-            bytes: 1000,
-            width: 64,
-            height: 48,
-            capture: PhotoCapture::default(),
-            thumb_sha256: thumb.map(str::to_owned),
-        }
-    }
+    use crate::storage::conformance::photo_ref as reference;
 
     /// A document's references reduce to one row per photo with the thumbnail SQLite's
     /// upserts, one reference after the other, would keep: the first valid one.

@@ -235,7 +235,20 @@ fn partial(conn: &Connection, sha256: &str) -> StorageResult<Option<(u64, u64)>>
 }
 
 fn state(conn: &Connection, sha256: &str) -> StorageResult<PhotoUpload> {
-    if let Some(size) = complete_size(conn, sha256)? {
+    upload_state(sha256, complete_size(conn, sha256)?, || {
+        partial(conn, sha256)
+    })
+}
+
+/// Where the upload of `sha256` stands: complete with the stored photo's size `complete`,
+/// else as far as the upload in progress `partial` reads (its total and what it received), or
+/// not begun. The same on every backend; `partial` is read only for a photo not complete.
+pub(in crate::storage) fn upload_state(
+    sha256: &str,
+    complete: Option<u64>,
+    partial: impl FnOnce() -> StorageResult<Option<(u64, u64)>>,
+) -> StorageResult<PhotoUpload> {
+    if let Some(size) = complete {
         return Ok(PhotoUpload {
             sha256: sha256.to_owned(),
             received: size,
@@ -243,7 +256,7 @@ fn state(conn: &Connection, sha256: &str) -> StorageResult<PhotoUpload> {
             complete: true,
         });
     }
-    let (total, received) = match partial(conn, sha256)? {
+    let (total, received) = match partial()? {
         Some((total, received)) => (Some(total), received),
         None => (None, 0),
     };
