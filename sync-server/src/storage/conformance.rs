@@ -140,6 +140,14 @@ macro_rules! storage_conformance_tests {
             the_case_list_pages_sorts_and_filters_like_one_long_page,
             duplicate_hints_name_open_cases_of_the_item_nearby_nearest_first,
             open311_requests_filter_by_ids_items_state_and_time,
+            a_pairing_code_locks_after_too_many_wrong_secrets,
+            wrong_secrets_sent_at_once_are_each_counted,
+            a_pairing_code_reenrols_the_persons_own_or_a_revoked_device,
+            a_photo_upload_refuses_bad_sizes_and_restarts_on_another_total,
+            chunks_sent_at_once_are_appended_once,
+            a_photo_is_visible_to_the_devices_whose_scope_names_it,
+            an_upload_untouched_for_thirty_days_is_dropped_when_another_starts,
+            a_new_password_ends_the_persons_sessions_and_a_login_drops_ended_ones,
             // suite:end
         );
     };
@@ -187,7 +195,8 @@ fn person(staff_id: &str, roles: &[Role], units: &[&str]) -> Person {
     }
 }
 
-fn entry(at: i64, action: &str) -> AuditEntry {
+/// An audit line at `at` of `action` by dev-1 of XT-GO-001, answered ok.
+pub(crate) fn entry(at: i64, action: &str) -> AuditEntry {
     AuditEntry {
         at,
         device_id: Some("dev-1".into()),
@@ -287,7 +296,8 @@ fn upload(
     sha
 }
 
-fn photo_ref(photo: &str, thumb: Option<&str>) -> PhotoRef {
+/// A reference to `photo`, naming `thumb` as its thumbnail.
+pub(crate) fn photo_ref(photo: &str, thumb: Option<&str>) -> PhotoRef {
     PhotoRef {
         sha256: photo.to_owned(),
         bytes: 1000,
@@ -1862,6 +1872,399 @@ pub fn open311_requests_filter_by_ids_items_state_and_time(s: &dyn Storage) {
         .len(),
         3
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Pairing, photos and console sessions: the rules a second backend could get wrong
+
+/// A code `code_id` whose secret is `secret`, for `staff_id`, made at `created_at` and valid
+/// for fifteen minutes, without a device name.
+fn pairing_code(code_id: &str, secret: &str, staff_id: &str, created_at: i64) -> NewPairingCode {
+    NewPairingCode {
+        code_id: code_id.into(),
+        code_hash: Sha256::digest(secret.as_bytes()).to_vec(),
+        staff_id: staff_id.into(),
+        device_name: None,
+        role: DeviceRole::Field,
+        scope: Scope {
+            workstations: vec!["XT-W01".into()],
+            ..Scope::default()
+        },
+        created_at,
+        expires_at: created_at + 900_000,
+    }
+}
+
+/// An exchange of `secret` for code `code_id` at `now_ms`, for the device `device_id` (its
+/// id sent by the app when `from_app`); the new token's hash is `[token; 32]`.
+fn redemption(
+    code_id: &str,
+    secret: &str,
+    device_id: &str,
+    from_app: bool,
+    token: u8,
+    now_ms: i64,
+) -> Redeem {
+    Redeem {
+        code_id: code_id.into(),
+        code_hash: Sha256::digest(secret.as_bytes()).to_vec(),
+        device_id: device_id.into(),
+        device_id_from_app: from_app,
+        device_name: None,
+        token_hash: vec![token; 32],
+        now_ms,
+    }
+}
+
+/// An officer, XT-GO-001, and a code `ABC` (secret `ABCDEFGH`) for them, made at
+/// [`MONDAY_9AM`].
+fn officer_with_code_abc(s: &dyn Storage) {
+    s.upsert_roster(&[person("XT-GO-001", &[Role::GridOfficer], &[])], &[])
+        .unwrap();
+    assert!(
+        s.create_pairing_code(&pairing_code("ABC", "ABCDEFGH", "XT-GO-001", MONDAY_9AM))
+            .unwrap()
+    );
+}
+
+fn refused(s: &dyn Storage, redeem: &Redeem) -> &'static str {
+    let err = s.redeem_pairing_code(redeem).unwrap_err();
+    assert!(matches!(err, StorageError::Pairing(_)), "{err:?}");
+    err.code()
+}
+
+/// After `MAX_WRONG_ATTEMPTS` wrong secrets the right one is `pairing_code_locked`; once its
+/// id is free again (a day later), a new code with that id is the one exchanged.
+pub fn a_pairing_code_locks_after_too_many_wrong_secrets(s: &dyn Storage) {
+    officer_with_code_abc(s);
+    let now = MONDAY_9AM + 60_000;
+    for _ in 0..crate::pairing::MAX_WRONG_ATTEMPTS {
+        let guess = redemption("ABC", "ABCWRONG", "dev-1", false, 1, now);
+        assert_eq!(refused(s, &guess), "pairing_code_unknown");
+    }
+    let right = redemption("ABC", "ABCDEFGH", "dev-1", false, 1, now);
+    assert_eq!(refused(s, &right), "pairing_code_locked");
+    assert!(s.devices().unwrap().is_empty());
+
+    let next_day = MONDAY_9AM + crate::pairing::ID_RESERVED_MS + 1;
+    assert!(
+        s.create_pairing_code(&pairing_code("ABC", "ABCKLMNP", "XT-GO-001", next_day))
+            .unwrap()
+    );
+    let old = redemption("ABC", "ABCDEFGH", "dev-1", false, 1, next_day + 1);
+    assert_eq!(
+        refused(s, &old),
+        "pairing_code_unknown",
+        "the newest code counts"
+    );
+    let done = s
+        .redeem_pairing_code(&redemption(
+            "ABC",
+            "ABCKLMNP",
+            "dev-1",
+            false,
+            1,
+            next_day + 1,
+        ))
+        .unwrap();
+    assert_eq!(
+        done.device.name, "XT-GO-001 (paired)",
+        "no name given: one made"
+    );
+    assert_eq!(done.device.scope.workstations, ["XT-W01"]);
+}
+
+/// Wrong secrets sent at the same moment (to several server instances) are each counted:
+/// the lock-out cannot be outrun by guessing in parallel.
+pub fn wrong_secrets_sent_at_once_are_each_counted(s: &dyn Storage) {
+    officer_with_code_abc(s);
+    let now = MONDAY_9AM + 60_000;
+    let guesses = crate::pairing::MAX_WRONG_ATTEMPTS as usize;
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..guesses)
+            .map(|i| {
+                scope.spawn(move || {
+                    let guess = redemption("ABC", &format!("ABCWRNG{i}"), "dev-1", false, 1, now);
+                    refused(s, &guess)
+                })
+            })
+            .collect();
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), "pairing_code_unknown");
+        }
+    });
+    let right = redemption("ABC", "ABCDEFGH", "dev-1", false, 1, now);
+    assert_eq!(refused(s, &right), "pairing_code_locked");
+}
+
+/// A device id the app sends is enrolled again (a new token, the code's scope, no longer
+/// revoked) when it is the same person's device or a revoked one; another person's active
+/// device, or an id the app did not send, is `device_id_taken`, and the code stays usable.
+pub fn a_pairing_code_reenrols_the_persons_own_or_a_revoked_device(s: &dyn Storage) {
+    let people = [
+        person("XT-GO-001", &[Role::GridOfficer], &[]),
+        person("XT-GO-002", &[Role::GridOfficer], &[]),
+    ];
+    s.upsert_roster(&people, &[]).unwrap();
+    let mut old = field_device("dev-1", Some("XT-GO-001"));
+    old.name = "旧手持".into();
+    s.enroll(&old, &[1; 32]).unwrap();
+    let now = MONDAY_9AM + 60_000;
+    for (code_id, staff_id) in [("AAA", "XT-GO-001"), ("BBB", "XT-GO-002")] {
+        let code = pairing_code(code_id, code_id, staff_id, MONDAY_9AM);
+        assert!(s.create_pairing_code(&code).unwrap());
+    }
+
+    let not_from_app = redemption("AAA", "AAA", "dev-1", false, 2, now);
+    assert_eq!(refused(s, &not_from_app), "device_id_taken");
+    let done = s
+        .redeem_pairing_code(&redemption("AAA", "AAA", "dev-1", true, 2, now))
+        .unwrap();
+    assert!(done.reenrolled);
+    assert_eq!(done.device.name, "旧手持", "the name it had");
+    assert_eq!(
+        done.device.scope.workstations,
+        ["XT-W01"],
+        "the code's scope"
+    );
+    assert_eq!(done.device.created_at, old.created_at);
+    assert_eq!(
+        s.device_by_token(&[1; 32]).unwrap(),
+        None,
+        "the old token is gone"
+    );
+    let token = s.device_token(&[2; 32]).unwrap().unwrap();
+    assert_eq!((token.issued_at, token.has_previous), (now, false));
+    assert_eq!(token.device, done.device);
+
+    let others = redemption("BBB", "BBB", "dev-1", true, 3, now);
+    assert_eq!(refused(s, &others), "device_id_taken");
+    assert!(s.revoke("dev-1", now).unwrap());
+    let taken_over = s.redeem_pairing_code(&others).unwrap();
+    assert!(taken_over.reenrolled);
+    assert_eq!(taken_over.device.person.as_deref(), Some("XT-GO-002"));
+    assert_eq!(taken_over.device.revoked_at, None);
+    assert_eq!(s.devices().unwrap(), vec![taken_over.device]);
+}
+
+/// A declared size of nothing or above the limit, a chunk past the declared size and a
+/// malformed hash are refused with their codes and store nothing; a chunk declaring another
+/// size is told where the upload stands, unless it starts over at 0; a chunk for a complete
+/// photo is a no-op whatever it says.
+pub fn a_photo_upload_refuses_bad_sizes_and_restarts_on_another_total(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    let chunk = |offset: u64, total: u64, data: &'static [u8]| PhotoChunk {
+        sha256: &photo,
+        offset,
+        total,
+        data,
+        thumbnail_of: None,
+        device_id: "phone",
+    };
+    let size = PHOTO.len() as u64;
+    let code = |c: PhotoChunk<'_>| s.put_photo_chunk(&c, MONDAY_9AM).unwrap_err().code();
+    assert_eq!(code(chunk(0, 0, &PHOTO[..1])), "photo_too_large");
+    assert_eq!(
+        code(chunk(0, crate::MAX_PHOTO_BYTES + 1, &PHOTO[..1])),
+        "photo_too_large"
+    );
+    assert_eq!(
+        code(chunk(size - 2, size, &PHOTO[..5])),
+        "chunk_beyond_total"
+    );
+    let bad_hash = PhotoChunk {
+        sha256: "ABC",
+        ..chunk(0, size, PHOTO)
+    };
+    assert_eq!(code(bad_hash), "invalid_photo_hash");
+    let bad_link = PhotoChunk {
+        thumbnail_of: Some("not a hash"),
+        ..chunk(0, size, PHOTO)
+    };
+    assert_eq!(code(bad_link), "invalid_photo_hash");
+    let err = s.photo_upload("ABC").unwrap_err();
+    assert_eq!(err.code(), "invalid_photo_hash");
+    let nothing = s.photo_upload(&photo).unwrap();
+    assert_eq!((nothing.received, nothing.total), (0, None));
+
+    let put = |c: PhotoChunk<'_>| s.put_photo_chunk(&c, MONDAY_9AM).unwrap();
+    assert!(matches!(
+        put(chunk(0, size + 10, &PHOTO[..10])),
+        ChunkOutcome::Stored(_)
+    ));
+    match put(chunk(10, size, &PHOTO[10..])) {
+        ChunkOutcome::WrongOffset(u) => {
+            assert_eq!((u.received, u.total), (10, Some(size + 10)));
+        }
+        other => panic!("{other:?}"),
+    }
+    match put(chunk(0, size, &PHOTO[..4])) {
+        ChunkOutcome::Stored(u) => assert_eq!((u.received, u.total), (4, Some(size))),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(put(chunk(4, size, &PHOTO[4..])), ChunkOutcome::Stored(u) if u.complete));
+    match put(chunk(3, 0, &[])) {
+        ChunkOutcome::Stored(u) => {
+            assert_eq!((u.received, u.total, u.complete), (size, Some(size), true));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.photo(&photo).unwrap(), Some(PHOTO.to_vec()));
+}
+
+/// The same chunks sent at the same moment (a phone retrying while its first request still
+/// runs, through another instance) are appended once: each is stored or told where the
+/// upload stands, and the photo completes with the right bytes.
+pub fn chunks_sent_at_once_are_appended_once(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    let size = PHOTO.len() as u64;
+    let send = |offset: usize, end: usize| {
+        let chunk = PhotoChunk {
+            sha256: &photo,
+            offset: offset as u64,
+            total: size,
+            data: &PHOTO[offset..end],
+            thumbnail_of: None,
+            device_id: "phone",
+        };
+        s.put_photo_chunk(&chunk, MONDAY_9AM).unwrap()
+    };
+    for (offset, end) in [(0, 10), (10, PHOTO.len())] {
+        let outcomes: Vec<ChunkOutcome> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| scope.spawn(move || send(offset, end)))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let stored = outcomes
+            .iter()
+            .filter(|o| matches!(o, ChunkOutcome::Stored(_)))
+            .count();
+        assert!(stored >= 1, "{outcomes:?}");
+        for outcome in &outcomes {
+            match outcome {
+                ChunkOutcome::Stored(u) | ChunkOutcome::WrongOffset(u) => {
+                    assert!(u.received == end as u64, "{outcomes:?}");
+                }
+                ChunkOutcome::HashMismatch { .. } => panic!("{outcomes:?}"),
+            }
+        }
+    }
+    assert_eq!(s.photo(&photo).unwrap(), Some(PHOTO.to_vec()));
+}
+
+/// A photo, the thumbnail a reference names and the thumbnail uploaded for it are visible to
+/// the devices whose scope holds a document referencing the photo, to the centre and to a
+/// device that sees the whole street, and to nobody else.
+pub fn a_photo_is_visible_to_the_devices_whose_scope_names_it(s: &dyn Storage) {
+    let photo = sha(PHOTO);
+    let named = sha(THUMB);
+    let doc = Doc::new(s);
+    doc.reference(s, &photo, Some(&named));
+    let linked = upload(s, FAKE, Some(&photo), "phone", MONDAY_9AM);
+    let unrelated = upload(s, b"another case's photo", None, "phone", MONDAY_9AM);
+    let own = field_device(&doc.by.device.to_string(), None);
+    let stranger = field_device("stranger", None);
+    let street = Device {
+        scope: Scope {
+            all: true,
+            ..Scope::default()
+        },
+        ..field_device("street", None)
+    };
+    let desk = Device {
+        role: DeviceRole::Centre,
+        ..field_device("desk", None)
+    };
+    for hash in [&photo, &named, &linked] {
+        assert!(s.photo_in_scope(&own, hash).unwrap(), "{hash}");
+        assert!(!s.photo_in_scope(&stranger, hash).unwrap(), "{hash}");
+        assert!(s.photo_in_scope(&street, hash).unwrap(), "{hash}");
+        assert!(s.photo_in_scope(&desk, hash).unwrap(), "{hash}");
+    }
+    assert!(!s.photo_in_scope(&own, &unrelated).unwrap());
+    assert!(s.photo_in_scope(&desk, &unrelated).unwrap());
+    let err = s.photo_in_scope(&own, "../etc/passwd").unwrap_err();
+    assert_eq!(err.code(), "invalid_photo_hash");
+}
+
+/// An upload untouched for thirty days is dropped when another upload starts; a younger one
+/// is kept.
+pub fn an_upload_untouched_for_thirty_days_is_dropped_when_another_starts(s: &dyn Storage) {
+    const DAY: i64 = 24 * 3_600_000;
+    let start = |bytes: &'static [u8], now_ms: i64| {
+        let hash = sha(bytes);
+        let chunk = PhotoChunk {
+            sha256: &hash,
+            offset: 0,
+            total: bytes.len() as u64,
+            data: &bytes[..4],
+            thumbnail_of: None,
+            device_id: "phone",
+        };
+        assert!(matches!(
+            s.put_photo_chunk(&chunk, now_ms).unwrap(),
+            ChunkOutcome::Stored(_)
+        ));
+        hash
+    };
+    let received = |hash: &str| s.photo_upload(hash).unwrap().received;
+    let old = start(PHOTO, MONDAY_9AM);
+    let young = start(THUMB, MONDAY_9AM + 10 * DAY);
+    start(FAKE, MONDAY_9AM + 30 * DAY);
+    assert_eq!(
+        (received(&old), received(&young)),
+        (4, 4),
+        "thirty days: not yet"
+    );
+    start(b"a fourth photo", MONDAY_9AM + 30 * DAY + 1);
+    assert_eq!((received(&old), received(&young)), (0, 4));
+    assert_eq!(s.photo_upload(&old).unwrap().total, None);
+}
+
+/// Setting a person's login ends their sessions, not others'; a new session drops the
+/// person's sessions that have ended, and keeps the live ones.
+pub fn a_new_password_ends_the_persons_sessions_and_a_login_drops_ended_ones(s: &dyn Storage) {
+    let session = |staff_id: &str, created_at: i64, expires_at: i64| ConsoleSession {
+        staff_id: staff_id.into(),
+        csrf: "cd".repeat(16),
+        created_at,
+        last_seen: created_at,
+        expires_at,
+    };
+    let hour = 3_600_000;
+    s.create_session(
+        &[1; 32],
+        &session("XT-CC-001", MONDAY_9AM, MONDAY_9AM + hour),
+    )
+    .unwrap();
+    s.create_session(
+        &[2; 32],
+        &session("XT-CC-002", MONDAY_9AM, MONDAY_9AM + hour),
+    )
+    .unwrap();
+    s.set_login(&StaffLogin {
+        staff_id: "XT-CC-001".into(),
+        username: "zhouxy".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        device_id: "console-XT-CC-001".into(),
+        updated_at: MONDAY_9AM + 1,
+    })
+    .unwrap();
+    assert_eq!(
+        s.session(&[1; 32]).unwrap(),
+        None,
+        "ended by the new password"
+    );
+    assert!(s.session(&[2; 32]).unwrap().is_some(), "another person's");
+
+    s.create_session(&[3; 32], &session("XT-CC-002", MONDAY_9AM, MONDAY_9AM + 10))
+        .unwrap();
+    let later = session("XT-CC-002", MONDAY_9AM + 10, MONDAY_9AM + hour);
+    s.create_session(&[4; 32], &later).unwrap();
+    assert_eq!(s.session(&[3; 32]).unwrap(), None, "ended: dropped");
+    assert!(s.session(&[2; 32]).unwrap().is_some(), "live: kept");
+    assert_eq!(s.session(&[4; 32]).unwrap(), Some(later));
 }
 
 #[cfg(test)]
