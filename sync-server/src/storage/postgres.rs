@@ -925,7 +925,7 @@ fn case_list(tx: &mut Tx<'_>, q: &CaseQuery, now_ms: i64) -> StorageResult<Vec<C
             .into());
         }
         conds.push(format!(
-            "v.description LIKE {} ESCAPE '\\'",
+            "v.description ILIKE {} ESCAPE '\\'",
             arg(Box::new(query::like_pattern(text)))
         ));
     }
