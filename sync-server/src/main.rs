@@ -1060,6 +1060,10 @@ fn serve_on(
     tokens: TokenPolicy,
 ) -> Result<(), DynError> {
     use std::future::IntoFuture;
+    // Declared before the runtime, so dropped after it, outside it: closing a PostgreSQL
+    // connection blocks, which is refused on a thread that drives async tasks (tasks the
+    // runtime still holds at shutdown may hold the storage too).
+    let _storage = storage.clone();
     let runtime = tokio::runtime::Runtime::new()?;
     let catalog_version = catalog.version().to_owned();
     runtime.block_on(async move {

@@ -47,6 +47,15 @@ impl Rng {
 
 struct Server(Child);
 
+/// Counts a finished phone thread when dropped.
+struct Done<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -293,11 +302,11 @@ impl StoredCase {
     }
 }
 
-/// The people the twenty phones are enrolled to: nine officers (blocks, some with teams)
-/// and eleven workstations.
+/// The people the twenty phones are enrolled to: the eight active officers of the demo
+/// roster (blocks, some with teams) and twelve workstations.
 fn people() -> Vec<String> {
-    let officers = (1..=9).map(|n| format!("XT-GO-{n:03}"));
-    let workstations = (1..=11).map(|n| format!("XT-WS-{n:03}"));
+    let officers = (1..=8).map(|n| format!("XT-GO-{n:03}"));
+    let workstations = (1..=12).map(|n| format!("XT-WS-{n:03}"));
     officers.chain(workstations).collect()
 }
 
@@ -351,7 +360,9 @@ fn three_instances_twenty_phones_one_database_nothing_skipped_no_number_twice() 
             let catalog = &catalog;
             let phones_done = &phones_done;
             s.spawn(move || {
-                let mut rng = Rng(seed ^ ((n as u64 + 1) * 0x9e37_79b9_7f4a_7c15));
+                // Counted when the thread ends, panicking or not, so the centre stops.
+                let _done = Done(phones_done);
+                let mut rng = Rng((seed ^ (n as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
                 let mut recorded = 0;
                 for round in 0..SYNCS_PER_PHONE {
                     while recorded < CASES_PER_PHONE * (round + 1) / SYNCS_PER_PHONE {
@@ -371,13 +382,12 @@ fn three_instances_twenty_phones_one_database_nothing_skipped_no_number_twice() 
                     // nothing the phone recorded is lost, which the end checks.
                     let _ = phone.sync(&bases[rng.below(bases.len())]);
                 }
-                phones_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             });
         }
         // The centre: registers what has arrived and dispatches what is registered, through
         // randomly chosen instances, until the phones are done.
         s.spawn(|| {
-            let mut rng = Rng(seed);
+            let mut rng = Rng(seed | 1);
             let http = reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -443,7 +453,7 @@ fn three_instances_twenty_phones_one_database_nothing_skipped_no_number_twice() 
 
     // Everyone syncs to the end of the feed, through any instance: a first pass delivers
     // what a phone's last round may not have, the second brings every phone up to date.
-    let mut rng = Rng(seed.rotate_left(17));
+    let mut rng = Rng(seed.rotate_left(17) | 1);
     for _ in 0..2 {
         for phone in &phones {
             let progress = phone.sync(&bases[rng.below(bases.len())]).unwrap();
@@ -482,6 +492,13 @@ fn three_instances_twenty_phones_one_database_nothing_skipped_no_number_twice() 
             assert_eq!(record.state.case_number.as_ref(), Some(number));
         }
     }
+    let dispatched = view.cases.values().filter(|c| !c.teams.is_empty()).count();
+    println!(
+        "seed {seed}: {} cases, {} numbered, {} with a team among their scope keys",
+        view.cases.len(),
+        view.numbers.len(),
+        dispatched
+    );
     // Every phone holds exactly its scope, each case as the server holds it.
     for phone in &phones {
         let held: BTreeSet<String> = phone
