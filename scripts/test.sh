@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 echo "== what the tests need (JDK, JNA, Kotlin, schemathesis, Chromium, playwright-core; skipped when present)"
 bash scripts/install-test-deps.sh
 
+echo "== a fresh PostgreSQL database for the PostgreSQL backend's tests"
+if [[ -z "${WANGGE_TEST_POSTGRES:-}" ]]; then
+    WANGGE_TEST_POSTGRES=$(bash scripts/postgres-test-db.sh)
+    export WANGGE_TEST_POSTGRES
+fi
+echo "WANGGE_TEST_POSTGRES=$WANGGE_TEST_POSTGRES"
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 

@@ -162,7 +162,6 @@ fn local_config(base: &str, token: String) -> SyncConfig {
 
 /// Runs the demo.
 pub fn run(
-    _db: &Path,
     listen: SocketAddr,
     devices: usize,
     stay: bool,

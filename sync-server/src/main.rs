@@ -11,7 +11,6 @@ use wangge_core::grid::GridLevel;
 use wangge_core::{Catalog, Role, SystemClock};
 use wangge_server::office::OfficeConfig;
 use wangge_server::office::export::csv_field;
-use wangge_server::storage::sqlite::SqliteStorage;
 use wangge_server::storage::{AuditEntry, Device, DeviceRole, Person, Scope, Storage};
 use wangge_server::tokens::TokenPolicy;
 use wangge_server::{AppState, auth, roster, router};
@@ -27,14 +26,16 @@ type DynError = Box<dyn std::error::Error>;
     about = "Wangge sync server and back office"
 )]
 struct Cli {
-    /// The server's SQLite database (created if missing).
+    /// The server's database: an SQLite file (created if missing), or a PostgreSQL URL
+    /// (postgres://user@host:5432/database) that several server instances share. Its schema
+    /// is created or upgraded at start (or by `migrate`).
     #[arg(
         long,
         global = true,
         env = "WANGGE_DB",
         default_value = "wangge-server.sqlite3"
     )]
-    db: PathBuf,
+    db: String,
     /// The street's reference data: a directory with checklist.json, calendar.json and
     /// grids.geojson (the layout of core/data/). Default: the demo street built in.
     /// Devices switch to it at their next sync.
@@ -108,6 +109,10 @@ enum Command {
         #[arg(long, env = "WANGGE_REDIRECT_HTTP", value_name = "ADDR")]
         redirect_http: Option<SocketAddr>,
     },
+    /// Create the database's schema, or upgrade it to this build's, and exit. The server
+    /// does the same at start; run it first when several instances share a database, or to
+    /// upgrade during a maintenance window.
+    Migrate,
     /// The register of people and units.
     Roster {
         #[command(subcommand)]
@@ -295,7 +300,7 @@ fn run(cli: Cli) -> Result<(), DynError> {
         )?
         .map(Arc::new),
     };
-    let open = || SqliteStorage::open(&cli.db, catalog.clone());
+    let open = || wangge_server::storage::open(&cli.db, catalog.clone());
     match cli.command {
         Command::Serve {
             listen,
@@ -305,20 +310,21 @@ fn run(cli: Cli) -> Result<(), DynError> {
         } => {
             let https = https_settings(tls_cert, tls_key, redirect_http)?;
             let tokens = TokenPolicy::days(cli.token_days)?;
-            serve_on(
-                listen,
-                https,
-                Arc::new(open()?),
-                catalog.clone(),
-                office,
-                tokens,
-            )
+            serve_on(listen, https, open()?, catalog.clone(), office, tokens)
+        }
+        Command::Migrate => {
+            let opened = open()?;
+            let storage = opened.as_ref();
+            storage.ready()?;
+            println!("the database's schema is current");
+            Ok(())
         }
         Command::Roster {
             command: RosterCommand::Import { file },
         } => {
-            let storage = open()?;
-            let (units, people) = import_roster(&storage, &catalog, &file)?;
+            let opened = open()?;
+            let storage = opened.as_ref();
+            let (units, people) = import_roster(storage, &catalog, &file)?;
             println!(
                 "imported {units} units and {people} people from {}",
                 file.display()
@@ -326,7 +332,8 @@ fn run(cli: Cli) -> Result<(), DynError> {
             Ok(())
         }
         Command::People => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let mut out = std::io::stdout().lock();
             for p in storage.people()? {
                 writeln!(out, "{}", person_line(&p))?;
@@ -334,7 +341,8 @@ fn run(cli: Cli) -> Result<(), DynError> {
             Ok(())
         }
         Command::Units => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let mut out = std::io::stdout().lock();
             for u in storage.units()? {
                 let kind = serde_json::to_value(u.kind)?;
@@ -355,13 +363,14 @@ fn run(cli: Cli) -> Result<(), DynError> {
             workstations,
             teams,
         } => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let overrides = ScopeOverrides {
                 blocks,
                 workstations,
                 teams,
             };
-            let (device, token) = enroll(&storage, &catalog, &name, &person, overrides)?;
+            let (device, token) = enroll(storage, &catalog, &name, &person, overrides)?;
             println!("device_id={}\ntoken={token}", device.device_id);
             eprintln!(
                 "enrolled to {person} as {}; scope {}",
@@ -386,7 +395,8 @@ fn run(cli: Cli) -> Result<(), DynError> {
             valid_minutes,
             server_url,
         } => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let overrides = ScopeOverrides {
                 blocks,
                 workstations,
@@ -399,7 +409,7 @@ fn run(cli: Cli) -> Result<(), DynError> {
                 valid_minutes,
                 now_ms: chrono::Utc::now().timestamp_millis(),
             };
-            let made = pair(&storage, &catalog, request)?;
+            let made = pair(storage, &catalog, request)?;
             let code = wangge_server::pairing::display(&made.code);
             println!(
                 "code={code}\nqr={}",
@@ -418,18 +428,19 @@ fn run(cli: Cli) -> Result<(), DynError> {
             Ok(())
         }
         Command::Login { person, username } => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
             wangge_server::console::account::create_login(
-                &storage,
+                storage,
                 &person,
                 &username,
                 password,
                 chrono::Utc::now().timestamp_millis(),
             )?;
-            cli_audit(&storage, "cli login", None, Some(person.clone()), None);
+            cli_audit(storage, "cli login", None, Some(person.clone()), None);
             println!(
                 "{person} logs in to the console as {}",
                 username.trim().to_lowercase()
@@ -437,14 +448,15 @@ fn run(cli: Cli) -> Result<(), DynError> {
             Ok(())
         }
         Command::Revoke { device_id } => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             if storage.revoke(&device_id, chrono::Utc::now().timestamp_millis())? {
                 let person = storage
                     .devices()?
                     .into_iter()
                     .find(|d| d.device_id == device_id)
                     .and_then(|d| d.person);
-                cli_audit(&storage, "cli revoke", Some(&device_id), person, None);
+                cli_audit(storage, "cli revoke", Some(&device_id), person, None);
                 println!("revoked {device_id}");
                 Ok(())
             } else {
@@ -452,7 +464,8 @@ fn run(cli: Cli) -> Result<(), DynError> {
             }
         }
         Command::Quarantine => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let mut out = std::io::stdout().lock();
             let docs = storage.quarantined()?;
             for q in &docs {
@@ -469,7 +482,8 @@ fn run(cli: Cli) -> Result<(), DynError> {
             Ok(())
         }
         Command::Devices => {
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let mut out = std::io::stdout().lock();
             for d in storage.devices()? {
                 writeln!(
@@ -498,7 +512,8 @@ fn run(cli: Cli) -> Result<(), DynError> {
                 Some(text) => parse_since(text)?,
                 None => i64::MIN,
             };
-            let storage = open()?;
+            let opened = open()?;
+            let storage = opened.as_ref();
             let entries = storage.audit_log(since_ms, limit.max(1))?;
             let mut out = std::io::stdout().lock();
             match format {
@@ -517,17 +532,17 @@ fn run(cli: Cli) -> Result<(), DynError> {
             }
             Ok(())
         }
-        Command::Apikey { command } => apikey(&open()?, command),
+        Command::Apikey { command } => apikey(&*open()?, command),
         Command::Demo {
             listen,
             devices,
             stay,
-        } => demo::run(&cli.db, listen, devices, stay, catalog, office),
+        } => demo::run(listen, devices, stay, catalog, office),
     }
 }
 
 /// `wangge-server apikey …`.
-fn apikey(storage: &SqliteStorage, command: ApikeyCommand) -> Result<(), DynError> {
+fn apikey(storage: &dyn Storage, command: ApikeyCommand) -> Result<(), DynError> {
     let now = chrono::Utc::now().timestamp_millis();
     match command {
         ApikeyCommand::Create {
@@ -992,7 +1007,7 @@ fn write_audit_csv(out: &mut dyn Write, entries: &[AuditEntry]) -> Result<(), Dy
 /// Serves plain HTTP until Ctrl-C or SIGTERM (the demo's server).
 pub(crate) fn serve(
     listen: SocketAddr,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     catalog: Arc<Catalog>,
     office: OfficeConfig,
 ) -> Result<(), DynError> {
@@ -1039,12 +1054,16 @@ fn https_settings(
 fn serve_on(
     listen: SocketAddr,
     https: Option<Https>,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     catalog: Arc<Catalog>,
     office: OfficeConfig,
     tokens: TokenPolicy,
 ) -> Result<(), DynError> {
     use std::future::IntoFuture;
+    // Declared before the runtime, so dropped after it, outside it: closing a PostgreSQL
+    // connection blocks, which is refused on a thread that drives async tasks (tasks the
+    // runtime still holds at shutdown may hold the storage too).
+    let _storage = storage.clone();
     let runtime = tokio::runtime::Runtime::new()?;
     let catalog_version = catalog.version().to_owned();
     runtime.block_on(async move {
@@ -1103,6 +1122,7 @@ fn serve_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wangge_server::storage::sqlite::SqliteStorage;
 
     fn person(roles: &[Role]) -> Person {
         Person {

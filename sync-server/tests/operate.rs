@@ -1,10 +1,13 @@
 //! The server as an operator runs it: `wangge-server serve` configured through environment
 //! variables, `/health` and `/ready` (which turns unavailable when the database is not at
-//! this server's schema), and a clean exit on SIGTERM.
+//! this server's schema, or does not answer), and a clean exit on SIGTERM — on SQLite and on
+//! PostgreSQL (those tests need `WANGGE_TEST_POSTGRES`, see
+//! `wangge_server::storage::postgres::testing`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,11 +19,15 @@ use wangge_core::{
 #[path = "support/process.rs"]
 mod process;
 use process::{free_port, wait_until};
+#[path = "support/tcp_proxy.rs"]
+mod tcp_proxy;
+use tcp_proxy::TcpProxy;
+use wangge_server::storage::postgres::testing::{TestSchema, test_database};
 
 struct Server(Child);
 
 /// Runs the real binary with `args` on `db`, to completion; its standard output.
-fn cli(db: &Path, args: &[&str]) -> String {
+fn cli(db: &str, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_wangge-server"))
         .arg("--db")
         .arg(db)
@@ -36,7 +43,7 @@ fn cli(db: &Path, args: &[&str]) -> String {
 }
 
 /// `wangge-server serve` on `db` and `port`, once it answers.
-fn serve(db: &Path, port: u16) -> Server {
+fn serve(db: &str, port: u16) -> Server {
     let server = Server(
         Command::new(env!("CARGO_BIN_EXE_wangge-server"))
             .arg("serve")
@@ -82,15 +89,36 @@ fn stored_documents(db: &Path) -> i64 {
 #[cfg(unix)]
 #[test]
 fn sigterm_during_a_large_push_loses_nothing_acknowledged() {
-    const N: usize = 5_000;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("street.sqlite3");
+    let db = db.to_str().unwrap();
+    sigterm_during_a_large_push(dir.path(), db, &|| stored_documents(Path::new(db)));
+}
+
+/// The same on PostgreSQL.
+#[cfg(unix)]
+#[test]
+fn sigterm_during_a_large_push_loses_nothing_acknowledged_on_postgres() {
+    let Some(url) = test_database("sigterm_during_a_large_push_on_postgres") else {
+        return;
+    };
+    let schema = TestSchema::new(&url);
+    let dir = tempfile::tempdir().unwrap();
+    sigterm_during_a_large_push(dir.path(), &schema.url, &|| {
+        let mut client = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+        client
+            .query_one("SELECT count(*) FROM documents", &[])
+            .unwrap()
+            .get(0)
+    });
+}
+
+#[cfg(unix)]
+fn sigterm_during_a_large_push(dir: &Path, db: &str, stored_documents: &dyn Fn() -> i64) {
+    const N: usize = 5_000;
     let roster = concat!(env!("CARGO_MANIFEST_DIR"), "/data/roster-demo.json");
-    cli(&db, &["roster", "import", roster]);
-    let enrolled = cli(
-        &db,
-        &["enroll", "--name", "手持01", "--person", "XT-GO-001"],
-    );
+    cli(db, &["roster", "import", roster]);
+    let enrolled = cli(db, &["enroll", "--name", "手持01", "--person", "XT-GO-001"]);
     let field = |name: &str| {
         enrolled
             .lines()
@@ -105,7 +133,7 @@ fn sigterm_during_a_large_push_loses_nothing_acknowledged() {
 
     let catalog = Arc::new(Catalog::demo().unwrap());
     let store = Store::open(
-        dir.path().join("phone.sqlite3"),
+        dir.join("phone.sqlite3"),
         device,
         catalog.clone(),
         Arc::new(ManualClock::new(1_772_413_200_000)),
@@ -136,7 +164,7 @@ fn sigterm_during_a_large_push_loses_nothing_acknowledged() {
     }
 
     let port = free_port();
-    let mut server = serve(&db, port);
+    let mut server = serve(db, port);
     let mut config = SyncConfig::new(format!("http://127.0.0.1:{port}"), &token);
     config.push_batch_docs = 250;
     config.max_attempts = 2;
@@ -153,7 +181,7 @@ fn sigterm_during_a_large_push_loses_nothing_acknowledged() {
     });
     let pending = store.pending_count().unwrap() as i64;
     let acknowledged = N as i64 - pending;
-    let stored = stored_documents(&db);
+    let stored = stored_documents();
     assert!(
         stored >= acknowledged,
         "the server acknowledged {acknowledged} documents but holds {stored}"
@@ -162,10 +190,10 @@ fn sigterm_during_a_large_push_loses_nothing_acknowledged() {
     println!("at SIGTERM: {acknowledged} of {N} acknowledged, {stored} stored");
 
     // Restarted, the server takes the rest at the next sync.
-    let _server = serve(&db, port);
+    let _server = serve(db, port);
     client.sync(&store, &mut |_| {}).unwrap();
     assert_eq!(store.pending_count().unwrap(), 0);
-    assert_eq!(stored_documents(&db), N as i64);
+    assert_eq!(stored_documents(), N as i64);
 }
 
 impl Drop for Server {
@@ -226,4 +254,62 @@ fn serve_reads_its_settings_from_the_environment_reports_ready_and_stops_on_sigt
     let exited = sigterm(&mut server);
     assert!(exited.success(), "exit status {exited:?}");
     assert!(get("/health").is_err(), "nothing listens any more");
+}
+
+/// `/ready` on PostgreSQL: 200 while the database answers, `503 database_unavailable` while
+/// it is down (every connection cut, none accepted: a forwarder in front of the machine's
+/// PostgreSQL is cut), 200 again once it is back, with no restart; `/health` stays 200 all
+/// along, since the process is alive.
+#[cfg(unix)]
+#[test]
+fn ready_turns_unavailable_while_postgres_is_down_and_recovers() {
+    let Some(url) = test_database("ready_turns_unavailable_while_postgres_is_down") else {
+        return;
+    };
+    let schema = TestSchema::new(&url);
+    let config = postgres::Config::from_str(&schema.url).unwrap();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .unwrap()
+        .next()
+        .unwrap();
+    let mut proxy = TcpProxy::start(target);
+    let proxied = schema
+        .url
+        .replacen(&format!("{host}:{port}"), &proxy.addr.to_string(), 1);
+    assert_ne!(proxied, schema.url, "the URL names host:port");
+
+    let port = free_port();
+    let _server = serve(&proxied, port);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let status = |path: &str| {
+        http.get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(status("/ready"), 200);
+
+    proxy.down();
+    wait_until("/ready turns unavailable", || status("/ready") == 503);
+    let answer = http
+        .get(format!("http://127.0.0.1:{port}/ready"))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 503);
+    assert_eq!(
+        answer.json::<serde_json::Value>().unwrap()["error"],
+        "database_unavailable"
+    );
+    assert_eq!(status("/health"), 200, "the process is alive");
+
+    proxy.up();
+    wait_until("/ready recovers", || status("/ready") == 200);
 }

@@ -500,7 +500,8 @@ pub fn serve_if_child() {
     let (Ok(db), Ok(port)) = (std::env::var(CHILD_DB_ENV), std::env::var(CHILD_PORT_ENV)) else {
         return;
     };
-    let storage = Arc::new(SqliteStorage::open(&db, catalog()).unwrap());
+    // An SQLite file or a PostgreSQL URL.
+    let storage = wangge_server::storage::open(&db, catalog()).unwrap();
     let state = AppState {
         storage,
         catalog: catalog(),

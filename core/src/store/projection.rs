@@ -14,6 +14,97 @@ use crate::error::Result;
 use crate::store::{docs, photos};
 use crate::zero_report::{ZeroReport, ZeroReportEvent, ZeroReportHeader, derive_zero_report};
 
+/// The values of one case's `case_view` row and its holders, derived once for every
+/// database that keeps the projection: the device's SQLite, the server's SQLite and the
+/// server's PostgreSQL write the same values, so a list on the phone and in the back office
+/// agree whatever backend is behind them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseViewRow {
+    /// The case's id.
+    pub case_id: String,
+    /// Stable status name.
+    pub status: &'static str,
+    /// Whether the status is an open one.
+    pub is_open: bool,
+    /// Official number, once registered.
+    pub case_number: Option<String>,
+    /// Stable channel name.
+    pub channel: &'static str,
+    /// Checklist item in force.
+    pub checklist_item: String,
+    /// Category in force.
+    pub category: String,
+    /// Domain in force.
+    pub domain: String,
+    /// Finest grid cell, if known.
+    pub grid: Option<String>,
+    /// Residential workstation of the cell.
+    pub workstation: Option<String>,
+    /// Grid block of the cell.
+    pub block: Option<String>,
+    /// Staff id of the reporter.
+    pub reporter: String,
+    /// Description as reported.
+    pub description: String,
+    /// When it entered the platform (ms).
+    pub reported_at: i64,
+    /// Response deadline (ms).
+    pub response_due: Option<i64>,
+    /// Resolution deadline (ms).
+    pub resolution_due: Option<i64>,
+    /// When it was answered (ms).
+    pub responded_at: Option<i64>,
+    /// When it was resolved (ms).
+    pub resolved_at: Option<i64>,
+    /// When it was closed (ms).
+    pub closed_at: Option<i64>,
+    /// Submitted to the district platform.
+    pub escalated: bool,
+    /// Must be submitted to the district platform.
+    pub escalation_required: bool,
+    /// Time of the latest event (ms).
+    pub last_event_at: i64,
+    /// Who must act now (the `case_holder` rows).
+    pub holders: Vec<String>,
+}
+
+/// Derives the projection row of one case.
+pub fn case_view_row(catalog: &Catalog, header: &CaseHeader, state: &CaseState) -> CaseViewRow {
+    let grid = state
+        .grid
+        .as_deref()
+        .map(|cell| crate::case::grid_ref(&catalog.grids, cell));
+    let (grid, workstation, block) = match grid {
+        Some(g) => (Some(g.cell), g.workstation, g.block),
+        None => (None, None, None),
+    };
+    CaseViewRow {
+        case_id: header.id.to_string(),
+        status: state.status.as_str(),
+        is_open: state.status.is_open(),
+        case_number: state.case_number.clone(),
+        channel: header.channel.as_str(),
+        checklist_item: state.checklist_item.clone(),
+        category: category_of(catalog, header, state),
+        domain: domain_of(catalog, header, state),
+        grid,
+        workstation,
+        block,
+        reporter: header.reporter.id.clone(),
+        description: header.description.clone(),
+        reported_at: state.reported_at,
+        response_due: state.response_due,
+        resolution_due: state.resolution_due,
+        responded_at: state.responded_at,
+        resolved_at: state.resolved_at,
+        closed_at: state.closed_at,
+        escalated: state.escalated,
+        escalation_required: state.escalation_required,
+        last_event_at: state.last_event_at,
+        holders: state.holders.clone(),
+    }
+}
+
 /// Writes the projection of one case.
 pub fn upsert_case(
     conn: &Connection,
@@ -21,11 +112,7 @@ pub fn upsert_case(
     header: &CaseHeader,
     state: &CaseState,
 ) -> Result<()> {
-    let grid = state
-        .grid
-        .as_deref()
-        .map(|cell| crate::case::grid_ref(&catalog.grids, cell));
-    let id = header.id.to_string();
+    let row = case_view_row(catalog, header, state);
     conn.prepare_cached(
         "INSERT INTO case_view (case_id, status, is_open, case_number, channel, checklist_item, category,
              domain, grid, workstation, block, reporter, description, reported_at, response_due,
@@ -44,42 +131,42 @@ pub fn upsert_case(
              last_event_at = excluded.last_event_at",
     )?
     .execute(params![
-        id,
-        state.status.as_str(),
-        state.status.is_open(),
-        state.case_number,
-        header.channel.as_str(),
-        state.checklist_item,
-        category_of(catalog, header, state),
-        domain_of(catalog, header, state),
-        grid.as_ref().map(|g| g.cell.as_str()),
-        grid.as_ref().and_then(|g| g.workstation.as_deref()),
-        grid.as_ref().and_then(|g| g.block.as_deref()),
-        header.reporter.id,
-        header.description,
-        state.reported_at,
-        state.response_due,
-        state.resolution_due,
-        state.responded_at,
-        state.resolved_at,
-        state.closed_at,
-        state.escalated,
-        state.escalation_required,
-        state.last_event_at,
+        row.case_id,
+        row.status,
+        row.is_open,
+        row.case_number,
+        row.channel,
+        row.checklist_item,
+        row.category,
+        row.domain,
+        row.grid,
+        row.workstation,
+        row.block,
+        row.reporter,
+        row.description,
+        row.reported_at,
+        row.response_due,
+        row.resolution_due,
+        row.responded_at,
+        row.resolved_at,
+        row.closed_at,
+        row.escalated,
+        row.escalation_required,
+        row.last_event_at,
     ])?;
     let rowid: i64 = conn
         .prepare_cached("SELECT rowid FROM case_view WHERE case_id = ?1")?
-        .query_row([&id], |r| r.get(0))?;
+        .query_row([&row.case_id], |r| r.get(0))?;
     conn.prepare_cached("DELETE FROM case_fts WHERE rowid = ?1")?
         .execute([rowid])?;
     conn.prepare_cached("INSERT INTO case_fts (rowid, description) VALUES (?1, ?2)")?
-        .execute(params![rowid, header.description])?;
+        .execute(params![rowid, row.description])?;
     conn.prepare_cached("DELETE FROM case_holder WHERE case_id = ?1")?
-        .execute([&id])?;
+        .execute([&row.case_id])?;
     let mut insert =
         conn.prepare_cached("INSERT OR IGNORE INTO case_holder (case_id, holder) VALUES (?1, ?2)")?;
-    for holder in &state.holders {
-        insert.execute(params![id, holder])?;
+    for holder in &row.holders {
+        insert.execute(params![row.case_id, holder])?;
     }
     Ok(())
 }

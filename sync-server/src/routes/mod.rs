@@ -156,11 +156,29 @@ pub struct Ready {
 }
 
 /// `GET /ready`: 200 when the database answers and is at this server's schema; `503
-/// not_ready` (or the database's error) otherwise. `/health` only says the process is alive.
+/// not_ready` when it is at another schema, `503 database_unavailable` when it does not
+/// answer. `/health` only says the process is alive.
 pub async fn ready(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<axum::Json<Ready>, ApiError> {
     let storage = state.storage.clone();
-    blocking(move || storage.ready()).await?;
-    Ok(axum::Json(Ready { ready: true }))
+    let answer = tokio::task::spawn_blocking(move || storage.ready())
+        .await
+        .map_err(ApiError::internal)?;
+    match answer {
+        Ok(()) => Ok(axum::Json(Ready { ready: true })),
+        // Unreachable or failing: a load balancer must stop sending traffic here, so the
+        // answer is 503 (not the 500 of a request that failed), with the cause logged.
+        Err(crate::storage::StorageError::Database(e)) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            Err(ApiError {
+                status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                code: "database_unavailable",
+                message: "the database does not answer; this instance is not ready until it \
+                          does (see the server's log for the cause)"
+                    .into(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }

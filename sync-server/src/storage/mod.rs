@@ -32,12 +32,14 @@
 //! `testing` feature. What only one backend has — migrating its old schemas, its triggers,
 //! its file layout — is tested beside it, not in the suite.
 
+mod case_filter_sql;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod conformance;
 pub mod console;
 pub mod error;
 pub mod intake;
+pub mod postgres;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
@@ -54,6 +56,22 @@ use crate::office::queue::{CaseFilter, CasePage};
 use chrono::NaiveDate;
 pub use error::{StorageError, StorageResult};
 use wangge_core::zero_report::ZeroReport;
+
+/// Opens the server's database: a PostgreSQL URL (`postgres://…`, see
+/// [`postgres::PgStorage::open`]) or an SQLite file path (created if missing). Either is
+/// created or upgraded to this build's schema first.
+pub fn open(
+    db: &str,
+    catalog: std::sync::Arc<wangge_core::Catalog>,
+) -> StorageResult<std::sync::Arc<dyn Storage>> {
+    if postgres::is_postgres_url(db) {
+        Ok(std::sync::Arc::new(postgres::PgStorage::open(db, catalog)?))
+    } else {
+        Ok(std::sync::Arc::new(sqlite::SqliteStorage::open(
+            db, catalog,
+        )?))
+    }
+}
 
 /// What a device may receive.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

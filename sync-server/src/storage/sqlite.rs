@@ -44,13 +44,13 @@ mod console_db;
 #[path = "sqlite_intake.rs"]
 mod intake_db;
 #[path = "sqlite_office.rs"]
-mod office;
+pub(super) mod office;
 #[path = "sqlite_pairing.rs"]
-mod pairing;
+pub(super) mod pairing;
 #[path = "sqlite_people.rs"]
-mod people;
+pub(super) mod people;
 #[path = "sqlite_photos.rs"]
-mod photos;
+pub(super) mod photos;
 #[path = "sqlite_tokens.rs"]
 mod tokens;
 pub use photos::{check_sha256, is_sha256_hex};

@@ -18,7 +18,8 @@ use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
 use crate::office::export::Change;
-use crate::office::queue::{CaseFilter, CasePage, CaseRow, Cursor, HolderTime, SortOrder};
+use crate::office::queue::{CaseFilter, CasePage, CaseRow, HolderTime};
+use crate::storage::case_filter_sql::{Binder, Selection, cut_page, page_sql, select};
 use crate::storage::error::{StorageError, StorageResult};
 
 /// Version 10. `IF NOT EXISTS` throughout: an upgrade that is rerun over a database
@@ -82,7 +83,7 @@ CREATE INDEX IF NOT EXISTS case_view_by_channel ON case_view(channel, reported_a
 const COMMON_TEXT: i64 = 1000;
 
 /// `next_due` of a case without an unmet deadline: sorts after every real one.
-pub(super) const NO_DUE: i64 = i64::MAX;
+pub(in crate::storage) const NO_DUE: i64 = i64::MAX;
 
 /// The earliest deadline of an open case that is not met yet.
 pub fn next_due(state: &CaseState) -> Option<i64> {
@@ -97,7 +98,8 @@ pub fn next_due(state: &CaseState) -> Option<i64> {
     }
 }
 
-fn end_name(end: AssignmentEnd) -> &'static str {
+/// How an assignment's end is stored (`case_assignment.ended`), on both backends.
+pub(in crate::storage) fn end_name(end: AssignmentEnd) -> &'static str {
     match end {
         AssignmentEnd::Withdrawn => "withdrawn",
         AssignmentEnd::HandedBack => "handed_back",
@@ -220,111 +222,48 @@ fn read_row(r: &rusqlite::Row<'_>, now_ms: i64) -> StorageResult<CaseRow> {
     })
 }
 
-/// The selection of `f` at `now_ms`: every filter as a condition, without the cursor.
-fn select(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<Selection> {
-    let mut conds: Vec<String> = Vec::new();
-    let mut args: Vec<(String, Value)> = vec![(":now".into(), Value::Integer(now_ms))];
-    let mut arg = |v: Value| {
-        let name = format!(":a{}", args.len());
-        args.push((name.clone(), v));
+/// SQLite's binding of a filter's values: named `:aN` arguments (`:now` first), a list
+/// expanded into `IN (…)`, the text searched through the FTS5 trigram table.
+struct SqliteBinder<'c> {
+    conn: &'c Connection,
+    args: Vec<(String, Value)>,
+}
+
+impl SqliteBinder<'_> {
+    fn arg(&mut self, v: Value) -> String {
+        let name = format!(":a{}", self.args.len());
+        self.args.push((name.clone(), v));
         name
-    };
-    let text = |s: &str| Value::Text(s.to_owned());
-    if !f.statuses.is_empty() {
-        let list: Vec<String> = f.statuses.iter().map(|s| arg(text(s.as_str()))).collect();
-        conds.push(format!("v.status IN ({})", list.join(", ")));
     }
-    if let Some(open) = f.open {
-        conds.push(if open { "v.is_open" } else { "NOT v.is_open" }.into());
+
+    /// The arguments as rusqlite binds them by name.
+    fn params(&self) -> Vec<(&str, &dyn rusqlite::ToSql)> {
+        self.args
+            .iter()
+            .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
+            .collect()
     }
-    // A holder's queue in deadline order walks `case_holder_due` in its key's order.
-    let mut from = "case_view v JOIN case_office o ON o.case_id = v.case_id".to_owned();
-    let by_holder_due = f.holder.is_some() && f.sort == SortOrder::Due;
-    if let Some(h) = &f.holder {
-        if by_holder_due {
-            from = "case_holder_due hd JOIN case_view v ON v.case_id = hd.case_id
-                 JOIN case_office o ON o.case_id = v.case_id"
-                .to_owned();
-            conds.push(format!("hd.holder = {}", arg(text(h))));
-        } else {
-            conds.push(format!(
-                "EXISTS (SELECT 1 FROM case_holder h WHERE h.holder = {} AND h.case_id = v.case_id)",
-                arg(text(h))
-            ));
-        }
+}
+
+impl Binder for SqliteBinder<'_> {
+    fn now(&self) -> &'static str {
+        ":now"
     }
-    if let Some(u) = &f.unit {
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit = {} AND a.case_id = v.case_id)",
-            arg(text(u))
-        ));
+
+    fn int(&mut self, value: i64) -> String {
+        self.arg(Value::Integer(value))
     }
-    if !f.units_any.is_empty() {
-        let list: Vec<String> = f.units_any.iter().map(|u| arg(text(u))).collect();
-        conds.push(format!(
-            "EXISTS (SELECT 1 FROM case_assignment a WHERE a.unit IN ({}) AND a.case_id = v.case_id)",
-            list.join(", ")
-        ));
+
+    fn text(&mut self, value: &str) -> String {
+        self.arg(Value::Text(value.to_owned()))
     }
-    if let Some(escalated) = f.escalated {
-        conds.push(
-            if escalated {
-                "v.escalated"
-            } else {
-                "NOT v.escalated"
-            }
-            .into(),
-        );
+
+    fn one_of(&mut self, column: &str, values: &[String]) -> String {
+        let list: Vec<String> = values.iter().map(|v| self.text(v)).collect();
+        format!("{column} IN ({})", list.join(", "))
     }
-    if f.handed_back {
-        // Back with the centre: open, and no unit holds it any more.
-        conds.push(
-            "v.is_open AND EXISTS (SELECT 1 FROM case_assignment a WHERE a.case_id = v.case_id \
-             AND a.ended = 'handed_back') AND NOT EXISTS (SELECT 1 FROM case_assignment a \
-             WHERE a.case_id = v.case_id AND a.ended IS NULL AND a.released_at IS NULL)"
-                .into(),
-        );
-    }
-    if let Some(a) = &f.area {
-        let p = arg(text(a));
-        conds.push(format!(
-            "(v.grid = {p} OR v.workstation = {p} OR v.block = {p})"
-        ));
-    }
-    for (column, value) in [
-        ("v.block", &f.block),
-        ("v.workstation", &f.workstation),
-        ("v.category", &f.category),
-        ("v.checklist_item", &f.item),
-        ("v.channel", &f.channel),
-    ] {
-        if let Some(value) = value {
-            conds.push(format!("{column} = {}", arg(text(value))));
-        }
-    }
-    if let Some(from) = f.reported_from {
-        conds.push(format!("v.reported_at >= {}", arg(Value::Integer(from))));
-    }
-    if let Some(to) = f.reported_to {
-        conds.push(format!("v.reported_at < {}", arg(Value::Integer(to))));
-    }
-    if f.overdue {
-        conds.push(query::overdue_sql(":now"));
-    }
-    if let Some(minutes) = f.due_within_minutes {
-        let until = now_ms.saturating_add(i64::from(minutes) * 60_000);
-        conds.push(format!(
-            "o.next_due >= :now AND o.next_due <= {}",
-            arg(Value::Integer(until))
-        ));
-    }
-    if let Some(t) = &f.text {
-        let t = t.trim();
-        if t.is_empty() {
-            return Err(StorageError::BadQuery(
-                "q: type at least one character to search".into(),
-            ));
-        }
+
+    fn contains(&mut self, t: &str) -> StorageResult<String> {
         // The same substring search as the core's: the trigram index for 3+ characters,
         // unless the text is common (in COMMON_TEXT cases or more), where reading the list
         // in its order and testing each description finds a page sooner than gathering
@@ -332,129 +271,64 @@ fn select(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<Selec
         // 250 ms through the index).
         let phrase = query::fts_phrase(t);
         let indexed = t.chars().count() >= query::MIN_INDEXED_CHARS
-            && conn
+            && self
+                .conn
                 .prepare_cached(
                     "SELECT count(*) FROM (SELECT 1 FROM case_fts WHERE case_fts MATCH ?1 LIMIT ?2)",
                 )?
                 .query_row(params![phrase, COMMON_TEXT], |r| r.get::<_, i64>(0))?
                 < COMMON_TEXT;
-        if indexed {
-            conds.push(format!(
+        Ok(if indexed {
+            format!(
                 "v.rowid IN (SELECT rowid FROM case_fts WHERE case_fts MATCH {})",
-                arg(Value::Text(phrase))
-            ));
+                self.arg(Value::Text(phrase))
+            )
         } else {
-            conds.push(format!(
+            format!(
                 "v.description LIKE {} ESCAPE '\\'",
-                arg(Value::Text(query::like_pattern(t)))
-            ));
-        }
+                self.arg(Value::Text(query::like_pattern(t)))
+            )
+        })
     }
-    Ok(Selection {
-        from,
-        conds,
-        args,
-        by_holder_due,
-    })
 }
 
-/// The rows a filter selects, as SQL: the tables, the conditions and their arguments
-/// (`:now` always among them), and whether a holder's queue walks `case_holder_due`.
-struct Selection {
-    from: String,
-    conds: Vec<String>,
-    args: Vec<(String, Value)>,
-    by_holder_due: bool,
+/// The selection of `f` at `now_ms` (see [`select`]) and its arguments.
+fn select_on<'c>(
+    conn: &'c Connection,
+    f: &CaseFilter,
+    now_ms: i64,
+) -> StorageResult<(Selection, SqliteBinder<'c>)> {
+    let mut binder = SqliteBinder {
+        conn,
+        args: vec![(":now".into(), Value::Integer(now_ms))],
+    };
+    let selection = select(f, now_ms, &mut binder)?;
+    Ok((selection, binder))
 }
 
 /// How many cases match `f` at `now_ms` (its paging and order aside): what a page that
 /// shows only some of them says it shows them of.
 pub(super) fn count(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<u64> {
-    let Selection {
-        mut from,
-        conds,
-        args,
-        by_holder_due,
-    } = select(conn, f, now_ms)?;
-    // Every case has its `case_office` row (written in the transaction that projects the
-    // case), so the join adds nothing to a count unless a condition reads it; without it,
-    // counting the open cases of 100,000 walks one table, not two.
-    if !by_holder_due && !conds.iter().any(|c| c.contains("o.")) {
-        from = "case_view v".to_owned();
-    }
+    let (selection, binder) = select_on(conn, f, now_ms)?;
     // `:now` is bound whether or not a condition uses it; selecting it keeps it named.
     let sql = format!(
-        "SELECT count(*), :now FROM {from} {}",
-        if conds.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conds.join(" AND "))
-        },
+        "SELECT count(*), :now FROM {} {}",
+        selection.count_from(),
+        selection.where_clause()
     );
     let mut stmt = conn.prepare(&sql)?;
-    let params: Vec<(&str, &dyn rusqlite::ToSql)> = args
-        .iter()
-        .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
-        .collect();
-    let n: i64 = stmt.query_row(params.as_slice(), |r| r.get(0))?;
+    let n: i64 = stmt.query_row(binder.params().as_slice(), |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or_default())
 }
 
 /// One page of the case list at `now_ms`.
 pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {
-    let Selection {
-        from,
-        mut conds,
-        mut args,
-        by_holder_due,
-    } = select(conn, f, now_ms)?;
-    let mut arg = |v: Value| {
-        let name = format!(":a{}", args.len());
-        args.push((name.clone(), v));
-        name
-    };
-    let text = |s: &str| Value::Text(s.to_owned());
-    let (key, order, after) = match f.sort {
-        SortOrder::Reported => (
-            "v.reported_at",
-            "v.reported_at DESC, v.case_id DESC",
-            "(v.reported_at < {k} OR (v.reported_at = {k} AND v.case_id < {i}))",
-        ),
-        SortOrder::Due if by_holder_due => (
-            "hd.next_due",
-            "hd.next_due, hd.case_id",
-            "(hd.next_due > {k} OR (hd.next_due = {k} AND hd.case_id > {i}))",
-        ),
-        SortOrder::Due => (
-            "o.next_due",
-            "o.next_due, v.case_id",
-            "(o.next_due > {k} OR (o.next_due = {k} AND v.case_id > {i}))",
-        ),
-    };
-    if let Some(c) = &f.after {
-        let k = arg(Value::Integer(c.key));
-        let i = arg(text(&c.case_id));
-        conds.push(after.replace("{k}", &k).replace("{i}", &i));
-    }
-    let limit = f.limit.clamp(1, crate::office::queue::MAX_READ);
-    let sql = format!(
-        "SELECT {}, {key} FROM {from}
-         {} ORDER BY {order} LIMIT {}",
-        row_columns(),
-        if conds.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conds.join(" AND "))
-        },
-        limit + 1,
-    );
+    let (selection, mut binder) = select_on(conn, f, now_ms)?;
+    let (sql, limit) = page_sql(f, selection, &row_columns(), &mut binder);
     // Not cached: the text differs with every combination of filters.
     let mut stmt = conn.prepare(&sql)?;
     // Every argument named above is used in the text.
-    let params: Vec<(&str, &dyn rusqlite::ToSql)> = args
-        .iter()
-        .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
-        .collect();
+    let params = binder.params();
     let mut rows = stmt.query(params.as_slice())?;
     let mut cases = Vec::new();
     let mut keys = Vec::new();
@@ -462,18 +336,7 @@ pub(super) fn page(conn: &Connection, f: &CaseFilter, now_ms: i64) -> StorageRes
         cases.push(read_row(r, now_ms)?);
         keys.push(r.get::<_, i64>(24)?);
     }
-    let next_cursor = if cases.len() > limit as usize {
-        cases.truncate(limit as usize);
-        cases.last().map(|c| {
-            Cursor {
-                key: keys[limit as usize - 1],
-                case_id: c.id.clone(),
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next_cursor = cut_page(&mut cases, &keys, limit);
     fill_time_with(conn, &mut cases, now_ms)?;
     Ok(CasePage { cases, next_cursor })
 }

@@ -37,24 +37,88 @@ CREATE TABLE IF NOT EXISTS pairing_codes (
 CREATE INDEX IF NOT EXISTS pairing_codes_by_id ON pairing_codes (code_id, created_at);
 ";
 
-/// A stored code, as the exchange reads it.
-struct CodeRow {
-    id: i64,
-    code_hash: Vec<u8>,
-    person_id: String,
-    device_name: Option<String>,
-    role: String,
-    scope: String,
-    expires_at: i64,
-    wrong_attempts: u32,
-    used_at: Option<i64>,
+/// A stored code, as the exchange reads it (on every backend).
+pub(in crate::storage) struct CodeRow {
+    /// The row's key.
+    pub id: i64,
+    /// SHA-256 of the whole code.
+    pub code_hash: Vec<u8>,
+    /// The person the device is enrolled to.
+    pub person_id: String,
+    /// The device name the administrator gave, if any.
+    pub device_name: Option<String>,
+    /// The device's role, as stored.
+    pub role: String,
+    /// The device's scope, as stored (JSON).
+    pub scope: String,
+    /// Until when the code works (ms).
+    pub expires_at: i64,
+    /// Wrong secrets sent for this code's id so far.
+    pub wrong_attempts: u32,
+    /// When the code was exchanged, if it was.
+    pub used_at: Option<i64>,
 }
 
-/// How an exchange ends inside its transaction.
-enum Outcome {
+/// How an exchange ends inside its transaction (on every backend).
+pub(in crate::storage) enum Outcome {
+    /// The device is enrolled.
     Enrolled(Redeemed),
     /// A refusal whose transaction still commits (a wrong attempt counted).
     Refused(PairingRefusal),
+}
+
+/// What an exchange does with the code it found, before any device is looked at.
+pub(in crate::storage) enum Verdict {
+    /// A wrong secret: refused as unknown, and counted against the code when `count` (the
+    /// code still works: a used, expired or locked code counts nothing more).
+    WrongSecret {
+        /// Whether the attempt is counted.
+        count: bool,
+    },
+    /// Refused for this reason.
+    Refuse(PairingRefusal),
+    /// The code is right and live: enrol the device.
+    Enrol,
+}
+
+/// Judges a redemption of the code `row` (the same rules on every backend).
+pub(in crate::storage) fn verdict(row: &CodeRow, redeem: &Redeem) -> Verdict {
+    let live = row.used_at.is_none()
+        && row.expires_at > redeem.now_ms
+        && row.wrong_attempts < MAX_WRONG_ATTEMPTS;
+    if !same_hash(&row.code_hash, &redeem.code_hash) {
+        Verdict::WrongSecret { count: live }
+    } else if row.used_at.is_some() {
+        Verdict::Refuse(PairingRefusal::Used)
+    } else if row.wrong_attempts >= MAX_WRONG_ATTEMPTS {
+        Verdict::Refuse(PairingRefusal::Locked)
+    } else if row.expires_at <= redeem.now_ms {
+        Verdict::Refuse(PairingRefusal::Expired)
+    } else {
+        Verdict::Enrol
+    }
+}
+
+/// Whether a redemption may enrol over the device already stored under its id: only one
+/// whose id the app sent (a reinstall keeps it), and only the same person's device or a
+/// revoked one.
+pub(in crate::storage) fn may_reenrol(old: &Device, row: &CodeRow, redeem: &Redeem) -> bool {
+    let own = old.person.as_deref() == Some(row.person_id.as_str());
+    redeem.device_id_from_app && (own || old.revoked_at.is_some())
+}
+
+/// The name of the device a redemption enrols: the administrator's, the app's, the one it
+/// had, or one made from the person.
+pub(in crate::storage) fn device_name(
+    row: &CodeRow,
+    redeem: &Redeem,
+    existing: Option<&Device>,
+) -> String {
+    row.device_name
+        .clone()
+        .or_else(|| redeem.device_name.clone())
+        .or_else(|| existing.map(|d| d.name.clone()))
+        .unwrap_or_else(|| format!("{} (paired)", row.person_id))
 }
 
 /// Constant-time equality of two hashes.
@@ -125,25 +189,18 @@ impl SqliteStorage {
         let Some(row) = row else {
             return Err(PairingRefusal::Unknown.into());
         };
-        let live = row.used_at.is_none()
-            && row.expires_at > redeem.now_ms
-            && row.wrong_attempts < MAX_WRONG_ATTEMPTS;
-        let outcome = if !same_hash(&row.code_hash, &redeem.code_hash) {
-            if live {
-                tx.execute(
-                    "UPDATE pairing_codes SET wrong_attempts = wrong_attempts + 1 WHERE id = ?1",
-                    [row.id],
-                )?;
+        let outcome = match verdict(&row, redeem) {
+            Verdict::WrongSecret { count } => {
+                if count {
+                    tx.execute(
+                        "UPDATE pairing_codes SET wrong_attempts = wrong_attempts + 1 WHERE id = ?1",
+                        [row.id],
+                    )?;
+                }
+                Outcome::Refused(PairingRefusal::Unknown)
             }
-            Outcome::Refused(PairingRefusal::Unknown)
-        } else if row.used_at.is_some() {
-            Outcome::Refused(PairingRefusal::Used)
-        } else if row.wrong_attempts >= MAX_WRONG_ATTEMPTS {
-            Outcome::Refused(PairingRefusal::Locked)
-        } else if row.expires_at <= redeem.now_ms {
-            Outcome::Refused(PairingRefusal::Expired)
-        } else {
-            enrol(&tx, &row, redeem)?
+            Verdict::Refuse(refusal) => Outcome::Refused(refusal),
+            Verdict::Enrol => enrol(&tx, &row, redeem)?,
         };
         match outcome {
             Outcome::Enrolled(done) => {
@@ -175,18 +232,13 @@ fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> Stor
         .optional()?
         .map(to_device)
         .transpose()?;
-    if let Some(old) = &existing {
-        let own = old.person.as_deref() == Some(row.person_id.as_str());
-        if !redeem.device_id_from_app || !(own || old.revoked_at.is_some()) {
-            return Ok(Outcome::Refused(PairingRefusal::DeviceIdTaken));
-        }
+    if existing
+        .as_ref()
+        .is_some_and(|old| !may_reenrol(old, row, redeem))
+    {
+        return Ok(Outcome::Refused(PairingRefusal::DeviceIdTaken));
     }
-    let name = row
-        .device_name
-        .clone()
-        .or_else(|| redeem.device_name.clone())
-        .or_else(|| existing.as_ref().map(|d| d.name.clone()))
-        .unwrap_or_else(|| format!("{} (paired)", row.person_id));
+    let name = device_name(row, redeem, existing.as_ref());
     match &existing {
         // Re-enrolment: the same device id, a new token, the code's role and scope, and no
         // longer revoked. The old token stops working at once.

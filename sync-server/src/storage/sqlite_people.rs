@@ -70,11 +70,12 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ";
 
 /// The columns [`person_from_row`] reads, in order.
-const PERSON_COLUMNS: &str = "staff_id, name, roles, admin, blocks, workstations, active";
+pub(in crate::storage) const PERSON_COLUMNS: &str =
+    "staff_id, name, roles, admin, blocks, workstations, active";
 
 /// A person's row before its units are attached: staff id, name, roles, admin, blocks,
 /// workstations, active (lists as JSON text).
-type PersonRow = (String, String, String, bool, String, String, bool);
+pub(in crate::storage) type PersonRow = (String, String, String, bool, String, String, bool);
 
 fn person_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
     Ok((
@@ -93,11 +94,13 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StorageR
         .map_err(|e| StorageError::internal(format!("stored {what} are not valid JSON: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> StorageResult<String> {
+/// A list as the JSON text its column stores.
+pub(in crate::storage) fn to_json<T: serde::Serialize>(value: &T) -> StorageResult<String> {
     serde_json::to_string(value).map_err(StorageError::internal)
 }
 
-fn to_person(row: PersonRow, units: Vec<String>) -> StorageResult<Person> {
+/// A person from their row and their units (the lists decoded from JSON).
+pub(in crate::storage) fn to_person(row: PersonRow, units: Vec<String>) -> StorageResult<Person> {
     let (staff_id, name, roles, admin, blocks, workstations, active) = row;
     Ok(Person {
         roles: from_json::<Vec<Role>>("roles", &roles)?,
@@ -112,7 +115,7 @@ fn to_person(row: PersonRow, units: Vec<String>) -> StorageResult<Person> {
 }
 
 /// The stable name of a unit kind (its serde name), as stored.
-fn kind_name(kind: UnitKind) -> StorageResult<String> {
+pub(in crate::storage) fn kind_name(kind: UnitKind) -> StorageResult<String> {
     match serde_json::to_value(kind).map_err(StorageError::internal)? {
         serde_json::Value::String(s) => Ok(s),
         other => Err(StorageError::internal(format!(
@@ -121,7 +124,7 @@ fn kind_name(kind: UnitKind) -> StorageResult<String> {
     }
 }
 
-fn parse_kind(text: &str) -> StorageResult<UnitKind> {
+pub(in crate::storage) fn parse_kind(text: &str) -> StorageResult<UnitKind> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| StorageError::internal(format!("unknown stored unit kind {text}")))
 }
@@ -137,7 +140,7 @@ fn units_of(conn: &Connection, staff_id: &str) -> StorageResult<Vec<String>> {
 }
 
 /// The columns [`audit_from_row`] reads, in order.
-const AUDIT_COLUMNS: &str =
+pub(in crate::storage) const AUDIT_COLUMNS: &str =
     "at, device_id, person_id, action, target, outcome, code, remote_addr, detail";
 
 fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {

@@ -82,7 +82,7 @@ ALTER TABLE photo_refs ADD COLUMN thumb_sha256 TEXT;
 
 /// Every photo reference of a document with the thumbnail it names (if it names one), in
 /// document order: the report's, then each event's.
-fn references(decoded: &Decoded) -> Vec<&PhotoRef> {
+pub(in crate::storage) fn references(decoded: &Decoded) -> Vec<&PhotoRef> {
     match decoded {
         Decoded::Case { header, events, .. } => header
             .photos
@@ -193,7 +193,7 @@ fn for_each_document(
 
 /// Uploads untouched for this long are dropped when another upload starts: a device that
 /// comes back later asks where its upload stands and starts again from zero.
-const STALE_UPLOAD_MS: i64 = 30 * 24 * 3_600_000;
+pub(in crate::storage) const STALE_UPLOAD_MS: i64 = 30 * 24 * 3_600_000;
 
 /// True if `text` is a SHA-256 in lowercase hex.
 pub fn is_sha256_hex(text: &str) -> bool {
@@ -235,7 +235,20 @@ fn partial(conn: &Connection, sha256: &str) -> StorageResult<Option<(u64, u64)>>
 }
 
 fn state(conn: &Connection, sha256: &str) -> StorageResult<PhotoUpload> {
-    if let Some(size) = complete_size(conn, sha256)? {
+    upload_state(sha256, complete_size(conn, sha256)?, || {
+        partial(conn, sha256)
+    })
+}
+
+/// Where the upload of `sha256` stands: complete with the stored photo's size `complete`,
+/// else as far as the upload in progress `partial` reads (its total and what it received), or
+/// not begun. The same on every backend; `partial` is read only for a photo not complete.
+pub(in crate::storage) fn upload_state(
+    sha256: &str,
+    complete: Option<u64>,
+    partial: impl FnOnce() -> StorageResult<Option<(u64, u64)>>,
+) -> StorageResult<PhotoUpload> {
+    if let Some(size) = complete {
         return Ok(PhotoUpload {
             sha256: sha256.to_owned(),
             received: size,
@@ -243,7 +256,7 @@ fn state(conn: &Connection, sha256: &str) -> StorageResult<PhotoUpload> {
             complete: true,
         });
     }
-    let (total, received) = match partial(conn, sha256)? {
+    let (total, received) = match partial()? {
         Some((total, received)) => (Some(total), received),
         None => (None, 0),
     };
@@ -276,7 +289,9 @@ fn link_thumbnail(conn: &Connection, chunk: &PhotoChunk<'_>) -> StorageResult<()
     Ok(())
 }
 
-fn validate(chunk: &PhotoChunk<'_>) -> StorageResult<()> {
+/// Refuses a chunk whose hashes, total, length or offset are not acceptable (the same
+/// rules on every backend).
+pub(in crate::storage) fn validate(chunk: &PhotoChunk<'_>) -> StorageResult<()> {
     check_sha256("photo hash", chunk.sha256)?;
     if let Some(photo) = chunk.thumbnail_of {
         check_sha256("thumbnail_of", photo)?;
