@@ -17,7 +17,14 @@ class WanggeApplication : Application() {
         // The device id is minted once and kept: the store refuses any other.
         val device = prefs.getString("device_id", null)
             ?: generateDeviceId().also { prefs.edit().putString("device_id", it).apply() }
-        val store = Store.open(File(filesDir, "wangge.sqlite3").path, device)
+        // Encrypted at rest with the Keystore-wrapped key (StoreKey); a plain store from an
+        // earlier version is encrypted in place at this open.
+        val key = StoreKey.get(this)
+        val store = try {
+            Store.open(File(filesDir, "wangge.sqlite3").path, device, key)
+        } finally {
+            key.fill(0)
+        }
         // Enrolment (who this is) comes with the sync issue; the demo signs in a grid officer.
         val role = if (prefs.getBoolean("workstation", false)) Role.WORKSTATION_STAFF else Role.GRID_OFFICER
         Session(store, Actor(prefs.getString("staff_id", null) ?: "officer-017", role, "网格一组"))
