@@ -162,9 +162,7 @@ impl From<wangge_core::Error> for WanggeError {
             E::CorruptDocument { .. } => WanggeError::CorruptData(message),
             E::SchemaTooNew { .. } => WanggeError::SchemaTooNew(message),
             E::WrongKey { .. } => WanggeError::WrongKey(message),
-            E::Sqlite(_) | E::Io { .. } | E::EncryptionUnavailable => {
-                WanggeError::Storage(message)
-            }
+            E::Sqlite(_) | E::Io { .. } | E::EncryptionUnavailable => WanggeError::Storage(message),
             E::Sync(SyncError::Offline(_)) => WanggeError::Offline(message),
             E::Sync(SyncError::Unauthorized(_)) => WanggeError::NotAuthorized(message),
             E::Sync(SyncError::InsecureHttp(_)) => WanggeError::InsecureHttp(message),

@@ -127,7 +127,8 @@ fn record_query_and_reopen_through_the_exported_api() {
     assert_eq!(handled.events[1].device_id, device);
     drop(store);
 
-    let again = Store::open_with(path, device, Catalog::demo().unwrap(), Some(clock), None).unwrap();
+    let again =
+        Store::open_with(path, device, Catalog::demo().unwrap(), Some(clock), None).unwrap();
     assert_eq!(again.cases(CaseQuery::default()).unwrap().len(), 1);
     assert_eq!(
         again.get_case(id).unwrap().state.status,

@@ -40,7 +40,8 @@ fn file_system_of(dir: &Path) -> String {
         .filter_map(|l| {
             let mut f = l.split_whitespace();
             let (_, point, kind) = (f.next()?, f.next()?, f.next()?);
-            dir.starts_with(point).then(|| (point.len(), kind.to_owned()))
+            dir.starts_with(point)
+                .then(|| (point.len(), kind.to_owned()))
         })
         .max()
         .map_or_else(|| "unknown".into(), |(_, kind)| kind)
@@ -143,7 +144,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     for (name, samples) in [
-        ("record a case (durable commit), last 1,000 of 10,000", &mut record),
+        (
+            "record a case (durable commit), last 1,000 of 10,000",
+            &mut record,
+        ),
         ("list 1,000 cases", &mut list),
         ("open a store of 10,000 cases", &mut reopen),
     ] {
@@ -156,4 +160,3 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
-

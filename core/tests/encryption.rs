@@ -21,9 +21,8 @@ use wangge_core::{DeviceId, Error, ManualClock, NewCase, PhotoRef, Store, StoreK
 const SECRET: &str = "居民王秀英反映：斜土路2567弄12号楼下有人占道经营";
 
 const KEY: [u8; 32] = [
-    0x3c, 0x91, 0x5e, 0x07, 0xa2, 0x4f, 0xd8, 0x66, 0x10, 0xbb, 0x2e, 0xf5, 0x73, 0x09, 0xc4,
-    0x58, 0x8d, 0x31, 0xe0, 0x7a, 0x1f, 0x96, 0x42, 0xcd, 0x05, 0x6b, 0xa8, 0x3e, 0xf1, 0x24,
-    0x9f, 0x50,
+    0x3c, 0x91, 0x5e, 0x07, 0xa2, 0x4f, 0xd8, 0x66, 0x10, 0xbb, 0x2e, 0xf5, 0x73, 0x09, 0xc4, 0x58,
+    0x8d, 0x31, 0xe0, 0x7a, 0x1f, 0x96, 0x42, 0xcd, 0x05, 0x6b, 0xa8, 0x3e, 0xf1, 0x24, 0x9f, 0x50,
 ];
 
 fn key() -> StoreKey {
@@ -173,7 +172,9 @@ fn a_wrong_or_missing_key_is_a_typed_error_and_the_right_one_still_opens() {
 
 /// The first bytes of a file: a plain SQLite database's header, or an encrypted file's salt.
 fn is_plain(path: &Path) -> bool {
-    std::fs::read(path).unwrap().starts_with(b"SQLite format 3\0")
+    std::fs::read(path)
+        .unwrap()
+        .starts_with(b"SQLite format 3\0")
 }
 
 #[test]
@@ -186,7 +187,11 @@ fn a_plain_store_is_encrypted_in_place_with_everything_in_it() {
 
     let store = open(&path, device, Some(&key())).unwrap();
     assert_eq!(descriptions(&store), expected_descriptions(12));
-    assert_eq!(store.search_cases("斜土路").unwrap().len(), 12, "the full-text index came along");
+    assert_eq!(
+        store.search_cases("斜土路").unwrap().len(),
+        12,
+        "the full-text index came along"
+    );
     assert_eq!(store.photo_bytes(&photo.sha256).unwrap().unwrap(), jpeg);
     // More writes go on as before, encrypted.
     record_cases(&store, 1, 4);
