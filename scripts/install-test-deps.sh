@@ -11,6 +11,13 @@ if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 
     rustup component add clippy rustfmt
 fi
 
+# The phone's store is SQLCipher with a vendored OpenSSL (core/Cargo.toml, feature
+# `sqlcipher`), which is built from source by its Configure (perl, with IPC::Cmd) and make.
+if ! command -v make >/dev/null 2>&1 || ! perl -MIPC::Cmd -e 1 >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq perl make
+fi
+
 if ! command -v javac >/dev/null 2>&1 || [[ ! -f /usr/share/java/jna.jar ]]; then
     apt-get update -qq
     apt-get install -y -qq libjna-java default-jdk-headless

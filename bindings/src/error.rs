@@ -76,6 +76,13 @@ pub enum WanggeError {
     #[error("{0}")]
     SchemaTooNew(String),
 
+    /// The store is encrypted and was opened without its key or with another key (or the
+    /// file is not a store). Nothing is damaged: open it again with the key it was created
+    /// with. If that key is lost (the keystore was wiped), the store cannot be read: delete
+    /// it and sync again; what was never synced is lost with it.
+    #[error("{0}")]
+    WrongKey(String),
+
     /// The local database or file system failed (full storage, a file that
     /// cannot be created).
     #[error("{0}")]
@@ -154,7 +161,8 @@ impl From<wangge_core::Error> for WanggeError {
             E::Grid(_) | E::Checklist(_) => WanggeError::InvalidCatalog(message),
             E::CorruptDocument { .. } => WanggeError::CorruptData(message),
             E::SchemaTooNew { .. } => WanggeError::SchemaTooNew(message),
-            E::Sqlite(_) | E::Io { .. } => WanggeError::Storage(message),
+            E::WrongKey { .. } => WanggeError::WrongKey(message),
+            E::Sqlite(_) | E::Io { .. } | E::EncryptionUnavailable => WanggeError::Storage(message),
             E::Sync(SyncError::Offline(_)) => WanggeError::Offline(message),
             E::Sync(SyncError::Unauthorized(_)) => WanggeError::NotAuthorized(message),
             E::Sync(SyncError::InsecureHttp(_)) => WanggeError::InsecureHttp(message),
@@ -279,6 +287,16 @@ mod tests {
                 },
                 |e| matches!(e, WanggeError::Storage(_)),
             ),
+            (
+                E::WrongKey {
+                    path: "/data/wangge.sqlite3".into(),
+                    problem: "is encrypted and no key was given",
+                },
+                |e| matches!(e, WanggeError::WrongKey(_)),
+            ),
+            (E::EncryptionUnavailable, |e| {
+                matches!(e, WanggeError::Storage(_))
+            }),
             (E::Photo(wangge_core::photo::PhotoError::Empty), |e| {
                 matches!(e, WanggeError::Photo(_))
             }),

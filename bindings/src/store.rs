@@ -50,34 +50,57 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `path` for the device
     /// `deviceId` (see `generateDeviceId`), with the demo street's
-    /// reference data and the phone's clock.
+    /// reference data and the phone's clock, encrypted with `key` when one
+    /// is given (see `openWith`).
     ///
     /// A store remembers its device: opening it with another id throws
     /// `InvalidInput`.
-    #[uniffi::constructor]
-    pub fn open(path: String, device_id: String) -> Result<Arc<Self>> {
-        Self::open_with(path, device_id, Catalog::demo()?, None)
+    #[uniffi::constructor(default(key = None))]
+    pub fn open(path: String, device_id: String, key: Option<Vec<u8>>) -> Result<Arc<Self>> {
+        Self::open_with(path, device_id, Catalog::demo()?, None, key)
     }
 
     /// Opens (creating if needed) the store at `path` for `deviceId` with
     /// the given reference data, and a manual clock instead of the phone's
     /// when one is given.
-    #[uniffi::constructor(default(clock = None))]
+    ///
+    /// `key`, when given, is the store's encryption key: 32 random bytes the
+    /// app generated once and keeps wrapped by the platform's keystore (on
+    /// Android, `StoreKey`), used as the AES-256 key as they are (no
+    /// password stretching: they are already random). The whole database is
+    /// encrypted with it, photos included. A new store is created
+    /// encrypted; a plain store from an earlier version of the app is
+    /// encrypted in place first, safely even if the app is killed meanwhile
+    /// (it then opens as it was, and is encrypted at the next open). A key
+    /// of another length throws `InvalidInput`; an encrypted store opened
+    /// without its key, or with another, throws `WrongKey`. The bytes are
+    /// never logged nor kept after the store is open. Without a key the
+    /// store is plain, as tests and tools use it.
+    #[uniffi::constructor(default(clock = None, key = None))]
     pub fn open_with(
         path: String,
         device_id: String,
         catalog: Arc<Catalog>,
         clock: Option<Arc<ManualClock>>,
+        key: Option<Vec<u8>>,
     ) -> Result<Arc<Self>> {
         let clock: Arc<dyn core_lib::Clock> = match clock {
             Some(c) => c.inner.clone(),
             None => Arc::new(core_lib::SystemClock),
         };
-        let inner = core_lib::Store::open(
+        // Both copies of the bytes here (uniffi's Vec and the StoreKey) are zeroed when
+        // dropped, as soon as the store is open; the app's own array is the app's to wipe.
+        let key = key.map(zeroize::Zeroizing::new);
+        let key = key
+            .as_deref()
+            .map(|k| core_lib::StoreKey::from_bytes(k))
+            .transpose()?;
+        let inner = core_lib::Store::open_with_key(
             path,
             parse_device_id(&device_id)?,
             catalog.inner.clone(),
             clock,
+            key.as_ref(),
         )?;
         Ok(Arc::new(Store {
             inner,

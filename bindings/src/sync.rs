@@ -493,6 +493,7 @@ mod tests {
         let store = Store::open(
             dir.path().join("s.sqlite3").to_string_lossy().into_owned(),
             crate::model::generate_device_id(),
+            None,
         )
         .unwrap();
         let (url, connections) = counting_server();

@@ -58,6 +58,7 @@ fn fresh_store(dir: &tempfile::TempDir) -> std::sync::Arc<Store> {
         generate_device_id(),
         Catalog::demo().unwrap(),
         Some(ManualClock::new(MONDAY_9AM)),
+        None,
     )
     .unwrap()
 }
@@ -86,6 +87,7 @@ fn record_query_and_reopen_through_the_exported_api() {
         device.clone(),
         Catalog::demo().unwrap(),
         Some(clock.clone()),
+        None,
     )
     .unwrap();
     assert_eq!(store.today(), "2026-03-16");
@@ -125,7 +127,8 @@ fn record_query_and_reopen_through_the_exported_api() {
     assert_eq!(handled.events[1].device_id, device);
     drop(store);
 
-    let again = Store::open_with(path, device, Catalog::demo().unwrap(), Some(clock)).unwrap();
+    let again =
+        Store::open_with(path, device, Catalog::demo().unwrap(), Some(clock), None).unwrap();
     assert_eq!(again.cases(CaseQuery::default()).unwrap().len(), 1);
     assert_eq!(
         again.get_case(id).unwrap().state.status,
@@ -166,6 +169,7 @@ fn errors_cross_as_their_own_variants() {
         dir.path().join("s.sqlite3").display().to_string(),
         generate_device_id(),
         Catalog::demo().unwrap(),
+        None,
         None,
     )
     .unwrap_err();

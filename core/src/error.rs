@@ -100,6 +100,24 @@ pub enum Error {
         supported: i64,
     },
 
+    /// The store is encrypted and was opened without its key, or with another key (or the
+    /// file is not a store at all). Never reported as corruption: the data is intact.
+    #[error(
+        "the store at {path} {problem}: open it with the key it was encrypted with; if that key is lost the store cannot be read, so delete it and sync again (what was never synced is lost with it)"
+    )]
+    WrongKey {
+        /// The store's file.
+        path: String,
+        /// What is wrong with the key.
+        problem: &'static str,
+    },
+
+    /// A key was given, but this build's SQLite is not SQLCipher.
+    #[error(
+        "the store cannot be encrypted: this build of wangge-core has no SQLCipher; build it with its `sqlcipher` feature (on by default), or open the store without a key"
+    )]
+    EncryptionUnavailable,
+
     /// SQLite reported an error.
     #[error(
         "local database error: {0}; if this persists, free storage space or reinstall after syncing"

@@ -53,8 +53,8 @@ pub use ids::{CaseId, DeviceId, EventId, MatterId};
 pub use model::{Actor, GpsFix, PhotoCapture, PhotoRef, Role, SourceChannel};
 pub use store::{
     CaseDetail, CasePhoto, CaseQuery, CaseSummary, DeviceScope, DocRefusal, DocSync, ObserverId,
-    PhotoDiskUsage, PhotoUpload, PhotoUploads, Revocation, Store, StoreChange, StoreObserver,
-    StoredPhoto, SyncStatus,
+    PhotoDiskUsage, PhotoUpload, PhotoUploads, Revocation, Store, StoreChange, StoreKey,
+    StoreObserver, StoredPhoto, SyncStatus,
 };
 pub use sync::{
     Cancel, EnrolledPerson, Enrolment, PairedDevice, PairingPayload, SyncClient, SyncConfig,

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Cursor, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use image::{Rgb, RgbImage};
+use image::Rgb;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use support::*;
@@ -31,39 +31,6 @@ fn sha_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// A photo-like picture whose content depends on `seed`: gradients, a block of the seed's
-/// colour, and noise (so its JPEG is not trivially small).
-fn picture(seed: u64, width: u32, height: u32) -> RgbImage {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    RgbImage::from_fn(width, height, |x, y| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let noise = (state & 0x1F) as u8;
-        if x < 32 && y < 32 {
-            return Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8]);
-        }
-        Rgb([
-            ((x * 255 / width) as u8).saturating_add(noise),
-            ((y * 255 / height) as u8).saturating_add(noise / 2),
-            (((x + y) % 256) as u8) ^ noise,
-        ])
-    })
-}
-
-fn jpeg_of(img: &RgbImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(img)
-        .unwrap();
-    out
-}
-
-/// A plain JPEG without EXIF.
-fn plain_jpeg(seed: u64) -> Vec<u8> {
-    jpeg_of(&picture(seed, 480, 360))
 }
 
 /// A JPEG whose EXIF says it was taken at `TAKEN_EXIF` at `gps`, as a phone camera writes it.

@@ -9,6 +9,7 @@
 mod catalog_meta;
 mod detail;
 mod docs;
+pub mod encryption;
 mod observe;
 mod pairing;
 mod photos;
@@ -21,6 +22,7 @@ mod sync_state;
 
 pub use detail::{CaseDetail, CasePhoto, DocSync, PhotoUpload, PhotoUploads};
 pub use docs::COMPACT_AFTER;
+pub use encryption::StoreKey;
 pub use observe::{ObserverId, StoreChange, StoreObserver};
 pub use photos::{PhotoDiskUsage, StoredPhoto};
 pub(crate) use photos::{PhotoPart, is_sha256_hex};
@@ -87,14 +89,10 @@ impl std::fmt::Debug for Writer {
     }
 }
 
-fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
-}
-
 impl Store {
-    /// Opens (creating if needed) the store at `path` for `device`.
+    /// Opens (creating if needed) the plain, unencrypted store at `path`
+    /// for `device`: [`Store::open_with_key`] without a key, for the
+    /// server's tools and tests. A phone opens its store with its key.
     ///
     /// The database remembers the device it belongs to: opening it as
     /// another device is refused, since the device's identity is part of
@@ -105,6 +103,21 @@ impl Store {
         catalog: Arc<Catalog>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
+        Self::open_with_key(path, device, catalog, clock, None)
+    }
+
+    /// Opens (creating if needed) the store at `path` for `device`,
+    /// encrypted with `key` when one is given (see [`encryption`]): a new
+    /// store is created encrypted, a plain one is encrypted in place first
+    /// (crash-safe), and an encrypted store opened without its key or with
+    /// another is [`Error::WrongKey`](crate::Error::WrongKey).
+    pub fn open_with_key(
+        path: impl AsRef<Path>,
+        device: DeviceId,
+        catalog: Arc<Catalog>,
+        clock: Arc<dyn Clock>,
+        key: Option<&StoreKey>,
+    ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -112,11 +125,13 @@ impl Store {
                 source,
             })?;
         }
-        let mut conn = open_connection(
+        encryption::prepare(&path, key)?;
+        let mut conn = encryption::open_connection(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            key,
         )?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -164,9 +179,10 @@ impl Store {
         }
         tx.commit()?;
 
-        let reader = open_connection(
+        let reader = encryption::open_connection(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            key,
         )?;
         let store = Store {
             path,

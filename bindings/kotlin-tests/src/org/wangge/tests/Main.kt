@@ -5,7 +5,7 @@ package org.wangge.tests
 fun main(args: Array<String>) {
     runSuites(
         "bindings",
-        listOf(catalogTests(), officerDayTests(), errorTests(), concurrencyTests(), syncTests(), pairingTests(), asyncTests()),
+        listOf(catalogTests(), officerDayTests(), errorTests(), encryptionTests(), concurrencyTests(), syncTests(), pairingTests(), asyncTests()),
         args,
     )
 }

@@ -21,7 +21,14 @@ class WanggeApplication : Application() {
         // The device id is minted once and kept: the store refuses any other.
         val device = prefs.getString("device_id", null)
             ?: generateDeviceId().also { prefs.edit().putString("device_id", it).apply() }
-        Store.open(File(filesDir, "wangge.sqlite3").path, device)
+        // Encrypted at rest with the Keystore-wrapped key (StoreKey); a plain store from an
+        // earlier version is encrypted in place at this open.
+        val key = StoreKey.get(this)
+        try {
+            Store.open(File(filesDir, "wangge.sqlite3").path, device, key)
+        } finally {
+            key.fill(0)
+        }
     }
 
     private val signingIn = Mutex()

@@ -4,5 +4,5 @@ package org.wangge.demo.tests
 import org.wangge.tests.runSuites
 
 fun main(args: Array<String>) {
-    runSuites("android-demo", listOf(demoTests(), fieldTests()), args)
+    runSuites("android-demo", listOf(demoTests(), fieldTests(), storeKeyTests()), args)
 }
