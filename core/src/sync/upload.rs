@@ -29,7 +29,9 @@
 //! imported the same one, or an answer was lost) would cost far more than the question.
 //!
 //! **Consistency.** Only the calling thread writes to the store and reports progress: workers
-//! send it one event per acknowledged chunk and per finished blob. A blob is marked uploaded
+//! send it one event per acknowledged chunk and per finished blob, and wait until it has been
+//! applied — so an app that cancels from a progress report or a store observer stops that
+//! worker before its next chunk, as when uploads went one by one. A blob is marked uploaded
 //! once the server called it complete, so a call that ends early (cancelled, offline) keeps
 //! every blob it finished. Cancellation is checked before every chunk; a chunk in flight is
 //! finished first.
@@ -101,9 +103,27 @@ enum Outcome {
     Halted,
 }
 
+/// An event with the channel on which the calling thread says it has applied it.
+type Told = (Event, mpsc::SyncSender<()>);
+
+/// Sends `event` to the calling thread and waits until it has been applied (see the module
+/// documentation). The calling thread is gone only if it panicked: nothing to wait for then.
+fn tell(tx: &mpsc::Sender<Told>, event: Event) {
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    if tx.send((event, done_tx)).is_ok() {
+        let _ = done_rx.recv();
+    }
+}
+
 /// What the workers of one phase share.
 struct Phase<'a> {
     jobs: Vec<Job<'a>>,
+    /// The timeout of one chunk's request: the configured request timeout times the uploads
+    /// in flight. Each gets its share of the link, so a chunk takes that many times longer
+    /// to send than alone; with the plain timeout, two 256 KiB chunks sharing a 100 kbit/s
+    /// link (42 s each) would time out at the slightest unfairness between them, and a
+    /// timed-out chunk is sent again whole.
+    chunk_timeout: std::time::Duration,
     next: AtomicUsize,
     halt: AtomicBool,
 }
@@ -182,6 +202,7 @@ impl SyncClient {
         let workers = workers.min(jobs.len());
         let phase = Phase {
             jobs,
+            chunk_timeout: self.config().request_timeout * workers as u32,
             next: AtomicUsize::new(0),
             halt: AtomicBool::new(false),
         };
@@ -194,7 +215,7 @@ impl SyncClient {
             }
             drop(tx);
             // Ends when every worker has dropped its sender: the phase is over.
-            for event in rx {
+            for (event, applied) in rx {
                 match event {
                     Event::Chunk { bytes, retries } => {
                         progress.photo_bytes_sent += bytes;
@@ -219,20 +240,22 @@ impl SyncClient {
                         failure.get_or_insert(e);
                     }
                 }
+                // The worker may go on; it is gone only if it panicked.
+                let _ = applied.send(());
             }
         });
         failure.map_or(Ok(()), Err)
     }
 
     /// One worker: takes the next blob of the phase until none is left or the phase halts.
-    fn upload_worker(&self, store: &Store, phase: &Phase<'_>, tx: &mpsc::Sender<Event>) {
+    fn upload_worker(&self, store: &Store, phase: &Phase<'_>, tx: &mpsc::Sender<Told>) {
         while !phase.halt.load(Ordering::SeqCst) {
             let Some(job) = phase.jobs.get(phase.next.fetch_add(1, Ordering::SeqCst)) else {
                 return;
             };
             let photo_sha = job.photo.photo.sha256.clone();
             let mut scratch = SyncProgress::default();
-            let event = match self.upload_blob(store, *job, &phase.halt, &mut scratch, tx) {
+            let event = match self.upload_blob(store, *job, phase, &mut scratch, tx) {
                 Ok(Outcome::Complete) => Event::Done {
                     photo_sha,
                     part: job.part,
@@ -245,9 +268,7 @@ impl SyncClient {
                 },
                 Err(e) => Event::Failed(e),
             };
-            if tx.send(event).is_err() {
-                return;
-            }
+            tell(tx, event);
         }
     }
 
@@ -257,9 +278,9 @@ impl SyncClient {
         &self,
         store: &Store,
         job: Job<'_>,
-        halt: &AtomicBool,
+        phase: &Phase<'_>,
         scratch: &mut SyncProgress,
-        tx: &mpsc::Sender<Event>,
+        tx: &mpsc::Sender<Told>,
     ) -> Result<Outcome> {
         let (sha, total, thumbnail_of) = job.blob();
         let chunk_len = self.config().photo_chunk_bytes.max(1);
@@ -281,7 +302,7 @@ impl SyncClient {
             }
             // A chunk boundary: what the server acknowledged so far stays there.
             self.cancel().check()?;
-            if halt.load(Ordering::SeqCst) {
+            if phase.halt.load(Ordering::SeqCst) {
                 return Ok(Outcome::Halted);
             }
             // A partial upload of another size is garbage (a photo has one size): start over,
@@ -307,6 +328,7 @@ impl SyncClient {
                 &|| {
                     self.http()
                         .put(&url)
+                        .timeout(phase.chunk_timeout)
                         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                         .body(chunk.clone())
                 },
@@ -316,12 +338,8 @@ impl SyncClient {
                 Ok(body) => {
                     let retries = scratch.retries - retries_before;
                     scratch.retries = retries_before;
-                    let chunk_event = Event::Chunk {
-                        bytes: chunk.len() as u64,
-                        retries,
-                    };
-                    // The calling thread is gone only if it panicked: nothing to report to.
-                    let _ = tx.send(chunk_event);
+                    let bytes = chunk.len() as u64;
+                    tell(tx, Event::Chunk { bytes, retries });
                     conflicts = 0;
                     state = serde_json::from_slice(&body)
                         .map_err(|e| protocol(format!("upload answer: {e}")))?;
