@@ -8,7 +8,7 @@
 # network namespace: the kernel of the machine this was written on has no sch_netem. See the
 # proxy's documentation for what it models.
 #
-#   bash scripts/bench-2g.sh                      # the full shift: 200 cases × 2 photos, ~2.5 h
+#   bash scripts/bench-2g.sh                      # the full shift: 200 cases × 2 photos, ~2.7 h
 #   bash scripts/bench-2g.sh --no-full-photos     # documents and thumbnails only, ~4 min
 #   bash scripts/bench-2g.sh --kbit 1000          # the same shift on a 10× faster link, same delay
 #   options: --cases N --photos N --kbit RATE --delay-ms MS --overhead BYTES --concurrency N
