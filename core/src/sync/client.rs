@@ -74,6 +74,11 @@ pub struct SyncConfig {
     /// documents and every thumbnail — what the centre needs first, and
     /// small — and leaves the full photos for a sync that allows them.
     pub upload_full_photos: bool,
+    /// Photo uploads in flight at once while thumbnails go up (full photos use at most
+    /// [`PHOTO_WORKERS`](super::upload::PHOTO_WORKERS) of them). Sent one after another, a 2G
+    /// link would sit idle for a round trip per request; 4 keep a 100 kbit/s link with 0.5 s
+    /// round trips busy (`docs/sync-protocol.md`, "Upload order and overlap").
+    pub upload_concurrency: usize,
 }
 
 impl std::fmt::Debug for SyncConfig {
@@ -95,6 +100,7 @@ impl std::fmt::Debug for SyncConfig {
                 &self.extra_root_certificates.len(),
             )
             .field("upload_full_photos", &self.upload_full_photos)
+            .field("upload_concurrency", &self.upload_concurrency)
             .finish()
     }
 }
@@ -116,6 +122,7 @@ impl SyncConfig {
             allow_insecure_http: false,
             extra_root_certificates: Vec::new(),
             upload_full_photos: true,
+            upload_concurrency: 4,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod enrolment;
 pub mod pairing;
 pub mod photos;
 pub mod protocol;
+pub mod upload;
 pub mod wire;
 
 pub use cancel::Cancel;

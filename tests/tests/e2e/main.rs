@@ -24,6 +24,7 @@ mod joint;
 mod json_errors;
 mod metrics;
 mod pairing;
+mod photo_order;
 mod photos;
 mod privacy;
 mod queues;
