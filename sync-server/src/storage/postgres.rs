@@ -34,7 +34,7 @@ use std::time::Duration;
 use automerge::ActorId;
 use chrono::NaiveDate;
 use postgres::types::ToSql;
-use postgres::{IsolationLevel, NoTls, Transaction};
+use postgres::{IsolationLevel, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
 use wangge_core::case::{CaseEvent, CaseEventKind, validate_next};
 use wangge_core::doc::{DocKind, EventDoc};
@@ -84,6 +84,9 @@ mod schema;
 pub mod testing;
 #[path = "postgres_tokens.rs"]
 mod tokens;
+#[path = "postgres_tx.rs"]
+mod tx;
+use tx::Tx;
 
 pub use schema::PG_SCHEMA_VERSION;
 
@@ -100,10 +103,8 @@ const MAX_PULL_BYTES: usize = 8 << 20;
 /// How many times a read-write transaction that lost a serialisation race is retried.
 const SERIALIZATION_RETRIES: u32 = 5;
 
-/// A pool of connections to one database.
-pub(super) type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-/// A transaction of this backend.
-pub(super) type Tx<'a> = Transaction<'a>;
+/// A pool of connections to one database, each with its prepared statements.
+pub(super) type Pool = r2d2::Pool<tx::Manager>;
 /// A query parameter.
 pub(super) type Param<'a> = &'a (dyn ToSql + Sync);
 
@@ -278,10 +279,10 @@ impl PgStorage {
             .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
-            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+            .build_unchecked(tx::Manager(PostgresConnectionManager::new(config, NoTls)));
         let (actor, sealer) = {
             let mut conn = pool.get()?;
-            let mut tx = conn.transaction()?;
+            let mut tx = conn.begin(None, false)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])?;
             migrate(&mut tx, &catalog)?;
             let keys = server_keys(&mut tx)?;
@@ -302,7 +303,7 @@ impl PgStorage {
         f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>,
     ) -> StorageResult<T> {
         let mut conn = self.pool.get()?;
-        let mut tx = conn.transaction()?;
+        let mut tx = conn.begin(None, false)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
         let out = f(&mut tx)?;
         tx.commit()?;
@@ -319,10 +320,7 @@ impl PgStorage {
         loop {
             let mut conn = self.pool.get()?;
             let result = (|| {
-                let mut tx = conn
-                    .build_transaction()
-                    .isolation_level(IsolationLevel::RepeatableRead)
-                    .start()?;
+                let mut tx = conn.begin(Some(IsolationLevel::RepeatableRead), false)?;
                 let out = f(&mut tx)?;
                 tx.commit()?;
                 Ok(out)
@@ -342,11 +340,7 @@ impl PgStorage {
         f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>,
     ) -> StorageResult<T> {
         let mut conn = self.pool.get()?;
-        let mut tx = conn
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
+        let mut tx = conn.begin(Some(IsolationLevel::RepeatableRead), true)?;
         let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)

@@ -256,7 +256,9 @@ mod tests {
             "DELETE FROM audit_log",
             "TRUNCATE audit_log",
         ] {
-            let err = conn.batch_execute(statement).unwrap_err();
+            let mut tx = conn.begin(None, false).unwrap();
+            let err = tx.batch_execute(statement).unwrap_err();
+            drop(tx);
             let db = err.as_db_error().unwrap();
             assert_eq!(
                 db.message(),

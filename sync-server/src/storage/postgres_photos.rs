@@ -66,10 +66,7 @@ impl PgStorage {
         f: impl FnOnce(&mut Tx<'_>) -> StorageResult<T>,
     ) -> StorageResult<T> {
         let mut conn = self.pool.get()?;
-        let mut tx = conn
-            .build_transaction()
-            .isolation_level(IsolationLevel::ReadCommitted)
-            .start()?;
+        let mut tx = conn.begin(Some(IsolationLevel::ReadCommitted), false)?;
         tx.execute(
             "SELECT pg_advisory_xact_lock($1, $2)",
             &[&(space as i32), &lock_key(key)],
