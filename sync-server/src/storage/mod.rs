@@ -40,6 +40,7 @@ pub mod console;
 pub mod error;
 pub mod intake;
 pub mod postgres;
+mod server_meta;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
@@ -575,6 +576,20 @@ pub trait Storage: Send + Sync + 'static {
     fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> StorageResult<()>;
     /// Ends a session (log out). False if there was none.
     fn end_session(&self, token_hash: &[u8]) -> StorageResult<bool>;
+}
+
+/// The answer to a device whose cursor the database cannot honour ([`must_reset`]):
+/// nothing of its request is stored, and it starts over, pushing every document whole.
+pub(crate) fn reset_response() -> SyncResponse {
+    SyncResponse {
+        cursor: 0,
+        more: false,
+        reset: true,
+        accepted: Vec::new(),
+        resend: Vec::new(),
+        docs: Vec::new(),
+        refused: Vec::new(),
+    }
 }
 
 /// Whether a device's request shows that the storage lost transactions it

@@ -60,7 +60,7 @@ use crate::storage::intake::{
 };
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Stats, Storage,
-    must_reset,
+    must_reset, reset_response, server_meta,
 };
 
 #[path = "postgres_console.rs"]
@@ -285,7 +285,7 @@ impl PgStorage {
             let mut tx = conn.begin(None, false)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])?;
             migrate(&mut tx, &catalog)?;
-            let keys = server_keys(&mut tx)?;
+            let keys = server_meta::server_keys(&mut PgMeta(&mut tx))?;
             tx.commit()?;
             keys
         };
@@ -384,7 +384,7 @@ impl PgStorage {
         match decoded {
             Decoded::Case { header, state, .. } => {
                 if let Some(number) = &state.case_number {
-                    count_case_number(tx, number)?;
+                    server_meta::count_case_number(&mut PgMeta(tx), number)?;
                 }
                 intake_db::index_case_spot(tx, header, state)?;
                 upsert_case_view(tx, &self.catalog, header, state)?;
@@ -701,19 +701,6 @@ struct StoredRow {
     quarantined: bool,
 }
 
-/// The answer to a device whose cursor this database cannot honour: start over.
-fn reset_response() -> SyncResponse {
-    SyncResponse {
-        cursor: 0,
-        more: false,
-        reset: true,
-        accepted: Vec::new(),
-        resend: Vec::new(),
-        docs: Vec::new(),
-        refused: Vec::new(),
-    }
-}
-
 /// Creates the schema in an empty database, or upgrades it step by step, inside the
 /// caller's transaction (which holds [`MIGRATE_LOCK`]).
 fn migrate(tx: &mut Tx<'_>, _catalog: &Catalog) -> StorageResult<i64> {
@@ -746,39 +733,17 @@ fn migrate(tx: &mut Tx<'_>, _catalog: &Catalog) -> StorageResult<i64> {
     Ok(version)
 }
 
-/// The database's Automerge actor and sealing key, made on first use (see SQLite's `open`).
-fn server_keys(tx: &mut Tx<'_>) -> StorageResult<(ActorId, Sealer)> {
-    let actor = match get_meta(tx, "actor_id")? {
-        Some(hex) => ActorId::from(
-            decode_hex(&hex).ok_or_else(|| StorageError::internal("bad actor id in meta"))?,
-        ),
-        None => {
-            let bytes = uuid::Uuid::now_v7().as_bytes().to_vec();
-            set_meta(tx, "actor_id", &crate::auth::hex(&bytes))?;
-            ActorId::from(bytes)
-        }
-    };
-    let sealer = match get_meta(tx, "seal_key")? {
-        Some(hex) => decode_hex(&hex)
-            .and_then(|k| <[u8; 32]>::try_from(k).ok())
-            .map(Sealer::new)
-            .ok_or_else(|| StorageError::internal("bad seal key in meta"))?,
-        None => {
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key)
-                .map_err(|e| StorageError::internal(format!("no randomness: {e}")))?;
-            set_meta(tx, "seal_key", &crate::auth::hex(&key))?;
-            Sealer::new(key)
-        }
-    };
-    Ok((actor, sealer))
-}
+/// PostgreSQL's `meta` table, for the rules of [`server_meta`].
+struct PgMeta<'t, 'a>(&'t mut Tx<'a>);
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-        .collect()
+impl server_meta::Meta for PgMeta<'_, '_> {
+    fn get(&mut self, key: &str) -> StorageResult<Option<String>> {
+        get_meta(self.0, key)
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> StorageResult<()> {
+        set_meta(self.0, key, value)
+    }
 }
 
 /// Sets a document aside (see SQLite's `quarantine`).
@@ -970,35 +935,6 @@ fn case_list(tx: &mut Tx<'_>, q: &CaseQuery, now_ms: i64) -> StorageResult<Vec<C
     Ok(out)
 }
 
-/// Official case numbers read `XT-<year>-<six digits>`.
-const CASE_NUMBER_PREFIX: &str = "XT-";
-
-/// The meta key of a year's counter of official numbers.
-fn number_counter_key(year: i32) -> String {
-    format!("case_number:{year}")
-}
-
-/// Raises a year's counter to a number a stored case carries (see SQLite's
-/// `count_case_number`).
-fn count_case_number(tx: &mut Tx<'_>, number: &str) -> StorageResult<()> {
-    let Some((year, n)) = number
-        .strip_prefix(CASE_NUMBER_PREFIX)
-        .and_then(|rest| rest.split_once('-'))
-        .and_then(|(y, n)| Some((y.parse::<i32>().ok()?, n.parse::<u64>().ok()?)))
-    else {
-        return Ok(());
-    };
-    if n > meta_u64(tx, &number_counter_key(year))? {
-        set_meta(tx, &number_counter_key(year), &n.to_string())?;
-    }
-    Ok(())
-}
-
-fn cst_year(ms: i64) -> i32 {
-    use chrono::Datelike;
-    wangge_core::store::cst_day(ms).year()
-}
-
 impl Storage for PgStorage {
     fn enroll(&self, device: &Device, token_hash: &[u8]) -> StorageResult<()> {
         let scope = serde_json::to_string(&device.scope).map_err(StorageError::internal)?;
@@ -1107,11 +1043,8 @@ impl Storage for PgStorage {
         now_ms: i64,
     ) -> StorageResult<CaseRecord> {
         let make = |tx: &mut Tx<'_>| -> StorageResult<CaseEventKind> {
-            let year = cst_year(now_ms);
-            let n = meta_u64(tx, &number_counter_key(year))? + 1;
-            set_meta(tx, &number_counter_key(year), &n.to_string())?;
             Ok(CaseEventKind::Registered {
-                case_number: format!("{CASE_NUMBER_PREFIX}{year}-{n:06}"),
+                case_number: server_meta::next_case_number(&mut PgMeta(tx), now_ms)?,
                 checklist_item: checklist_item.clone(),
                 grid: grid.clone(),
             })

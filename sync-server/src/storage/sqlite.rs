@@ -36,7 +36,7 @@ use crate::storage::intake::{
 };
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
-    must_reset,
+    must_reset, reset_response, server_meta,
 };
 
 #[path = "sqlite_console.rs"]
@@ -345,29 +345,7 @@ impl SqliteStorage {
                 "database schema {version} is newer than this server ({SCHEMA_VERSION}); update the server"
             )));
         }
-        let actor = match get_meta(&tx, "actor_id")? {
-            Some(hex) => ActorId::from(
-                decode_hex(&hex).ok_or_else(|| StorageError::internal("bad actor id in meta"))?,
-            ),
-            None => {
-                let bytes = uuid::Uuid::now_v7().as_bytes().to_vec();
-                set_meta(&tx, "actor_id", &crate::auth::hex(&bytes))?;
-                ActorId::from(bytes)
-            }
-        };
-        let sealer = match get_meta(&tx, "seal_key")? {
-            Some(hex) => decode_hex(&hex)
-                .and_then(|k| <[u8; 32]>::try_from(k).ok())
-                .map(Sealer::new)
-                .ok_or_else(|| StorageError::internal("bad seal key in meta"))?,
-            None => {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key)
-                    .map_err(|e| StorageError::internal(format!("no randomness: {e}")))?;
-                set_meta(&tx, "seal_key", &crate::auth::hex(&key))?;
-                Sealer::new(key)
-            }
-        };
+        let (actor, sealer) = server_meta::server_keys(&mut SqliteMeta(&tx))?;
         tx.commit()?;
         let readers = (0..4)
             .map(|_| connect(path).map(Mutex::new))
@@ -426,7 +404,7 @@ impl SqliteStorage {
         match decoded {
             Decoded::Case { header, state, .. } => {
                 if let Some(number) = &state.case_number {
-                    count_case_number(tx, number)?;
+                    server_meta::count_case_number(&mut SqliteMeta(tx), number)?;
                 }
                 intake_db::index_case_spot(tx, header, state)?;
                 projection::upsert_case(tx, &self.catalog, header, state)?;
@@ -627,49 +605,17 @@ fn reproject_cases(tx: &Connection, catalog: &Catalog, actor: &ActorId) -> Stora
     Ok(n)
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-        .collect()
-}
+/// SQLite's `meta` table, for the rules of [`server_meta`].
+struct SqliteMeta<'a>(&'a Connection);
 
-/// Shanghai's calendar year of an instant.
-/// Official case numbers read `XT-<year>-<six digits>`.
-const CASE_NUMBER_PREFIX: &str = "XT-";
-
-/// The meta key of a year's counter of official numbers.
-fn number_counter_key(year: i32) -> String {
-    format!("case_number:{year}")
-}
-
-/// How many official numbers of `year` have been handed out (the last one).
-fn numbers_counted(conn: &Connection, year: i32) -> StorageResult<u64> {
-    Ok(get_meta(conn, &number_counter_key(year))?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0))
-}
-
-/// Raises a year's counter to a number a stored case carries, so that no number is handed
-/// out twice: after a restore from a backup the counter goes back, but the devices push the
-/// registered cases again. A number in another format is not this server's to count.
-fn count_case_number(tx: &Connection, number: &str) -> StorageResult<()> {
-    let Some((year, n)) = number
-        .strip_prefix(CASE_NUMBER_PREFIX)
-        .and_then(|rest| rest.split_once('-'))
-        .and_then(|(y, n)| Some((y.parse::<i32>().ok()?, n.parse::<u64>().ok()?)))
-    else {
-        return Ok(());
-    };
-    if n > numbers_counted(tx, year)? {
-        set_meta(tx, &number_counter_key(year), &n.to_string())?;
+impl server_meta::Meta for SqliteMeta<'_> {
+    fn get(&mut self, key: &str) -> StorageResult<Option<String>> {
+        get_meta(self.0, key)
     }
-    Ok(())
-}
 
-fn cst_year(ms: i64) -> i32 {
-    use chrono::Datelike;
-    wangge_core::store::cst_day(ms).year()
+    fn set(&mut self, key: &str, value: &str) -> StorageResult<()> {
+        set_meta(self.0, key, value)
+    }
 }
 
 impl Storage for SqliteStorage {
@@ -762,15 +708,7 @@ impl Storage for SqliteStorage {
             // Nothing of this request is stored (the transaction is rolled
             // back when `tx` drops): the device starts over and pushes every
             // document whole.
-            return Ok(SyncResponse {
-                cursor: 0,
-                more: false,
-                reset: true,
-                accepted: Vec::new(),
-                resend: Vec::new(),
-                docs: Vec::new(),
-                refused: Vec::new(),
-            });
+            return Ok(reset_response());
         }
         let mut accepted = Vec::new();
         let mut resend = Vec::new();
@@ -967,11 +905,8 @@ impl Storage for SqliteStorage {
         now_ms: i64,
     ) -> StorageResult<CaseRecord> {
         let make = |tx: &Connection| -> StorageResult<CaseEventKind> {
-            let year = cst_year(now_ms);
-            let n = numbers_counted(tx, year)? + 1;
-            set_meta(tx, &number_counter_key(year), &n.to_string())?;
             Ok(CaseEventKind::Registered {
-                case_number: format!("{CASE_NUMBER_PREFIX}{year}-{n:06}"),
+                case_number: server_meta::next_case_number(&mut SqliteMeta(tx), now_ms)?,
                 checklist_item: checklist_item.clone(),
                 grid: grid.clone(),
             })
