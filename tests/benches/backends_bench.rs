@@ -21,19 +21,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use wangge_core::{GpsFix, NewCase, Role};
 use wangge_e2e::*;
 use wangge_server::storage::postgres::testing::{TEST_DB_VAR, TestSchema};
 
 const NOOP_RUNS: usize = 25;
-/// Unit grids of block XT-B1, where every benchmark case lies.
-const B1_CELLS: [&str; 5] = [
-    "XT-W01-U1",
-    "XT-W02-U2",
-    "XT-W03-U1",
-    "XT-W04-U2",
-    "XT-W05-U3",
-];
 
 /// What one backend did.
 struct Figures {
@@ -125,7 +116,7 @@ fn run(name: &str, dir: &Path, db: &str, instances: usize) -> Figures {
         .collect();
     let per_pusher = 10_000 / instances;
     for (i, dev) in pushers.iter().enumerate() {
-        record(dev, per_pusher, i * per_pusher);
+        bench::record_offline(dev, per_pusher, i * per_pusher);
     }
     let t = Instant::now();
     std::thread::scope(|s| {
@@ -152,8 +143,11 @@ fn run(name: &str, dir: &Path, db: &str, instances: usize) -> Figures {
     });
     let pull = t.elapsed();
 
-    let noop = noop(&fresh[0]);
-    let hwm_mib = servers.iter().map(|s| hwm_kib(s) as f64 / 1024.0).collect();
+    let noop = bench::noop_syncs(&fresh[0], NOOP_RUNS)[NOOP_RUNS / 2];
+    let hwm_mib = servers
+        .iter()
+        .map(|s| bench::server_memory_kib(s, "VmHWM:") as f64 / 1024.0)
+        .collect();
     Figures {
         name: name.to_owned(),
         push,
@@ -161,55 +155,6 @@ fn run(name: &str, dir: &Path, db: &str, instances: usize) -> Figures {
         noop,
         hwm_mib,
     }
-}
-
-/// Records `n` cases offline on `dev` (not timed), numbered from `first`.
-fn record(dev: &TestDevice, n: usize, first: usize) {
-    let officer = dev.me(Role::GridOfficer, Some("网格一组"));
-    let fixes: Vec<GpsFix> = B1_CELLS.iter().map(|c| fix_in(c, MONDAY_9AM)).collect();
-    for i in first..first + n {
-        dev.clock.advance(1_000);
-        let mut fix = fixes[i % fixes.len()];
-        fix.fix_time_ms = MONDAY_9AM + i as i64 * 1_000;
-        dev.store
-            .record_case(
-                &officer,
-                NewCase::from_handheld("A02-001", &format!("流动摊贩占道经营，第{i}处"), fix),
-            )
-            .unwrap();
-    }
-}
-
-/// Median of a sync with nothing to do.
-fn noop(dev: &TestDevice) -> Duration {
-    for _ in 0..3 {
-        dev.sync();
-    }
-    let mut times: Vec<Duration> = (0..NOOP_RUNS)
-        .map(|_| {
-            let t = Instant::now();
-            let p = dev.sync();
-            let d = t.elapsed();
-            assert_eq!((p.docs_sent, p.docs_received), (0, 0));
-            d
-        })
-        .collect();
-    times.sort();
-    times[NOOP_RUNS / 2]
-}
-
-/// A process's memory figure from /proc (`VmRSS:`, `VmHWM:`), in KiB.
-fn proc_kib(server: &ServerProcess, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-fn hwm_kib(server: &ServerProcess) -> u64 {
-    proc_kib(server, "VmHWM:")
 }
 
 /// One server with 100,000 cases stored and pulled whole by a fresh phone: its RSS and
@@ -221,13 +166,13 @@ fn hundred_thousand(dir: &Path, db: &str, name: &str) -> (f64, f64) {
     let server = ServerProcess::spawn(&[], Path::new(db), free_port());
     let loader = block_officer(&*storage, &dir, &server.base, "loader");
     for batch in 0..10 {
-        record(&loader, 10_000, batch * 10_000);
+        bench::record_offline(&loader, 10_000, batch * 10_000);
         assert_eq!(loader.sync().docs_refused, 0);
     }
     let fresh = block_officer(&*storage, &dir, &server.base, "fresh");
     assert_eq!(fresh.sync().docs_received, 100_000);
     (
-        proc_kib(&server, "VmRSS:") as f64 / 1024.0,
-        hwm_kib(&server) as f64 / 1024.0,
+        bench::server_memory_kib(&server, "VmRSS:") as f64 / 1024.0,
+        bench::server_memory_kib(&server, "VmHWM:") as f64 / 1024.0,
     )
 }

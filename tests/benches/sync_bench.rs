@@ -15,20 +15,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use wangge_core::{GpsFix, NewCase, Role, SyncProgress};
+use wangge_core::SyncProgress;
 use wangge_e2e::*;
 use wangge_server::storage::sqlite::SqliteStorage;
 
 const NOOP_RUNS: usize = 25;
-/// Unit grids of block XT-B1, where every benchmark case lies.
-const B1_CELLS: [&str; 5] = [
-    "XT-W01-U1",
-    "XT-W02-U2",
-    "XT-W03-U1",
-    "XT-W04-U2",
-    "XT-W05-U3",
-];
-
 fn main() {
     serve_if_child();
     let dir = tempfile::tempdir().unwrap();
@@ -129,19 +120,7 @@ impl Setup {
     /// the server's CPU time meanwhile.
     fn record_and_push(&self, n: usize) -> (Duration, SyncProgress, Duration) {
         let dev = &self.pusher;
-        let officer = dev.me(Role::GridOfficer, Some("网格一组"));
-        let fixes: Vec<GpsFix> = B1_CELLS.iter().map(|c| fix_in(c, MONDAY_9AM)).collect();
-        for i in 0..n {
-            dev.clock.advance(1_000);
-            let mut fix = fixes[i % fixes.len()];
-            fix.fix_time_ms = MONDAY_9AM + i as i64 * 1_000;
-            dev.store
-                .record_case(
-                    &officer,
-                    NewCase::from_handheld("A02-001", &format!("流动摊贩占道经营，第{i}处"), fix),
-                )
-                .unwrap();
-        }
+        bench::record_offline(dev, n, 0);
         let cpu = self.server_cpu();
         let t = Instant::now();
         let p = dev.sync();
@@ -155,19 +134,7 @@ impl Setup {
 
     /// Median and 90th percentile of a sync with nothing to do.
     fn noop(&self, dev: &TestDevice) -> (Duration, Duration) {
-        for _ in 0..3 {
-            dev.sync();
-        }
-        let mut times: Vec<Duration> = (0..NOOP_RUNS)
-            .map(|_| {
-                let t = Instant::now();
-                let p = dev.sync();
-                let d = t.elapsed();
-                assert_eq!((p.docs_sent, p.docs_received, p.rounds), (0, 0, 1));
-                d
-            })
-            .collect();
-        times.sort();
+        let times = bench::noop_syncs(dev, NOOP_RUNS);
         (times[NOOP_RUNS / 2], times[NOOP_RUNS * 9 / 10])
     }
 
@@ -183,13 +150,7 @@ impl Setup {
 
     /// The server process's peak resident memory, in KiB.
     fn server_hwm_kib(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.server.pid())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
+        bench::server_memory_kib(&self.server, "VmHWM:")
     }
 }
 

@@ -3,6 +3,7 @@
 //! with their own SQLite stores, and helpers to compare replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bench;
 pub mod desk;
 pub mod hostile;
 pub mod logs;
