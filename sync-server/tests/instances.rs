@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use wangge_server::storage::postgres::testing::{TestSchema, test_database};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, wait_until};
+use process::{Server, cli, free_port, wait_until};
 
 /// 2024-04-29 09:00 in Shanghai (ms): the phones' clock.
 const MONDAY_9AM: i64 = 1_714_352_400_000;
@@ -45,8 +45,6 @@ impl Rng {
     }
 }
 
-struct Server(Child);
-
 /// Counts a finished phone thread when dropped.
 struct Done<'a>(&'a std::sync::atomic::AtomicUsize);
 
@@ -54,32 +52,6 @@ impl Drop for Done<'_> {
     fn drop(&mut self) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs the real binary on `db` with `args`; its standard output and error.
-fn cli(db: &str, args: &[&str]) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wangge-server"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 fn serve(db: &str) -> (Server, String) {

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,29 +18,11 @@ use wangge_core::{
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, wait_until};
+use process::{Server, free_port, wait_until};
 #[path = "support/tcp_proxy.rs"]
 mod tcp_proxy;
 use tcp_proxy::TcpProxy;
 use wangge_server::storage::postgres::testing::{TestSchema, test_database};
-
-struct Server(Child);
-
-/// Runs the real binary with `args` on `db`, to completion; its standard output.
-fn cli(db: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wangge-server"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// `wangge-server serve` on `db` and `port`, once it answers.
 fn serve(db: &str, port: u16) -> Server {
@@ -196,13 +178,6 @@ fn sigterm_during_a_large_push(dir: &Path, db: &str, stored_documents: &dyn Fn()
     assert_eq!(stored_documents(), N as i64);
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[cfg(unix)]
 #[test]
 fn serve_reads_its_settings_from_the_environment_reports_ready_and_stops_on_sigterm() {
@@ -312,4 +287,9 @@ fn ready_turns_unavailable_while_postgres_is_down_and_recovers() {
 
     proxy.up();
     wait_until("/ready recovers", || status("/ready") == 200);
+}
+
+/// Runs the real binary with `args` on `db`, to completion; its standard output.
+fn cli(db: &str, args: &[&str]) -> String {
+    process::cli(db, args).0
 }

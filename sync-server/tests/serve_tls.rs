@@ -5,14 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, wait_until};
+use process::{Server, free_port, wait_until};
 
 /// A CA, and `cert.pem` (a certificate for localhost and 127.0.0.1 it issued, then the CA)
 /// and `key.pem` in `dir`. Returns the CA's PEM.
@@ -31,15 +31,6 @@ fn certificates(dir: &Path) -> (String, PathBuf, PathBuf) {
     std::fs::write(&cert_path, leaf.pem() + &ca_pem).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
     (ca_pem, cert_path, key_path)
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `wangge-server serve` with `args` and `env`, run to its end (killed after 60 s: a server
