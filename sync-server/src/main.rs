@@ -3,14 +3,16 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use wangge_core::grid::GridLevel;
 use wangge_core::{Catalog, Role, SystemClock};
 use wangge_server::office::OfficeConfig;
 use wangge_server::office::export::csv_field;
+use wangge_server::storage::photo_store::{FsPhotoStore, PhotoStore, export_photos, sweep_orphans};
 use wangge_server::storage::{AuditEntry, Device, DeviceRole, Person, Scope, Storage};
 use wangge_server::tokens::TokenPolicy;
 use wangge_server::{AppState, auth, roster, router};
@@ -108,6 +110,13 @@ enum Command {
         /// every request with a redirect to the https:// address.
         #[arg(long, env = "WANGGE_REDIRECT_HTTP", value_name = "ADDR")]
         redirect_http: Option<SocketAddr>,
+        /// Keep the bytes of uploaded photos and thumbnails as files in this directory
+        /// (ab/cd/<sha256>, created if missing) instead of in the database. Without it they
+        /// stay in the database: one file to back up for a street. Several instances need
+        /// the same directory (shared storage). Photos uploaded before are served from the
+        /// database until `photos export-to-dir` moves them.
+        #[arg(long, env = "WANGGE_PHOTOS_DIR", value_name = "DIR")]
+        photos_dir: Option<PathBuf>,
     },
     /// Create the database's schema, or upgrade it to this build's, and exit. The server
     /// does the same at start; run it first when several instances share a database, or to
@@ -212,6 +221,11 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// The photo directory: move photos out of the database into it, or delete its orphans.
+    Photos {
+        #[command(subcommand)]
+        command: PhotosCommand,
+    },
     /// Start the server and play field devices recording offline and syncing.
     Demo {
         /// Address to listen on.
@@ -233,6 +247,31 @@ enum RosterCommand {
     Import {
         /// The roster JSON file.
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PhotosCommand {
+    /// Copy every photo whose bytes are in the database into the photo directory, check
+    /// each copy, then clear the database's bytes, one photo at a time. Safe while servers
+    /// run (start them with --photos-dir first), and resumable: run it again after an
+    /// interruption. The database file keeps its size until VACUUM (SQLite, server stopped)
+    /// or VACUUM FULL photos (PostgreSQL) gives the space back.
+    ExportToDir {
+        /// The photo directory (created if missing).
+        #[arg(long, env = "WANGGE_PHOTOS_DIR", value_name = "DIR")]
+        photos_dir: PathBuf,
+    },
+    /// List the files of the photo directory that no photo on the server names (left by a
+    /// crash between writing a file and recording it; never served) and are older than a
+    /// day; delete them with --delete.
+    Sweep {
+        /// The photo directory.
+        #[arg(long, env = "WANGGE_PHOTOS_DIR", value_name = "DIR")]
+        photos_dir: PathBuf,
+        /// Delete the orphans (otherwise only list them).
+        #[arg(long)]
+        delete: bool,
     },
 }
 
@@ -301,16 +340,72 @@ fn run(cli: Cli) -> Result<(), DynError> {
         .map(Arc::new),
     };
     let open = || wangge_server::storage::open(&cli.db, catalog.clone());
+    let open_with_photos = |dir: &Path| -> Result<_, DynError> {
+        let store: Arc<dyn PhotoStore> = Arc::new(FsPhotoStore::open(dir)?);
+        let storage = wangge_server::storage::open_with_photos(
+            &cli.db,
+            catalog.clone(),
+            Some(store.clone()),
+        )?;
+        Ok((storage, store))
+    };
     match cli.command {
         Command::Serve {
             listen,
             tls_cert,
             tls_key,
             redirect_http,
+            photos_dir,
         } => {
             let https = https_settings(tls_cert, tls_key, redirect_http)?;
             let tokens = TokenPolicy::days(cli.token_days)?;
-            serve_on(listen, https, open()?, catalog.clone(), office, tokens)
+            let storage = match &photos_dir {
+                Some(dir) => open_with_photos(dir.as_path())?.0,
+                None => open()?,
+            };
+            serve_on(listen, https, storage, catalog.clone(), office, tokens)
+        }
+        Command::Photos {
+            command: PhotosCommand::ExportToDir { photos_dir },
+        } => {
+            let (storage, _) = open_with_photos(&photos_dir)?;
+            let done = export_photos(storage.as_ref(), |done| {
+                if done.moved > 0 && done.moved % 1000 == 0 {
+                    eprintln!("{} photos moved…", done.moved);
+                }
+            })?;
+            println!("moved {} photos into {}", done.moved, photos_dir.display());
+            if !done.damaged.is_empty() {
+                return Err(format!(
+                    "{} photos were left in the database because their bytes do not hash to \
+                     their name (damaged): {}",
+                    done.damaged.len(),
+                    done.damaged.join(", ")
+                )
+                .into());
+            }
+            Ok(())
+        }
+        Command::Photos {
+            command: PhotosCommand::Sweep { photos_dir, delete },
+        } => {
+            let (storage, store) = open_with_photos(&photos_dir)?;
+            let sweep = sweep_orphans(storage.as_ref(), store.as_ref(), SystemTime::now(), delete)?;
+            for sha in &sweep.orphans {
+                println!("{sha}");
+            }
+            eprintln!(
+                "{} photos on the server, {} orphans {}, {} younger than a day left alone",
+                sweep.kept,
+                sweep.orphans.len(),
+                if delete {
+                    "deleted"
+                } else {
+                    "(delete them with --delete)"
+                },
+                sweep.young
+            );
+            Ok(())
         }
         Command::Migrate => {
             let opened = open()?;

@@ -105,6 +105,8 @@ pub fn catalog() -> Arc<Catalog> {
 /// `wangge_server::storage::conformance`, each on a storage from `$fresh`, a function
 /// `fn(Arc<Catalog>) -> Fresh<S>` that opens a fresh, empty storage with that catalog (or
 /// `-> Option<Fresh<S>>` for a backend that may be unavailable: `None` skips the test).
+/// `storage_conformance_tests!(@photos $fresh)` runs the photo tests alone (for a storage
+/// whose photos go to a photo store, `photo_store.rs`).
 #[macro_export]
 macro_rules! storage_conformance_tests {
     ($fresh:path) => {
@@ -115,11 +117,6 @@ macro_rules! storage_conformance_tests {
             a_roster_naming_an_unknown_unit_stores_nothing,
             a_device_keeps_the_person_it_is_enrolled_to,
             the_audit_log_reads_back_in_order_from_a_time_on,
-            the_thumbnail_a_reference_names_is_served,
-            an_attackers_thumbnail_uploaded_first_is_never_served,
-            a_photo_no_reference_names_a_thumbnail_of_falls_back_to_the_upload_link,
-            a_document_keeps_the_first_thumbnail_it_names,
-            of_several_named_thumbnails_the_photo_uploaders_comes_first,
             a_fresh_storage_is_ready_and_empty,
             a_device_is_enrolled_once_and_stays_listed_when_revoked,
             a_rotated_token_replaces_the_current_one_and_the_old_one_lasts_until_dropped,
@@ -129,8 +126,6 @@ macro_rules! storage_conformance_tests {
             a_merge_refuses_the_case_itself_and_a_merged_target,
             a_username_belongs_to_one_person,
             a_pairing_code_enrols_one_device_once,
-            an_intake_naming_a_photo_not_on_the_server_is_refused,
-            a_photo_upload_resumes_where_it_stands_and_checks_its_hash,
             a_channel_reference_is_taken_in_once_and_a_contact_can_be_erased,
             api_keys_are_found_by_hash_and_revoked_once,
             a_session_is_found_by_its_hash_touched_and_ended,
@@ -143,12 +138,27 @@ macro_rules! storage_conformance_tests {
             a_pairing_code_locks_after_too_many_wrong_secrets,
             wrong_secrets_sent_at_once_are_each_counted,
             a_pairing_code_reenrols_the_persons_own_or_a_revoked_device,
+            a_new_password_ends_the_persons_sessions_and_a_login_drops_ended_ones,
+            // suite:end
+        );
+        $crate::storage_conformance_tests!(@photos $fresh);
+    };
+    // The photo tests alone: a backend runs them again with its photos in a photo store.
+    (@photos $fresh:path) => {
+        $crate::storage_conformance_tests!(@tests $fresh;
+            // photos:begin
+            the_thumbnail_a_reference_names_is_served,
+            an_attackers_thumbnail_uploaded_first_is_never_served,
+            a_photo_no_reference_names_a_thumbnail_of_falls_back_to_the_upload_link,
+            a_document_keeps_the_first_thumbnail_it_names,
+            of_several_named_thumbnails_the_photo_uploaders_comes_first,
+            an_intake_naming_a_photo_not_on_the_server_is_refused,
+            a_photo_upload_resumes_where_it_stands_and_checks_its_hash,
             a_photo_upload_refuses_bad_sizes_and_restarts_on_another_total,
             chunks_sent_at_once_are_appended_once,
             a_photo_is_visible_to_the_devices_whose_scope_names_it,
             an_upload_untouched_for_thirty_days_is_dropped_when_another_starts,
-            a_new_password_ends_the_persons_sessions_and_a_login_drops_ended_ones,
-            // suite:end
+            // photos:end
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -264,15 +274,12 @@ fn intake(storage: &dyn Storage, by: &Actor, now_ms: i64) -> CaseRecord {
     }
 }
 
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+pub(crate) fn sha(bytes: &[u8]) -> String {
+    crate::storage::photo_store::sha256_hex(&Sha256::digest(bytes))
 }
 
 /// Uploads `bytes` in one chunk as `device` at `now_ms`; returns their hash.
-fn upload(
+pub(crate) fn upload(
     storage: &dyn Storage,
     bytes: &[u8],
     thumbnail_of: Option<&str>,
@@ -2274,15 +2281,19 @@ mod tests {
     #[test]
     fn every_test_of_the_suite_is_listed_in_the_macro() {
         let source = include_str!("conformance.rs");
-        let listed: Vec<&str> = source
-            .split("// suite:begin")
-            .nth(1)
-            .and_then(|rest| rest.split("// suite:end").next())
-            .unwrap()
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .collect();
+        let list = |name: &str| -> Vec<&str> {
+            source
+                .split(&format!("// {name}:begin"))
+                .nth(1)
+                .and_then(|rest| rest.split(&format!("// {name}:end")).next())
+                .unwrap()
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .collect()
+        };
+        let mut listed = list("suite");
+        listed.extend(list("photos"));
         let mut defined: Vec<&str> = source
             .lines()
             .filter_map(|line| line.strip_prefix("pub fn "))

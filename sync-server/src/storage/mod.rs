@@ -39,6 +39,7 @@ pub mod conformance;
 pub mod console;
 pub mod error;
 pub mod intake;
+pub mod photo_store;
 pub mod postgres;
 mod server_meta;
 pub mod sqlite;
@@ -65,12 +66,28 @@ pub fn open(
     db: &str,
     catalog: std::sync::Arc<wangge_core::Catalog>,
 ) -> StorageResult<std::sync::Arc<dyn Storage>> {
+    open_with_photos(db, catalog, None)
+}
+
+/// [`open`], keeping the bytes of finished photos in `photos` when given (the photos
+/// directory, `photo_store.rs`), else in the database.
+pub fn open_with_photos(
+    db: &str,
+    catalog: std::sync::Arc<wangge_core::Catalog>,
+    photos: Option<std::sync::Arc<dyn photo_store::PhotoStore>>,
+) -> StorageResult<std::sync::Arc<dyn Storage>> {
     if postgres::is_postgres_url(db) {
-        Ok(std::sync::Arc::new(postgres::PgStorage::open(db, catalog)?))
+        let storage = postgres::PgStorage::open(db, catalog)?;
+        Ok(std::sync::Arc::new(match photos {
+            Some(store) => storage.with_photo_store(store),
+            None => storage,
+        }))
     } else {
-        Ok(std::sync::Arc::new(sqlite::SqliteStorage::open(
-            db, catalog,
-        )?))
+        let storage = sqlite::SqliteStorage::open(db, catalog)?;
+        Ok(std::sync::Arc::new(match photos {
+            Some(store) => storage.with_photo_store(store),
+            None => storage,
+        }))
     }
 }
 
@@ -503,6 +520,14 @@ pub trait Storage: Send + Sync + 'static {
     fn photo(&self, sha256: &str) -> StorageResult<Option<Vec<u8>>>;
     /// The thumbnail of a photo, by the photo's hash: its own hash and bytes.
     fn photo_thumbnail(&self, sha256: &str) -> StorageResult<Option<(String, Vec<u8>)>>;
+    /// Up to `limit` complete photos whose bytes are in the database rather than in the
+    /// photo store, by hash, those after `after` (in byte order): what
+    /// [`photo_store::export_photos`] moves.
+    fn photos_in_database(&self, after: &str, limit: u32) -> StorageResult<Vec<String>>;
+    /// Moves one photo's bytes from the database into the photo store the storage was
+    /// opened with: written, made durable and read back checked before the database's copy
+    /// is cleared. Without a photo store: [`StorageError::Internal`].
+    fn move_photo_to_store(&self, sha256: &str) -> StorageResult<photo_store::Moved>;
     /// Creates a case taken in at the centre's desk or through Open311, in one transaction:
     /// the case document (header and report, made by the core as a phone would), its
     /// channel reference and the reporter's contact. A reference its channel already used

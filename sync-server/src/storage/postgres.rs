@@ -58,6 +58,7 @@ use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
 };
+use crate::storage::photo_store::{Moved, PhotoStore};
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Stats, Storage,
     must_reset, reset_response, server_meta,
@@ -114,6 +115,8 @@ pub struct PgStorage {
     catalog: Arc<Catalog>,
     actor: ActorId,
     sealer: Sealer,
+    /// Where finished photos go; `None`: into the database (`photo_store.rs`).
+    photo_store: Option<Arc<dyn PhotoStore>>,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -267,6 +270,14 @@ impl PgStorage {
         Self::open_with_pool_size(url, catalog, size)
     }
 
+    /// Keeps the bytes of the photos completed from now on in `store` rather than in the
+    /// database, and serves the photos already moved there (`photo_store.rs`). Several
+    /// instances need the same store (a shared directory, or an object store).
+    pub fn with_photo_store(mut self, store: Arc<dyn PhotoStore>) -> Self {
+        self.photo_store = Some(store);
+        self
+    }
+
     /// [`PgStorage::open`] with an explicit pool size.
     pub fn open_with_pool_size(url: &str, catalog: Arc<Catalog>, size: u32) -> StorageResult<Self> {
         let config = postgres::Config::from_str(url).map_err(|e| {
@@ -294,6 +305,7 @@ impl PgStorage {
             catalog,
             actor,
             sealer,
+            photo_store: None,
         })
     }
 
@@ -1236,6 +1248,14 @@ impl Storage for PgStorage {
 
     fn photo_thumbnail(&self, sha256: &str) -> StorageResult<Option<(String, Vec<u8>)>> {
         self.thumbnail_data(sha256)
+    }
+
+    fn photos_in_database(&self, after: &str, limit: u32) -> StorageResult<Vec<String>> {
+        self.photos_with_data(after, limit)
+    }
+
+    fn move_photo_to_store(&self, sha256: &str) -> StorageResult<Moved> {
+        self.move_to_store(sha256)
     }
 
     fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> StorageResult<bool> {

@@ -29,7 +29,10 @@ use wangge_core::PhotoRef;
 
 use super::{Param, PgStorage, ScopeParams, Tx, in_scope};
 use crate::docs::Decoded;
-use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::error::StorageResult;
+use crate::storage::photo_store::{
+    ChunkOrder, Moved, PhotoStore, Put, bytes_of, move_out, sha256_hex,
+};
 use crate::storage::sqlite::photos::{STALE_UPLOAD_MS, references, upload_state, validate};
 use crate::storage::sqlite::{check_sha256, is_sha256_hex};
 use crate::storage::{ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload};
@@ -140,6 +143,14 @@ fn complete_size(tx: &mut Tx<'_>, sha256: &str) -> StorageResult<Option<u64>> {
         .map(|r| r.try_get::<_, i64>(0))
         .transpose()?
         .map(|n| n as u64))
+}
+
+/// The `data` of a photo's row: its bytes, or empty when they are in the photo store.
+fn stored_data(tx: &mut Tx<'_>, sha256: &str) -> StorageResult<Option<Vec<u8>>> {
+    Ok(tx
+        .query_opt("SELECT data FROM photos WHERE sha256 = $1", &[&sha256])?
+        .map(|r| r.try_get(0))
+        .transpose()?)
 }
 
 fn partial(tx: &mut Tx<'_>, sha256: &str) -> StorageResult<Option<(u64, u64)>> {
@@ -288,7 +299,7 @@ impl PgStorage {
             if end < chunk.total {
                 return Ok(ChunkOutcome::Stored(state(tx, sha)?));
             }
-            let outcome = match assemble(tx, chunk, now_ms)? {
+            let outcome = match assemble(tx, chunk, now_ms, self.photo_store.as_deref())? {
                 None => {
                     link_thumbnail(tx, chunk)?;
                     ChunkOutcome::Stored(state(tx, sha)?)
@@ -349,11 +360,43 @@ impl PgStorage {
     /// The bytes of the complete photo `sha256`, if it is stored.
     pub(super) fn photo_data(&self, sha256: &str) -> StorageResult<Option<Vec<u8>>> {
         check_sha256("photo hash", sha256)?;
+        self.read(|tx| stored_data(tx, sha256))?
+            .map(|data| bytes_of(self.photo_store.as_deref(), sha256, data))
+            .transpose()
+    }
+
+    /// Up to `limit` photos whose bytes are in the database, by hash after `after`.
+    pub(super) fn photos_with_data(&self, after: &str, limit: u32) -> StorageResult<Vec<String>> {
         self.read(|tx| {
-            Ok(tx
-                .query_opt("SELECT data FROM photos WHERE sha256 = $1", &[&sha256])?
-                .map(|r| r.try_get(0))
-                .transpose()?)
+            tx.query(
+                "SELECT sha256 FROM photos WHERE sha256 > $1 AND octet_length(data) > 0
+                 ORDER BY sha256 LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get::<_, String>(0)?))
+            .collect::<StorageResult<Vec<String>>>()
+        })
+    }
+
+    /// Moves one photo's bytes into the photo store (see `photo_store::move_out`), under the
+    /// photo's lock.
+    pub(super) fn move_to_store(&self, sha256: &str) -> StorageResult<Moved> {
+        check_sha256("photo hash", sha256)?;
+        self.locked_on(LockSpace::Photo, sha256, |tx| {
+            let data = stored_data(tx, sha256)?;
+            move_out(
+                self.photo_store.as_deref(),
+                sha256,
+                || Ok(data),
+                || {
+                    tx.execute(
+                        "UPDATE photos SET data = ''::bytea WHERE sha256 = $1",
+                        &[&sha256],
+                    )?;
+                    Ok(())
+                },
+            )
         })
     }
 
@@ -404,59 +447,79 @@ impl PgStorage {
                     }
                 }
             };
-            let data: Option<Vec<u8>> = tx
-                .query_opt("SELECT data FROM photos WHERE sha256 = $1", &[&thumb])?
-                .map(|r| r.try_get(0))
-                .transpose()?;
+            let data = stored_data(tx, &thumb)?;
             Ok(data.map(|data| (thumb, data)))
+        })?
+        .map(|(thumb, data)| {
+            let data = bytes_of(self.photo_store.as_deref(), &thumb, data)?;
+            Ok((thumb, data))
         })
+        .transpose()
     }
 }
 
-/// Checks that the chunks cover the photo in order and hashes them, one chunk in memory at a
-/// time; when the bytes hash to the photo's name, joins them into a new `photos` row inside
-/// the database and returns `None`, otherwise stores nothing and returns the actual hash.
-fn assemble(tx: &mut Tx<'_>, chunk: &PhotoChunk<'_>, now_ms: i64) -> StorageResult<Option<String>> {
+/// Hands the upload's chunks to `f` in order, one at a time (one chunk in memory), checking
+/// that they follow each other and cover the photo.
+fn for_each_chunk(
+    tx: &mut Tx<'_>,
+    chunk: &PhotoChunk<'_>,
+    mut f: impl FnMut(&[u8]) -> StorageResult<()>,
+) -> StorageResult<()> {
+    let mut order = ChunkOrder::of(chunk);
+    let params: [Param<'_>; 1] = [&chunk.sha256];
+    let mut rows = tx.query_raw(
+        "SELECT start, data FROM photo_chunks WHERE sha256 = $1 ORDER BY start",
+        params,
+    )?;
+    while let Some(row) = rows.next()? {
+        let data: &[u8] = row.try_get(1)?;
+        order.next(row.try_get::<_, i64>(0)? as u64, data.len())?;
+        f(data)?;
+    }
+    order.end()
+}
+
+/// Stores the complete upload as a new `photos` row, when its bytes hash to the photo's name
+/// (`None`; otherwise stores nothing and returns the actual hash). With a `store`, the
+/// chunks are streamed into it, which checks the hash, and the row's `data` is left empty;
+/// without, they are hashed here and only when the hash matches does one
+/// `INSERT … SELECT string_agg(…)` join them inside the database.
+fn assemble(
+    tx: &mut Tx<'_>,
+    chunk: &PhotoChunk<'_>,
+    now_ms: i64,
+    store: Option<&dyn PhotoStore>,
+) -> StorageResult<Option<String>> {
     let sha = chunk.sha256;
-    let total = chunk.total;
-    let mut hasher = Sha256::new();
-    let mut pos: u64 = 0;
-    {
-        let params: [Param<'_>; 1] = [&sha];
-        let mut rows = tx.query_raw(
-            "SELECT start, data FROM photo_chunks WHERE sha256 = $1 ORDER BY start",
-            params,
-        )?;
-        while let Some(row) = rows.next()? {
-            let start = row.try_get::<_, i64>(0)? as u64;
-            let data: &[u8] = row.try_get(1)?;
-            if start != pos || pos + data.len() as u64 > total {
-                return Err(StorageError::internal(format!(
-                    "photo {sha}: chunk at {start} does not follow {pos} within {total} bytes"
-                )));
+    let insert = match store {
+        Some(store) => {
+            // The file is durable before the row that names it commits (`photo_store.rs`).
+            let mut writer = store.writer(sha)?;
+            for_each_chunk(tx, chunk, |data| writer.write(data))?;
+            if let Put::HashMismatch { actual } = writer.finish()? {
+                return Ok(Some(actual));
             }
-            hasher.update(data);
-            pos += data.len() as u64;
+            "INSERT INTO photos (sha256, size, data, uploaded_by, uploaded_at)
+             VALUES ($1, $2, ''::bytea, $3, $4)"
         }
-    }
-    if pos != total {
-        return Err(StorageError::internal(format!(
-            "photo {sha}: chunks cover {pos} of {total} bytes"
-        )));
-    }
-    let actual: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    if actual != sha {
-        return Ok(Some(actual));
-    }
+        None => {
+            let mut hasher = Sha256::new();
+            for_each_chunk(tx, chunk, |data| {
+                hasher.update(data);
+                Ok(())
+            })?;
+            let actual = sha256_hex(&hasher.finalize());
+            if actual != sha {
+                return Ok(Some(actual));
+            }
+            "INSERT INTO photos (sha256, size, data, uploaded_by, uploaded_at)
+             SELECT $1, $2, string_agg(data, ''::bytea ORDER BY start), $3, $4
+             FROM photo_chunks WHERE sha256 = $1"
+        }
+    };
     tx.execute(
-        "INSERT INTO photos (sha256, size, data, uploaded_by, uploaded_at)
-         SELECT $1, $2, string_agg(data, ''::bytea ORDER BY start), $3, $4
-         FROM photo_chunks WHERE sha256 = $1",
-        &[&sha, &(total as i64), &chunk.device_id, &now_ms],
+        insert,
+        &[&sha, &(chunk.total as i64), &chunk.device_id, &now_ms],
     )?;
     Ok(None)
 }

@@ -34,6 +34,7 @@ use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
 };
+use crate::storage::photo_store::{Moved, PhotoStore};
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
     must_reset, reset_response, server_meta,
@@ -146,6 +147,8 @@ pub struct SqliteStorage {
     catalog: Arc<Catalog>,
     actor: ActorId,
     sealer: Sealer,
+    /// Where finished photos go; `None`: into the database (`photo_store.rs`).
+    photo_store: Option<Arc<dyn PhotoStore>>,
 }
 
 /// SQLite failing is the storage failing: logged by the HTTP edge, answered `500 internal`.
@@ -276,6 +279,13 @@ impl ScopeParams {
 }
 
 impl SqliteStorage {
+    /// Keeps the bytes of the photos completed from now on in `store` rather than in the
+    /// database, and serves the photos already moved there (`photo_store.rs`).
+    pub fn with_photo_store(mut self, store: Arc<dyn PhotoStore>) -> Self {
+        self.photo_store = Some(store);
+        self
+    }
+
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: impl AsRef<Path>, catalog: Arc<Catalog>) -> StorageResult<Self> {
         let path = path.as_ref();
@@ -357,6 +367,7 @@ impl SqliteStorage {
             catalog,
             actor,
             sealer,
+            photo_store: None,
         })
     }
 
@@ -1100,6 +1111,14 @@ impl Storage for SqliteStorage {
 
     fn photo_thumbnail(&self, sha256: &str) -> StorageResult<Option<(String, Vec<u8>)>> {
         self.thumbnail_data(sha256)
+    }
+
+    fn photos_in_database(&self, after: &str, limit: u32) -> StorageResult<Vec<String>> {
+        self.photos_with_data(after, limit)
+    }
+
+    fn move_photo_to_store(&self, sha256: &str) -> StorageResult<Moved> {
+        self.move_to_store(sha256)
     }
 
     fn create_pairing_code(&self, code: &crate::pairing::NewPairingCode) -> StorageResult<bool> {

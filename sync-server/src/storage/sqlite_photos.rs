@@ -14,6 +14,10 @@
 //!    transaction too: a photo is either absent, partial, or complete and verified, never a
 //!    stored photo whose bytes do not match its name.
 //!
+//! With a photo directory (`--photos-dir`, `photo_store.rs`) completion writes the bytes into
+//! the photo store, checked and durable, before that transaction commits, and the row keeps
+//! an empty `data`; the chunks stay here either way.
+//!
 //! The cost is that each byte is written twice (as a chunk, then into the photo), which at a
 //! few hundred KB per photo is nothing next to sending it over a mobile network. The photo is
 //! assembled by streaming the chunks into a pre-sized BLOB (incremental BLOB I/O) while hashing
@@ -28,6 +32,9 @@ use wangge_core::{Catalog, PhotoRef};
 use super::{IN_SCOPE, ScopeParams, SqliteStorage, lock};
 use crate::docs::{Decoded, decode};
 use crate::storage::error::{PhotoRefusal, StorageError, StorageResult};
+use crate::storage::photo_store::{
+    ChunkOrder, Moved, PhotoStore, Put, bytes_of, move_out, sha256_hex,
+};
 use crate::storage::{ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload};
 use crate::{MAX_PHOTO_BYTES, MAX_PHOTO_CHUNK};
 
@@ -213,10 +220,6 @@ pub fn check_sha256(what: &str, text: &str) -> StorageResult<()> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn complete_size(conn: &Connection, sha256: &str) -> StorageResult<Option<u64>> {
     Ok(conn
         .prepare_cached("SELECT size FROM photos WHERE sha256 = ?1")?
@@ -398,7 +401,7 @@ impl SqliteStorage {
             tx.commit()?;
             return Ok(outcome);
         }
-        let outcome = match assemble(&tx, chunk, now_ms)? {
+        let outcome = match assemble(&tx, chunk, now_ms, self.photo_store.as_deref())? {
             None => {
                 link_thumbnail(&tx, chunk)?;
                 ChunkOutcome::Stored(state(&tx, sha)?)
@@ -445,11 +448,43 @@ impl SqliteStorage {
 
     pub(super) fn photo_data(&self, sha256: &str) -> StorageResult<Option<Vec<u8>>> {
         check_sha256("photo hash", sha256)?;
-        Ok(self
-            .reader()
+        let data = self.stored_data(&self.reader(), sha256)?;
+        data.map(|data| bytes_of(self.photo_store.as_deref(), sha256, data))
+            .transpose()
+    }
+
+    /// The `data` of a photo's row: its bytes, or empty when they are in the photo store.
+    fn stored_data(&self, conn: &Connection, sha256: &str) -> StorageResult<Option<Vec<u8>>> {
+        Ok(conn
             .prepare_cached("SELECT data FROM photos WHERE sha256 = ?1")?
             .query_row([sha256], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Up to `limit` photos whose bytes are in the database, by hash after `after`.
+    pub(super) fn photos_with_data(&self, after: &str, limit: u32) -> StorageResult<Vec<String>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT sha256 FROM photos WHERE sha256 > ?1 AND length(data) > 0
+             ORDER BY sha256 LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<String>, _>>()?)
+    }
+
+    /// Moves one photo's bytes into the photo store (see `photo_store::move_out`).
+    pub(super) fn move_to_store(&self, sha256: &str) -> StorageResult<Moved> {
+        move_out(
+            self.photo_store.as_deref(),
+            sha256,
+            || self.stored_data(&self.reader(), sha256),
+            || {
+                lock(&self.writer)
+                    .prepare_cached("UPDATE photos SET data = x'' WHERE sha256 = ?1")?
+                    .execute([sha256])?;
+                Ok(())
+            },
+        )
     }
 
     /// The thumbnail to serve for the photo `sha256`, with its own hash.
@@ -508,52 +543,71 @@ impl SqliteStorage {
                 }
             }
         };
-        let data: Option<Vec<u8>> = conn
-            .prepare_cached("SELECT data FROM photos WHERE sha256 = ?1")?
-            .query_row([&thumb], |r| r.get(0))
-            .optional()?;
-        Ok(data.map(|data| (thumb, data)))
+        let Some(data) = self.stored_data(&conn, &thumb)? else {
+            return Ok(None);
+        };
+        let data = bytes_of(self.photo_store.as_deref(), &thumb, data)?;
+        Ok(Some((thumb, data)))
     }
 }
 
-/// Streams the chunks into a new `photos` row while hashing them. Returns `None` when the
-/// bytes hash to the photo's name; otherwise removes the row again and returns the actual hash.
-fn assemble(tx: &Connection, chunk: &PhotoChunk<'_>, now_ms: i64) -> StorageResult<Option<String>> {
+/// Hands the upload's chunks to `f` in order, one at a time, checking that they follow each
+/// other and cover the photo.
+fn for_each_chunk(
+    tx: &Connection,
+    chunk: &PhotoChunk<'_>,
+    mut f: impl FnMut(u64, &[u8]) -> StorageResult<()>,
+) -> StorageResult<()> {
+    let mut order = ChunkOrder::of(chunk);
+    let mut stmt =
+        tx.prepare_cached("SELECT start, data FROM photo_chunks WHERE sha256 = ?1 ORDER BY start")?;
+    let mut rows = stmt.query([chunk.sha256])?;
+    while let Some(row) = rows.next()? {
+        let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        let start = order.next(row.get::<_, i64>(0)? as u64, data.len())?;
+        f(start, data)?;
+    }
+    order.end()
+}
+
+/// Stores the complete upload as a new `photos` row: in `store` when there is one (the
+/// row's `data` left empty), else in the row. Returns `None` when the bytes hash to the
+/// photo's name; otherwise stores nothing and returns the actual hash.
+fn assemble(
+    tx: &Connection,
+    chunk: &PhotoChunk<'_>,
+    now_ms: i64,
+    store: Option<&dyn PhotoStore>,
+) -> StorageResult<Option<String>> {
     let sha = chunk.sha256;
-    let total = chunk.total;
-    tx.prepare_cached(
-        "INSERT INTO photos (sha256, size, data, uploaded_by, uploaded_at)
-         VALUES (?1, ?2, zeroblob(?2), ?3, ?4)",
-    )?
-    .execute(params![sha, total as i64, chunk.device_id, now_ms])?;
-    let rowid = tx.last_insert_rowid();
+    let row = |data_sql: &str| -> StorageResult<i64> {
+        tx.prepare_cached(&format!(
+            "INSERT INTO photos (sha256, size, data, uploaded_by, uploaded_at)
+             VALUES (?1, ?2, {data_sql}, ?3, ?4)"
+        ))?
+        .execute(params![sha, chunk.total as i64, chunk.device_id, now_ms])?;
+        Ok(tx.last_insert_rowid())
+    };
+    if let Some(store) = store {
+        // The file is durable before the row that names it commits (see `photo_store.rs`).
+        let mut writer = store.writer(sha)?;
+        for_each_chunk(tx, chunk, |_, data| writer.write(data))?;
+        return match writer.finish()? {
+            Put::Stored => row("x''").map(|_| None),
+            Put::HashMismatch { actual } => Ok(Some(actual)),
+        };
+    }
+    // Streamed into a pre-sized BLOB while hashing, then removed again if the hash is wrong.
+    let rowid = row("zeroblob(?2)")?;
     let mut hasher = Sha256::new();
     {
         let mut blob = tx.blob_open(MAIN_DB, "photos", "data", rowid, false)?;
-        let mut stmt = tx.prepare_cached(
-            "SELECT start, data FROM photo_chunks WHERE sha256 = ?1 ORDER BY start",
-        )?;
-        let mut rows = stmt.query([sha])?;
-        let mut pos: u64 = 0;
-        while let Some(row) = rows.next()? {
-            let start = row.get::<_, i64>(0)? as u64;
-            let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            if start != pos || pos + data.len() as u64 > total {
-                return Err(StorageError::internal(format!(
-                    "photo {sha}: chunk at {start} does not follow {pos} within {total} bytes"
-                )));
-            }
+        for_each_chunk(tx, chunk, |start, data| {
             hasher.update(data);
-            blob.write_all_at(data, pos as usize)?;
-            pos += data.len() as u64;
-        }
-        if pos != total {
-            return Err(StorageError::internal(format!(
-                "photo {sha}: chunks cover {pos} of {total} bytes"
-            )));
-        }
+            Ok(blob.write_all_at(data, start as usize)?)
+        })?;
     }
-    let actual = hex(&hasher.finalize());
+    let actual = sha256_hex(&hasher.finalize());
     if actual == sha {
         return Ok(None);
     }
@@ -577,7 +631,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let catalog = Arc::new(Catalog::demo().unwrap());
         let storage = SqliteStorage::open(dir.path().join("server.sqlite3"), catalog).unwrap();
-        let photo = hex(&Sha256::digest(b"photo"));
+        let photo = sha256_hex(&Sha256::digest(b"photo"));
         let reference = |thumb: &str| PhotoRef {
             sha256: photo.clone(),
             bytes: 1000,
@@ -597,7 +651,7 @@ mod tests {
         };
         record_ref(&conn, "case-1", &reference("NOT-A-HASH")).unwrap();
         assert_eq!(declared(), None);
-        let thumb = hex(&Sha256::digest(b"thumb"));
+        let thumb = sha256_hex(&Sha256::digest(b"thumb"));
         record_ref(&conn, "case-1", &reference(&thumb)).unwrap();
         assert_eq!(declared(), Some(thumb));
     }
