@@ -4,7 +4,7 @@
 # (100 kbit/s each way, 250 ms each way), and reports when every document, every thumbnail
 # and every photo was on the server against the link's ideal time. Release build.
 #
-# The link is a proxy in the benchmark (tests/benches/link_2g/shaper.rs), not `tc netem` in a
+# The link is a proxy in the benchmark (tests/src/shaper.rs), not `tc netem` in a
 # network namespace: the kernel of the machine this was written on has no sch_netem. See the
 # proxy's documentation for what it models.
 #

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod desk;
 pub mod hostile;
 pub mod logs;
+pub mod shaper;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::sync::Cancel;
+use crate::sync::pacing::{Pacing, RoundSize};
 use crate::sync::protocol::{SyncRequest, SyncResponse};
 
 /// Where and how to sync. Its `Debug` output leaves the token out, so a
@@ -43,9 +44,11 @@ pub struct SyncConfig {
     pub token: String,
     /// Most documents pushed per request.
     pub push_batch_docs: usize,
-    /// About how many bytes of changes per request.
+    /// Most bytes of changes per request, about. Each round is sized below this to what the
+    /// link carries in a quarter of [`SyncConfig::request_timeout`] ([`super::pacing`]).
     pub push_batch_bytes: usize,
-    /// Most documents asked for per response.
+    /// Most documents asked for per response; sized to the link below this, like
+    /// [`SyncConfig::push_batch_bytes`].
     pub pull_batch_docs: u32,
     /// Attempts per request before giving up for this call.
     pub max_attempts: u32,
@@ -74,7 +77,7 @@ pub struct SyncConfig {
     /// documents and every thumbnail — what the centre needs first, and
     /// small — and leaves the full photos for a sync that allows them.
     pub upload_full_photos: bool,
-    /// Photo uploads in flight at once while thumbnails go up (full photos use at most
+    /// Photo transfers in flight at once while thumbnails go up or come down (full photos use at most
     /// [`PHOTO_WORKERS`](super::upload::PHOTO_WORKERS) of them). Sent one after another, a 2G
     /// link would sit idle for a round trip per request; 4 keep a 100 kbit/s link with 0.5 s
     /// round trips busy (`docs/sync-protocol.md`, "Upload order and overlap").
@@ -459,6 +462,26 @@ pub struct SyncClient {
     pub(crate) announced_catalog: Arc<Mutex<Option<String>>>,
     /// Checked at every boundary of a sync or transfer ([`SyncClient::with_cancel`]).
     cancel: Cancel,
+    /// What the rounds so far measured of the link, to size the next one
+    /// ([`super::pacing`]).
+    pacing: Pacing,
+}
+
+/// What [`SyncClient::send`] does when a request times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnTimeout {
+    /// Send the same request again, as after any network failure.
+    Retry,
+    /// Give up at once: the caller sends something smaller instead.
+    Return,
+}
+
+/// What [`SyncClient::send`] got.
+enum Sent {
+    /// The body of a successful answer.
+    Body(Vec<u8>),
+    /// The request timed out ([`OnTimeout::Return`] only).
+    TimedOut,
 }
 
 impl SyncClient {
@@ -488,6 +511,7 @@ impl SyncClient {
             config,
             announced_catalog: Arc::new(Mutex::new(None)),
             cancel: Cancel::default(),
+            pacing: Pacing::default(),
         })
     }
 
@@ -529,6 +553,23 @@ impl SyncClient {
         build: &dyn Fn() -> reqwest::blocking::RequestBuilder,
         progress: &mut SyncProgress,
     ) -> Result<Vec<u8>> {
+        match self.send(build, progress, OnTimeout::Retry)? {
+            Sent::Body(body) => Ok(body),
+            // Not produced with `OnTimeout::Retry`; said plainly all the same.
+            Sent::TimedOut => Err(Error::Sync(SyncError::Offline(
+                "the request timed out".into(),
+            ))),
+        }
+    }
+
+    /// [`SyncClient::send_with_retry`], which with [`OnTimeout::Return`] gives up at the first
+    /// timeout, so that the caller can send something smaller ([`super::pacing`]).
+    fn send(
+        &self,
+        build: &dyn Fn() -> reqwest::blocking::RequestBuilder,
+        progress: &mut SyncProgress,
+        on_timeout: OnTimeout,
+    ) -> Result<Sent> {
         let mut delay = self.config.initial_backoff;
         let mut last = String::new();
         for attempt in 1..=self.config.max_attempts.max(1) {
@@ -545,6 +586,9 @@ impl SyncClient {
                     // A refused certificate is refused again: no retry.
                     if let Some(reason) = certificate_refusal(&e) {
                         return Err(Error::Sync(SyncError::UntrustedCertificate(reason)));
+                    }
+                    if e.is_timeout() && on_timeout == OnTimeout::Return {
+                        return Ok(Sent::TimedOut);
                     }
                     last = e.to_string();
                     continue;
@@ -571,6 +615,9 @@ impl SyncClient {
             let body = match resp.bytes() {
                 Ok(b) => b.to_vec(),
                 Err(e) => {
+                    if e.is_timeout() && on_timeout == OnTimeout::Return {
+                        return Ok(Sent::TimedOut);
+                    }
                     // The connection was cut in the middle of the response.
                     last = format!("response cut short: {e}");
                     continue;
@@ -582,7 +629,7 @@ impl SyncClient {
                     // old token, which works through the grace period.
                     self.token.set(token);
                 }
-                return Ok(body);
+                return Ok(Sent::Body(body));
             }
             let message = String::from_utf8_lossy(&body)
                 .chars()
@@ -634,6 +681,30 @@ impl SyncClient {
         })
     }
 
+    /// A sync round of `size` that sent `sent` bytes timed out: the next one is smaller
+    /// ([`super::pacing`]). Gives up as offline after as many timeouts in a row as
+    /// [`SyncConfig::max_attempts`] allows for one request.
+    fn round_timed_out(
+        &self,
+        size: RoundSize,
+        sent: u64,
+        timeouts: &mut u32,
+        progress: &mut SyncProgress,
+    ) -> Result<()> {
+        *timeouts += 1;
+        if *timeouts >= self.config.max_attempts.max(1) {
+            return Err(Error::Sync(SyncError::Offline(format!(
+                "{timeouts} sync rounds in a row timed out after {:?}, each smaller than the \
+                 last: the link is too slow or too unstable now; try again later",
+                self.config.request_timeout
+            ))));
+        }
+        progress.retries += 1;
+        self.pacing
+            .round_timed_out(size, sent, self.config.request_timeout);
+        Ok(())
+    }
+
     fn sync_inner(
         &self,
         store: &Store,
@@ -649,22 +720,26 @@ impl SyncClient {
         // had been sent at that point.
         let mut owed_docs = p.docs_pending;
         let mut sent_before = 0;
+        // Rounds timed out in a row (each next one smaller).
+        let mut timeouts = 0;
         let url = format!("{}/v1/sync", self.config.server_url.trim_end_matches('/'));
         loop {
             // A round boundary: the previous round committed (or none began).
             self.cancel.check()?;
-            let pushed =
-                store.prepare_push(self.config.push_batch_docs, self.config.push_batch_bytes)?;
+            // Sized to the link, so that the round ends well within the request timeout.
+            let size = self.pacing.next_round(&self.config);
+            let pushed = store.prepare_push(self.config.push_batch_docs, size.push_bytes)?;
             let request = SyncRequest {
                 request_id: *uuid::Uuid::now_v7().as_bytes(),
                 cursor: store.sync_cursor()?,
-                max_docs: self.config.pull_batch_docs,
+                max_docs: size.pull_docs,
                 docs: pushed.iter().map(|p| p.doc.clone()).collect(),
             };
             let body = request.encode();
             let body_len = body.len() as u64;
             let token_used = self.token.get();
-            let response = self.send_with_retry(
+            let started = std::time::Instant::now();
+            let sent = self.send(
                 &|| {
                     self.http
                         .post(&url)
@@ -672,7 +747,19 @@ impl SyncClient {
                         .body(body.clone())
                 },
                 &mut p,
+                OnTimeout::Return,
             )?;
+            let response = match sent {
+                Sent::Body(body) => {
+                    timeouts = 0;
+                    body
+                }
+                Sent::TimedOut => {
+                    self.round_timed_out(size, body_len, &mut timeouts, &mut p)?;
+                    continue;
+                }
+            };
+            let elapsed = started.elapsed();
             let token_now = self.token.get();
             if token_now != token_used {
                 // Kept before anything else of the answer: the old token stops working once
@@ -689,6 +776,13 @@ impl SyncClient {
                 return Err(Error::Sync(SyncError::ServerResetAgain));
             }
             store.apply_sync_response(&pushed, &decoded)?;
+            self.pacing.round_done(
+                size,
+                body_len,
+                response.len() as u64,
+                decoded.docs.len() as u64,
+                elapsed,
+            );
             p.rounds += 1;
             p.bytes_sent += body_len;
             p.bytes_received += response.len() as u64;

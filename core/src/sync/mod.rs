@@ -7,6 +7,7 @@ pub mod cancel;
 pub mod catalog;
 pub mod client;
 pub mod enrolment;
+pub mod pacing;
 pub mod pairing;
 pub mod photos;
 pub mod protocol;

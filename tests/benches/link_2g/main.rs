@@ -1,5 +1,5 @@
 //! A shift over an emulated 2G link (a benchmark, not a test): one device records a shift of
-//! cases with two photos each, then syncs it through a shaping proxy ([`shaper`]: why not
+//! cases with two photos each, then syncs it through a shaping proxy ([`wangge_e2e::shaper`]: why not
 //! `tc netem`, and what the link models) to a real server on 127.0.0.1.
 //!
 //! ```text
@@ -16,8 +16,6 @@
 //! it: the server stores before it answers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod shaper;
-
 use std::time::{Duration, Instant};
 
 use image::{Rgb, RgbImage};
@@ -26,7 +24,7 @@ use wangge_core::{NewCase, PhotoRef, Role, SyncClient, SyncConfig, SyncProgress}
 use wangge_e2e::*;
 use wangge_server::storage::{DeviceRole, Storage};
 
-use shaper::{Link, Shaper};
+use wangge_e2e::shaper::{Link, Shaper};
 
 struct Options {
     cases: u64,
@@ -150,6 +148,8 @@ fn field_photo(scene: &RgbImage, seed: u64) -> Vec<u8> {
 struct Marks {
     docs: Option<(Duration, u64)>,
     thumbs: Option<Duration>,
+    /// Ten-minute periods reported so far.
+    reported_10min: u64,
 }
 
 fn main() {
@@ -213,11 +213,29 @@ fn main() {
     let start = Instant::now();
     let done = client
         .sync(&device.store, &mut |p: &SyncProgress| {
+            // Printed as they happen: a full 2G shift runs for hours.
             if p.docs_pending == 0 && p.rounds > 0 && marks.docs.is_none() {
                 marks.docs = Some((start.elapsed(), p.bytes_sent));
+                println!(
+                    "  … every document on the server after {:.1} s",
+                    start.elapsed().as_secs_f64()
+                );
             }
             if p.photo_bytes_sent >= thumb_bytes && marks.thumbs.is_none() {
                 marks.thumbs = Some(start.elapsed());
+                println!(
+                    "  … every thumbnail on the server after {:.1} s",
+                    start.elapsed().as_secs_f64()
+                );
+            }
+            let minute = start.elapsed().as_secs() / 600;
+            if minute > marks.reported_10min {
+                marks.reported_10min = minute;
+                println!(
+                    "  … {:.0} s: {:.1} MB of photos sent",
+                    start.elapsed().as_secs_f64(),
+                    p.photo_bytes_sent as f64 / 1e6
+                );
             }
         })
         .unwrap();
@@ -320,4 +338,38 @@ fn main() {
         down.payload.load(std::sync::atomic::Ordering::SeqCst) as f64 / 1e6,
         all.as_secs_f64()
     );
+
+    // The other side: a phone enrolled fresh in the same scope receives the shift — every
+    // document and every thumbnail — first with one thumbnail request at a time, then with
+    // the configured number in flight.
+    let mut ratios = Vec::new();
+    for concurrency in [1, o.concurrency] {
+        let name = format!("receiver-{concurrency}");
+        let (enrolled, token) = server.enroll(&name, DeviceRole::Field, everything());
+        let receiver = TestDevice::open(dir.path(), &name, &enrolled, &shaper.base, &token);
+        let mut config = SyncConfig::new(shaper.base.clone(), token);
+        config.upload_concurrency = concurrency;
+        let client = SyncClient::new(config).unwrap();
+        let before = down.payload.load(std::sync::atomic::Ordering::SeqCst);
+        let start = Instant::now();
+        let got = client.sync(&receiver.store, &mut |_| {}).unwrap();
+        let took = start.elapsed().as_secs_f64();
+        let bytes = down.payload.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert!(got.docs_received >= o.cases, "{got:?}");
+        assert_eq!(got.photos_received, n);
+        let ideal = bytes as f64 / down.rate();
+        println!(
+            "a fresh phone receives it, {concurrency} thumbnail request(s) in flight: {took:.1} s for {:.2} MB down ({} rounds), ideal {ideal:.1} s, ratio {:.3}",
+            bytes as f64 / 1e6,
+            got.rounds,
+            took / ideal,
+        );
+        ratios.push(took / ideal);
+    }
+    if let [one, many] = ratios[..] {
+        println!(
+            "receiving: {many:.3} / {one:.3} = × {:.2} of the time with one request at a time",
+            many / one
+        );
+    }
 }

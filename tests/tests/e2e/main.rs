@@ -30,6 +30,7 @@ mod privacy;
 mod queues;
 mod restore;
 mod scopes;
+mod slow_link;
 mod sync_flow;
 mod tls;
 mod tokens;
