@@ -2,10 +2,14 @@
 # Generates the Kotlin and Swift sources of the Wangge API from the built
 # library (uniffi library mode):
 #
-#   bindings/kotlin/org/wangge/core/wangge.kt        the Kotlin API (package org.wangge.core)
-#   bindings/swift/Sources/Wangge/Wangge.swift       the Swift API (module Wangge)
-#   bindings/swift/Headers/WanggeFFI.h               the C header of the FFI, and
-#   bindings/swift/Headers/module.modulemap          its module map (both go into the xcframework)
+#   bindings/kotlin/org/wangge/core/wangge.kt              the Kotlin API (package org.wangge.core)
+#   bindings/kotlin/org/wangge/core/model/wangge_core.kt   the core's plain types (package
+#                                                          org.wangge.core.model, core/uniffi.toml)
+#   bindings/swift/Sources/Wangge/Wangge.swift             the Swift API (module Wangge), and
+#   bindings/swift/Sources/Wangge/WanggeCore.swift         the core's plain types (same module)
+#   bindings/swift/Headers/WanggeFFI.h, WanggeCoreFFI.h    the C headers of the FFI, and
+#   bindings/swift/Headers/module.modulemap                one module map over both (all go
+#                                                          into the xcframework)
 #
 # Usage: bash bindings/generate.sh [--no-build]
 #   --no-build   use the library already in target/debug (CI builds it just before)
@@ -44,9 +48,20 @@ trap 'rm -rf "$tmp"' EXIT
 "$bindgen" generate "$lib" --language swift --out-dir "$tmp" --no-format
 rm -rf bindings/swift/Sources bindings/swift/Headers
 mkdir -p bindings/swift/Sources/Wangge bindings/swift/Headers
-mv "$tmp/Wangge.swift" bindings/swift/Sources/Wangge/Wangge.swift
-mv "$tmp/WanggeFFI.h" bindings/swift/Headers/WanggeFFI.h
-mv "$tmp/WanggeFFI.modulemap" bindings/swift/Headers/module.modulemap
+mv "$tmp/Wangge.swift" "$tmp/WanggeCore.swift" bindings/swift/Sources/Wangge/
+mv "$tmp/WanggeFFI.h" "$tmp/WanggeCoreFFI.h" bindings/swift/Headers/
+# uniffi writes one module map per namespace, each naming its own header; both namespaces
+# share the C module WanggeFFI (core/uniffi.toml), so one map names both headers.
+cat >bindings/swift/Headers/module.modulemap <<'MAP'
+module WanggeFFI {
+    header "WanggeFFI.h"
+    header "WanggeCoreFFI.h"
+    export *
+    use "Darwin"
+    use "_Builtin_stdbool"
+    use "_Builtin_stdint"
+}
+MAP
 
 echo "generated:"
 find bindings/kotlin bindings/swift/Sources bindings/swift/Headers -type f | sort | sed 's/^/  /'

@@ -22,9 +22,9 @@
 
 use wangge_core as core_lib;
 use wangge_core::authority::RefusalCode as CoreCode;
+use wangge_core::{DeviceId, EnrolledPerson, Role};
 
 use crate::error::Result;
-use crate::model::Role;
 use crate::store::Store;
 
 /// The rule of the server's authority a refused document broke.
@@ -139,36 +139,18 @@ impl Author {
     fn on(self, device: core_lib::DeviceId) -> core_lib::authority::Author {
         core_lib::authority::Author {
             person: self.staff_id,
-            roles: self.roles.into_iter().map(Into::into).collect(),
+            roles: self.roles,
             units: self.units,
             device,
         }
     }
 }
 
-/// The person a device is enrolled to, as the server's register holds them.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct EnrolledPerson {
-    /// The staff id every action must carry (`Actor.id`).
-    pub staff_id: String,
-    /// Full name, for the screens (personal data: keep it out of logs).
-    pub name: String,
-    /// The roles the person may act in; roles this app does not know are
-    /// left out.
-    pub roles: Vec<Role>,
-    /// The units the person may act for (`Actor.unit`), main unit first.
-    pub units: Vec<String>,
-    /// Grid blocks the person covers.
-    pub blocks: Vec<String>,
-    /// Residential workstations the person covers.
-    pub workstations: Vec<String>,
-}
-
 /// Who the device is enrolled as, by the server (`GET /v1/me`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Enrolment {
     /// The device the token belongs to: the id the store must be opened with.
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// The person the device is enrolled to; `null` for a device enrolled to
     /// nobody, whose pushes the server refuses (`NO_PERSON`) until an
     /// administrator enrols it again with `wangge-server enroll --person`.
@@ -181,19 +163,12 @@ impl From<core_lib::Enrolment> for Enrolment {
     fn from(e: core_lib::Enrolment) -> Self {
         let author = e.author().map(|a| Author {
             staff_id: a.person,
-            roles: a.roles.into_iter().map(Into::into).collect(),
+            roles: a.roles,
             units: a.units,
         });
         Enrolment {
-            device_id: e.device_id.to_string(),
-            person: e.person.map(|p| EnrolledPerson {
-                staff_id: p.staff_id,
-                name: p.name,
-                roles: p.roles.into_iter().map(Into::into).collect(),
-                units: p.units,
-                blocks: p.blocks,
-                workstations: p.workstations,
-            }),
+            device_id: e.device_id,
+            person: e.person,
             author,
         }
     }

@@ -2,9 +2,10 @@
 //! case's life, its derived state, and the lines of a case list.
 
 use wangge_core as core_lib;
+use wangge_core::{CaseId, CaseStatus, DeviceId, EventId, GpsFix, GridRef, SourceChannel};
 
 use crate::error::{Result, WanggeError};
-use crate::model::{Actor, GpsFix, PhotoRef, SourceChannel, photos_in, photos_out};
+use crate::model::{Actor, PhotoRef, photos_in, photos_out};
 use crate::sync::SyncState;
 
 /// What a reporter supplies to record a case. Only `checklistItem` and
@@ -44,12 +45,10 @@ impl TryFrom<NewCase> for core_lib::NewCase {
 
     fn try_from(n: NewCase) -> Result<Self> {
         Ok(core_lib::NewCase {
-            channel: n
-                .channel
-                .map_or(core_lib::SourceChannel::GridOfficerHandheld, Into::into),
+            channel: n.channel.unwrap_or(SourceChannel::GridOfficerHandheld),
             checklist_item: n.checklist_item,
             description: n.description,
-            gps: n.gps.map(Into::into),
+            gps: n.gps,
             address: n.address,
             grid: n.grid,
             photos: photos_in(n.photos)?,
@@ -296,14 +295,14 @@ impl From<core_lib::CaseEventKind> for CaseEventKind {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CaseEvent {
     /// The event's id.
-    pub id: String,
+    pub id: EventId,
     /// When it was recorded (ms since the Unix epoch, by the recording
     /// device's clock, never before an event that device had seen).
     pub at_ms: i64,
     /// Who recorded it.
     pub by: Actor,
     /// The device it was recorded on.
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// What happened.
     pub kind: CaseEventKind,
     /// Set when the event changed nothing because a concurrent event came
@@ -312,23 +311,12 @@ pub struct CaseEvent {
     pub superseded: Option<String>,
 }
 
-/// The grid cell a case falls in, with its ancestors.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct GridRef {
-    /// The finest cell (a unit grid where the dataset has them).
-    pub cell: String,
-    /// The residential workstation the cell belongs to.
-    pub workstation: Option<String>,
-    /// The grid block the cell belongs to.
-    pub block: Option<String>,
-}
-
 /// What was fixed when a case was recorded; never edited afterwards
 /// (corrections arrive as events).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CaseHeader {
     /// The case's id.
-    pub id: String,
+    pub id: CaseId,
     /// The intake channel.
     pub channel: SourceChannel,
     /// The checklist item the reporter picked.
@@ -350,7 +338,7 @@ pub struct CaseHeader {
     /// Who reported it.
     pub reporter: Actor,
     /// The device it was reported from.
-    pub reporter_device_id: String,
+    pub reporter_device_id: DeviceId,
     /// "Before" photos.
     pub photos: Vec<PhotoRef>,
     /// The ticket number of an outside channel.
@@ -360,64 +348,20 @@ pub struct CaseHeader {
 impl From<core_lib::CaseHeader> for CaseHeader {
     fn from(h: core_lib::CaseHeader) -> Self {
         CaseHeader {
-            id: h.id.to_string(),
-            channel: h.channel.into(),
+            id: h.id,
+            channel: h.channel,
             checklist_item: h.checklist_item,
             category: h.category,
             domain: h.domain,
             description: h.description,
-            gps: h.gps.map(Into::into),
+            gps: h.gps,
             address: h.address,
-            grid: h.grid.map(|g| GridRef {
-                cell: g.cell,
-                workstation: g.workstation,
-                block: g.block,
-            }),
+            grid: h.grid,
             grid_candidates: h.grid_candidates,
-            reporter_device_id: h.reporter.device.to_string(),
+            reporter_device_id: h.reporter.device,
             reporter: h.reporter.into(),
             photos: photos_out(h.photos),
             external_ref: h.external_ref,
-        }
-    }
-}
-
-/// Where a case stands in the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum CaseStatus {
-    /// Entered the platform, awaiting registration by the centre.
-    Reported,
-    /// Registered (立案), awaiting dispatch.
-    Registered,
-    /// Declined by the centre (final unless reopened).
-    Rejected,
-    /// Dispatched to one or more units, nobody on site yet.
-    Dispatched,
-    /// A unit arrived or accepted it.
-    InProgress,
-    /// Handled (feedback or on the spot), awaiting verification.
-    Handled,
-    /// Verified as dealt with, awaiting closure.
-    Verified,
-    /// Closed (结案).
-    Closed,
-    /// A duplicate, merged into another case (`CaseState.mergedInto`).
-    Merged,
-}
-
-impl From<core_lib::CaseStatus> for CaseStatus {
-    fn from(s: core_lib::CaseStatus) -> Self {
-        use core_lib::CaseStatus as S;
-        match s {
-            S::Reported => Self::Reported,
-            S::Registered => Self::Registered,
-            S::Rejected => Self::Rejected,
-            S::Dispatched => Self::Dispatched,
-            S::InProgress => Self::InProgress,
-            S::Handled => Self::Handled,
-            S::Verified => Self::Verified,
-            S::Closed => Self::Closed,
-            S::Merged => Self::Merged,
         }
     }
 }
@@ -515,7 +459,7 @@ impl From<&core_lib::UnitAssignment> for UnitAssignment {
 impl CaseState {
     fn from_core(s: &core_lib::CaseState, now_ms: i64) -> Self {
         CaseState {
-            status: s.status.into(),
+            status: s.status,
             is_open: s.status.is_open(),
             case_number: s.case_number.clone(),
             checklist_item: s.checklist_item.clone(),
@@ -565,9 +509,9 @@ impl CaseRecord {
                     .iter()
                     .find(|s| s.event == e.id)
                     .map(|s| s.reason.clone()),
-                id: e.id.to_string(),
+                id: e.id,
                 at_ms: e.at.wall_ms,
-                device_id: e.by.device.to_string(),
+                device_id: e.by.device,
                 by: e.by.into(),
                 kind: e.kind.into(),
             })
@@ -621,7 +565,7 @@ impl CaseSummary {
     fn new(s: core_lib::CaseSummary, sync: core_lib::DocSync) -> Self {
         CaseSummary {
             id: s.id,
-            status: s.status.into(),
+            status: s.status,
             case_number: s.case_number,
             checklist_item: s.checklist_item,
             category: s.category,

@@ -4,11 +4,12 @@
 use std::sync::{Arc, OnceLock};
 
 use wangge_core as core_lib;
+use wangge_core::GpsFix;
 use wangge_core::checklist::TimeLimit as CoreLimit;
-use wangge_core::grid::{GridLevel as CoreLevel, GridMatch as CoreMatch, GridPath};
+use wangge_core::checklist::{Category, Domain};
+use wangge_core::grid::{GridLevel, GridMatch as CoreMatch, GridPath};
 
 use crate::error::Result;
-use crate::model::GpsFix;
 
 /// The reference data of one street: task checklist (任务清单), working-day
 /// calendar and grids. Loaded once and shared, read-only, by every store and
@@ -85,31 +86,12 @@ impl Catalog {
 
     /// The checklist's domains (社区环境治理, 社区综合服务, 社区综合治理 …).
     pub fn domains(&self) -> Vec<Domain> {
-        self.inner
-            .checklist
-            .domains()
-            .iter()
-            .map(|d| Domain {
-                id: d.id.clone(),
-                name_zh: d.name_zh.clone(),
-                name_en: d.name_en.clone(),
-            })
-            .collect()
+        self.inner.checklist.domains().to_vec()
     }
 
     /// The categories of matters (类别), e.g. 市容环卫.
     pub fn categories(&self) -> Vec<Category> {
-        self.inner
-            .checklist
-            .categories()
-            .iter()
-            .map(|c| Category {
-                id: c.id.clone(),
-                name_zh: c.name_zh.clone(),
-                name_en: c.name_en.clone(),
-                domain: c.domain.clone(),
-            })
-            .collect()
+        self.inner.checklist.categories().to_vec()
     }
 
     /// Every grid cell: blocks, residential workstations and unit grids.
@@ -120,11 +102,7 @@ impl Catalog {
     /// The grid cells of one level, e.g. every residential workstation (the
     /// zero-report screens list these).
     pub fn grids_at(&self, level: GridLevel) -> Vec<Grid> {
-        self.inner
-            .grids
-            .cells_at(level.into())
-            .map(Into::into)
-            .collect()
+        self.inner.grids.cells_at(level).map(Into::into).collect()
     }
 
     /// One grid cell by id; `null` if there is none.
@@ -138,7 +116,7 @@ impl Catalog {
     /// `Outside` when no cell is near. Throws `InvalidGpsFix` for a fix
     /// that is not a position on Earth.
     pub fn lookup_grid(&self, fix: GpsFix) -> Result<GridMatch> {
-        core_lib::GpsFix::from(fix).validate()?;
+        fix.validate()?;
         let found = self.inner.grids.lookup(fix.lat, fix.lon, fix.accuracy_m)?;
         Ok(self.grid_match(found))
     }
@@ -155,7 +133,7 @@ impl Catalog {
                 .cell(cell)
                 .map(|c| c.name().to_owned())
                 .unwrap_or_default(),
-            level: path.level().into(),
+            level: path.level(),
             block: path.block.clone(),
             workstation: path.workstation.clone(),
             unit: path.unit.clone(),
@@ -177,30 +155,6 @@ impl Catalog {
             CoreMatch::Outside => GridMatch::Outside,
         }
     }
-}
-
-/// One of the checklist's top-level fields of work.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Domain {
-    /// Stable id, e.g. `A`.
-    pub id: String,
-    /// Chinese name, e.g. 社区环境治理.
-    pub name_zh: String,
-    /// English name.
-    pub name_en: String,
-}
-
-/// A kind of matter (类别), e.g. 市容环卫 city appearance and sanitation.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Category {
-    /// Stable id, e.g. `A01`.
-    pub id: String,
-    /// Chinese name.
-    pub name_zh: String,
-    /// English name.
-    pub name_en: String,
-    /// Id of the domain it belongs to.
-    pub domain: String,
 }
 
 /// The unit of a time limit.
@@ -290,37 +244,6 @@ impl From<&core_lib::checklist::ChecklistItem> for ChecklistItem {
     }
 }
 
-/// The three nested levels of the street's grid, coarsest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum GridLevel {
-    /// A grid block (网格管理服务块区), cut by the street's main roads.
-    Block,
-    /// A residential workstation (居民区工作站), inside a block.
-    Workstation,
-    /// A unit grid (单元网格), inside a workstation.
-    Unit,
-}
-
-impl From<CoreLevel> for GridLevel {
-    fn from(l: CoreLevel) -> Self {
-        match l {
-            CoreLevel::Block => Self::Block,
-            CoreLevel::Workstation => Self::Workstation,
-            CoreLevel::Unit => Self::Unit,
-        }
-    }
-}
-
-impl From<GridLevel> for CoreLevel {
-    fn from(l: GridLevel) -> Self {
-        match l {
-            GridLevel::Block => Self::Block,
-            GridLevel::Workstation => Self::Workstation,
-            GridLevel::Unit => Self::Unit,
-        }
-    }
-}
-
 /// One grid cell.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Grid {
@@ -339,7 +262,7 @@ impl From<&core_lib::grid::GridCell> for Grid {
         Grid {
             id: c.id().to_owned(),
             name: c.name().to_owned(),
-            level: c.level().into(),
+            level: c.level(),
             parent: c.parent().map(str::to_owned),
         }
     }

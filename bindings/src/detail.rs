@@ -5,36 +5,12 @@
 //! a screen would otherwise make.
 
 use wangge_core as core_lib;
+use wangge_core::PhotoUpload;
+use wangge_core::photo::EvidenceFlag;
 
 use crate::case::CaseRecord;
-use crate::evidence::EvidenceFlag;
 use crate::model::PhotoRef;
 use crate::sync::SyncState;
-
-/// Where a photo of a case stands with the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum PhotoUpload {
-    /// Taken here; the server holds the photo and its thumbnail.
-    OnServer,
-    /// Taken here; the server holds the thumbnail (the centre sees a
-    /// preview), the full photo is still to go.
-    ThumbnailOnServer,
-    /// Taken here; nothing of it is on the server yet.
-    Waiting,
-    /// Taken on another device, which uploads it.
-    OtherDevice,
-}
-
-impl From<core_lib::PhotoUpload> for PhotoUpload {
-    fn from(u: core_lib::PhotoUpload) -> Self {
-        match u {
-            core_lib::PhotoUpload::OnServer => Self::OnServer,
-            core_lib::PhotoUpload::ThumbnailOnServer => Self::ThumbnailOnServer,
-            core_lib::PhotoUpload::Waiting => Self::Waiting,
-            core_lib::PhotoUpload::OtherDevice => Self::OtherDevice,
-        }
-    }
-}
 
 /// One photo of a case, as the detail screen shows it.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -74,9 +50,9 @@ impl CaseDetail {
                 .map(|p| CasePhoto {
                     photo: p.evidence.photo.into(),
                     attached_at_ms: p.evidence.attached_at_ms,
-                    flags: p.evidence.flags.into_iter().map(Into::into).collect(),
+                    flags: p.evidence.flags,
                     thumbnail: p.thumbnail,
-                    upload: p.upload.into(),
+                    upload: p.upload,
                 })
                 .collect(),
             sync: d.sync.into(),

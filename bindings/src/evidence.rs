@@ -7,47 +7,11 @@
 //! device that holds the case sees the same flags, whoever took the photo.
 
 use wangge_core as core_lib;
-use wangge_core::photo::EvidenceFlag as CoreFlag;
+use wangge_core::photo::EvidenceFlag;
 
 use crate::error::Result;
 use crate::model::{PhotoRef, parse_case_id};
 use crate::store::Store;
-
-/// Something about a photo that a supervisor should look at. Warnings,
-/// never a refusal: an officer without GPS in a basement still files.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum EvidenceFlag {
-    /// Taken more than 24 hours before the report or event.
-    TakenLongBefore {
-        /// Whole hours between capture and report.
-        hours: i64,
-    },
-    /// Dated after the report (beyond ten minutes of clock skew).
-    TakenAfterReport,
-    /// Taken more than 300 m from the case's GPS fix.
-    FarFromReport {
-        /// Distance in metres.
-        metres: i32,
-    },
-    /// The photo carries no capture time (stripped, edited, a screenshot).
-    NoCaptureTime,
-    /// The photo carries no position (location off in the camera).
-    NoPosition,
-}
-
-impl From<CoreFlag> for EvidenceFlag {
-    fn from(f: CoreFlag) -> Self {
-        match f {
-            CoreFlag::TakenLongBefore { hours } => EvidenceFlag::TakenLongBefore { hours },
-            CoreFlag::TakenAfterReport => EvidenceFlag::TakenAfterReport,
-            CoreFlag::FarFromReport { metres } => EvidenceFlag::FarFromReport {
-                metres: crate::model::int(metres),
-            },
-            CoreFlag::NoCaptureTime => EvidenceFlag::NoCaptureTime,
-            CoreFlag::NoPosition => EvidenceFlag::NoPosition,
-        }
-    }
-}
 
 /// One photo of a case and its flags.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -65,7 +29,7 @@ impl From<core_lib::photo::PhotoEvidence> for PhotoEvidence {
         PhotoEvidence {
             photo: e.photo.into(),
             attached_at_ms: e.attached_at_ms,
-            flags: e.flags.into_iter().map(Into::into).collect(),
+            flags: e.flags,
         }
     }
 }

@@ -4,54 +4,9 @@
 
 use chrono::NaiveDate;
 use wangge_core as core_lib;
+use wangge_core::{Role, SourceChannel};
 
 use crate::error::{Result, WanggeError, invalid};
-
-/// What a person may do in the workflow. The device checks roles too, so a
-/// user learns at once, offline, that an action is not theirs to take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum Role {
-    /// Street grid patrol officer (网格巡查员): reports cases, handles quick
-    /// items on the spot.
-    GridOfficer,
-    /// Street official with a handheld terminal.
-    StreetOfficial,
-    /// Residential workstation staff (居民区工作站): zero reports, local matters.
-    WorkstationStaff,
-    /// The street's management centre (管理中心): registers, dispatches,
-    /// verifies, closes.
-    Centre,
-    /// A handling unit (城管, 公安, 市政, 物业 …): arrives, handles, gives feedback.
-    HandlingUnit,
-    /// Supervision and evaluation team (督察): verifies.
-    Supervisor,
-}
-
-impl From<Role> for core_lib::Role {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::GridOfficer => Self::GridOfficer,
-            Role::StreetOfficial => Self::StreetOfficial,
-            Role::WorkstationStaff => Self::WorkstationStaff,
-            Role::Centre => Self::Centre,
-            Role::HandlingUnit => Self::HandlingUnit,
-            Role::Supervisor => Self::Supervisor,
-        }
-    }
-}
-
-impl From<core_lib::Role> for Role {
-    fn from(role: core_lib::Role) -> Self {
-        match role {
-            core_lib::Role::GridOfficer => Self::GridOfficer,
-            core_lib::Role::StreetOfficial => Self::StreetOfficial,
-            core_lib::Role::WorkstationStaff => Self::WorkstationStaff,
-            core_lib::Role::Centre => Self::Centre,
-            core_lib::Role::HandlingUnit => Self::HandlingUnit,
-            core_lib::Role::Supervisor => Self::Supervisor,
-        }
-    }
-}
 
 /// Who acts: a person with a role, possibly for a unit or team. The device
 /// is always the store's own, so it is not part of this record.
@@ -73,7 +28,7 @@ impl Actor {
     pub(crate) fn on(self, device: core_lib::DeviceId) -> core_lib::Actor {
         core_lib::Actor {
             id: self.id,
-            role: self.role.into(),
+            role: self.role,
             unit: self.unit,
             device,
         }
@@ -84,44 +39,8 @@ impl From<core_lib::Actor> for Actor {
     fn from(actor: core_lib::Actor) -> Self {
         Actor {
             id: actor.id,
-            role: actor.role.into(),
+            role: actor.role,
             unit: actor.unit,
-        }
-    }
-}
-
-/// A GPS fix as the phone reports it.
-#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
-pub struct GpsFix {
-    /// WGS-84 latitude in degrees, −90 to 90 (what Android's `Location` and
-    /// iOS's `CLLocation` give).
-    pub lat: f64,
-    /// WGS-84 longitude in degrees, −180 to 180.
-    pub lon: f64,
-    /// Radius of the 68 % accuracy circle in metres (≥ 0, at most 10 km).
-    pub accuracy_m: f64,
-    /// When the fix was taken, milliseconds since the Unix epoch.
-    pub fix_time_ms: i64,
-}
-
-impl From<GpsFix> for core_lib::GpsFix {
-    fn from(f: GpsFix) -> Self {
-        core_lib::GpsFix {
-            lat: f.lat,
-            lon: f.lon,
-            accuracy_m: f.accuracy_m,
-            fix_time_ms: f.fix_time_ms,
-        }
-    }
-}
-
-impl From<core_lib::GpsFix> for GpsFix {
-    fn from(f: core_lib::GpsFix) -> Self {
-        GpsFix {
-            lat: f.lat,
-            lon: f.lon,
-            accuracy_m: f.accuracy_m,
-            fix_time_ms: f.fix_time_ms,
         }
     }
 }
@@ -226,71 +145,19 @@ pub(crate) fn photos_out(photos: Vec<core_lib::PhotoRef>) -> Vec<PhotoRef> {
     photos.into_iter().map(Into::into).collect()
 }
 
-/// Every intake channel the street's platform accepts (一口受理).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum SourceChannel {
-    /// 12345 citizen service hotline.
-    Hotline12345,
-    /// 12319 urban construction and management hotline.
-    Hotline12319,
-    /// Judicial 110 (police referrals).
-    Judicial110,
-    /// The street's own hotline (斜土热线).
-    StreetHotline,
-    /// A residential workstation (居民区工作站).
-    ResidentialWorkstation,
-    /// The handheld terminal of a street grid officer (网格员): most cases.
-    GridOfficerHandheld,
-    /// The handheld terminal of a street official (街道公务人员).
-    StreetOfficialHandheld,
-    /// The WeChat platform.
-    Wechat,
-}
-
-impl From<SourceChannel> for core_lib::SourceChannel {
-    fn from(c: SourceChannel) -> Self {
-        match c {
-            SourceChannel::Hotline12345 => Self::Hotline12345,
-            SourceChannel::Hotline12319 => Self::Hotline12319,
-            SourceChannel::Judicial110 => Self::Judicial110,
-            SourceChannel::StreetHotline => Self::StreetHotline,
-            SourceChannel::ResidentialWorkstation => Self::ResidentialWorkstation,
-            SourceChannel::GridOfficerHandheld => Self::GridOfficerHandheld,
-            SourceChannel::StreetOfficialHandheld => Self::StreetOfficialHandheld,
-            SourceChannel::Wechat => Self::Wechat,
-        }
-    }
-}
-
-impl From<core_lib::SourceChannel> for SourceChannel {
-    fn from(c: core_lib::SourceChannel) -> Self {
-        use core_lib::SourceChannel as C;
-        match c {
-            C::Hotline12345 => Self::Hotline12345,
-            C::Hotline12319 => Self::Hotline12319,
-            C::Judicial110 => Self::Judicial110,
-            C::StreetHotline => Self::StreetHotline,
-            C::ResidentialWorkstation => Self::ResidentialWorkstation,
-            C::GridOfficerHandheld => Self::GridOfficerHandheld,
-            C::StreetOfficialHandheld => Self::StreetOfficialHandheld,
-            C::Wechat => Self::Wechat,
-        }
-    }
-}
-
 /// The channel's Chinese name as the back office knows it, e.g.
 /// `网格员手持终端` for a grid officer's handheld.
 #[uniffi::export]
 pub fn source_channel_name(channel: SourceChannel) -> String {
-    core_lib::SourceChannel::from(channel).name_zh().to_owned()
+    channel.name_zh().to_owned()
 }
 
 /// Mints a new device id (a UUIDv7 in text form). Call it once, when the
 /// app is first installed, and keep the result: a store remembers the device
 /// it belongs to and refuses to be opened as another.
 #[uniffi::export]
-pub fn generate_device_id() -> String {
-    core_lib::DeviceId::generate().to_string()
+pub fn generate_device_id() -> core_lib::DeviceId {
+    core_lib::DeviceId::generate()
 }
 
 /// The calendar day in China Standard Time of an instant (ms since the Unix

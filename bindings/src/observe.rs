@@ -32,7 +32,7 @@ pub struct ZeroReportKey {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StoreChange {
     /// Cases recorded, written to, or received with something new (ids).
-    pub cases: Vec<String>,
+    pub cases: Vec<wangge_core::CaseId>,
     /// Every case may read differently (the street's catalog changed):
     /// reload whatever shows cases.
     pub all_cases: bool,
@@ -48,7 +48,7 @@ pub struct StoreChange {
 impl From<&core_lib::StoreChange> for StoreChange {
     fn from(c: &core_lib::StoreChange) -> Self {
         StoreChange {
-            cases: c.cases.iter().map(ToString::to_string).collect(),
+            cases: c.cases.clone(),
             all_cases: c.all_cases,
             zero_reports: c
                 .zero_reports

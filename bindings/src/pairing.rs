@@ -12,11 +12,12 @@ use std::sync::Arc;
 
 use wangge_core as core_lib;
 
-use wangge_core::Cancel;
+use wangge_core::{Cancel, DeviceId, EnrolledPerson, PairingPayload};
 
-use crate::authority::{Author, EnrolledPerson};
+use crate::authority::Author;
 use crate::blocking;
 use crate::error::Result;
+use crate::model::long;
 use crate::store::Store;
 use crate::sync::{SyncListener, SyncProgress};
 
@@ -27,7 +28,7 @@ pub struct PairedDevice {
     /// The server the phone is paired with.
     pub server_url: String,
     /// The device's id (this store's).
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// The device's label on the server.
     pub name: String,
     /// The person the phone acts as (`null` if the server names none).
@@ -58,7 +59,7 @@ impl From<core_lib::PairedDevice> for PairedDevice {
         let mapped = crate::authority::Enrolment::from(enrolment);
         PairedDevice {
             server_url: p.server_url,
-            device_id: p.device_id.to_string(),
+            device_id: p.device_id,
             name: p.name,
             person: mapped.person,
             author: mapped.author,
@@ -81,12 +82,12 @@ pub struct Revocation {
     /// When the street's data was last wiped (ms since the Unix epoch).
     pub wiped_at_ms: i64,
     /// Cases and zero reports wiped.
-    pub wiped_documents: u64,
+    pub wiped_documents: i64,
     /// Cases and zero reports kept because they hold work the server never received: they
     /// can no longer be sent; offer to export them, or pair the phone again to send them.
-    pub kept_documents: u64,
+    pub kept_documents: i64,
     /// Photos kept with them (or imported and never uploaded).
-    pub kept_photos: u64,
+    pub kept_photos: i64,
 }
 
 impl From<core_lib::Revocation> for Revocation {
@@ -94,31 +95,18 @@ impl From<core_lib::Revocation> for Revocation {
         Revocation {
             revoked_at_ms: r.revoked_at_ms,
             wiped_at_ms: r.wiped_at_ms,
-            wiped_documents: r.wiped_documents,
-            kept_documents: r.kept_documents,
-            kept_photos: r.kept_photos,
+            wiped_documents: long(r.wiped_documents),
+            kept_documents: long(r.kept_documents),
+            kept_photos: long(r.kept_photos),
         }
     }
-}
-
-/// What a scanned QR code of the back office says.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct PairingPayload {
-    /// The server's address, when the QR code names one.
-    pub server_url: Option<String>,
-    /// The pairing code.
-    pub code: String,
 }
 
 /// Reads a scanned QR payload (`wangge://enrol?server=…&code=…`). Throws `InvalidInput` for
 /// anything else.
 #[uniffi::export]
 pub fn parse_pairing_payload(text: String) -> Result<PairingPayload> {
-    let p = core_lib::PairingPayload::parse(&text)?;
-    Ok(PairingPayload {
-        server_url: p.server_url,
-        code: p.code,
-    })
+    Ok(PairingPayload::parse(&text)?)
 }
 
 #[uniffi::export]

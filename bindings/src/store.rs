@@ -112,8 +112,8 @@ impl Store {
     }
 
     /// The device this store belongs to.
-    pub fn device_id(&self) -> String {
-        self.inner.device().to_string()
+    pub fn device_id(&self) -> core_lib::DeviceId {
+        self.inner.device()
     }
 
     /// Where the database file is.
@@ -143,12 +143,9 @@ impl Store {
     ///
     /// Throws `InvalidGpsFix`, `UnknownChecklistItem`, `UnknownGrid` or
     /// `InvalidInput` (empty description, too many photos …).
-    pub fn record_case(&self, by: Actor, new_case: NewCase) -> Result<String> {
+    pub fn record_case(&self, by: Actor, new_case: NewCase) -> Result<core_lib::CaseId> {
         let by = by.on(self.inner.device());
-        Ok(self
-            .inner
-            .record_case(&by, new_case.try_into()?)?
-            .to_string())
+        Ok(self.inner.record_case(&by, new_case.try_into()?)?)
     }
 
     /// Adds an event to a case, if its current status allows it and the
@@ -235,7 +232,7 @@ impl Store {
             .status_counts()?
             .into_iter()
             .map(|(status, count)| StatusCount {
-                status: status.into(),
+                status,
                 count: crate::model::long(count),
             })
             .collect())

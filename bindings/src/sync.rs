@@ -199,6 +199,12 @@ pub struct SyncConfig {
     /// next chunk. 1 or more.
     #[uniffi(default = 262144)]
     pub photo_chunk_bytes: i32,
+    /// Photo and thumbnail uploads in flight at once (4 by default; full photos use at most
+    /// 2 of them). One after another, a slow link (2G, a basement) would sit idle for a round
+    /// trip per request; a few in flight keep it busy. 1 sends them one at a time (a link
+    /// that drops requests under load). 1 or more.
+    #[uniffi(default = 4)]
+    pub upload_concurrency: i32,
 }
 
 impl Default for SyncConfig {
@@ -208,6 +214,7 @@ impl Default for SyncConfig {
             docs_per_round: 1000,
             full_photos: true,
             photo_chunk_bytes: 256 << 10,
+            upload_concurrency: 4,
         }
     }
 }
@@ -234,6 +241,7 @@ impl Store {
         config.push_batch_docs = usize::try_from(ours.docs_per_round).unwrap_or(1).max(1);
         config.upload_full_photos = ours.full_photos;
         config.photo_chunk_bytes = usize::try_from(ours.photo_chunk_bytes).unwrap_or(1).max(1);
+        config.upload_concurrency = usize::try_from(ours.upload_concurrency).unwrap_or(1).max(1);
     }
 
     /// The client kept for `config`, or a new one (kept for the next call).
@@ -249,6 +257,7 @@ impl Store {
             && client.config().push_batch_docs == config.push_batch_docs
             && client.config().upload_full_photos == config.upload_full_photos
             && client.config().photo_chunk_bytes == config.photo_chunk_bytes
+            && client.config().upload_concurrency == config.upload_concurrency
         {
             return Ok(client.clone());
         }
@@ -287,25 +296,35 @@ impl Store {
     /// Sets how the following sync calls connect (see [`SyncConfig`]):
     /// `setSyncConfig(SyncConfig(allowInsecureHttp = true))` for a server on
     /// a test network reached over plain `http://`. Throws `InvalidInput`
-    /// for `docsPerRound` or `photoChunkBytes` below 1.
+    /// for `docsPerRound`, `photoChunkBytes` or `uploadConcurrency` below 1.
     pub fn set_sync_config(&self, config: SyncConfig) -> Result<()> {
-        if config.docs_per_round < 1 {
-            return Err(invalid(
+        let at_least_one = [
+            (
                 "docs per round",
-                format!(
-                    "{} documents per round cannot push anything; give 1 or more (1000 by default)",
-                    config.docs_per_round
-                ),
-            ));
-        }
-        if config.photo_chunk_bytes < 1 {
-            return Err(invalid(
+                config.docs_per_round,
+                "documents per round cannot push anything",
+                1000,
+            ),
+            (
                 "photo chunk bytes",
-                format!(
-                    "{} bytes per photo request cannot send anything; give 1 or more (262144 by default)",
-                    config.photo_chunk_bytes
-                ),
-            ));
+                config.photo_chunk_bytes,
+                "bytes per photo request cannot send anything",
+                262_144,
+            ),
+            (
+                "upload concurrency",
+                config.upload_concurrency,
+                "uploads in flight cannot send a photo",
+                4,
+            ),
+        ];
+        for (field, n, what, default) in at_least_one {
+            if n < 1 {
+                return Err(invalid(
+                    field,
+                    format!("{n} {what}; give 1 or more ({default} by default)"),
+                ));
+            }
         }
         *self
             .sync_config
@@ -487,15 +506,63 @@ mod tests {
         (url, connections)
     }
 
-    #[test]
-    fn photo_fetches_reuse_one_connection_until_the_server_or_token_changes() {
+    /// A new store in a temporary folder (kept while the folder lives).
+    fn temp_store() -> (tempfile::TempDir, Arc<Store>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(
             dir.path().join("s.sqlite3").to_string_lossy().into_owned(),
-            crate::model::generate_device_id(),
+            crate::model::generate_device_id().to_string(),
             None,
         )
         .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn the_default_sync_config_is_the_cores_and_zero_is_refused() {
+        let core = core_lib::SyncConfig::new("https://sync.example", "t");
+        let ours = SyncConfig::default();
+        assert_eq!(ours.allow_insecure_http, core.allow_insecure_http);
+        assert_eq!(
+            usize::try_from(ours.docs_per_round).unwrap(),
+            core.push_batch_docs
+        );
+        assert_eq!(ours.full_photos, core.upload_full_photos);
+        assert_eq!(
+            usize::try_from(ours.photo_chunk_bytes).unwrap(),
+            core.photo_chunk_bytes
+        );
+        assert_eq!(
+            usize::try_from(ours.upload_concurrency).unwrap(),
+            core.upload_concurrency
+        );
+
+        let (_dir, store) = temp_store();
+        let serial = SyncConfig {
+            upload_concurrency: 1,
+            ..SyncConfig::default()
+        };
+        store.set_sync_config(serial.clone()).unwrap();
+        let mut applied = core_lib::SyncConfig::new("https://sync.example", "t");
+        store.configure(&mut applied);
+        assert_eq!(applied.upload_concurrency, 1);
+        let err = store
+            .set_sync_config(SyncConfig {
+                upload_concurrency: 0,
+                ..SyncConfig::default()
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("upload concurrency"), "{err}");
+        assert_eq!(
+            store.sync_config(),
+            serial,
+            "a refused config changes nothing"
+        );
+    }
+
+    #[test]
+    fn photo_fetches_reuse_one_connection_until_the_server_or_token_changes() {
+        let (_dir, store) = temp_store();
         let (url, connections) = counting_server();
         let sha = "ab".repeat(32);
         for _ in 0..3 {

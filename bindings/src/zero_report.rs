@@ -3,6 +3,7 @@
 //! records the matters it handled itself (备案).
 
 use wangge_core as core_lib;
+use wangge_core::{DeviceId, EventId, MatterId};
 
 use crate::error::Result;
 use crate::model::{Actor, PhotoRef, parse_matter_id, photos_in, photos_out};
@@ -116,13 +117,13 @@ impl From<core_lib::ZeroReportEventKind> for ZeroReportEntry {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ZeroReportEvent {
     /// The entry's id.
-    pub id: String,
+    pub id: EventId,
     /// When it was filed (ms since the Unix epoch).
     pub at_ms: i64,
     /// Who filed it.
     pub by: Actor,
     /// The device it was filed on.
-    pub device_id: String,
+    pub device_id: DeviceId,
     /// What it says.
     pub entry: ZeroReportEntry,
 }
@@ -131,7 +132,7 @@ pub struct ZeroReportEvent {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Matter {
     /// Its id.
-    pub id: String,
+    pub id: MatterId,
     /// Checklist item, if given.
     pub checklist_item: Option<String>,
     /// What happened and what was done.
@@ -179,7 +180,7 @@ impl From<core_lib::ZeroReport> for ZeroReport {
                 .matters
                 .into_iter()
                 .map(|m| Matter {
-                    id: m.id.to_string(),
+                    id: m.id,
                     checklist_item: m.checklist_item,
                     description: m.description,
                     recorded_by: m.recorded_by,
@@ -191,9 +192,9 @@ impl From<core_lib::ZeroReport> for ZeroReport {
                 .events
                 .into_iter()
                 .map(|e| ZeroReportEvent {
-                    id: e.id.to_string(),
+                    id: e.id,
                     at_ms: e.at.wall_ms,
-                    device_id: e.by.device.to_string(),
+                    device_id: e.by.device,
                     by: e.by.into(),
                     entry: e.kind.into(),
                 })

@@ -55,7 +55,7 @@ fn fresh_store(dir: &tempfile::TempDir) -> std::sync::Arc<Store> {
     let path = dir.path().join("s.sqlite3").display().to_string();
     Store::open_with(
         path,
-        generate_device_id(),
+        generate_device_id().to_string(),
         Catalog::demo().unwrap(),
         Some(ManualClock::new(MONDAY_9AM)),
         None,
@@ -80,7 +80,7 @@ fn new_case(item: &str) -> NewCase {
 fn record_query_and_reopen_through_the_exported_api() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.sqlite3").display().to_string();
-    let device = generate_device_id();
+    let device = generate_device_id().to_string();
     let clock = ManualClock::new(MONDAY_9AM);
     let store = Store::open_with(
         path.clone(),
@@ -97,7 +97,10 @@ fn record_query_and_reopen_through_the_exported_api() {
         catalog.lookup_grid(fix()).unwrap(),
         GridMatch::Inside { place } if place.cell == "XT-W01-U1"
     ));
-    let id = store.record_case(officer(), new_case("A02-001")).unwrap();
+    let id = store
+        .record_case(officer(), new_case("A02-001"))
+        .unwrap()
+        .to_string();
     let record = store.get_case(id.clone()).unwrap();
     assert_eq!(record.state.status, CaseStatus::Reported);
     assert_eq!(record.header.grid.unwrap().cell, "XT-W01-U1");
@@ -124,7 +127,7 @@ fn record_query_and_reopen_through_the_exported_api() {
         .unwrap();
     assert_eq!(handled.state.status, CaseStatus::Handled);
     assert_eq!(handled.events.len(), 2);
-    assert_eq!(handled.events[1].device_id, device);
+    assert_eq!(handled.events[1].device_id.to_string(), device);
     drop(store);
 
     let again =
@@ -167,7 +170,7 @@ fn errors_cross_as_their_own_variants() {
     assert!(matches!(err, WanggeError::RoleNotAllowed(_)), "{err}");
     let err = Store::open_with(
         dir.path().join("s.sqlite3").display().to_string(),
-        generate_device_id(),
+        generate_device_id().to_string(),
         Catalog::demo().unwrap(),
         None,
         None,
@@ -198,7 +201,10 @@ fn photos_and_a_failed_sync_through_the_exported_api() {
     let err = block_on(store.clone().import_photo(b"GIF89a not a photo".to_vec())).unwrap_err();
     assert!(matches!(err, WanggeError::Photo(_)), "{err}");
 
-    let id = store.record_case(officer(), new_case("A02-001")).unwrap();
+    let id = store
+        .record_case(officer(), new_case("A02-001"))
+        .unwrap()
+        .to_string();
     assert_eq!(store.pending_count().unwrap(), 1);
     let status = store.case_sync_state(id.clone()).unwrap();
     assert!(!status.on_server && status.pending, "{status:?}");

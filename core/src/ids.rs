@@ -47,6 +47,16 @@ macro_rules! uuid_id {
             }
         }
 
+        // Crosses to Kotlin and Swift as its text (`typealias CaseId = String`). Lifting
+        // parses; the bindings still take ids from the app as `String` and parse them
+        // themselves, since a failed lift would reach Kotlin as an internal error rather
+        // than `WanggeException.InvalidInput`: only ids going out use this.
+        #[cfg(feature = "uniffi")]
+        uniffi::custom_type!($name, String, {
+            lower: |id| id.to_string(),
+            try_lift: |text| Ok($name::parse(&text)?),
+        });
+
         impl FromStr for $name {
             type Err = Error;
             fn from_str(s: &str) -> Result<Self> {

@@ -61,3 +61,11 @@ pub use sync::{
     SyncError, SyncProgress,
 };
 pub use zero_report::{ZeroReport, ZeroReportEventKind};
+
+// The Kotlin and Swift bindings (`wangge-bindings`, the only crate that turns the `uniffi`
+// feature on): the core's plain enums and records (`Role`, `GpsFix`, `CaseStatus` …) derive
+// their converters where they are defined, and the ids cross as text (`ids.rs`), so the
+// bindings crate holds only what really adapts. They form their own uniffi namespace,
+// `wangge_core`, which Kotlin sees as the package `org.wangge.core.model` (core/uniffi.toml).
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("wangge_core");

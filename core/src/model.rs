@@ -9,6 +9,7 @@ use crate::ids::DeviceId;
 
 /// Every intake channel the street's platform accepts (一口受理).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceChannel {
@@ -98,6 +99,7 @@ impl fmt::Display for SourceChannel {
 /// device's enrolment; the device checks them too so that a user learns at
 /// once, offline, that an action is not theirs to take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -159,6 +161,7 @@ impl Actor {
 /// A GPS fix as the phone reports it: WGS-84 latitude/longitude, the radius
 /// of the accuracy circle, and when the fix was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GpsFix {
     /// WGS-84 latitude in degrees, −90 to 90.

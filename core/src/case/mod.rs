@@ -31,6 +31,7 @@ pub const MAX_PHOTOS: usize = 20;
 
 /// The grid cell a case falls in, with its ancestors.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GridRef {
     /// The finest cell (a unit grid where the dataset has them).

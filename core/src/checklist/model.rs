@@ -8,6 +8,7 @@ use super::limit::TimeLimit;
 /// environment (社区环境治理), community services (社区综合服务) and community governance
 /// (社区综合治理).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Domain {
     /// Stable id, e.g. `"A"`.
     pub id: String,
@@ -20,6 +21,7 @@ pub struct Domain {
 /// A kind of matter (类别), e.g. 市容环卫 city appearance and sanitation. Xietu Street counts
 /// 17; other streets have other lists, so the number is not fixed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Category {
     /// Stable id, e.g. `"A01"`.
     pub id: String,

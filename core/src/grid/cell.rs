@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// The street is cut into grid blocks (网格管理服务块区) by its main roads; each block holds
 /// residential workstations (居民区工作站); each workstation may be cut into unit grids (单元网格).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "lowercase")]
 pub enum GridLevel {
     /// A grid block, the top level; it has no parent. Written `"block"`.

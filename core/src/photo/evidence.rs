@@ -36,6 +36,7 @@ impl Default for EvidencePolicy {
 
 /// Something about a photo that a supervisor should look at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EvidenceFlag {
@@ -48,8 +49,10 @@ pub enum EvidenceFlag {
     TakenAfterReport,
     /// The photo was taken more than `max_distance_m` from the report's position.
     FarFromReport {
-        /// Distance between the photo's and the report's positions, rounded to metres.
-        metres: u32,
+        /// Distance between the photo's and the report's positions, rounded to metres. Signed
+        /// (never negative) so that Kotlin and Swift read it as `Int`/`Int32`, not an unsigned
+        /// type; half the Earth's circumference is 20,000 km, far inside `i32`.
+        metres: i32,
     },
     /// The photo carries no capture time (stripped, edited, or a screenshot).
     NoCaptureTime,
@@ -91,8 +94,8 @@ pub fn check_evidence(
                 let metres = distance_m(lat, lon, report_lat, report_lon);
                 if metres > policy.max_distance_m {
                     flags.push(EvidenceFlag::FarFromReport {
-                        // Saturates at u32::MAX, far beyond any distance on Earth.
-                        metres: metres.round() as u32,
+                        // Saturates at i32::MAX, far beyond any distance on Earth.
+                        metres: metres.round() as i32,
                     });
                 }
             }

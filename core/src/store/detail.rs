@@ -43,6 +43,7 @@ pub struct DocSync {
 
 /// Where a photo of a case stands with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PhotoUpload {
     /// Taken here; the server holds the photo and its thumbnail.
     OnServer,

@@ -34,6 +34,7 @@ use crate::sync::{SyncClient, SyncError, SyncProgress};
 
 /// The person a device is enrolled to, as the server's register holds them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EnrolledPerson {
     /// The staff id events must carry as their author (`Actor::id`).
     pub staff_id: String,

@@ -64,6 +64,7 @@ impl PairedDevice {
 
 /// What a QR code of the back office says: `wangge://enrol?server=<url>&code=<code>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PairingPayload {
     /// The server's base URL, when the payload names one.
     pub server_url: Option<String>,

@@ -9,9 +9,9 @@ import java.io.File
 import org.wangge.core.Actor
 import org.wangge.core.CaseQuery
 import org.wangge.core.Catalog
-import org.wangge.core.GpsFix
+import org.wangge.core.model.GpsFix
 import org.wangge.core.NewCase
-import org.wangge.core.Role
+import org.wangge.core.model.Role
 import org.wangge.core.Store
 import org.wangge.core.generateDeviceId
 

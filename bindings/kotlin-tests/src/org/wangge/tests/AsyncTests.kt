@@ -16,7 +16,7 @@ import kotlinx.coroutines.runBlocking
 import org.wangge.core.CaseEventKind
 import org.wangge.core.CaseQuery
 import org.wangge.core.NewCase
-import org.wangge.core.PhotoUpload
+import org.wangge.core.model.PhotoUpload
 import org.wangge.core.Store
 import org.wangge.core.StoreChange
 import org.wangge.core.StoreObserver
@@ -159,7 +159,12 @@ fun asyncTests() = Suite("suspend functions, cancellation, the store observer, l
             val a = server.enroll("手持19", blocks = listOf("XT-B1"))
             val phone = TestStore(deviceId = a.deviceId).store
             val chunk = 1024
-            phone.setSyncConfig(SyncConfig(photoChunkBytes = chunk))
+            // One upload in flight: the thumbnail, then the photo's chunks one by one.
+            assertEq(4, SyncConfig().uploadConcurrency, "the core's default")
+            phone.setSyncConfig(SyncConfig(photoChunkBytes = chunk, uploadConcurrency = 1))
+            assertEq(1, phone.syncConfig().uploadConcurrency, "read back")
+            assertThrows<org.wangge.core.WanggeException.InvalidInput> { phone.setSyncConfig(SyncConfig(uploadConcurrency = 0)) }
+            assertEq(1, phone.syncConfig().uploadConcurrency, "a refused config changes nothing")
             val photo = phone.importPhoto(smallJpeg(640, 480, seed = 61))
             assertThat(photo.bytes > 3 * chunk) { "a photo of several chunks: ${photo.bytes} bytes" }
             val id = phone.recordCase(officer, NewCase("A02-001", "流动摊贩", gps = fixW01U1(), photos = listOf(photo)))

@@ -3,7 +3,7 @@
 package org.wangge.tests
 
 import org.wangge.core.Catalog
-import org.wangge.core.GridLevel
+import org.wangge.core.model.GridLevel
 import org.wangge.core.GridMatch
 import org.wangge.core.TimeUnit
 

@@ -9,7 +9,7 @@ import java.util.concurrent.Executors
 import java.util.concurrent.TimeUnit
 import org.wangge.core.CaseEventKind
 import org.wangge.core.CaseQuery
-import org.wangge.core.CaseStatus
+import org.wangge.core.model.CaseStatus
 import org.wangge.core.GridMatch
 import org.wangge.core.NewCase
 import org.wangge.core.Store

@@ -4,7 +4,7 @@ package org.wangge.tests
 
 import org.wangge.core.Catalog
 import org.wangge.core.CaseEventKind
-import org.wangge.core.GpsFix
+import org.wangge.core.model.GpsFix
 import org.wangge.core.NewCase
 import org.wangge.core.Store
 import org.wangge.core.WanggeException

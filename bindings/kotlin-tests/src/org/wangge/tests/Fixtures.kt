@@ -6,9 +6,9 @@ import java.nio.file.Files
 import java.nio.file.Path
 import org.wangge.core.Actor
 import org.wangge.core.Catalog
-import org.wangge.core.GpsFix
+import org.wangge.core.model.GpsFix
 import org.wangge.core.ManualClock
-import org.wangge.core.Role
+import org.wangge.core.model.Role
 import org.wangge.core.Store
 import org.wangge.core.generateDeviceId
 

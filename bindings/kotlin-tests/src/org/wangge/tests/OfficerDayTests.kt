@@ -5,10 +5,10 @@ package org.wangge.tests
 
 import org.wangge.core.CaseEventKind
 import org.wangge.core.CaseQuery
-import org.wangge.core.CaseStatus
+import org.wangge.core.model.CaseStatus
 import org.wangge.core.Mine
 import org.wangge.core.NewCase
-import org.wangge.core.SourceChannel
+import org.wangge.core.model.SourceChannel
 import org.wangge.core.ZeroReportEntry
 import org.wangge.core.sourceChannelName
 

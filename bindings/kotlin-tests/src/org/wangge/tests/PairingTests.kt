@@ -7,7 +7,7 @@ package org.wangge.tests
 
 import org.wangge.core.Actor
 import org.wangge.core.NewCase
-import org.wangge.core.Role
+import org.wangge.core.model.Role
 import org.wangge.core.SyncConfig
 import org.wangge.core.WanggeException
 import org.wangge.core.cstDay
@@ -63,8 +63,8 @@ fun pairingTests() = Suite("pairing and transport, against a real server").apply
             assertEq(true, phone.store.pairedDevice()?.revoked, "revoked shown")
             // The case the server holds is wiped; nothing unsent was there to keep.
             val wipe = phone.store.revocation()
-            assertEq(1UL, wipe?.wipedDocuments, "the street's data wiped")
-            assertEq(0UL, wipe?.keptDocuments, "nothing unsent to keep")
+            assertEq(1L, wipe?.wipedDocuments, "the street's data wiped")
+            assertEq(0L, wipe?.keptDocuments, "nothing unsent to keep")
             phone.store.close()
             val reopened = phone.reopen()
             assertEq(true, reopened.pairedDevice()?.revoked, "revoked kept")

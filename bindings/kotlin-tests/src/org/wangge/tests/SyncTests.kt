@@ -11,11 +11,11 @@ import javax.imageio.ImageIO
 import org.wangge.core.Actor
 import org.wangge.core.Author
 import org.wangge.core.CaseEventKind
-import org.wangge.core.EvidenceFlag
+import org.wangge.core.model.EvidenceFlag
 import org.wangge.core.NewCase
 import org.wangge.core.PhotoRef
 import org.wangge.core.RefusalCode
-import org.wangge.core.Role
+import org.wangge.core.model.Role
 import org.wangge.core.SyncListener
 import org.wangge.core.SyncProgress
 import org.wangge.core.WanggeException

@@ -14,8 +14,8 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import org.wangge.core.CaseEventKind
 import org.wangge.core.CaseRecord
-import org.wangge.core.CaseStatus
-import org.wangge.core.Role
+import org.wangge.core.model.CaseStatus
+import org.wangge.core.model.Role
 import org.wangge.core.WanggeException
 
 /** What the person may do on this screen, by role and the case's status. */

@@ -102,7 +102,7 @@ class EnrolmentViewModel(private val store: Store, private val deviceName: Strin
 
     /** Counts in words: 已清除街道数据 12 条；本机未发送的 1 条记录、2 张照片仍保留…. */
     private fun keptLine(r: Revocation): String =
-        "停用时已从本机清除街道数据 ${r.wipedDocuments} 条；" + if (r.keptDocuments == 0UL && r.keptPhotos == 0UL) {
+        "停用时已从本机清除街道数据 ${r.wipedDocuments} 条；" + if (r.keptDocuments == 0L && r.keptPhotos == 0L) {
             "本机没有未发送的记录"
         } else {
             "本机未发送的 ${r.keptDocuments} 条记录、${r.keptPhotos} 张照片仍保留在本机，重新配对后可继续处理"

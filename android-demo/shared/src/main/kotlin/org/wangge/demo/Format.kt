@@ -6,11 +6,11 @@ import java.time.Instant
 import java.time.ZoneOffset
 import java.time.format.DateTimeFormatter
 import org.wangge.core.CaseEventKind
-import org.wangge.core.CaseStatus
-import org.wangge.core.EvidenceFlag
-import org.wangge.core.PhotoUpload
+import org.wangge.core.model.CaseStatus
+import org.wangge.core.model.EvidenceFlag
+import org.wangge.core.model.PhotoUpload
 import org.wangge.core.RefusalCode
-import org.wangge.core.Role
+import org.wangge.core.model.Role
 import org.wangge.core.TimeLimit
 import org.wangge.core.TimeUnit
 

@@ -5,7 +5,7 @@
 // is tested on the JVM; the app's LocationSource only forwards readings.
 package org.wangge.demo
 
-import org.wangge.core.GpsFix
+import org.wangge.core.model.GpsFix
 
 /** A provider of Android's `LocationManager`, by the name it is registered under. */
 enum class LocationProvider(

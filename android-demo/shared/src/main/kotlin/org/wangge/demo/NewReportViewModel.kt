@@ -7,9 +7,9 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
-import org.wangge.core.Category
+import org.wangge.core.model.Category
 import org.wangge.core.ChecklistItem
-import org.wangge.core.GpsFix
+import org.wangge.core.model.GpsFix
 import org.wangge.core.GridMatch
 import org.wangge.core.GridPlace
 import org.wangge.core.NewCase

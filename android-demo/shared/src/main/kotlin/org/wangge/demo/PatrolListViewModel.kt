@@ -11,7 +11,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
-import org.wangge.core.CaseStatus
+import org.wangge.core.model.CaseStatus
 import org.wangge.core.CaseSummary
 import org.wangge.core.WanggeException
 

@@ -7,9 +7,9 @@ import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.withContext
 import org.wangge.core.Actor
 import org.wangge.core.Catalog
-import org.wangge.core.EnrolledPerson
+import org.wangge.core.model.EnrolledPerson
 import org.wangge.core.PairedDevice
-import org.wangge.core.Role
+import org.wangge.core.model.Role
 import org.wangge.core.Store
 import org.wangge.core.StoreChange
 import org.wangge.core.WanggeException

@@ -24,9 +24,9 @@ import kotlinx.coroutines.runBlocking
 import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
 import org.wangge.core.Catalog
-import org.wangge.core.GpsFix
+import org.wangge.core.model.GpsFix
 import org.wangge.core.ManualClock
-import org.wangge.core.Role
+import org.wangge.core.model.Role
 import org.wangge.core.SyncListener
 import org.wangge.core.SyncProgress
 import org.wangge.core.Store

@@ -13,7 +13,7 @@ import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeoutOrNull
-import org.wangge.core.PhotoUpload
+import org.wangge.core.model.PhotoUpload
 import org.wangge.demo.BackgroundSync
 import org.wangge.demo.BackgroundSyncOutcome
 import org.wangge.demo.BackgroundSyncSettings
@@ -25,7 +25,7 @@ import org.wangge.demo.syncPlan
 import org.wangge.demo.changes
 import org.wangge.core.Actor
 import org.wangge.core.CaseEventKind
-import org.wangge.core.GpsFix
+import org.wangge.core.model.GpsFix
 import org.wangge.core.NewCase
 import org.wangge.core.RefusalCode
 import org.wangge.demo.CaseAction

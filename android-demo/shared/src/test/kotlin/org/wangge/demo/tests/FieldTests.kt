@@ -50,7 +50,7 @@ private fun reading(
     provider: LocationProvider,
     accuracyM: Double?,
     elapsedMs: Long,
-    at: org.wangge.core.GpsFix = fixW01U1(),
+    at: org.wangge.core.model.GpsFix = fixW01U1(),
 ) = LocationReading(provider, at.lat, at.lon, accuracyM, timeMs = 1_700_000_000_000 + elapsedMs, elapsedMs = elapsedMs)
 
 fun fieldTests() = Suite("android demo: location, camera captures, background schedule, pairing").apply {
