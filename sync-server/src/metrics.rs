@@ -1,6 +1,8 @@
 //! Prometheus metrics at `GET /metrics` (text exposition format 0.0.4): requests by route,
 //! method and status with a latency histogram, documents pushed, pulled and refused, the
-//! change-feed position handed out, and photo bytes in and out.
+//! change-feed position handed out, photo bytes in and out, and the database's connections
+//! (open, idle, in use, the maximum, waits for one and for the write lock; read from the
+//! storage's own counters, [`crate::storage::Storage::pool_stats`]).
 //!
 //! Hand-written rather than a metrics crate: a dozen series, one registry per router (so
 //! tests that run several servers in one process each see their own), and no global
@@ -14,10 +16,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::storage::pool_stats::{DbStats, PoolSnapshot, WAIT_BUCKETS, WaitSnapshot};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -92,8 +97,8 @@ impl Metrics {
         }
     }
 
-    /// The text exposition of every series.
-    pub fn render(&self) -> String {
+    /// The text exposition of every series, the database's from `db`.
+    pub fn render(&self, db: &DbStats) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(
@@ -129,19 +134,14 @@ impl Metrics {
             }
         }
         for ((route, method), s) in &by_route {
-            let labels = format!("route=\"{route}\",method=\"{method}\"");
-            for (bound, n) in BUCKETS.iter().zip(s.buckets) {
-                let _ = writeln!(
-                    out,
-                    "wangge_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "wangge_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n\
-                 wangge_http_request_duration_seconds_sum{{{labels}}} {}\n\
-                 wangge_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count, s.sum_seconds, s.count
+            histogram(
+                &mut out,
+                "wangge_http_request_duration_seconds",
+                &format!("route=\"{route}\",method=\"{method}\""),
+                &BUCKETS,
+                &s.buckets,
+                s.sum_seconds,
+                s.count,
             );
         }
         drop(requests);
@@ -182,13 +182,130 @@ impl Metrics {
              # TYPE wangge_feed_position gauge\nwangge_feed_position {}",
             load(&self.feed_position)
         );
+        render_db(&mut out, db);
         out
     }
 }
 
+/// One histogram's series with `labels`: a bucket per bound (cumulative counts), `+Inf`,
+/// the sum and the count.
+fn histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    bounds: &[f64],
+    cumulative: &[u64],
+    sum_seconds: f64,
+    count: u64,
+) {
+    for (bound, n) in bounds.iter().zip(cumulative) {
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{{labels},le=\"+Inf\"}} {count}\n\
+         {name}_sum{{{labels}}} {sum_seconds}\n\
+         {name}_count{{{labels}}} {count}"
+    );
+}
+
+/// How a pool gauge reads its value.
+type Gauge = fn(&PoolSnapshot) -> u32;
+
+/// The database's series, labelled by backend and pool (nothing for a storage that keeps
+/// no figures).
+fn render_db(out: &mut String, db: &DbStats) {
+    if db.backend.is_empty() {
+        return;
+    }
+    let backend = db.backend;
+    let gauges: [(&str, &str, Gauge); 4] = [
+        (
+            "wangge_db_pool_connections_max",
+            "The most connections the pool opens.",
+            |p| p.max,
+        ),
+        (
+            "wangge_db_pool_connections_open",
+            "Database connections open now.",
+            |p| p.open,
+        ),
+        (
+            "wangge_db_pool_connections_idle",
+            "Open database connections no request holds.",
+            |p| p.idle,
+        ),
+        (
+            "wangge_db_pool_connections_in_use",
+            "Open database connections a request holds.",
+            |p| p.in_use,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for p in &db.pools {
+            let _ = writeln!(
+                out,
+                "{name}{{backend=\"{backend}\",pool=\"{}\"}} {}",
+                p.pool,
+                value(p)
+            );
+        }
+    }
+    let waits = "wangge_db_pool_wait_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {waits} Time a request waited for a database connection.\n# TYPE {waits} histogram"
+    );
+    for p in &db.pools {
+        wait_histogram(
+            out,
+            waits,
+            &format!("backend=\"{backend}\",pool=\"{}\"", p.pool),
+            &p.wait,
+        );
+    }
+    let timeouts = "wangge_db_pool_wait_timeouts_total";
+    let _ = writeln!(
+        out,
+        "# HELP {timeouts} Waits for a database connection that gave up.\n# TYPE {timeouts} counter"
+    );
+    for p in &db.pools {
+        let _ = writeln!(
+            out,
+            "{timeouts}{{backend=\"{backend}\",pool=\"{}\"}} {}",
+            p.pool, p.timeouts
+        );
+    }
+    let lock = "wangge_db_write_lock_wait_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {lock} Time a document-writing transaction waited for the write lock that orders the change feed.\n\
+         # TYPE {lock} histogram"
+    );
+    wait_histogram(
+        out,
+        lock,
+        &format!("backend=\"{backend}\""),
+        &db.write_lock_wait,
+    );
+}
+
+fn wait_histogram(out: &mut String, name: &str, labels: &str, w: &WaitSnapshot) {
+    histogram(
+        out,
+        name,
+        labels,
+        &WAIT_BUCKETS,
+        &w.buckets,
+        w.sum_seconds,
+        w.count,
+    );
+}
+
 /// The middleware that times and counts every request (installed by [`crate::router`]).
 pub async fn track(
-    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<Metrics>>,
+    State(metrics): State<std::sync::Arc<Metrics>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -211,6 +328,7 @@ pub async fn track(
 
 /// `GET /metrics`.
 pub async fn metrics(
+    State(state): State<AppState>,
     axum::extract::Extension(metrics): axum::extract::Extension<std::sync::Arc<Metrics>>,
 ) -> Response {
     (
@@ -218,7 +336,7 @@ pub async fn metrics(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics.render(),
+        metrics.render(&state.storage.pool_stats()),
     )
         .into_response()
 }

@@ -26,11 +26,17 @@ use wangge_server::storage::postgres::testing::{TestSchema, test_database};
 
 /// `wangge-server serve` on `db` and `port`, once it answers.
 fn serve(db: &str, port: u16) -> Server {
+    serve_with(db, port, &[])
+}
+
+/// [`serve`] with more environment variables.
+fn serve_with(db: &str, port: u16, env: &[(&str, &str)]) -> Server {
     let server = Server(
         Command::new(env!("CARGO_BIN_EXE_wangge-server"))
             .arg("serve")
             .env("WANGGE_DB", db)
             .env("WANGGE_LISTEN", format!("127.0.0.1:{port}"))
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -95,9 +101,9 @@ fn sigterm_during_a_large_push_loses_nothing_acknowledged_on_postgres() {
     });
 }
 
-#[cfg(unix)]
-fn sigterm_during_a_large_push(dir: &Path, db: &str, stored_documents: &dyn Fn() -> i64) {
-    const N: usize = 5_000;
+/// A phone enrolled on `db` (the demo roster imported, the grid officer XT-GO-001) with `n`
+/// cases recorded offline; and its token.
+fn phone_with_cases(dir: &Path, db: &str, n: usize) -> (Store, String) {
     let roster = concat!(env!("CARGO_MANIFEST_DIR"), "/data/roster-demo.json");
     cli(db, &["roster", "import", roster]);
     let enrolled = cli(db, &["enroll", "--name", "手持01", "--person", "XT-GO-001"]);
@@ -136,7 +142,7 @@ fn sigterm_during_a_large_push(dir: &Path, db: &str, stored_documents: &dyn Fn()
         unit: None,
         device,
     };
-    for i in 0..N {
+    for i in 0..n {
         store
             .record_case(
                 &officer,
@@ -144,7 +150,13 @@ fn sigterm_during_a_large_push(dir: &Path, db: &str, stored_documents: &dyn Fn()
             )
             .unwrap();
     }
+    (store, token)
+}
 
+#[cfg(unix)]
+fn sigterm_during_a_large_push(dir: &Path, db: &str, stored_documents: &dyn Fn() -> i64) {
+    const N: usize = 5_000;
+    let (store, token) = phone_with_cases(dir, db, N);
     let port = free_port();
     let mut server = serve(db, port);
     let mut config = SyncConfig::new(format!("http://127.0.0.1:{port}"), &token);
@@ -284,9 +296,147 @@ fn ready_turns_unavailable_while_postgres_is_down_and_recovers() {
         "database_unavailable"
     );
     assert_eq!(status("/health"), 200, "the process is alive");
+    // The metrics answer without the database, and count the waits for a connection that
+    // gave up (the pool's 5 s).
+    let timeouts = "wangge_db_pool_wait_timeouts_total{backend=\"postgres\",pool=\"main\"}";
+    wait_until("a wait for a connection times out", || {
+        status("/ready");
+        metric(&scrape(port), timeouts) >= 1.0
+    });
 
     proxy.up();
     wait_until("/ready recovers", || status("/ready") == 200);
+}
+
+/// The value of the series whose line starts with `series ` (its name and labels).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+/// `GET /metrics` of the server on `port`.
+fn scrape(port: u16) -> String {
+    let answer = reqwest::blocking::get(format!("http://127.0.0.1:{port}/metrics")).unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    answer.text().unwrap()
+}
+
+/// A phone pushes a few cases through the real server on `db` (started with `env`), the
+/// back office asks `/ready` a few times, and `/metrics` shows the database's connections
+/// of `backend`: for each of `pools` (name, configured maximum) the connections open, idle
+/// and in use within the maximum, waits counted (as a histogram whose buckets add up), no
+/// timeout; and the write lock's waits, at least one per push.
+fn pool_metrics_after_a_push(
+    dir: &Path,
+    db: &str,
+    env: &[(&str, &str)],
+    backend: &str,
+    pools: &[(&str, f64)],
+) {
+    let (store, token) = phone_with_cases(dir, db, 3);
+    let port = free_port();
+    let _server = serve_with(db, port, env);
+    let client =
+        SyncClient::new(SyncConfig::new(format!("http://127.0.0.1:{port}"), &token)).unwrap();
+    client.sync(&store, &mut |_| {}).unwrap();
+    assert_eq!(store.pending_count().unwrap(), 0);
+    for _ in 0..5 {
+        let ready = reqwest::blocking::get(format!("http://127.0.0.1:{port}/ready")).unwrap();
+        assert_eq!(ready.status().as_u16(), 200);
+    }
+
+    let text = scrape(port);
+    for typed in [
+        "wangge_db_pool_connections_max gauge",
+        "wangge_db_pool_connections_open gauge",
+        "wangge_db_pool_connections_idle gauge",
+        "wangge_db_pool_connections_in_use gauge",
+        "wangge_db_pool_wait_seconds histogram",
+        "wangge_db_pool_wait_timeouts_total counter",
+        "wangge_db_write_lock_wait_seconds histogram",
+    ] {
+        assert!(text.contains(&format!("# TYPE {typed}\n")), "{typed}");
+    }
+    for (pool, max) in pools {
+        let labels = format!("{{backend=\"{backend}\",pool=\"{pool}\"}}");
+        let get = |name: &str| metric(&text, &format!("{name}{labels}"));
+        assert_eq!(get("wangge_db_pool_connections_max"), *max, "{pool}");
+        let (open, idle, in_use) = (
+            get("wangge_db_pool_connections_open"),
+            get("wangge_db_pool_connections_idle"),
+            get("wangge_db_pool_connections_in_use"),
+        );
+        assert!(open >= 1.0 && open <= *max, "{pool}: {open} open");
+        assert_eq!(idle + in_use, open, "{pool}");
+        let waits = get("wangge_db_pool_wait_seconds_count");
+        assert!(waits >= 1.0, "{pool}: {waits} waits");
+        let inf = metric(
+            &text,
+            &format!(
+                "wangge_db_pool_wait_seconds_bucket{{backend=\"{backend}\",pool=\"{pool}\",le=\"+Inf\"}}"
+            ),
+        );
+        assert_eq!(inf, waits, "{pool}: every wait in a bucket");
+        let sum = get("wangge_db_pool_wait_seconds_sum");
+        assert!((0.0..waits * 5.0).contains(&sum), "{pool}: {sum} s waited");
+        assert_eq!(get("wangge_db_pool_wait_timeouts_total"), 0.0, "{pool}");
+    }
+    let lock = format!("{{backend=\"{backend}\"}}");
+    assert!(
+        metric(
+            &text,
+            &format!("wangge_db_write_lock_wait_seconds_count{lock}")
+        ) >= 1.0
+    );
+    assert!(
+        metric(
+            &text,
+            &format!("wangge_db_write_lock_wait_seconds_sum{lock}")
+        ) >= 0.0
+    );
+
+    // Another scrape counts more waits, never fewer.
+    let readers = pools[pools.len() - 1].0;
+    let series =
+        format!("wangge_db_pool_wait_seconds_count{{backend=\"{backend}\",pool=\"{readers}\"}}");
+    let before = metric(&text, &series);
+    reqwest::blocking::get(format!("http://127.0.0.1:{port}/ready")).unwrap();
+    assert!(metric(&scrape(port), &series) > before);
+}
+
+/// The database's connections at `/metrics` on SQLite: its writer (the write lock) and its
+/// four readers.
+#[test]
+fn metrics_show_the_database_connections_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("street.sqlite3");
+    pool_metrics_after_a_push(
+        dir.path(),
+        db.to_str().unwrap(),
+        &[],
+        "sqlite",
+        &[("writer", 1.0), ("readers", 4.0)],
+    );
+}
+
+/// The same on PostgreSQL, whose pool's maximum is `WANGGE_DB_POOL`.
+#[test]
+fn metrics_show_the_database_connections_on_postgres() {
+    let Some(url) = test_database("metrics_show_the_database_connections_on_postgres") else {
+        return;
+    };
+    let schema = TestSchema::new(&url);
+    let dir = tempfile::tempdir().unwrap();
+    pool_metrics_after_a_push(
+        dir.path(),
+        &schema.url,
+        &[("WANGGE_DB_POOL", "3")],
+        "postgres",
+        &[("main", 3.0)],
+    );
 }
 
 /// Runs the real binary with `args` on `db`, to completion; its standard output.

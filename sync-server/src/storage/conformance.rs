@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use wangge_core::authority::Author;
-use wangge_core::sync::protocol::SyncRequest;
+use wangge_core::sync::protocol::{PushDoc, SyncRequest};
 use wangge_core::{
     Actor, CaseEventKind, CaseRecord, Catalog, DeviceId, GpsFix, ManualClock, NewCase,
     PhotoCapture, PhotoRef, Role, SourceChannel, Store,
@@ -122,6 +122,7 @@ macro_rules! storage_conformance_tests {
             a_rotated_token_replaces_the_current_one_and_the_old_one_lasts_until_dropped,
             a_cursor_beyond_the_feed_resets_the_device,
             a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope,
+            a_push_of_several_documents_one_of_them_twice_stores_each_in_merge_order,
             registration_numbers_cases_in_order_and_only_register_assigns_one,
             a_merge_refuses_the_case_itself_and_a_merged_target,
             a_username_belongs_to_one_person,
@@ -752,6 +753,109 @@ pub fn a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope(s: &dyn
         pull(&of_block("other-block", "XT-B-ELSEWHERE")).is_empty(),
         "another block's device"
     );
+}
+
+/// One request pushes two cases and then a newer copy of the first (a comment added): every
+/// copy is accepted at its heads, the newer one merged into what the older one stored; the
+/// feed counts one position per stored change (3), in merge order, and lists each case
+/// once; the projections (the case with its comment, the spots of the duplicate hints, the
+/// counts) are those of the newest copies. The same copy twice stores nothing the second
+/// time.
+pub fn a_push_of_several_documents_one_of_them_twice_stores_each_in_merge_order(s: &dyn Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let (officer, store) = phone(&dir, "XT-GO-001", Role::GridOfficer);
+    let fix = GpsFix {
+        fix_time_ms: MONDAY_9AM,
+        ..new_case(Vec::new()).gps.unwrap()
+    };
+    let record = |text: &str| {
+        store
+            .record_case(&officer, NewCase::from_handheld("A02-001", text, fix))
+            .unwrap()
+    };
+    let (a, b) = (record("流动摊贩 一"), record("流动摊贩 二"));
+    let pending = || -> Vec<PushDoc> {
+        let prepared = store.prepare_push(100, 8 << 20).unwrap();
+        prepared.into_iter().map(|p| p.doc).collect()
+    };
+    let older = pending();
+    let comment = CaseEventKind::Comment {
+        text: "又来了".into(),
+        photos: Vec::new(),
+    };
+    store.add_case_event(a, &officer, comment).unwrap();
+    let newer = pending();
+    let copy = |docs: &[PushDoc], id: wangge_core::CaseId| {
+        docs.iter()
+            .find(|d| d.doc_id == id.to_string())
+            .unwrap()
+            .clone()
+    };
+    let device = field_device(&officer.device.to_string(), Some("XT-GO-001"));
+    s.enroll(&device, &[1; 32]).unwrap();
+    let author = Author::of_actor(&officer);
+    let request = SyncRequest {
+        request_id: [1; 16],
+        cursor: 0,
+        max_docs: 100,
+        docs: vec![copy(&older, a), copy(&older, b), copy(&newer, a)],
+    };
+    let response = s
+        .sync(&device, Some(&author), &request, MONDAY_9AM)
+        .unwrap();
+    assert!(
+        response.refused.is_empty() && response.resend.is_empty(),
+        "{response:?}"
+    );
+    let accepted: Vec<_> = response
+        .accepted
+        .iter()
+        .map(|x| (x.doc_id.clone(), x.heads.clone()))
+        .collect();
+    let pushed: Vec<_> = request
+        .docs
+        .iter()
+        .map(|d| (d.doc_id.clone(), d.heads.clone()))
+        .collect();
+    assert_eq!(accepted, pushed);
+    assert_ne!(pushed[0].1, pushed[2].1, "two copies of a");
+    assert_eq!(response.cursor, 3, "one feed position per stored change");
+    assert!(response.docs.is_empty(), "the device holds what it pushed");
+
+    let feed = s.changes(0, 100, MONDAY_9AM).unwrap();
+    let order: Vec<_> = feed.iter().map(|c| (c.id.clone(), c.seq)).collect();
+    assert_eq!(order, vec![(b.to_string(), 2), (a.to_string(), 3)]);
+    let stored = s.case(&a.to_string()).unwrap().unwrap();
+    assert!(
+        stored
+            .events
+            .iter()
+            .any(|e| matches!(&e.kind, CaseEventKind::Comment { text, .. } if text == "又来了")),
+        "the newer copy is stored"
+    );
+    assert!(s.case(&b.to_string()).unwrap().is_some());
+    assert_eq!(s.stats(MONDAY_9AM).unwrap().cases, 2);
+    let mut near: Vec<_> = s
+        .duplicates_near("A02-001", MONDAY_9AM, fix.lat, fix.lon)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.case_id)
+        .collect();
+    near.sort();
+    let mut both = vec![a.to_string(), b.to_string()];
+    both.sort();
+    assert_eq!(near, both, "both cases' spots");
+
+    let twice = SyncRequest {
+        request_id: [2; 16],
+        cursor: response.cursor,
+        max_docs: 100,
+        docs: vec![copy(&older, b), copy(&older, b)],
+    };
+    let again = s.sync(&device, Some(&author), &twice, MONDAY_9AM).unwrap();
+    assert_eq!(again.accepted.len(), 2);
+    assert!(again.refused.is_empty() && !again.reset);
+    assert_eq!(again.cursor, 3, "nothing new in the feed");
 }
 
 // ---------------------------------------------------------------------------------------

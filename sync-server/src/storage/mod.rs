@@ -40,6 +40,7 @@ pub mod console;
 pub mod error;
 pub mod intake;
 pub mod photo_store;
+pub mod pool_stats;
 pub mod postgres;
 mod server_meta;
 pub mod sqlite;
@@ -580,6 +581,12 @@ pub trait Storage: Send + Sync + 'static {
     /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator):
     /// [`StorageError::NotReady`] otherwise.
     fn ready(&self) -> StorageResult<()>;
+    /// What the database connections are doing, for `GET /metrics`; read from counters the
+    /// backend keeps, never from the database, so that it answers while the database does
+    /// not. A storage that keeps none says nothing.
+    fn pool_stats(&self) -> pool_stats::DbStats {
+        pool_stats::DbStats::default()
+    }
     /// Creates or replaces the console login of `login.staff_id`. Replacing it (a new
     /// password) ends the person's sessions. Refused with [`StorageError::UsernameTaken`]
     /// when another person has the username.

@@ -26,10 +26,11 @@
 //! unique across instances (gap-free, even: a number is drawn only inside the transaction
 //! that stores it).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use automerge::ActorId;
 use chrono::NaiveDate;
@@ -39,7 +40,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use wangge_core::case::{CaseEvent, CaseEventKind, validate_next};
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::hlc::HlcClock;
-use wangge_core::store::{projection, query};
+use wangge_core::store::query;
 use wangge_core::sync::protocol::{Accepted, PullDoc, SyncRequest, SyncResponse};
 use wangge_core::zero_report::{ZeroReport, ZeroReportHeader};
 use wangge_core::{Actor, CaseQuery, CaseRecord, CaseStatus, CaseSummary, Catalog, EventId};
@@ -59,6 +60,7 @@ use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
 };
 use crate::storage::photo_store::{Moved, PhotoStore};
+use crate::storage::pool_stats::{DbStats, PoolSnapshot, WaitHistogram};
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Stats, Storage,
     must_reset, reset_response, server_meta,
@@ -66,6 +68,8 @@ use crate::storage::{
 
 #[path = "postgres_console.rs"]
 mod console_db;
+#[path = "postgres_doc_writes.rs"]
+mod doc_writes;
 #[path = "postgres_intake.rs"]
 mod intake_db;
 #[path = "postgres_office.rs"]
@@ -87,6 +91,7 @@ pub mod testing;
 mod tokens;
 #[path = "postgres_tx.rs"]
 mod tx;
+use doc_writes::DocWrites;
 use tx::Tx;
 
 pub use schema::PG_SCHEMA_VERSION;
@@ -109,9 +114,34 @@ pub(super) type Pool = r2d2::Pool<tx::Manager>;
 /// A query parameter.
 pub(super) type Param<'a> = &'a (dyn ToSql + Sync);
 
+/// What `/metrics` tells of the database ([`Storage::pool_stats`]): the pool's waits,
+/// counted by r2d2's event handler on every checkout, and the write lock's.
+#[derive(Debug, Default)]
+struct PoolCounters {
+    waits: WaitHistogram,
+    timeouts: AtomicU64,
+    write_lock: WaitHistogram,
+}
+
+/// The pool's event handler: feeds [`PoolCounters`].
+#[derive(Debug)]
+struct PoolEvents(Arc<PoolCounters>);
+
+impl r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
+        self.0.waits.record(event.duration());
+    }
+
+    fn handle_timeout(&self, event: r2d2::event::TimeoutEvent) {
+        self.0.waits.record(event.timeout());
+        self.0.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// PostgreSQL storage.
 pub struct PgStorage {
     pool: Pool,
+    counters: Arc<PoolCounters>,
     catalog: Arc<Catalog>,
     actor: ActorId,
     sealer: Sealer,
@@ -286,10 +316,12 @@ impl PgStorage {
                  write it as postgres://user@host:5432/database"
             ))
         })?;
+        let counters = Arc::new(PoolCounters::default());
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
+            .event_handler(Box::new(PoolEvents(counters.clone())))
             .build_unchecked(tx::Manager(PostgresConnectionManager::new(config, NoTls)));
         let (actor, sealer) = {
             let mut conn = pool.get()?;
@@ -302,6 +334,7 @@ impl PgStorage {
         };
         Ok(PgStorage {
             pool,
+            counters,
             catalog,
             actor,
             sealer,
@@ -316,7 +349,10 @@ impl PgStorage {
     ) -> StorageResult<T> {
         let mut conn = self.pool.get()?;
         let mut tx = conn.begin(None, false)?;
+        // Timed with the statement's round trip: what a writer waits, the lock uncontended.
+        let asked = Instant::now();
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        self.counters.write_lock.record(asked.elapsed());
         let out = f(&mut tx)?;
         tx.commit()?;
         Ok(out)
@@ -358,8 +394,9 @@ impl PgStorage {
         Ok(out)
     }
 
-    /// Stores a changed document, bumps the feed and refreshes the back-office rows. Only
-    /// inside [`PgStorage::write`]: the feed's order depends on it.
+    /// Stores a changed document, bumps the feed and refreshes the back-office rows, at
+    /// once (a push stores its documents as a batch: [`DocWrites`]). Only inside
+    /// [`PgStorage::write`]: the feed's order depends on it.
     fn store_doc(
         &self,
         tx: &mut Tx<'_>,
@@ -369,41 +406,18 @@ impl PgStorage {
         decoded: &Decoded,
         now_ms: i64,
     ) -> StorageResult<u64> {
-        let seq = meta_u64(tx, "seq")? + 1;
-        set_meta(tx, "seq", &seq.to_string())?;
-        let placement = decoded.placement(&self.catalog);
-        let teams = serde_json::to_string(&placement.teams).map_err(StorageError::internal)?;
-        tx.execute(
-            "INSERT INTO documents (doc_id, kind, data, heads, seq, block, workstation, reporter_device, updated_at, teams)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)
-             ON CONFLICT (doc_id) DO UPDATE SET data = excluded.data, heads = excluded.heads, seq = excluded.seq,
-                 block = excluded.block, workstation = excluded.workstation, updated_at = excluded.updated_at,
-                 teams = excluded.teams, quarantined_at = NULL, quarantine_reason = NULL",
-            &[
-                &doc.id(),
-                &kind.as_str(),
-                &saved,
-                &encode_heads(&doc.heads()),
-                &(seq as i64),
-                &placement.block,
-                &placement.workstation,
-                &placement.reporter_device,
-                &now_ms,
-                &teams,
-            ],
+        let mut writes = DocWrites::default();
+        let seq = writes.add(
+            tx,
+            &self.catalog,
+            doc.id(),
+            kind,
+            saved.to_vec(),
+            encode_heads(&doc.heads()),
+            decoded.clone(),
+            now_ms,
         )?;
-        photos::index_photo_refs(tx, doc.id(), decoded)?;
-        match decoded {
-            Decoded::Case { header, state, .. } => {
-                if let Some(number) = &state.case_number {
-                    server_meta::count_case_number(&mut PgMeta(tx), number)?;
-                }
-                intake_db::index_case_spot(tx, header, state)?;
-                upsert_case_view(tx, &self.catalog, header, state)?;
-                office::project(tx, &self.catalog, header, state)?;
-            }
-            Decoded::ZeroReport(report) => upsert_zero_report(tx, doc.id(), report)?,
-        }
+        writes.flush(tx, &self.catalog)?;
         Ok(seq)
     }
 
@@ -528,26 +542,20 @@ impl PgStorage {
         let mut resend = Vec::new();
         let mut refused = Vec::new();
         let mut in_step: HashSet<&str> = HashSet::new();
+        // Every pushed document's stored copy in one query, and every changed one written
+        // in one statement per table after the loop (see `postgres_doc_writes.rs`).
+        let ids: Vec<&str> = request.docs.iter().map(|p| p.doc_id.as_str()).collect();
+        let mut copies = stored_rows(tx, &ids)?;
+        let mut read: HashSet<&str> = HashSet::new();
+        let mut writes = DocWrites::default();
         for push in &request.docs {
-            let row = tx.query_opt(
-                "SELECT kind, data, block, workstation, reporter_device, teams::text, quarantined_at
-                 FROM documents WHERE doc_id = $1",
-                &[&push.doc_id],
-            )?;
-            let row = match row {
-                None => None,
-                Some(r) => Some(StoredRow {
-                    kind: r.try_get(0)?,
-                    data: r.try_get(1)?,
-                    placement: Placement {
-                        block: r.try_get(2)?,
-                        workstation: r.try_get(3)?,
-                        reporter_device: r.try_get(4)?,
-                        teams: serde_json::from_str(&r.try_get::<_, String>(5)?)
-                            .unwrap_or_default(),
-                    },
-                    quarantined: r.try_get::<_, Option<i64>>(6)?.is_some(),
-                }),
+            let row = if read.insert(&push.doc_id) {
+                copies.remove(&push.doc_id)
+            } else {
+                // Pushed twice in one request: the second copy merges into what the first
+                // stored, as when each was stored at once.
+                writes.flush(tx, &self.catalog)?;
+                stored_rows(tx, &[push.doc_id.as_str()])?.remove(&push.doc_id)
             };
             if let Some(row) = &row
                 && !device.scope.covers(&device.device_id, &row.placement)
@@ -610,8 +618,17 @@ impl PgStorage {
                             continue;
                         }
                     }
-                    self.store_doc(tx, &doc, &saved, push.kind, &decoded, now_ms)?;
                     let heads = doc.heads();
+                    writes.add(
+                        tx,
+                        &self.catalog,
+                        doc.id(),
+                        push.kind,
+                        saved,
+                        encode_heads(&heads),
+                        decoded,
+                        now_ms,
+                    )?;
                     if heads == device_heads {
                         in_step.insert(&push.doc_id);
                     }
@@ -622,6 +639,8 @@ impl PgStorage {
                 }
             }
         }
+
+        writes.flush(tx, &self.catalog)?;
 
         // Ask for a whole copy of every quarantined document of the device's scope that it
         // did not just push (see SQLite's `sync`).
@@ -713,6 +732,33 @@ struct StoredRow {
     quarantined: bool,
 }
 
+/// The stored copies of the documents `ids` (those that are stored), by id.
+fn stored_rows(tx: &mut Tx<'_>, ids: &[&str]) -> StorageResult<HashMap<String, StoredRow>> {
+    tx.query(
+        "SELECT doc_id, kind, data, block, workstation, reporter_device, teams::text, quarantined_at
+         FROM documents WHERE doc_id = ANY($1::text[])",
+        &[&ids],
+    )?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get(0)?,
+            StoredRow {
+                kind: r.try_get(1)?,
+                data: r.try_get(2)?,
+                placement: Placement {
+                    block: r.try_get(3)?,
+                    workstation: r.try_get(4)?,
+                    reporter_device: r.try_get(5)?,
+                    teams: serde_json::from_str(&r.try_get::<_, String>(6)?).unwrap_or_default(),
+                },
+                quarantined: r.try_get::<_, Option<i64>>(7)?.is_some(),
+            },
+        ))
+    })
+    .collect()
+}
+
 /// Creates the schema in an empty database, or upgrades it step by step, inside the
 /// caller's transaction (which holds [`MIGRATE_LOCK`]).
 fn migrate(tx: &mut Tx<'_>, _catalog: &Catalog) -> StorageResult<i64> {
@@ -768,88 +814,6 @@ fn quarantine(tx: &mut Tx<'_>, doc_id: &str, reason: &str, now_ms: i64) -> Stora
         "UPDATE documents SET quarantined_at = $2, quarantine_reason = $3
          WHERE doc_id = $1 AND quarantined_at IS NULL",
         &[&doc_id, &now_ms, &reason],
-    )?;
-    Ok(())
-}
-
-/// Writes the core's projection of one case ([`projection::case_view_row`]) and its holders.
-fn upsert_case_view(
-    tx: &mut Tx<'_>,
-    catalog: &Catalog,
-    header: &wangge_core::CaseHeader,
-    state: &wangge_core::CaseState,
-) -> StorageResult<()> {
-    let row = projection::case_view_row(catalog, header, state);
-    tx.execute(
-        "INSERT INTO case_view (case_id, status, is_open, case_number, channel, checklist_item, category,
-             domain, grid, workstation, block, reporter, description, reported_at, response_due,
-             resolution_due, responded_at, resolved_at, closed_at, escalated, escalation_required,
-             last_event_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-             $20, $21, $22)
-         ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, is_open = excluded.is_open,
-             case_number = excluded.case_number, checklist_item = excluded.checklist_item,
-             category = excluded.category, domain = excluded.domain, grid = excluded.grid,
-             workstation = excluded.workstation, block = excluded.block,
-             response_due = excluded.response_due, resolution_due = excluded.resolution_due,
-             responded_at = excluded.responded_at, resolved_at = excluded.resolved_at,
-             closed_at = excluded.closed_at, escalated = excluded.escalated,
-             escalation_required = excluded.escalation_required,
-             last_event_at = excluded.last_event_at",
-        &[
-            &row.case_id,
-            &row.status,
-            &row.is_open,
-            &row.case_number,
-            &row.channel,
-            &row.checklist_item,
-            &row.category,
-            &row.domain,
-            &row.grid,
-            &row.workstation,
-            &row.block,
-            &row.reporter,
-            &row.description,
-            &row.reported_at,
-            &row.response_due,
-            &row.resolution_due,
-            &row.responded_at,
-            &row.resolved_at,
-            &row.closed_at,
-            &row.escalated,
-            &row.escalation_required,
-            &row.last_event_at,
-        ],
-    )?;
-    tx.execute(
-        "DELETE FROM case_holder WHERE case_id = $1",
-        &[&row.case_id],
-    )?;
-    tx.execute(
-        "INSERT INTO case_holder (case_id, holder) SELECT $1, h FROM unnest($2::text[]) AS h
-         ON CONFLICT DO NOTHING",
-        &[&row.case_id, &row.holders],
-    )?;
-    Ok(())
-}
-
-/// Writes the projection of one zero report.
-fn upsert_zero_report(tx: &mut Tx<'_>, doc_id: &str, report: &ZeroReport) -> StorageResult<()> {
-    tx.execute(
-        "INSERT INTO zero_report_view (doc_id, workstation, day, filed, nothing_to_report, matter_count, last_amended_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (doc_id) DO UPDATE SET filed = excluded.filed,
-             nothing_to_report = excluded.nothing_to_report, matter_count = excluded.matter_count,
-             last_amended_at = excluded.last_amended_at",
-        &[
-            &doc_id,
-            &report.header.workstation,
-            &report.header.day.to_string(),
-            &report.filed,
-            &report.nothing_to_report,
-            &(report.matters.len() as i64),
-            &report.last_amended_at,
-        ],
     )?;
     Ok(())
 }
@@ -1134,6 +1098,23 @@ impl Storage for PgStorage {
             });
         }
         Ok(())
+    }
+
+    fn pool_stats(&self) -> DbStats {
+        let state = self.pool.state();
+        DbStats {
+            backend: "postgres",
+            pools: vec![PoolSnapshot {
+                pool: "main",
+                max: self.pool.max_size(),
+                open: state.connections,
+                idle: state.idle_connections,
+                in_use: state.connections.saturating_sub(state.idle_connections),
+                wait: self.counters.waits.snapshot(),
+                timeouts: self.counters.timeouts.load(Ordering::Relaxed),
+            }],
+            write_lock_wait: self.counters.write_lock.snapshot(),
+        }
     }
 
     fn case_page(&self, filter: &CaseFilter, now_ms: i64) -> StorageResult<CasePage> {

@@ -9,8 +9,9 @@ use wangge_core::case::{open_case, sealed_case_document};
 use wangge_core::doc::DocKind;
 use wangge_core::hlc::HlcClock;
 use wangge_core::photo::distance_m;
-use wangge_core::{CaseHeader, CaseId, CaseState, Hlc, SourceChannel};
+use wangge_core::{CaseId, Hlc, SourceChannel};
 
+use super::doc_writes::{CaseRef, column};
 use super::{PgStorage, Tx};
 use crate::docs::decode;
 use crate::storage::error::{StorageError, StorageResult};
@@ -19,27 +20,28 @@ use crate::storage::intake::{
     ReporterContact, RequestFilter,
 };
 
-/// Records (or refreshes) where and when a case was reported, if it has a position: called
-/// for every stored case document (by `store_doc`), so phones' cases are hinted too.
-pub(super) fn index_case_spot(
-    tx: &mut Tx<'_>,
-    header: &CaseHeader,
-    state: &CaseState,
-) -> StorageResult<()> {
-    let Some(gps) = &header.gps else {
+/// Records (or refreshes) where and when each of `cases` was reported, if it has a position:
+/// called for every stored case document (by `DocWrites::flush`), so phones' cases are
+/// hinted too.
+pub(super) fn index_case_spots(tx: &mut Tx<'_>, cases: &[CaseRef<'_>]) -> StorageResult<()> {
+    let spots: Vec<_> = cases
+        .iter()
+        .filter_map(|(header, state)| Some((header.id.to_string(), *state, header.gps.as_ref()?)))
+        .collect();
+    if spots.is_empty() {
         return Ok(());
-    };
+    }
     tx.execute(
         "INSERT INTO case_spot (case_id, checklist_item, reported_at, lat, lon)
-         VALUES ($1, $2, $3, $4, $5)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[])
          ON CONFLICT (case_id) DO UPDATE SET checklist_item = excluded.checklist_item,
              reported_at = excluded.reported_at, lat = excluded.lat, lon = excluded.lon",
         &[
-            &header.id.to_string(),
-            &state.checklist_item,
-            &state.reported_at,
-            &gps.lat,
-            &gps.lon,
+            &column(&spots, |s| s.0.as_str()),
+            &column(&spots, |s| s.1.checklist_item.as_str()),
+            &column(&spots, |s| s.1.reported_at),
+            &column(&spots, |s| s.2.lat),
+            &column(&spots, |s| s.2.lon),
         ],
     )?;
     Ok(())

@@ -13,8 +13,9 @@
 use chrono::NaiveDate;
 use postgres::types::ToSql;
 use wangge_core::store::query;
-use wangge_core::{CaseHeader, CaseState, CaseStatus, Catalog};
+use wangge_core::{CaseState, CaseStatus, Catalog};
 
+use super::doc_writes::{CaseRef, column};
 use super::{Param, Tx};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::{EvalAssignment, EvalCase, EvalInput, EvalSpan};
@@ -24,78 +25,108 @@ use crate::storage::case_filter_sql::{Binder, Selection, cut_page, page_sql, sel
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::sqlite::office::{NO_DUE, end_name, next_due};
 
-/// Writes the back-office rows of one case inside the caller's (write) transaction: the
-/// same rows as SQLite's `project`, each table's rows of the case replaced as a whole.
-/// Lists go in as arrays through `unnest`, one statement per table, because this runs
-/// under the write lock every instance waits for.
+/// Writes the back-office rows of `cases` inside the caller's (write) transaction: the
+/// same rows as SQLite's `project`, each table's rows of a case replaced as a whole. Every
+/// case's rows go in as arrays through `unnest`, one statement per table for all of them
+/// (see `postgres_doc_writes.rs`), because this runs under the write lock every instance
+/// waits for.
 pub(super) fn project(
     tx: &mut Tx<'_>,
     catalog: &Catalog,
-    header: &CaseHeader,
-    state: &CaseState,
+    cases: &[CaseRef<'_>],
 ) -> StorageResult<()> {
-    let id = header.id.to_string();
-    let at = crate::office::position(catalog, header, state);
-    let due = next_due(state).unwrap_or(NO_DUE);
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = cases.iter().map(|(h, _)| h.id.to_string()).collect();
+    let at: Vec<_> = cases
+        .iter()
+        .map(|(h, s)| crate::office::position(catalog, h, s))
+        .collect();
+    let due: Vec<i64> = cases
+        .iter()
+        .map(|(_, s)| next_due(s).unwrap_or(NO_DUE))
+        .collect();
     tx.execute(
-        "INSERT INTO case_office (case_id, next_due, lat, lon, located_by) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO case_office (case_id, next_due, lat, lon, located_by)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::text[])
          ON CONFLICT (case_id) DO UPDATE SET next_due = excluded.next_due, lat = excluded.lat,
              lon = excluded.lon, located_by = excluded.located_by",
         &[
-            &id,
+            &ids,
             &due,
-            &at.map(|p| p.0),
-            &at.map(|p| p.1),
-            &at.map(|p| p.2),
+            &column(&at, |p| p.map(|p| p.0)),
+            &column(&at, |p| p.map(|p| p.1)),
+            &column(&at, |p| p.map(|p| p.2)),
         ],
     )?;
-    tx.execute("DELETE FROM case_holder_due WHERE case_id = $1", &[&id])?;
-    tx.execute(
-        "INSERT INTO case_holder_due (holder, next_due, case_id)
-         SELECT h, $2, $3 FROM unnest($1::text[]) AS h
-         ON CONFLICT DO NOTHING",
-        &[&state.holders, &due, &id],
-    )?;
-    tx.execute("DELETE FROM case_assignment WHERE case_id = $1", &[&id])?;
-    let a = &state.assignments;
-    let column = |f: fn(&wangge_core::case::UnitAssignment) -> Option<i64>| -> Vec<Option<i64>> {
-        a.iter().map(f).collect()
-    };
-    tx.execute(
-        "INSERT INTO case_assignment (case_id, idx, unit, lead, dispatched_at, arrived_at,
-             feedback_at, released_at, ended_at, ended)
-         SELECT $1, t.ord - 1, t.unit, t.lead, t.dispatched_at, t.arrived_at, t.feedback_at,
-             t.released_at, t.ended_at, t.ended
-         FROM unnest($2::text[], $3::boolean[], $4::bigint[], $5::bigint[], $6::bigint[],
-                     $7::bigint[], $8::bigint[], $9::text[])
-             WITH ORDINALITY AS t (unit, lead, dispatched_at, arrived_at, feedback_at,
-                                   released_at, ended_at, ended, ord)",
-        &[
-            &id,
-            &a.iter().map(|x| x.unit.as_str()).collect::<Vec<_>>(),
-            &a.iter().map(|x| x.lead).collect::<Vec<_>>(),
-            &a.iter().map(|x| x.dispatched_at).collect::<Vec<_>>(),
-            &column(|x| x.arrived_at),
-            &column(|x| x.feedback_at),
-            &column(|x| x.released_at),
-            &column(|x| x.ended_at),
-            &a.iter().map(|x| x.ended.map(end_name)).collect::<Vec<_>>(),
-        ],
-    )?;
-    tx.execute("DELETE FROM case_span WHERE case_id = $1", &[&id])?;
-    let spans = &state.holder_spans;
-    tx.execute(
-        "INSERT INTO case_span (case_id, idx, holder, from_at, until_at)
-         SELECT $1, t.ord - 1, t.holder, t.from_at, t.until_at
-         FROM unnest($2::text[], $3::bigint[], $4::bigint[])
-             WITH ORDINALITY AS t (holder, from_at, until_at, ord)",
-        &[
-            &id,
-            &spans.iter().map(|s| s.holder.as_str()).collect::<Vec<_>>(),
-            &spans.iter().map(|s| s.from).collect::<Vec<_>>(),
-            &spans.iter().map(|s| s.until).collect::<Vec<_>>(),
-        ],
-    )?;
+    for table in ["case_holder_due", "case_assignment", "case_span"] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE case_id = ANY($1::text[])"),
+            &[&ids],
+        )?;
+    }
+    // Each case's rows, with the case's index and the row's place among them.
+    fn rows<'a, T>(
+        cases: &[CaseRef<'a>],
+        of: impl Fn(&'a CaseState) -> &'a [T],
+    ) -> Vec<(usize, i64, &'a T)> {
+        cases
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, s))| of(s).iter().enumerate().map(move |(j, x)| (i, j as i64, x)))
+            .collect()
+    }
+    let holders = rows(cases, |s| &s.holders);
+    if !holders.is_empty() {
+        tx.execute(
+            "INSERT INTO case_holder_due (holder, next_due, case_id)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+             ON CONFLICT DO NOTHING",
+            &[
+                &column(&holders, |h| h.2.as_str()),
+                &column(&holders, |h| due[h.0]),
+                &column(&holders, |h| ids[h.0].as_str()),
+            ],
+        )?;
+    }
+    let a = rows(cases, |s| &s.assignments);
+    if !a.is_empty() {
+        let at =
+            |f: fn(&wangge_core::case::UnitAssignment) -> Option<i64>| column(&a, move |x| f(x.2));
+        tx.execute(
+            "INSERT INTO case_assignment (case_id, idx, unit, lead, dispatched_at, arrived_at,
+                 feedback_at, released_at, ended_at, ended)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::bigint[],
+                 $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[])",
+            &[
+                &column(&a, |x| ids[x.0].as_str()),
+                &column(&a, |x| x.1),
+                &column(&a, |x| x.2.unit.as_str()),
+                &column(&a, |x| x.2.lead),
+                &column(&a, |x| x.2.dispatched_at),
+                &at(|x| x.arrived_at),
+                &at(|x| x.feedback_at),
+                &at(|x| x.released_at),
+                &at(|x| x.ended_at),
+                &column(&a, |x| x.2.ended.map(end_name)),
+            ],
+        )?;
+    }
+    let spans = rows(cases, |s| &s.holder_spans);
+    if !spans.is_empty() {
+        tx.execute(
+            "INSERT INTO case_span (case_id, idx, holder, from_at, until_at)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])",
+            &[
+                &column(&spans, |x| ids[x.0].as_str()),
+                &column(&spans, |x| x.1),
+                &column(&spans, |x| x.2.holder.as_str()),
+                &column(&spans, |x| x.2.from),
+                &column(&spans, |x| x.2.until),
+            ],
+        )?;
+    }
     Ok(())
 }
 

@@ -2,10 +2,11 @@
 //! PostgreSQL query of the backend goes through.
 //!
 //! **Why.** `postgres`'s `execute("…")` prepares the statement on every call: one round trip
-//! to parse and describe it, another to run it. A pushed case runs about twenty statements
+//! to parse and describe it, another to run it. A pushed case ran about twenty statements
 //! (the document, the feed position, the projections, the back-office rows), so half of its
 //! time went to preparing the same SQL again (measured: a 10,000-case push took 6.3 × SQLite's
-//! time before, see `docs/scaling.md`). Each pooled connection now keeps the statements it
+//! time before, see `docs/scaling.md`; a push now writes its documents a table at a time,
+//! `postgres_doc_writes.rs`). Each pooled connection now keeps the statements it
 //! prepared, by their SQL text, and [`Tx`] offers the client's methods on SQL text, so the
 //! backend's code reads as before.
 

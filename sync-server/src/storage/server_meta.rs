@@ -78,19 +78,34 @@ pub(crate) fn next_case_number(meta: &mut dyn Meta, now_ms: i64) -> StorageResul
     Ok(format!("{CASE_NUMBER_PREFIX}{year}-{n:06}"))
 }
 
+/// The year and the number of an official case number (`None`: another format).
+fn parse_number(number: &str) -> Option<(i32, u64)> {
+    let (year, n) = number.strip_prefix(CASE_NUMBER_PREFIX)?.split_once('-')?;
+    Some((year.parse().ok()?, n.parse().ok()?))
+}
+
 /// Raises a year's counter to a number a stored case carries, so that no number is handed
 /// out twice: after a restore from a backup the counter goes back, but the devices push the
 /// registered cases again. A number in another format is not this server's to count.
 pub(crate) fn count_case_number(meta: &mut dyn Meta, number: &str) -> StorageResult<()> {
-    let Some((year, n)) = number
-        .strip_prefix(CASE_NUMBER_PREFIX)
-        .and_then(|rest| rest.split_once('-'))
-        .and_then(|(y, n)| Some((y.parse::<i32>().ok()?, n.parse::<u64>().ok()?)))
-    else {
-        return Ok(());
-    };
-    if n > numbers_counted(meta, year)? {
-        meta.set(&number_counter_key(year), &n.to_string())?;
+    count_case_numbers(meta, [number])
+}
+
+/// [`count_case_number`] for the numbers of many stored cases: each year's counter is read
+/// once and raised to the year's highest number, where raising it number by number ends.
+pub(crate) fn count_case_numbers<'a>(
+    meta: &mut dyn Meta,
+    numbers: impl IntoIterator<Item = &'a str>,
+) -> StorageResult<()> {
+    let mut highest: std::collections::BTreeMap<i32, u64> = std::collections::BTreeMap::new();
+    for (year, n) in numbers.into_iter().filter_map(parse_number) {
+        let top = highest.entry(year).or_default();
+        *top = (*top).max(n);
+    }
+    for (year, n) in highest {
+        if n > numbers_counted(meta, year)? {
+            meta.set(&number_counter_key(year), &n.to_string())?;
+        }
     }
     Ok(())
 }

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Instant;
 use wangge_core::zero_report::{ZeroReport, ZeroReportHeader};
 
 use automerge::ActorId;
@@ -35,6 +36,7 @@ use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
 };
 use crate::storage::photo_store::{Moved, PhotoStore};
+use crate::storage::pool_stats::{DbStats, PoolSnapshot, WaitHistogram};
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
     must_reset, reset_response, server_meta,
@@ -138,11 +140,38 @@ const MAX_PULL_DOCS: u32 = 5000;
 /// About how many document bytes one response carries.
 const MAX_PULL_BYTES: usize = 8 << 20;
 
+/// How many reader connections serve reads beside the writer.
+const READERS: usize = 4;
+
+/// One connection and the histogram its waits go to (see [`lock`]).
+#[derive(Debug)]
+pub(super) struct Slot {
+    conn: Mutex<Connection>,
+    waits: Arc<WaitHistogram>,
+}
+
+impl Slot {
+    fn new(conn: Connection, waits: &Arc<WaitHistogram>) -> Self {
+        Slot {
+            conn: Mutex::new(conn),
+            waits: waits.clone(),
+        }
+    }
+
+    /// Whether a request holds the connection now.
+    fn in_use(&self) -> bool {
+        matches!(self.conn.try_lock(), Err(TryLockError::WouldBlock))
+    }
+}
+
 /// SQLite storage.
 #[derive(Debug)]
 pub struct SqliteStorage {
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    writer: Slot,
+    readers: Vec<Slot>,
+    /// Waits for the writer (the write lock: one writer at a time) and for a reader.
+    writer_waits: Arc<WaitHistogram>,
+    reader_waits: Arc<WaitHistogram>,
     next_reader: AtomicUsize,
     catalog: Arc<Catalog>,
     actor: ActorId,
@@ -158,9 +187,13 @@ impl From<rusqlite::Error> for StorageError {
     }
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+/// Takes a connection, counting the wait for `/metrics`.
+fn lock(slot: &Slot) -> MutexGuard<'_, Connection> {
+    let asked = Instant::now();
     // A panic mid-transaction rolls the transaction back: the connection is safe to reuse.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    let conn = slot.conn.lock().unwrap_or_else(|p| p.into_inner());
+    slot.waits.record(asked.elapsed());
+    conn
 }
 
 fn connect(path: &Path) -> StorageResult<Connection> {
@@ -357,12 +390,16 @@ impl SqliteStorage {
         }
         let (actor, sealer) = server_meta::server_keys(&mut SqliteMeta(&tx))?;
         tx.commit()?;
-        let readers = (0..4)
-            .map(|_| connect(path).map(Mutex::new))
+        let writer_waits = Arc::new(WaitHistogram::default());
+        let reader_waits = Arc::new(WaitHistogram::default());
+        let readers = (0..READERS)
+            .map(|_| connect(path).map(|c| Slot::new(c, &reader_waits)))
             .collect::<StorageResult<Vec<_>>>()?;
         Ok(SqliteStorage {
-            writer: Mutex::new(conn),
+            writer: Slot::new(conn, &writer_waits),
             readers,
+            writer_waits,
+            reader_waits,
             next_reader: AtomicUsize::new(0),
             catalog,
             actor,
@@ -983,6 +1020,31 @@ impl Storage for SqliteStorage {
 
     fn cases(&self, q: &CaseQuery, now_ms: i64) -> StorageResult<Vec<CaseSummary>> {
         Ok(query::cases(&self.reader(), q, now_ms)?)
+    }
+
+    fn pool_stats(&self) -> DbStats {
+        let pool = |name, slots: &[&Slot], waits: &WaitHistogram| {
+            let open = slots.len() as u32;
+            let in_use = slots.iter().filter(|s| s.in_use()).count() as u32;
+            PoolSnapshot {
+                pool: name,
+                max: open,
+                open,
+                idle: open - in_use,
+                in_use,
+                wait: waits.snapshot(),
+                // A mutex waits as long as it takes.
+                timeouts: 0,
+            }
+        };
+        let writer = pool("writer", &[&self.writer], &self.writer_waits);
+        let readers: Vec<&Slot> = self.readers.iter().collect();
+        let readers = pool("readers", &readers, &self.reader_waits);
+        DbStats {
+            backend: "sqlite",
+            write_lock_wait: writer.wait,
+            pools: vec![writer, readers],
+        }
     }
 
     fn ready(&self) -> StorageResult<()> {
