@@ -11,7 +11,10 @@
 #   bash scripts/bench-2g.sh                      # the full shift: 200 cases × 2 photos, ~2.7 h
 #   bash scripts/bench-2g.sh --no-full-photos     # documents and thumbnails only, ~4 min
 #   bash scripts/bench-2g.sh --kbit 1000          # the same shift on a 10× faster link, same delay
+#   bash scripts/bench-2g.sh --kbit 1000 --delay-ms 25 --timeout-s 6   # the 2G shift scaled 10×
+#                                                 # in time (~17 min; see the benchmark's docs)
 #   options: --cases N --photos N --kbit RATE --delay-ms MS --overhead BYTES --concurrency N
+#            --timeout-s SECONDS --no-full-photos
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec cargo bench --locked -p wangge-e2e --bench link_2g -- "$@"
