@@ -199,10 +199,11 @@ pub struct SyncConfig {
     /// next chunk. 1 or more.
     #[uniffi(default = 262144)]
     pub photo_chunk_bytes: i32,
-    /// Photo and thumbnail uploads in flight at once (4 by default; full photos use at most
-    /// 2 of them). One after another, a slow link (2G, a basement) would sit idle for a round
-    /// trip per request; a few in flight keep it busy. 1 sends them one at a time (a link
-    /// that drops requests under load). 1 or more.
+    /// Photo and thumbnail transfers in flight at once: uploads, and the thumbnails a sync
+    /// downloads (4 by default; full photo uploads use at most 2 of them). One after another,
+    /// a slow link (2G, a basement) would sit idle for a round trip per request; a few in
+    /// flight keep it busy. 1 sends them one at a time (a link that drops requests under
+    /// load). 1 or more.
     #[uniffi(default = 4)]
     pub upload_concurrency: i32,
 }
