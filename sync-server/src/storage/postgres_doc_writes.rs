@@ -103,8 +103,8 @@ impl DocWrites {
         set_meta(tx, "seq", &seq.to_string())?;
         let mut cases = Vec::new();
         let mut reports = Vec::new();
+        photos::index_photo_refs(tx, docs.iter().map(|d| (d.doc_id.as_str(), &d.decoded)))?;
         for d in &docs {
-            photos::index_photo_refs(tx, &d.doc_id, &d.decoded)?;
             match &d.decoded {
                 Decoded::Case { header, state, .. } => cases.push((&**header, &**state)),
                 Decoded::ZeroReport(report) => reports.push((d.doc_id.as_str(), &**report)),
