@@ -123,6 +123,7 @@ macro_rules! storage_conformance_tests {
             a_cursor_beyond_the_feed_resets_the_device,
             a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope,
             a_push_of_several_documents_one_of_them_twice_stores_each_in_merge_order,
+            a_device_paging_through_a_backlog_is_not_sent_its_own_pushes_back,
             registration_numbers_cases_in_order_and_only_register_assigns_one,
             a_merge_refuses_the_case_itself_and_a_merged_target,
             a_username_belongs_to_one_person,
@@ -856,6 +857,90 @@ pub fn a_push_of_several_documents_one_of_them_twice_stores_each_in_merge_order(
     assert_eq!(again.accepted.len(), 2);
     assert!(again.refused.is_empty() && !again.reset);
     assert_eq!(again.cursor, 3, "nothing new in the feed");
+}
+
+/// A device pushes its cases while it pages through a backlog one document at a time: no
+/// page sends its own cases back (it holds them exactly as the server does), every case of
+/// the backlog reaches it, and one of its cases changed at the centre afterwards is sent.
+/// Once its cursor has passed them the server forgets what it held: the same pull started
+/// over from the beginning (a device whose responses were lost) sends everything again.
+pub fn a_device_paging_through_a_backlog_is_not_sent_its_own_pushes_back(s: &dyn Storage) {
+    let backlog: Vec<String> = (0..3)
+        .map(|i| intake(s, &centre(), MONDAY_9AM + i).header.id.to_string())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (officer, store) = phone(&dir, "XT-GO-001", Role::GridOfficer);
+    let fix = GpsFix {
+        fix_time_ms: MONDAY_9AM,
+        ..new_case(Vec::new()).gps.unwrap()
+    };
+    let own: Vec<String> = (0..2)
+        .map(|_| {
+            store
+                .record_case(&officer, NewCase::from_handheld("A02-001", "流动摊贩", fix))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let device = Device {
+        scope: Scope {
+            all: true,
+            ..Scope::default()
+        },
+        ..field_device(&officer.device.to_string(), Some("XT-GO-001"))
+    };
+    s.enroll(&device, &[7; 32]).unwrap();
+    let author = Author::of_actor(&officer);
+
+    // Page through the feed one document a round, pushing in the first round.
+    let page_all = |from: u64, push: bool| {
+        let mut cursor = from;
+        let mut received = Vec::new();
+        let mut first = true;
+        loop {
+            let prepared = if push && first {
+                store.prepare_push(100, 8 << 20).unwrap()
+            } else {
+                Vec::new()
+            };
+            first = false;
+            let request = SyncRequest {
+                request_id: [3; 16],
+                cursor,
+                max_docs: 1,
+                docs: prepared.iter().map(|p| p.doc.clone()).collect(),
+            };
+            let response = s
+                .sync(&device, Some(&author), &request, MONDAY_9AM)
+                .unwrap();
+            assert!(
+                response.refused.is_empty() && !response.reset,
+                "{response:?}"
+            );
+            assert_eq!(response.accepted.len(), request.docs.len());
+            store.apply_sync_response(&prepared, &response).unwrap();
+            received.extend(response.docs.iter().map(|d| d.doc_id.clone()));
+            cursor = response.cursor;
+            if !response.more {
+                return (cursor, received);
+            }
+        }
+    };
+    let (cursor, received) = page_all(0, true);
+    assert_eq!(received, backlog, "the backlog, and none of its own cases");
+    assert_eq!(cursor, 5, "the feed's end: 3 taken in, 2 pushed");
+
+    // The centre registers one of the officer's cases: its new heads are sent.
+    s.register_case(&own[0], &centre(), None, None, MONDAY_9AM + 10)
+        .unwrap();
+    let (_, received) = page_all(cursor, false);
+    assert_eq!(received, vec![own[0].clone()]);
+
+    // From the beginning again: nothing is remembered any more, everything comes.
+    let (_, received) = page_all(0, false);
+    let mut expected = backlog.clone();
+    expected.extend([own[1].clone(), own[0].clone()]);
+    assert_eq!(received, expected, "in feed order");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -38,10 +38,12 @@ mod case_filter_sql;
 pub mod conformance;
 pub mod console;
 pub mod error;
+mod in_step;
 pub mod intake;
 pub mod photo_store;
 pub mod pool_stats;
 pub mod postgres;
+mod pull_page;
 mod server_meta;
 pub mod sqlite;
 

@@ -41,26 +41,26 @@ use wangge_core::case::{CaseEvent, CaseEventKind, validate_next};
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::hlc::HlcClock;
 use wangge_core::store::query;
-use wangge_core::sync::protocol::{Accepted, PullDoc, SyncRequest, SyncResponse};
+use wangge_core::sync::protocol::{Accepted, SyncRequest, SyncResponse};
 use wangge_core::zero_report::{ZeroReport, ZeroReportHeader};
 use wangge_core::{Actor, CaseQuery, CaseRecord, CaseStatus, CaseSummary, Catalog, EventId};
 
 use wangge_core::authority::{Author, Refusal, RefusalCode};
 
-use crate::docs::{
-    Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push_sealed,
-};
+use crate::docs::{Decoded, Merge, Placement, Stored, decode, encode_heads, merge_push_sealed};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::EvalInput;
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage};
 use crate::seal::Sealer;
 use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::in_step::InStep;
 use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
 };
 use crate::storage::photo_store::{Moved, PhotoStore};
 use crate::storage::pool_stats::{DbStats, PoolSnapshot, WaitHistogram};
+use crate::storage::pull_page::PullPage;
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Stats, Storage,
     must_reset, reset_response, server_meta,
@@ -102,10 +102,6 @@ pub const WRITE_LOCK: i64 = 0x7761_6e67_6765;
 /// The key of the advisory lock a migration holds, so that instances started together
 /// migrate one after the other.
 const MIGRATE_LOCK: i64 = 0x7761_6e67_6d69;
-/// Most documents one response carries, whatever the device asks (as on SQLite).
-const MAX_PULL_DOCS: u32 = 5000;
-/// About how many document bytes one response carries.
-const MAX_PULL_BYTES: usize = 8 << 20;
 /// How many times a read-write transaction that lost a serialisation race is retried.
 const SERIALIZATION_RETRIES: u32 = 5;
 
@@ -541,7 +537,16 @@ impl PgStorage {
         let mut accepted = Vec::new();
         let mut resend = Vec::new();
         let mut refused = Vec::new();
-        let mut in_step: HashSet<&str> = HashSet::new();
+        // Documents the device already holds exactly as the server does (`in_step.rs`).
+        let mut in_step = InStep::from_recorded(
+            tx.query(
+                "SELECT doc_id, heads FROM device_in_step WHERE device_id = $1",
+                &[&device.device_id],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<StorageResult<Vec<(String, Vec<u8>)>>>()?,
+        );
         // Every pushed document's stored copy in one query, and every changed one written
         // in one statement per table after the loop (see `postgres_doc_writes.rs`).
         let ids: Vec<&str> = request.docs.iter().map(|p| p.doc_id.as_str()).collect();
@@ -596,7 +601,7 @@ impl PgStorage {
                 }
                 Merge::Unchanged { heads } => {
                     if heads == device_heads {
-                        in_step.insert(&push.doc_id);
+                        in_step.pushed(&push.doc_id, encode_heads(&heads));
                     }
                     accepted.push(Accepted {
                         doc_id: push.doc_id.clone(),
@@ -630,7 +635,7 @@ impl PgStorage {
                         now_ms,
                     )?;
                     if heads == device_heads {
-                        in_step.insert(&push.doc_id);
+                        in_step.pushed(&push.doc_id, encode_heads(&heads));
                     }
                     accepted.push(Accepted {
                         doc_id: push.doc_id.clone(),
@@ -661,8 +666,8 @@ impl PgStorage {
 
         let max_seq = meta_u64(tx, "seq")?;
         let cursor = request.cursor;
-        let limit = request.max_docs.clamp(1, MAX_PULL_DOCS);
-        let (cursor_sql, limit_sql) = (cursor as i64, i64::from(limit));
+        let mut page = PullPage::new(cursor, request.max_docs, &in_step);
+        let (cursor_sql, limit_sql) = (cursor as i64, page.rows_to_read());
         let sql = format!(
             "SELECT d.doc_id, d.kind, d.heads, d.seq, d.data FROM documents d
              WHERE d.seq > $1 AND d.quarantined_at IS NULL AND {}
@@ -673,47 +678,40 @@ impl PgStorage {
         // A portal reads the rows a few at a time, so a page of 5,000 documents never sits
         // in memory at once beyond the byte budget.
         let portal = tx.bind(&sql, &params)?;
-        let mut docs = Vec::new();
-        let mut bytes = 0usize;
-        let mut seen = 0u32;
-        let mut last_seq = cursor;
-        let mut budget_hit = false;
         'pages: loop {
             let rows = tx.query_portal(&portal, 64)?;
             if rows.is_empty() {
                 break;
             }
             for row in rows {
-                seen += 1;
-                let doc_id: String = row.try_get(0)?;
-                last_seq = row.try_get::<_, i64>(3)? as u64;
-                if in_step.contains(doc_id.as_str()) {
-                    continue;
-                }
-                let data: Vec<u8> = row.try_get(4)?;
-                bytes += data.len();
-                docs.push(PullDoc {
-                    kind: kind_of(&row.try_get::<_, String>(1)?)?,
-                    heads: decode_heads(&row.try_get::<_, Vec<u8>>(2)?),
-                    document: data,
-                    doc_id,
-                });
-                if bytes >= MAX_PULL_BYTES {
-                    budget_hit = true;
+                let seq = row.try_get::<_, i64>(3)? as u64;
+                let full = page.offer(seq, row.try_get(0)?, row.try_get(2)?, || {
+                    Ok((kind_of(&row.try_get::<_, String>(1)?)?, row.try_get(4)?))
+                })?;
+                if full {
                     break 'pages;
                 }
             }
         }
-        let more = budget_hit || seen == limit;
-        let response = SyncResponse {
-            cursor: if more { last_seq } else { max_seq },
-            more,
-            reset: false,
-            accepted,
-            resend,
-            docs,
-            refused,
-        };
+        let response = page.respond(max_seq, accepted, resend, refused);
+        // What this request left in step while the device is still behind is remembered;
+        // what the response's cursor passes is forgotten (`in_step.rs`), one statement each.
+        let (ids, heads): (Vec<&str>, Vec<&[u8]>) =
+            in_step.to_record(response.cursor, max_seq).unzip();
+        if !ids.is_empty() {
+            tx.execute(
+                "INSERT INTO device_in_step (device_id, doc_id, heads, until_seq)
+                 SELECT $1, t.doc_id, t.heads, $4 FROM unnest($2::text[], $3::bytea[]) AS t(doc_id, heads)
+                 ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads, until_seq = excluded.until_seq",
+                &[&device.device_id, &ids, &heads, &(max_seq as i64)],
+            )?;
+        }
+        if in_step.had_recorded() {
+            tx.execute(
+                "DELETE FROM device_in_step WHERE device_id = $1 AND until_seq <= $2",
+                &[&device.device_id, &(response.cursor as i64)],
+            )?;
+        }
         // Recorded with the merge, in its transaction: the record never says less than
         // what the device may have applied.
         tx.execute(
@@ -1403,4 +1401,63 @@ mod conformance {
     }
 
     crate::storage_conformance_tests!(fresh);
+}
+
+/// PostgreSQL-only: a database of an earlier schema version is brought to this build's
+/// at start, keeping what it holds.
+#[cfg(test)]
+mod migrations {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a test: a failed step is a test failure"
+    )]
+
+    use super::*;
+    use crate::storage::Scope;
+    use crate::storage::conformance::catalog;
+
+    #[test]
+    fn a_version_1_database_gets_the_in_step_table() {
+        let Some((s, schema)) =
+            testing::fresh("a_version_1_database_gets_the_in_step_table", catalog())
+        else {
+            return;
+        };
+        let device = Device {
+            device_id: "dev-1".into(),
+            name: "handheld".into(),
+            role: DeviceRole::Field,
+            scope: Scope::default(),
+            created_at: 1,
+            revoked_at: None,
+            person: None,
+        };
+        s.enroll(&device, &[1; 32]).unwrap();
+        let mut conn = s.pool.get().unwrap();
+        let mut tx = conn.begin(None, false).unwrap();
+        tx.batch_execute(
+            "DROP TABLE device_in_step;
+             UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        drop(conn);
+        assert!(matches!(
+            s.ready(),
+            Err(StorageError::NotReady { found: 1, .. })
+        ));
+        drop(s);
+
+        let s = PgStorage::open(&schema.url, catalog()).unwrap();
+        s.ready().unwrap();
+        assert_eq!(s.devices().unwrap(), vec![device]);
+        let rows: i64 = s
+            .read(|tx| {
+                Ok(tx
+                    .query_one("SELECT count(*) FROM device_in_step", &[])?
+                    .try_get(0)?)
+            })
+            .unwrap();
+        assert_eq!(rows, 0);
+    }
 }

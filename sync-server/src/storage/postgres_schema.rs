@@ -19,10 +19,10 @@
 //! appended, never edited, once it has run anywhere.
 
 /// The schema version this build creates and understands.
-pub const PG_SCHEMA_VERSION: i64 = 1;
+pub const PG_SCHEMA_VERSION: i64 = 2;
 
 /// The migration steps: `MIGRATIONS[n]` brings the schema from version `n` to `n + 1`.
-pub(super) const MIGRATIONS: [&str; PG_SCHEMA_VERSION as usize] = [V1];
+pub(super) const MIGRATIONS: [&str; PG_SCHEMA_VERSION as usize] = [V1, V2];
 
 /// Version 1: everything.
 const V1: &str = r#"
@@ -299,4 +299,16 @@ CREATE TABLE console_sessions (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX console_sessions_by_staff ON console_sessions (staff_id);
+"#;
+
+/// Version 2 (SQLite's 15): the documents a device paging through a backlog already holds
+/// (see `in_step.rs` and SQLite's `IN_STEP_SCHEMA`).
+const V2: &str = r#"
+CREATE TABLE device_in_step (
+    device_id TEXT COLLATE "C" NOT NULL,
+    doc_id    TEXT COLLATE "C" NOT NULL,
+    heads     BYTEA NOT NULL,
+    until_seq BIGINT NOT NULL,
+    PRIMARY KEY (device_id, doc_id)
+);
 "#;

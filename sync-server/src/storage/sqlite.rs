@@ -3,8 +3,6 @@
 //! connections serve authentication and back-office queries concurrently
 //! thanks to WAL.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDate;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,25 +16,25 @@ use wangge_core::case::{CaseEvent, CaseEventKind, validate_next};
 use wangge_core::doc::{DocKind, EventDoc};
 use wangge_core::hlc::HlcClock;
 use wangge_core::store::{projection, query, schema};
-use wangge_core::sync::protocol::{Accepted, PullDoc, SyncRequest, SyncResponse};
+use wangge_core::sync::protocol::{Accepted, SyncRequest, SyncResponse};
 use wangge_core::{Actor, CaseQuery, CaseRecord, CaseSummary, Catalog, EventId};
 
 use wangge_core::authority::{Author, Refusal, RefusalCode};
 
-use crate::docs::{
-    Decoded, Merge, Placement, Stored, decode, decode_heads, encode_heads, merge_push_sealed,
-};
+use crate::docs::{Decoded, Merge, Placement, Stored, decode, encode_heads, merge_push_sealed};
 use crate::office::board::FilingRow;
 use crate::office::evaluation::EvalInput;
 use crate::office::export::Change;
 use crate::office::queue::{CaseFilter, CasePage};
 use crate::seal::Sealer;
 use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::in_step::InStep;
 use crate::storage::intake::{
     ApiKey, DuplicateHint, Intake, IntakeOutcome, ReporterContact, RequestFilter,
 };
 use crate::storage::photo_store::{Moved, PhotoStore};
 use crate::storage::pool_stats::{DbStats, PoolSnapshot, WaitHistogram};
+use crate::storage::pull_page::PullPage;
 use crate::storage::{
     ChunkOutcome, Device, DeviceRole, PhotoChunk, PhotoUpload, Quarantined, Scope, Stats, Storage,
     must_reset, reset_response, server_meta,
@@ -112,7 +110,23 @@ CREATE UNIQUE INDEX documents_by_seq ON documents(seq);
 /// Version 12 the pairing codes (`sqlite_pairing.rs`).
 /// Version 13 the console's logins and sessions (`sqlite_console.rs`).
 /// Version 14 token expiry and rotation (`sqlite_tokens.rs`).
-pub const SCHEMA_VERSION: i64 = 14;
+/// Version 15 the documents a device paging through a backlog already holds
+/// (`in_step.rs`).
+pub const SCHEMA_VERSION: i64 = 15;
+
+/// Version 15: per device, the documents it holds exactly as the server
+/// does while its cursor is still below them, so its pulls leave them out
+/// (`in_step.rs`). `until_seq` is the feed's end when the row was written:
+/// a response whose cursor reaches it deletes the row.
+const IN_STEP_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS device_in_step (
+    device_id TEXT NOT NULL,
+    doc_id    TEXT NOT NULL,
+    heads     BLOB NOT NULL,
+    until_seq INTEGER NOT NULL,
+    PRIMARY KEY (device_id, doc_id)
+) WITHOUT ROWID;
+";
 
 /// Version 8: documents that no longer load are set aside, never served.
 const QUARANTINE_SCHEMA: &str = "
@@ -135,10 +149,6 @@ UPDATE documents SET teams = coalesce(
 const LAST_CURSOR_COLUMN: &str = "
 ALTER TABLE devices ADD COLUMN last_cursor INTEGER;
 ";
-/// Most documents one response carries, whatever the device asks.
-const MAX_PULL_DOCS: u32 = 5000;
-/// About how many document bytes one response carries.
-const MAX_PULL_BYTES: usize = 8 << 20;
 
 /// How many reader connections serve reads beside the writer.
 const READERS: usize = 4;
@@ -338,6 +348,7 @@ impl SqliteStorage {
             tx.execute_batch(pairing::PAIRING_SCHEMA)?;
             tx.execute_batch(console_db::CONSOLE_SCHEMA)?;
             tokens::add_token_columns(&tx, 0)?;
+            tx.execute_batch(IN_STEP_SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version < SCHEMA_VERSION {
             if version < 2 {
@@ -381,6 +392,9 @@ impl SqliteStorage {
             }
             if version < 14 {
                 tokens::add_token_columns(&tx, chrono::Utc::now().timestamp_millis())?;
+            }
+            if version < 15 {
+                tx.execute_batch(IN_STEP_SCHEMA)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         } else if version > SCHEMA_VERSION {
@@ -761,8 +775,12 @@ impl Storage for SqliteStorage {
         let mut accepted = Vec::new();
         let mut resend = Vec::new();
         let mut refused = Vec::new();
-        // Documents the device already holds exactly as the server does.
-        let mut in_step: HashSet<&str> = HashSet::new();
+        // Documents the device already holds exactly as the server does (`in_step.rs`).
+        let mut in_step = InStep::from_recorded(
+            tx.prepare_cached("SELECT doc_id, heads FROM device_in_step WHERE device_id = ?1")?
+                .query_map([&device.device_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(String, Vec<u8>)>>>()?,
+        );
         for push in &request.docs {
             let row: Option<StoredRow> = tx
                 .prepare_cached(
@@ -826,7 +844,7 @@ impl Storage for SqliteStorage {
                 }
                 Merge::Unchanged { heads } => {
                     if heads == device_heads {
-                        in_step.insert(&push.doc_id);
+                        in_step.pushed(&push.doc_id, encode_heads(&heads));
                     }
                     accepted.push(Accepted {
                         doc_id: push.doc_id.clone(),
@@ -851,7 +869,7 @@ impl Storage for SqliteStorage {
                     self.store_doc(&tx, &doc, &saved, push.kind, &decoded, now_ms)?;
                     let heads = doc.heads();
                     if heads == device_heads {
-                        in_step.insert(&push.doc_id);
+                        in_step.pushed(&push.doc_id, encode_heads(&heads));
                     }
                     accepted.push(Accepted {
                         doc_id: push.doc_id.clone(),
@@ -887,53 +905,43 @@ impl Storage for SqliteStorage {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         let cursor = request.cursor;
-        let limit = request.max_docs.clamp(1, MAX_PULL_DOCS);
+        let mut page = PullPage::new(cursor, request.max_docs, &in_step);
         let scope = ScopeParams::of(device)?;
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT d.doc_id, d.kind, d.data, d.heads, d.seq FROM documents d
              WHERE d.seq > :cursor AND d.quarantined_at IS NULL AND {IN_SCOPE}
              ORDER BY d.seq LIMIT :limit"
         ))?;
-        let (cursor_sql, limit_sql) = (cursor as i64, i64::from(limit));
+        let (cursor_sql, limit_sql) = (cursor as i64, page.rows_to_read());
         let mut rows =
             stmt.query(&scope.with(&[(":cursor", &cursor_sql), (":limit", &limit_sql)])[..])?;
-        let mut docs = Vec::new();
-        let mut bytes = 0usize;
-        let mut seen = 0u32;
-        let mut last_seq = cursor;
-        let mut budget_hit = false;
         while let Some(row) = rows.next()? {
-            seen += 1;
-            let doc_id: String = row.get(0)?;
-            last_seq = row.get::<_, i64>(4)? as u64;
-            if in_step.contains(doc_id.as_str()) {
-                continue;
-            }
-            let data: Vec<u8> = row.get(2)?;
-            bytes += data.len();
-            docs.push(PullDoc {
-                kind: kind_of(&row.get::<_, String>(1)?)?,
-                heads: decode_heads(&row.get::<_, Vec<u8>>(3)?),
-                document: data,
-                doc_id,
-            });
-            if bytes >= MAX_PULL_BYTES {
-                budget_hit = true;
+            let seq = row.get::<_, i64>(4)? as u64;
+            let full = page.offer(seq, row.get(0)?, row.get(3)?, || {
+                Ok((kind_of(&row.get::<_, String>(1)?)?, row.get(2)?))
+            })?;
+            if full {
                 break;
             }
         }
         drop(rows);
         drop(stmt);
-        let more = budget_hit || seen == limit;
-        let response = SyncResponse {
-            cursor: if more { last_seq } else { max_seq },
-            more,
-            reset: false,
-            accepted,
-            resend,
-            docs,
-            refused,
-        };
+        let response = page.respond(max_seq, accepted, resend, refused);
+        // What this request left in step while the device is still behind is remembered;
+        // what the response's cursor passes is forgotten (`in_step.rs`).
+        for (doc_id, heads) in in_step.to_record(response.cursor, max_seq) {
+            tx.prepare_cached(
+                "INSERT INTO device_in_step (device_id, doc_id, heads, until_seq) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (device_id, doc_id) DO UPDATE SET heads = excluded.heads, until_seq = excluded.until_seq",
+            )?
+            .execute(params![device.device_id, doc_id, heads, max_seq as i64])?;
+        }
+        if in_step.had_recorded() {
+            tx.prepare_cached(
+                "DELETE FROM device_in_step WHERE device_id = ?1 AND until_seq <= ?2",
+            )?
+            .execute(params![device.device_id, response.cursor as i64])?;
+        }
         // Recorded with the merge, in its transaction: the record never
         // says less than what the device may have applied.
         tx.prepare_cached(
@@ -1419,6 +1427,7 @@ mod tests {
              DROP INDEX devices_prev_token; ALTER TABLE devices DROP COLUMN token_issued_at;
              ALTER TABLE devices DROP COLUMN prev_token_hash;
              ALTER TABLE devices DROP COLUMN prev_token_until;
+             DROP TABLE device_in_step;
              PRAGMA user_version = 3;",
         )
         .unwrap();
