@@ -222,7 +222,8 @@ pub(crate) fn entry(at: i64, action: &str) -> AuditEntry {
     }
 }
 
-fn field_device(device_id: &str, person: Option<&str>) -> Device {
+/// A field device without a scope, enrolled to `person` when given.
+pub(crate) fn field_device(device_id: &str, person: Option<&str>) -> Device {
     Device {
         device_id: device_id.into(),
         name: "手持01".into(),

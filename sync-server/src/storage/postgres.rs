@@ -1413,8 +1413,7 @@ mod migrations {
     )]
 
     use super::*;
-    use crate::storage::Scope;
-    use crate::storage::conformance::catalog;
+    use crate::storage::conformance::{catalog, field_device};
 
     #[test]
     fn a_version_1_database_gets_the_in_step_table() {
@@ -1423,15 +1422,7 @@ mod migrations {
         else {
             return;
         };
-        let device = Device {
-            device_id: "dev-1".into(),
-            name: "handheld".into(),
-            role: DeviceRole::Field,
-            scope: Scope::default(),
-            created_at: 1,
-            revoked_at: None,
-            person: None,
-        };
+        let device = field_device("dev-1", None);
         s.enroll(&device, &[1; 32]).unwrap();
         let mut conn = s.pool.get().unwrap();
         let mut tx = conn.begin(None, false).unwrap();
