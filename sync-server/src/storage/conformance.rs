@@ -124,6 +124,7 @@ macro_rules! storage_conformance_tests {
             a_pushed_case_is_stored_once_and_reaches_the_devices_of_its_scope,
             a_push_of_several_documents_one_of_them_twice_stores_each_in_merge_order,
             a_device_paging_through_a_backlog_is_not_sent_its_own_pushes_back,
+            a_reenrolled_device_is_sent_what_it_held_before,
             registration_numbers_cases_in_order_and_only_register_assigns_one,
             a_merge_refuses_the_case_itself_and_a_merged_target,
             a_username_belongs_to_one_person,
@@ -860,17 +861,16 @@ pub fn a_push_of_several_documents_one_of_them_twice_stores_each_in_merge_order(
     assert_eq!(again.cursor, 3, "nothing new in the feed");
 }
 
-/// A device pushes its cases while it pages through a backlog one document at a time: no
-/// page sends its own cases back (it holds them exactly as the server does), every case of
-/// the backlog reaches it, and one of its cases changed at the centre afterwards is sent.
-/// Once its cursor has passed them the server forgets what it held: the same pull started
-/// over from the beginning (a device whose responses were lost) sends everything again.
-pub fn a_device_paging_through_a_backlog_is_not_sent_its_own_pushes_back(s: &dyn Storage) {
+/// A backlog of 3 cases taken in at the centre, and an officer's phone (a device of
+/// `XT-GO-001` that sees everything) holding 2 cases of its own not yet pushed.
+fn backlog_and_a_phone(
+    s: &dyn Storage,
+    dir: &tempfile::TempDir,
+) -> (Vec<String>, Vec<String>, Device, Author, Store) {
     let backlog: Vec<String> = (0..3)
         .map(|i| intake(s, &centre(), MONDAY_9AM + i).header.id.to_string())
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let (officer, store) = phone(&dir, "XT-GO-001", Role::GridOfficer);
+    let (officer, store) = phone(dir, "XT-GO-001", Role::GridOfficer);
     let fix = GpsFix {
         fix_time_ms: MONDAY_9AM,
         ..new_case(Vec::new()).gps.unwrap()
@@ -891,57 +891,104 @@ pub fn a_device_paging_through_a_backlog_is_not_sent_its_own_pushes_back(s: &dyn
         ..field_device(&officer.device.to_string(), Some("XT-GO-001"))
     };
     s.enroll(&device, &[7; 32]).unwrap();
-    let author = Author::of_actor(&officer);
+    (backlog, own, device, Author::of_actor(&officer), store)
+}
 
-    // Page through the feed one document a round, pushing in the first round.
-    let page_all = |from: u64, push: bool| {
-        let mut cursor = from;
-        let mut received = Vec::new();
-        let mut first = true;
-        loop {
-            let prepared = if push && first {
-                store.prepare_push(100, 8 << 20).unwrap()
-            } else {
-                Vec::new()
-            };
-            first = false;
-            let request = SyncRequest {
-                request_id: [3; 16],
-                cursor,
-                max_docs: 1,
-                docs: prepared.iter().map(|p| p.doc.clone()).collect(),
-            };
-            let response = s
-                .sync(&device, Some(&author), &request, MONDAY_9AM)
-                .unwrap();
-            assert!(
-                response.refused.is_empty() && !response.reset,
-                "{response:?}"
-            );
-            assert_eq!(response.accepted.len(), request.docs.len());
-            store.apply_sync_response(&prepared, &response).unwrap();
-            received.extend(response.docs.iter().map(|d| d.doc_id.clone()));
-            cursor = response.cursor;
-            if !response.more {
-                return (cursor, received);
-            }
+/// Syncs `device` from `cursor` with pages of `max_docs`, pushing what `store` has in the
+/// first round when `push`, until the pull ends (or after one round when `once`); returns
+/// the cursor reached and the documents received, in order.
+fn pull_pages(
+    s: &dyn Storage,
+    (device, author, store): (&Device, &Author, &Store),
+    cursor: u64,
+    max_docs: u32,
+    push: bool,
+    once: bool,
+) -> (u64, Vec<String>) {
+    let mut cursor = cursor;
+    let mut received = Vec::new();
+    let mut first = true;
+    loop {
+        let prepared = if push && first {
+            store.prepare_push(100, 8 << 20).unwrap()
+        } else {
+            Vec::new()
+        };
+        first = false;
+        let request = SyncRequest {
+            request_id: [3; 16],
+            cursor,
+            max_docs,
+            docs: prepared.iter().map(|p| p.doc.clone()).collect(),
+        };
+        let response = s.sync(device, Some(author), &request, MONDAY_9AM).unwrap();
+        assert!(
+            response.refused.is_empty() && !response.reset,
+            "{response:?}"
+        );
+        assert_eq!(response.accepted.len(), request.docs.len());
+        store.apply_sync_response(&prepared, &response).unwrap();
+        received.extend(response.docs.iter().map(|d| d.doc_id.clone()));
+        cursor = response.cursor;
+        if !response.more || once {
+            return (cursor, received);
         }
-    };
-    let (cursor, received) = page_all(0, true);
+    }
+}
+
+/// A device pushes its cases while it pages through a backlog one document at a time: no
+/// page sends its own cases back (it holds them exactly as the server does), every case of
+/// the backlog reaches it, and one of its cases changed at the centre afterwards is sent.
+/// Once its cursor has passed them the server forgets what it held: the same pull started
+/// over from the beginning (a device whose responses were lost) sends everything again.
+pub fn a_device_paging_through_a_backlog_is_not_sent_its_own_pushes_back(s: &dyn Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let (backlog, own, device, author, store) = backlog_and_a_phone(s, &dir);
+    let phone = (&device, &author, &store);
+
+    let (cursor, received) = pull_pages(s, phone, 0, 1, true, false);
     assert_eq!(received, backlog, "the backlog, and none of its own cases");
     assert_eq!(cursor, 5, "the feed's end: 3 taken in, 2 pushed");
 
     // The centre registers one of the officer's cases: its new heads are sent.
     s.register_case(&own[0], &centre(), None, None, MONDAY_9AM + 10)
         .unwrap();
-    let (_, received) = page_all(cursor, false);
+    let (_, received) = pull_pages(s, phone, cursor, 1, false, false);
     assert_eq!(received, vec![own[0].clone()]);
 
     // From the beginning again: nothing is remembered any more, everything comes.
-    let (_, received) = page_all(0, false);
+    let (_, received) = pull_pages(s, phone, 0, 1, false, false);
     let mut expected = backlog.clone();
     expected.extend([own[1].clone(), own[0].clone()]);
     assert_eq!(received, expected, "in feed order");
+}
+
+/// A device re-enrolled by a pairing code (its store wiped when it was revoked) is sent the
+/// cases it pushed before, even those the server had noted it held while it paged through a
+/// backlog.
+pub fn a_reenrolled_device_is_sent_what_it_held_before(s: &dyn Storage) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, own, device, author, store) = backlog_and_a_phone(s, &dir);
+    let (cursor, received) = pull_pages(s, (&device, &author, &store), 0, 1, true, true);
+    assert_eq!((cursor, received.len()), (1, 1), "one page of the backlog");
+
+    officer_with_code_abc(s);
+    assert!(s.revoke(&device.device_id, MONDAY_9AM + 1).unwrap());
+    let redeem = redemption(
+        "ABC",
+        "ABCDEFGH",
+        &device.device_id,
+        true,
+        9,
+        MONDAY_9AM + 2,
+    );
+    let again = s.redeem_pairing_code(&redeem).unwrap();
+    assert!(again.reenrolled);
+    let (_, mut received) = pull_pages(s, (&again.device, &author, &store), 0, 100, false, false);
+    received.sort();
+    let mut own = own;
+    own.sort();
+    assert_eq!(received, own, "its own cases, in the scope of its new code");
 }
 
 // ---------------------------------------------------------------------------------------

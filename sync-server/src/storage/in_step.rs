@@ -23,7 +23,11 @@
 //! **Why it is correct.** An entry says "this device holds every change of the document up
 //! to these heads". The device only ever adds to its copy, so the claim stays true; a pull
 //! skips the document only while the server's heads are exactly those, and any later change
-//! (from anyone) gives new heads, so the document is sent.
+//! (from anyone) gives new heads, so the document is sent. The one way a device loses what
+//! it held is a wipe: a revoked device wipes the street's data, and comes back only through
+//! a pairing code, whose re-enrolment deletes the device's entries. (A phone whose store
+//! was put back from an older copy must be paired again for the same reason; the app keeps
+//! no such copies: Android backup is off in its manifest.)
 
 use std::collections::HashMap;
 

@@ -164,6 +164,11 @@ fn enrol(tx: &mut Tx<'_>, row: &CodeRow, redeem: &Redeem) -> StorageResult<Outco
     if written == 0 {
         return Ok(Outcome::Refused(PairingRefusal::DeviceIdTaken));
     }
+    // A re-enrolled device starts over (see SQLite's `redeem`, `in_step.rs`).
+    tx.execute(
+        "DELETE FROM device_in_step WHERE device_id = $1",
+        &[&redeem.device_id],
+    )?;
     tx.execute(
         "UPDATE pairing_codes SET used_at = $2, device_id = $3 WHERE id = $1",
         &[&row.id, &redeem.now_ms, &redeem.device_id],

@@ -270,6 +270,12 @@ fn enrol(tx: &rusqlite::Transaction<'_>, row: &CodeRow, redeem: &Redeem) -> Stor
             ],
         )?,
     };
+    // A re-enrolled device starts over with what the server sends it (its store was wiped
+    // when it was revoked): nothing it was noted to hold may be left out (`in_step.rs`).
+    tx.execute(
+        "DELETE FROM device_in_step WHERE device_id = ?1",
+        [&redeem.device_id],
+    )?;
     tx.execute(
         "UPDATE pairing_codes SET used_at = ?2, device_id = ?3 WHERE id = ?1",
         params![row.id, redeem.now_ms, redeem.device_id],

@@ -350,8 +350,9 @@ fn main() {
         done.retries,
     );
     println!(
-        "down the link: {:.2} MB; the whole sync took {:.1} s",
+        "down the link: {:.2} MB, {} documents received (its own are not sent back); the whole sync took {:.1} s",
         down.payload.load(std::sync::atomic::Ordering::SeqCst) as f64 / 1e6,
+        done.docs_received,
         all.as_secs_f64()
     );
 
