@@ -225,6 +225,7 @@ fn main() {
     let client = SyncClient::new(config).unwrap();
 
     let mut marks = Marks::default();
+    let link_rate = up.rate();
     let start = Instant::now();
     let done = client
         .sync(&device.store, &mut |p: &SyncProgress| {
@@ -246,11 +247,29 @@ fn main() {
             let minute = start.elapsed().as_secs() / 600;
             if minute > marks.reported_10min {
                 marks.reported_10min = minute;
-                println!(
-                    "  … {:.0} s: {:.1} MB of photos sent",
-                    start.elapsed().as_secs_f64(),
+                let t = start.elapsed().as_secs_f64();
+                print!(
+                    "  … {t:.0} s: {:.1} MB of photos sent",
                     p.photo_bytes_sent as f64 / 1e6
                 );
+                // A real-time 2G shift outlasts a working session: each mark says where the
+                // whole shift is heading at the pace of the photos since the thumbnails.
+                if let (Some((_, doc_bytes)), Some(t_thumbs)) = (marks.docs, marks.thumbs) {
+                    let pace = p.photo_bytes_sent.saturating_sub(thumb_bytes) as f64
+                        / (t - t_thumbs.as_secs_f64());
+                    let left = (thumb_bytes + photo_bytes).saturating_sub(p.photo_bytes_sent);
+                    let ideal_all = (doc_bytes + thumb_bytes + photo_bytes) as f64 / link_rate;
+                    if o.full_photos && pace > 0.0 {
+                        let whole = t + left as f64 / pace;
+                        print!(
+                            "; photos at {:.2} KB/s, × {:.3} of the link's rate: at this pace the whole shift takes {whole:.0} s, × {:.3} of ideal",
+                            pace / 1000.0,
+                            link_rate / pace,
+                            whole / ideal_all,
+                        );
+                    }
+                }
+                println!();
             }
         })
         .unwrap();
