@@ -8,7 +8,8 @@
 # network namespace: the kernel of the machine this was written on has no sch_netem. See the
 # proxy's documentation for what it models.
 #
-#   bash scripts/bench-2g.sh                      # the full shift: 200 cases × 2 photos, ~2.7 h
+#   bash scripts/bench-2g.sh                      # the full shift: 200 cases × 2 photos, ~2.9 h;
+#                                                 # every 10 min a mark projects the whole shift
 #   bash scripts/bench-2g.sh --no-full-photos     # documents and thumbnails only, ~4 min
 #   bash scripts/bench-2g.sh --kbit 1000          # the same shift on a 10× faster link, same delay
 #   bash scripts/bench-2g.sh --kbit 1000 --delay-ms 25 --timeout-s 6   # the 2G shift scaled 10×
