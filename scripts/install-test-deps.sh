@@ -2,7 +2,7 @@
 # Installs what the tests need beyond the Rust toolchain, skipping what is present:
 # clippy and rustfmt; a JDK and JNA (Debian) and the Kotlin compiler (npm) for the Kotlin
 # tests; schemathesis (PyPI) for the API conformance run; Chromium (Debian) and
-# playwright-core (npm, console-tests/) for the console's browser tests. Called by
+# playwright-core and jsqr (npm, console-tests/) for the console's browser tests. Called by
 # scripts/test.sh, so the README's one test command works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +38,4 @@ if [[ ! -x /usr/bin/chromium ]]; then
     apt-get update -qq
     apt-get install -y -qq chromium fonts-wqy-zenhei
 fi
-wanted=$(node -p "require('./console-tests/package-lock.json').packages['node_modules/playwright-core'].version")
-installed=$(node -p "require('./console-tests/node_modules/playwright-core/package.json').version" 2>/dev/null || true)
-if [[ "$installed" != "$wanted" ]]; then
-    (cd console-tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
-fi
+bash scripts/console-npm.sh

@@ -13,9 +13,7 @@ target="${CARGO_TARGET_DIR:-target}"
 echo "== building the console's test server (console-fixture)"
 cargo build -p wangge-e2e --bin console-fixture --locked
 
-if [[ ! -d console-tests/node_modules/playwright-core ]]; then
-    (cd console-tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
-fi
+bash scripts/console-npm.sh
 
 export WANGGE_CONSOLE_FIXTURE="$target/debug/console-fixture"
 export WANGGE_CONSOLE_SCREENSHOTS="$target/console-tests/screenshots"

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod auth;
 pub mod console;
+pub mod device_admin;
 pub mod docs;
 pub mod error;
 pub mod extract;

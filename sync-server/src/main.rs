@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use wangge_core::grid::GridLevel;
-use wangge_core::{Catalog, Role, SystemClock};
+use wangge_core::{Catalog, SystemClock};
+use wangge_server::device_admin::{
+    MadeCode, PairRequest, ScopeOverrides, make_pairing_code, person_and_device, scope_is_empty,
+};
 use wangge_server::office::OfficeConfig;
 use wangge_server::office::export::csv_field;
 use wangge_server::storage::photo_store::{FsPhotoStore, PhotoStore, export_photos, sweep_orphans};
-use wangge_server::storage::{AuditEntry, Device, DeviceRole, Person, Scope, Storage};
+use wangge_server::storage::{AuditEntry, Device, Person, Storage};
 use wangge_server::tokens::TokenPolicy;
 use wangge_server::{AppState, auth, roster, router};
 
@@ -733,132 +735,6 @@ fn person_line(p: &Person) -> String {
     )
 }
 
-/// Scope lists given on the command line, each replacing the person's list of that name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ScopeOverrides {
-    /// `--blocks`.
-    pub blocks: Option<Vec<String>>,
-    /// `--workstations`.
-    pub workstations: Option<Vec<String>>,
-    /// `--teams`.
-    pub teams: Option<Vec<String>>,
-}
-
-impl ScopeOverrides {
-    fn any(&self) -> bool {
-        self.blocks.is_some() || self.workstations.is_some() || self.teams.is_some()
-    }
-}
-
-fn scope_is_empty(scope: &Scope) -> bool {
-    !scope.all && scope.blocks.is_empty() && scope.workstations.is_empty() && scope.teams.is_empty()
-}
-
-/// What a device enrolled to `person` is: centre if the person holds the centre role (the
-/// back office needs the whole street), field otherwise; it receives the whole street for
-/// centre and supervisors (they verify anywhere) unless a supervisor's lists are given
-/// explicitly, and otherwise the person's blocks, workstations and units, each replaced by
-/// its override when one is given. `--blocks ""` gives an empty list.
-pub(crate) fn device_for(person: &Person, overrides: &ScopeOverrides) -> (DeviceRole, Scope) {
-    let centre = person.roles.contains(&Role::Centre);
-    let supervisor = person.roles.contains(&Role::Supervisor);
-    let pick = |given: &Option<Vec<String>>, own: &Vec<String>| -> Vec<String> {
-        match given {
-            Some(list) => list
-                .iter()
-                .filter(|s| !s.trim().is_empty())
-                .cloned()
-                .collect(),
-            None => own.clone(),
-        }
-    };
-    let role = if centre {
-        DeviceRole::Centre
-    } else {
-        DeviceRole::Field
-    };
-    let scope = Scope {
-        all: centre || (supervisor && !overrides.any()),
-        blocks: pick(&overrides.blocks, &person.blocks),
-        workstations: pick(&overrides.workstations, &person.workstations),
-        teams: pick(&overrides.teams, &person.units),
-    };
-    (role, scope)
-}
-
-/// Checks the explicit scope lists: grid ids of the right level, teams of the register.
-fn check_overrides(
-    catalog: &Catalog,
-    units: &[wangge_server::storage::Unit],
-    scope: &Scope,
-) -> Result<(), DynError> {
-    for (list, level, flag) in [
-        (&scope.blocks, GridLevel::Block, "--blocks"),
-        (
-            &scope.workstations,
-            GridLevel::Workstation,
-            "--workstations",
-        ),
-    ] {
-        for id in list {
-            match catalog.grids.cell(id) {
-                None => {
-                    return Err(format!(
-                        "{flag}: unknown grid '{id}': use {level} ids of the grid dataset"
-                    )
-                    .into());
-                }
-                Some(cell) if cell.level() != level => {
-                    return Err(format!(
-                        "{flag}: '{id}' is a {} cell, not a {level}",
-                        cell.level()
-                    )
-                    .into());
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    for team in &scope.teams {
-        if !units.iter().any(|u| &u.id == team) {
-            return Err(format!(
-                "--teams: '{team}' is not a unit of the register; list them with \
-                 `wangge-server units`, or add it to the roster and import it"
-            )
-            .into());
-        }
-    }
-    Ok(())
-}
-
-/// The active person `staff_id` and what a device enrolled to them is (role and scope, with
-/// the overrides checked). Refuses a person who is not in the register or is no longer active.
-fn person_and_device(
-    storage: &dyn Storage,
-    catalog: &Catalog,
-    staff_id: &str,
-    overrides: &ScopeOverrides,
-) -> Result<(Person, DeviceRole, Scope), DynError> {
-    let person = storage.person(staff_id)?.ok_or_else(|| {
-        format!(
-            "no person '{staff_id}' in the register: import the roster with \
-             `wangge-server roster import FILE`, or list people with `wangge-server people`"
-        )
-    })?;
-    if !person.active {
-        return Err(format!(
-            "{staff_id} is inactive (has left): enrol the device to someone active, or mark the \
-             person \"active\": true in the roster and import it again"
-        )
-        .into());
-    }
-    let (role, scope) = device_for(&person, overrides);
-    if overrides.any() {
-        check_overrides(catalog, &storage.units()?, &scope)?;
-    }
-    Ok((person, role, scope))
-}
-
 /// Enrols a device to the person `staff_id` and returns it with its token. Refuses a person
 /// who is not in the register or is no longer active.
 pub(crate) fn enroll(
@@ -890,90 +766,26 @@ pub(crate) fn enroll(
     Ok((device, token))
 }
 
-/// What `wangge-server pair` was asked for.
-pub(crate) struct PairRequest<'a> {
-    /// The person the device will act as.
-    pub staff_id: &'a str,
-    /// The device's label, if given.
-    pub name: Option<String>,
-    /// Explicit scope lists.
-    pub overrides: ScopeOverrides,
-    /// Minutes the code stays valid.
-    pub valid_minutes: u32,
-    /// Now (ms).
-    pub now_ms: i64,
-}
-
-/// A pairing code just made.
-pub(crate) struct MadeCode {
-    /// The code (unformatted): shown once, stored nowhere.
-    pub code: String,
-    /// The role the device will have.
-    pub role: DeviceRole,
-    /// The scope it will have.
-    pub scope: Scope,
-    /// When the code expires (ms).
-    pub expires_at: i64,
-}
-
-/// Makes a one-time pairing code for a device of `request.staff_id` (the role and scope
-/// `enroll` would give it) and stores its hash. Refuses a person who is not in the register
-/// or is no longer active, and a validity outside 1 to 1440 minutes.
+/// Makes a one-time pairing code as [`make_pairing_code`] does and records it in the audit
+/// log as a command-line action.
 pub(crate) fn pair(
     storage: &dyn Storage,
     catalog: &Catalog,
     request: PairRequest<'_>,
 ) -> Result<MadeCode, DynError> {
-    use wangge_server::pairing;
-    if !(1..=pairing::MAX_VALID_MINUTES).contains(&request.valid_minutes) {
-        return Err(format!(
-            "--valid-minutes {}: give 1 to {} minutes",
-            request.valid_minutes,
-            pairing::MAX_VALID_MINUTES
-        )
-        .into());
-    }
-    let (person, role, scope) =
-        person_and_device(storage, catalog, request.staff_id, &request.overrides)?;
-    let name = request
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    let expires_at = request.now_ms + i64::from(request.valid_minutes) * 60_000;
-    // A clash of ids with a code made within the day is rare (27,000 ids); try again.
-    for _ in 0..20 {
-        let code = pairing::new_code()?;
-        let stored = storage.create_pairing_code(&pairing::NewPairingCode {
-            code_id: pairing::code_id(&code).to_owned(),
-            code_hash: pairing::hash_code(&code),
-            staff_id: person.staff_id.clone(),
-            device_name: name.clone(),
-            role,
-            scope: scope.clone(),
-            created_at: request.now_ms,
-            expires_at,
-        })?;
-        if stored {
-            cli_audit(
-                storage,
-                "cli pair",
-                None,
-                Some(person.staff_id.clone()),
-                Some(format!(
-                    "role {}, valid {} min",
-                    role.as_str(),
-                    request.valid_minutes
-                )),
-            );
-            return Ok(MadeCode {
-                code,
-                role,
-                scope,
-                expires_at,
-            });
-        }
-    }
-    Err("could not find a free pairing code id: too many codes made today".into())
+    let valid_minutes = request.valid_minutes;
+    let made = make_pairing_code(storage, catalog, request)?;
+    cli_audit(
+        storage,
+        "cli pair",
+        None,
+        Some(made.person.staff_id.clone()),
+        Some(format!(
+            "role {}, valid {valid_minutes} min",
+            made.role.as_str()
+        )),
+    );
+    Ok(made)
 }
 
 /// Records an administration command in the audit log, next to what devices do: who was
@@ -1219,62 +1031,8 @@ mod tests {
     use super::*;
     use wangge_server::storage::sqlite::SqliteStorage;
 
-    fn person(roles: &[Role]) -> Person {
-        Person {
-            staff_id: "XT-GO-001".into(),
-            name: "王建国".into(),
-            roles: roles.to_vec(),
-            admin: false,
-            units: vec!["网格一组".into(), "城管中队".into()],
-            blocks: vec!["XT-B1".into()],
-            workstations: vec!["XT-W01".into()],
-            active: true,
-        }
-    }
-
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn a_device_takes_its_role_and_scope_from_its_person() {
-        let none = ScopeOverrides::default();
-        let (role, scope) = device_for(&person(&[Role::GridOfficer]), &none);
-        assert_eq!(role, DeviceRole::Field);
-        assert_eq!(
-            scope,
-            Scope {
-                all: false,
-                blocks: strings(&["XT-B1"]),
-                workstations: strings(&["XT-W01"]),
-                teams: strings(&["网格一组", "城管中队"]),
-            }
-        );
-        let (role, scope) = device_for(&person(&[Role::Centre]), &none);
-        assert_eq!((role, scope.all), (DeviceRole::Centre, true));
-        let (role, scope) = device_for(&person(&[Role::Supervisor]), &none);
-        assert_eq!((role, scope.all), (DeviceRole::Field, true));
-    }
-
-    #[test]
-    fn explicit_lists_replace_the_persons() {
-        let overrides = ScopeOverrides {
-            blocks: Some(strings(&["XT-B2"])),
-            workstations: None,
-            teams: Some(strings(&[""])),
-        };
-        let (_, scope) = device_for(&person(&[Role::Supervisor]), &overrides);
-        assert_eq!(
-            scope,
-            Scope {
-                all: false,
-                blocks: strings(&["XT-B2"]),
-                workstations: strings(&["XT-W01"]),
-                teams: vec![],
-            }
-        );
-        let (_, scope) = device_for(&person(&[Role::Centre]), &overrides);
-        assert!(scope.all, "a centre device always sees the whole street");
     }
 
     #[test]
@@ -1402,7 +1160,7 @@ mod tests {
         let person = storage.person("XT-GO-001").unwrap().unwrap();
         assert_eq!(
             (made.role, made.scope.clone()),
-            device_for(&person, &ScopeOverrides::default())
+            wangge_server::device_admin::device_for(&person, &ScopeOverrides::default())
         );
         assert_eq!(made.expires_at, 1_000 + 15 * 60_000);
         let log = storage.audit_log(0, 10).unwrap();

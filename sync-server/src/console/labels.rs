@@ -21,6 +21,8 @@ pub const NAV_MAP: &str = "网格地图";
 pub const NAV_BOARD: &str = "零报告";
 /// Evaluation.
 pub const NAV_EVALUATION: &str = "考核评价";
+/// Devices and pairing (administrators).
+pub const NAV_DEVICES: &str = "终端配对";
 /// Log out.
 pub const LOG_OUT: &str = "退出登录";
 
@@ -237,6 +239,66 @@ pub fn role(r: Role) -> &'static str {
         Role::Supervisor => "督察",
     }
 }
+
+// ---- Devices and pairing ---------------------------------------------------------------------
+/// Devices page title.
+pub const DEVICES_TITLE: &str = "终端与配对";
+/// New pairing code heading.
+pub const NEW_PAIRING_CODE: &str = "生成配对码";
+/// What a pairing code is for.
+pub const PAIRING_HINT: &str = "为一名人员的手机生成一次性配对码：手机在“配对”页输入配对码，或用相机扫描二维码，即获得终端号和令牌，按此人的角色和网格接收案件。";
+/// Person field.
+pub const PAIR_PERSON: &str = "人员";
+/// Device name field.
+pub const PAIR_DEVICE_NAME: &str = "终端名称（可不填，默认用手机上报的名称）";
+/// Validity field.
+pub const PAIR_VALID_MINUTES: &str = "有效时间（分钟，1–1440）";
+/// Server address field.
+pub const PAIR_SERVER_URL: &str = "手机访问的服务器地址（写入二维码）";
+/// Make the code.
+pub const PAIR_SUBMIT: &str = "生成配对码";
+/// The code just made.
+pub const PAIRING_CODE: &str = "配对码";
+/// Valid until.
+pub const VALID_UNTIL: &str = "有效至";
+/// Once only.
+pub const PAIRING_ONCE: &str = "仅可使用一次；离开本页后不再显示。";
+/// The QR payload.
+pub const QR_PAYLOAD: &str = "二维码内容";
+/// The device's scope.
+pub const SCOPE: &str = "接收范围";
+/// The whole street.
+pub const SCOPE_ALL: &str = "全街道";
+/// Only its own reports.
+pub const SCOPE_NONE: &str = "仅本机上报的案件";
+/// Enrolled devices heading.
+pub const DEVICES: &str = "已配对终端";
+/// No devices.
+pub const NO_DEVICES: &str = "尚无终端";
+/// Column: device name.
+pub const COL_DEVICE_NAME: &str = "终端名称";
+/// Column: device id.
+pub const COL_DEVICE_ID: &str = "终端号";
+/// Column: person.
+pub const COL_PERSON: &str = "人员";
+/// Column: enrolled.
+pub const COL_ENROLLED: &str = "配对时间";
+/// In use.
+pub const DEVICE_ACTIVE: &str = "使用中";
+/// Revoked at.
+pub const DEVICE_REVOKED: &str = "已停用";
+/// Revoke (opens the confirmation).
+pub const REVOKE: &str = "停用…";
+/// What revoking does.
+pub const REVOKE_HINT: &str = "停用后该终端的令牌立即失效；手机下次联网时清除已交到平台的案件和照片，尚未上报的保留，重新配对后继续上报。";
+/// Confirm revoking.
+pub const REVOKE_CONFIRM: &str = "确认停用";
+/// Device role: centre.
+pub const DEVICE_ROLE_CENTRE: &str = "管理中心终端";
+/// Device role: field.
+pub const DEVICE_ROLE_FIELD: &str = "外勤终端";
+/// Inactive person marker.
+pub const PERSON_INACTIVE: &str = "（已离岗）";
 
 // ---- Map -----------------------------------------------------------------------------------
 /// Map page title.

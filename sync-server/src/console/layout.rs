@@ -25,6 +25,8 @@ pub enum Nav {
     Board,
     /// The evaluation.
     Evaluation,
+    /// Devices and pairing codes (administrators).
+    Devices,
 }
 
 /// The head of every page: title, stylesheet, script (embedded in the binary, cached by
@@ -59,6 +61,12 @@ pub fn page(staff: &Staff, nav: Nav, title: &str, body: Markup) -> Markup {
             "/console/evaluation",
             L::NAV_EVALUATION,
             staff.sees_all(),
+        ),
+        (
+            Nav::Devices,
+            "/console/devices",
+            L::NAV_DEVICES,
+            staff.person.admin,
         ),
     ]
     .into_iter()

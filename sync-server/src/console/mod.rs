@@ -62,6 +62,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/map", get(pages::map::map))
         .route("/console/board", get(pages::board::board))
         .route("/console/evaluation", get(pages::evaluation::evaluation))
+        .route("/console/devices", get(pages::devices::devices))
+        .route("/console/devices/pair", post(pages::devices::pair))
+        .route("/console/devices/{id}/revoke", post(pages::devices::revoke))
         .route("/console/exports/cases.csv", get(pages::exports::cases_csv))
         .route(
             "/console/exports/cases.geojson",

@@ -131,17 +131,18 @@ impl Console {
         self.base.get_or_init(|| base).clone()
     }
 
-    /// `GET path` with a session cookie, as a browser asks for a page (no redirect is
-    /// followed): status, headers and body.
-    pub async fn get_full(&self, cookie: &str, path: &str) -> (StatusCode, HeaderMap, String) {
+    /// `request` sent with a session cookie, no redirect followed: status, headers and body.
+    async fn send_as_browser(
+        &self,
+        cookie: &str,
+        request: impl FnOnce(&reqwest::Client, String) -> reqwest::RequestBuilder,
+    ) -> (StatusCode, HeaderMap, String) {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let response = client
-            .get(format!("{}{path}", self.base().await))
+        let response = request(&client, self.base().await)
             .header(header::COOKIE, cookie)
-            .header(header::ACCEPT, "text/html")
             .send()
             .await
             .unwrap();
@@ -149,6 +150,69 @@ impl Console {
         let headers = response.headers().clone();
         let body = response.text().await.unwrap();
         (status, headers, body)
+    }
+
+    /// `GET path` with a session cookie, as a browser asks for a page (no redirect is
+    /// followed): status, headers and body.
+    pub async fn get_full(&self, cookie: &str, path: &str) -> (StatusCode, HeaderMap, String) {
+        self.send_as_browser(cookie, |client, base| {
+            client
+                .get(format!("{base}{path}"))
+                .header(header::ACCEPT, "text/html")
+        })
+        .await
+    }
+
+    /// `POST path` with a session cookie and a form (`fields`, URL-encoded; the fixture's
+    /// sessions have the CSRF token `csrf`), as a script sends it (refusals stay JSON, no
+    /// redirect is followed): status, headers and body.
+    pub async fn post_form(
+        &self,
+        cookie: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, String) {
+        let form = serde_urlencoded::to_string(fields).unwrap();
+        self.send_as_browser(cookie, |client, base| {
+            client
+                .post(format!("{base}{path}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form)
+        })
+        .await
+    }
+
+    /// `POST path` with a JSON body and no session, as a phone sends it: status and the JSON
+    /// answer.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", self.base().await))
+            .json(body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let json = response.json().await.unwrap_or_default();
+        (status, json)
+    }
+
+    /// `GET path` of the API with a device's token: status and the JSON answer.
+    pub async fn get_json(&self, path: &str, bearer: &str) -> (StatusCode, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base().await))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let json = response.json().await.unwrap_or_default();
+        (status, json)
     }
 
     fn centre(&self) -> Actor {

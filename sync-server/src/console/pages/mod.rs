@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod case;
+pub mod devices;
 pub mod evaluation;
 pub mod exports;
 pub mod filters;
