@@ -62,6 +62,10 @@ test('an administrator pairs a phone with a code and a QR code, sees it enrolled
   const payload = (await page.locator('#qr-payload').innerText()).trim();
   assert.equal(payload, `wangge://enrol?server=${encodeURIComponent(c.url)}&code=${code.replace('-', '')}`);
   assert.equal(await readQr(page), payload, 'the QR code says what the page says');
+  // The code waits in the list of pending codes, its secret part hidden.
+  const pending = page.locator(`#pending-codes tr[data-code-id="${code.slice(0, 3)}"]`);
+  assert.match(await pending.innerText(), new RegExp(`${code.slice(0, 3)}-•••••`));
+  assert.doesNotMatch(await page.locator('#pending-codes').innerText(), new RegExp(code.slice(4)));
   await c.screenshot(page, 'pairing-code');
 
   // The phone exchanges the code as a person types it.
@@ -80,6 +84,7 @@ test('an administrator pairs a phone with a code and a QR code, sees it enrolled
   // The list shows the phone in use; revoking it asks once more, then its token is refused.
   await page.goto('/console/devices');
   assert.equal(await page.locator('#code').count(), 0, 'the code is shown once');
+  assert.equal(await page.locator('#pending-codes').count(), 0, 'a used code is no longer pending');
   assert.equal(await page.locator('#devices tbody tr').count(), before + 1);
   const row = page.locator(`#devices tr[data-device-id="${enrolled.device_id}"]`);
   assert.equal(await row.getAttribute('data-state'), 'active');
@@ -92,6 +97,28 @@ test('an administrator pairs a phone with a code and a QR code, sees it enrolled
   assert.equal(refused.status, 403);
   assert.equal((await refused.json()).error, 'revoked');
   await c.screenshot(page, 'device-revoked');
+});
+
+test('a code given by mistake is withdrawn from the list and then refused', async () => {
+  const page = await c.newPage();
+  await c.login(page, 'centre');
+  await page.goto('/console/devices');
+  await page.locator('#person').selectOption('XT-GO-001');
+  await Promise.all([page.waitForURL('**/console/devices/pair'), page.locator('form#pair [type=submit]').click()]);
+  const code = (await page.locator('#code').innerText()).trim();
+  await page.goto('/console/devices');
+  const row = page.locator(`#pending-codes tr[data-code-id="${code.slice(0, 3)}"]`);
+  assert.equal(await row.count(), 1);
+  await Promise.all([page.waitForURL('**/console/devices'), row.locator('button').click()]);
+  await page.waitForLoadState();
+  assert.equal(await page.locator(`#pending-codes tr[data-code-id="${code.slice(0, 3)}"]`).count(), 0);
+  const enrol = await fetch(`${c.url}/v1/enrol`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  });
+  assert.equal(enrol.status, 410);
+  assert.equal((await enrol.json()).error, 'pairing_code_expired');
 });
 
 test('a handler has no devices page', async () => {

@@ -156,6 +156,26 @@ pub struct Redeem {
     pub now_ms: i64,
 }
 
+/// A pairing code made and still waiting for its phone: not used, not expired, not locked
+/// (the console's list, from which an administrator withdraws a code given by mistake). The
+/// code itself is stored nowhere; `code_id`, its first characters, is not secret and tells
+/// codes apart on the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCode {
+    /// The stored row's key (what a withdrawal names).
+    pub id: i64,
+    /// The code's first [`ID_LEN`] characters.
+    pub code_id: String,
+    /// The person the device will act as.
+    pub staff_id: String,
+    /// The device name the administrator gave, if any.
+    pub device_name: Option<String>,
+    /// When the code was made (ms).
+    pub created_at: i64,
+    /// Until when it works (ms).
+    pub expires_at: i64,
+}
+
 /// What an exchange did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redeemed {

@@ -271,6 +271,12 @@ pub const SCOPE: &str = "接收范围";
 pub const SCOPE_ALL: &str = "全街道";
 /// Only its own reports.
 pub const SCOPE_NONE: &str = "仅本机上报的案件";
+/// Pending codes heading.
+pub const PENDING_CODES: &str = "未使用的配对码";
+/// Column: made at.
+pub const COL_MADE: &str = "生成时间";
+/// Withdraw a pending code.
+pub const WITHDRAW: &str = "作废";
 /// Enrolled devices heading.
 pub const DEVICES: &str = "已配对终端";
 /// No devices.

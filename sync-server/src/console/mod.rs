@@ -65,6 +65,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/devices", get(pages::devices::devices))
         .route("/console/devices/pair", post(pages::devices::pair))
         .route("/console/devices/{id}/revoke", post(pages::devices::revoke))
+        .route(
+            "/console/devices/codes/{id}/withdraw",
+            post(pages::devices::withdraw),
+        )
         .route("/console/exports/cases.csv", get(pages::exports::cases_csv))
         .route(
             "/console/exports/cases.geojson",

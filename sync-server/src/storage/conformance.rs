@@ -141,6 +141,7 @@ macro_rules! storage_conformance_tests {
             a_pairing_code_locks_after_too_many_wrong_secrets,
             wrong_secrets_sent_at_once_are_each_counted,
             a_pairing_code_reenrols_the_persons_own_or_a_revoked_device,
+            a_pairing_code_is_pending_until_used_expired_locked_or_withdrawn,
             a_new_password_ends_the_persons_sessions_and_a_login_drops_ended_ones,
             // suite:end
         );
@@ -2175,6 +2176,67 @@ fn refused(s: &dyn Storage, redeem: &Redeem) -> &'static str {
     let err = s.redeem_pairing_code(redeem).unwrap_err();
     assert!(matches!(err, StorageError::Pairing(_)), "{err:?}");
     err.code()
+}
+
+/// The pending codes are those still working, newest first; a code leaves the list when it
+/// is used, expires, locks or is withdrawn, and a withdrawn code is answered as expired. A
+/// code withdrawn (or used) once cannot be withdrawn again.
+pub fn a_pairing_code_is_pending_until_used_expired_locked_or_withdrawn(s: &dyn Storage) {
+    officer_with_code_abc(s);
+    let later = MONDAY_9AM + 60_000;
+    for (id, secret) in [("DEF", "DEFGHJKM"), ("GHJ", "GHJKMNPQ")] {
+        assert!(
+            s.create_pairing_code(&pairing_code(id, secret, "XT-GO-001", later))
+                .unwrap()
+        );
+    }
+    let pending = |now: i64| -> Vec<String> {
+        s.pending_pairing_codes(now)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.code_id)
+            .collect()
+    };
+    let now = MONDAY_9AM + 120_000;
+    assert_eq!(pending(now), ["GHJ", "DEF", "ABC"]);
+    let codes = s.pending_pairing_codes(now).unwrap();
+    let abc = codes.iter().find(|c| c.code_id == "ABC").unwrap();
+    assert_eq!(abc.staff_id, "XT-GO-001");
+    assert_eq!(
+        (abc.created_at, abc.expires_at),
+        (MONDAY_9AM, MONDAY_9AM + 900_000)
+    );
+    let id_of = |code_id: &str| codes.iter().find(|c| c.code_id == code_id).unwrap().id;
+
+    // Used: gone from the list, and it cannot be withdrawn afterwards.
+    s.redeem_pairing_code(&redemption("ABC", "ABCDEFGH", "dev-1", false, 1, now))
+        .unwrap();
+    assert_eq!(pending(now), ["GHJ", "DEF"]);
+    assert!(!s.withdraw_pairing_code(id_of("ABC"), now).unwrap());
+
+    // Withdrawn: gone, answered as expired, and a second withdrawal changes nothing.
+    assert!(s.withdraw_pairing_code(id_of("DEF"), now).unwrap());
+    assert!(!s.withdraw_pairing_code(id_of("DEF"), now + 1).unwrap());
+    assert_eq!(pending(now), ["GHJ"]);
+    let late = redemption("DEF", "DEFGHJKM", "dev-2", false, 2, now + 1);
+    assert_eq!(refused(s, &late), "pairing_code_expired");
+
+    // Locked by wrong secrets: gone.
+    for _ in 0..crate::pairing::MAX_WRONG_ATTEMPTS {
+        let guess = redemption("GHJ", "WRONGWRG", "dev-3", false, 3, now);
+        assert_eq!(refused(s, &guess), "pairing_code_unknown");
+    }
+    assert!(pending(now).is_empty());
+    assert!(!s.withdraw_pairing_code(id_of("GHJ"), now).unwrap());
+
+    // Expired, and unknown ids.
+    assert!(
+        s.create_pairing_code(&pairing_code("KMN", "KMNPQRST", "XT-GO-001", now))
+            .unwrap()
+    );
+    assert_eq!(pending(now + 899_999), ["KMN"]);
+    assert!(pending(now + 900_000).is_empty());
+    assert!(!s.withdraw_pairing_code(-1, now).unwrap());
 }
 
 /// After `MAX_WRONG_ATTEMPTS` wrong secrets the right one is `pairing_code_locked`; once its

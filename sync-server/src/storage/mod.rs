@@ -579,6 +579,14 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         redeem: &crate::pairing::Redeem,
     ) -> StorageResult<crate::pairing::Redeemed>;
+    /// The pairing codes that still work at `now_ms` (not used, not expired, not locked by
+    /// wrong secrets), newest first.
+    fn pending_pairing_codes(&self, now_ms: i64)
+    -> StorageResult<Vec<crate::pairing::PendingCode>>;
+    /// Withdraws the pairing code stored as `id` if it still works: it expires at `now_ms`,
+    /// so a phone sending it later is answered `pairing_code_expired`. False when no such
+    /// code still works (already used, expired, locked, or unknown).
+    fn withdraw_pairing_code(&self, id: i64, now_ms: i64) -> StorageResult<bool>;
     /// Whether the storage can serve: the database answers and its schema is the one this
     /// server runs (what `GET /ready` reports, for a load balancer or an orchestrator):
     /// [`StorageError::NotReady`] otherwise.

@@ -1299,6 +1299,17 @@ impl Storage for PgStorage {
         self.redeem_code(redeem)
     }
 
+    fn pending_pairing_codes(
+        &self,
+        now_ms: i64,
+    ) -> StorageResult<Vec<crate::pairing::PendingCode>> {
+        self.pending_codes(now_ms)
+    }
+
+    fn withdraw_pairing_code(&self, id: i64, now_ms: i64) -> StorageResult<bool> {
+        self.withdraw_code(id, now_ms)
+    }
+
     fn quarantined(&self) -> StorageResult<Vec<Quarantined>> {
         self.read(|tx| {
             tx.query(

@@ -13,7 +13,9 @@
 
 use super::photos::LockSpace;
 use super::{DEVICE_COLUMNS, PgStorage, Tx, device_from_row};
-use crate::pairing::{ID_RESERVED_MS, NewPairingCode, Redeem, Redeemed};
+use crate::pairing::{
+    ID_RESERVED_MS, MAX_WRONG_ATTEMPTS, NewPairingCode, PendingCode, Redeem, Redeemed,
+};
 use crate::storage::error::{PairingRefusal, StorageError, StorageResult};
 use crate::storage::sqlite::pairing::{
     CodeRow, Outcome, Verdict, device_name, may_reenrol, verdict,
@@ -50,6 +52,55 @@ impl PgStorage {
             )?;
             Ok(true)
         })
+    }
+
+    /// The codes that still work at `now_ms`, newest first (the rules: `sqlite_pairing.rs`).
+    pub(super) fn pending_codes(&self, now_ms: i64) -> StorageResult<Vec<PendingCode>> {
+        let attempts = i64::from(MAX_WRONG_ATTEMPTS);
+        self.read(|tx| {
+            tx.query(
+                "SELECT id, code_id, person_id, device_name, created_at, expires_at
+                 FROM pairing_codes WHERE used_at IS NULL AND expires_at > $1
+                 AND wrong_attempts < $2 ORDER BY created_at DESC, id DESC",
+                &[&now_ms, &attempts],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(PendingCode {
+                    id: r.try_get(0)?,
+                    code_id: r.try_get(1)?,
+                    staff_id: r.try_get(2)?,
+                    device_name: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                    expires_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Withdraws the code `id` if it still works, under the advisory lock of its code id as
+    /// an exchange of it takes: an exchange on another instance runs wholly before or after,
+    /// so a code is either exchanged or withdrawn, never both.
+    pub(super) fn withdraw_code(&self, id: i64, now_ms: i64) -> StorageResult<bool> {
+        let attempts = i64::from(MAX_WRONG_ATTEMPTS);
+        let code_id: Option<String> = self.read(|tx| {
+            tx.query_opt("SELECT code_id FROM pairing_codes WHERE id = $1", &[&id])?
+                .map(|r| r.try_get(0))
+                .transpose()
+                .map_err(Into::into)
+        })?;
+        let Some(code_id) = code_id else {
+            return Ok(false);
+        };
+        let n = self.locked_on(LockSpace::PairingCode, &code_id, |tx| {
+            Ok(tx.execute(
+                "UPDATE pairing_codes SET expires_at = $2 WHERE id = $1
+                 AND used_at IS NULL AND expires_at > $2 AND wrong_attempts < $3",
+                &[&id, &now_ms, &attempts],
+            )?)
+        })?;
+        Ok(n > 0)
     }
 
     /// Exchanges a code for an enrolment in one transaction (see `crate::pairing`); a refusal

@@ -5,7 +5,9 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::{DEVICE_COLUMNS, SqliteStorage, device_from_row, lock, to_device};
-use crate::pairing::{ID_RESERVED_MS, MAX_WRONG_ATTEMPTS, NewPairingCode, Redeem, Redeemed};
+use crate::pairing::{
+    ID_RESERVED_MS, MAX_WRONG_ATTEMPTS, NewPairingCode, PendingCode, Redeem, Redeemed,
+};
 use crate::storage::Device;
 use crate::storage::error::{PairingRefusal, StorageError, StorageResult};
 
@@ -36,6 +38,18 @@ CREATE TABLE IF NOT EXISTS pairing_codes (
 );
 CREATE INDEX IF NOT EXISTS pairing_codes_by_id ON pairing_codes (code_id, created_at);
 ";
+
+/// The codes that still work at `?1` (`?2` is [`MAX_WRONG_ATTEMPTS`]), newest first. A
+/// scan of the table: it holds one row per code ever made, a few a day for a street.
+const PENDING_CODES_SQLITE: &str = "SELECT id, code_id, person_id, device_name, created_at, \
+     expires_at FROM pairing_codes WHERE used_at IS NULL AND expires_at > ?1 \
+     AND wrong_attempts < ?2 ORDER BY created_at DESC, id DESC";
+
+/// Withdraws code `?1` at `?2` if it still works (`?3` is [`MAX_WRONG_ATTEMPTS`]). Expiring
+/// it, rather than a column of its own, keeps the exchange's rules as they are: a withdrawn
+/// code is answered as an expired one, and the row stays for the record.
+const WITHDRAW_CODE_SQLITE: &str = "UPDATE pairing_codes SET expires_at = ?2 WHERE id = ?1 \
+     AND used_at IS NULL AND expires_at > ?2 AND wrong_attempts < ?3";
 
 /// A stored code, as the exchange reads it (on every backend).
 pub(in crate::storage) struct CodeRow {
@@ -160,6 +174,35 @@ impl SqliteStorage {
         )?;
         tx.commit()?;
         Ok(true)
+    }
+
+    /// The codes that still work at `now_ms`, newest first.
+    pub(super) fn pending_codes(&self, now_ms: i64) -> StorageResult<Vec<PendingCode>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(PENDING_CODES_SQLITE)?;
+        let rows = stmt
+            .query_map(params![now_ms, MAX_WRONG_ATTEMPTS], |r| {
+                Ok(PendingCode {
+                    id: r.get(0)?,
+                    code_id: r.get(1)?,
+                    staff_id: r.get(2)?,
+                    device_name: r.get(3)?,
+                    created_at: r.get(4)?,
+                    expires_at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Withdraws the code `id` if it still works (see the trait).
+    pub(super) fn withdraw_code(&self, id: i64, now_ms: i64) -> StorageResult<bool> {
+        let conn = lock(&self.writer);
+        let n = conn.execute(
+            WITHDRAW_CODE_SQLITE,
+            params![id, now_ms, MAX_WRONG_ATTEMPTS],
+        )?;
+        Ok(n > 0)
     }
 
     /// Exchanges a code for an enrolment in one transaction (see `crate::pairing`).

@@ -1,7 +1,8 @@
 //! `/console/devices`: the server's administrators (`"admin": true` in the roster) enrol
 //! phones from the browser. They make a one-time pairing code for a person, shown once with
 //! its QR code (`wangge://enrol?server=…&code=…`, which the app's enrolment screen opens),
-//! see every enrolled device with its person, role and scope, and revoke one.
+//! see the codes still waiting for a phone and withdraw one given by mistake, and see every
+//! enrolled device with its person, role and scope, and revoke one.
 //!
 //! A code made here is the code `wangge-server pair` makes ([`crate::device_admin`]): the
 //! same role and scope for the person, the same expiry rules, the server keeping only its
@@ -25,7 +26,7 @@ use crate::console::session::{Staff, StaffForm, over_tls};
 use crate::device_admin::{MadeCode, PairRequest, ScopeOverrides, make_pairing_code};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use crate::pairing;
+use crate::pairing::{self, PendingCode};
 use crate::routes::blocking;
 use crate::storage::{Device, DeviceRole, Person, Scope};
 
@@ -124,12 +125,27 @@ fn person_text(person: &Person) -> String {
 /// The page: the code just made (if any), the form for a new one, the devices.
 fn devices_page(
     staff: &Staff,
-    people: &[Person],
-    devices: &[Device],
+    lists: &Lists,
     server_default: Option<&str>,
     made: Option<Markup>,
 ) -> Markup {
+    let Lists {
+        people,
+        devices,
+        pending,
+    } = lists;
     let names: HashMap<&str, &Person> = people.iter().map(|p| (p.staff_id.as_str(), p)).collect();
+    let person_cell = |id: &str| -> Markup {
+        html! {
+            @match names.get(id) {
+                Some(p) => {
+                    (p.staff_id) " " (p.name)
+                    @if !p.active { (L::PERSON_INACTIVE) }
+                }
+                None => (id),
+            }
+        }
+    };
     let body = html! {
         @if let Some(made) = made { (made) }
         section.card #new-code {
@@ -154,6 +170,33 @@ fn devices_page(
                 p { button type="submit" { (L::PAIR_SUBMIT) } }
             }
         }
+        @if !pending.is_empty() {
+            h2 { (L::PENDING_CODES) }
+            table #pending-codes {
+                thead { tr {
+                    th { (L::PAIRING_CODE) } th { (L::COL_PERSON) } th { (L::COL_DEVICE_NAME) }
+                    th { (L::COL_MADE) } th { (L::VALID_UNTIL) } th {}
+                } }
+                tbody {
+                    @for code in pending {
+                        tr data-code-id=(code.code_id) {
+                            td { code { (code.code_id) "-•••••" } }
+                            td { (person_cell(&code.staff_id)) }
+                            td { (code.device_name.as_deref().unwrap_or("—")) }
+                            td { (when(code.created_at)) }
+                            td { (when(code.expires_at)) }
+                            td {
+                                form method="post"
+                                    action=(format!("/console/devices/codes/{}/withdraw", code.id)) {
+                                    input type="hidden" name="_csrf" value=(staff.csrf);
+                                    button.secondary type="submit" { (L::WITHDRAW) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         h2 { (L::DEVICES) }
         @if devices.is_empty() {
             p.muted #no-devices { (L::NO_DEVICES) }
@@ -171,15 +214,7 @@ fn devices_page(
                             td { code { (d.device_id) } }
                             td {
                                 @match d.person.as_deref() {
-                                    Some(id) => {
-                                        @match names.get(id) {
-                                            Some(p) => {
-                                                (p.staff_id) " " (p.name)
-                                                @if !p.active { (L::PERSON_INACTIVE) }
-                                            }
-                                            None => (id),
-                                        }
-                                    }
+                                    Some(id) => (person_cell(id)),
                                     None => "—",
                                 }
                             }
@@ -232,10 +267,24 @@ fn made_card(made: &MadeCode, payload: &str) -> Result<Markup, ApiError> {
     })
 }
 
-/// The people and devices the page lists.
-async fn lists(state: &AppState) -> Result<(Vec<Person>, Vec<Device>), ApiError> {
+/// What the page lists: the people, the devices, the codes still waiting for a phone.
+struct Lists {
+    people: Vec<Person>,
+    devices: Vec<Device>,
+    pending: Vec<PendingCode>,
+}
+
+/// Reads what the page lists, as of `now_ms`.
+async fn lists(state: &AppState, now_ms: i64) -> Result<Lists, ApiError> {
     let storage = state.storage.clone();
-    blocking(move || Ok::<_, ApiError>((storage.people()?, storage.devices()?))).await
+    blocking(move || {
+        Ok::<_, ApiError>(Lists {
+            people: storage.people()?,
+            devices: storage.devices()?,
+            pending: storage.pending_pairing_codes(now_ms)?,
+        })
+    })
+    .await
 }
 
 /// `GET /console/devices`.
@@ -245,15 +294,9 @@ pub async fn devices(
     staff: Staff,
 ) -> Result<Markup, ApiError> {
     admin_only(&staff)?;
-    let (people, devices) = lists(&state).await?;
+    let lists = lists(&state, staff.now_ms).await?;
     let default = browser_server_url(&headers);
-    Ok(devices_page(
-        &staff,
-        &people,
-        &devices,
-        default.as_deref(),
-        None,
-    ))
+    Ok(devices_page(&staff, &lists, default.as_deref(), None))
 }
 
 /// `POST /console/devices/pair` (`person`, `device_name`, `valid_minutes`, `server_url`):
@@ -309,9 +352,8 @@ pub async fn pair(
     .await?;
     let payload = pairing::qr_payload(url.as_deref(), &made.code);
     let card = made_card(&made, &payload)?;
-    let (people, devices) = lists(&state).await?;
-    let mut response =
-        devices_page(&staff, &people, &devices, url.as_deref(), Some(card)).into_response();
+    let lists = lists(&state, now_ms).await?;
+    let mut response = devices_page(&staff, &lists, url.as_deref(), Some(card)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -340,6 +382,27 @@ pub async fn revoke(
         return Err(ApiError::not_found(format!(
             "no device {device_id}: reload the devices page and pick one it lists"
         )));
+    }
+    Ok(Redirect::to("/console/devices").into_response())
+}
+
+/// `POST /console/devices/codes/{id}/withdraw`: a code that still works stops working (a
+/// phone sending it is answered `pairing_code_expired`); back to the list.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    StaffForm { staff, .. }: StaffForm,
+) -> Result<Response, ApiError> {
+    admin_only(&staff)?;
+    let storage = state.storage.clone();
+    let now_ms = staff.now_ms;
+    let withdrawn = blocking(move || storage.withdraw_pairing_code(id, now_ms)).await?;
+    if !withdrawn {
+        return Err(ApiError::conflict(
+            "pairing_code_not_pending",
+            "this pairing code no longer works (used, expired, locked or withdrawn already); \
+             reload the devices page",
+        ));
     }
     Ok(Redirect::to("/console/devices").into_response())
 }
@@ -445,6 +508,57 @@ mod tests {
             .post_form(&admin, "/console/devices/nope/revoke", &[("_csrf", "csrf")])
             .await;
         assert_eq!(status, 404, "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_code_given_by_mistake_is_listed_without_its_secret_and_withdrawn() {
+        let c = Console::new();
+        let admin = c.login("XT-CC-001");
+        let form = pair_form("XT-GO-002", "60", "");
+        let (_, _, made) = c.post_form(&admin, "/console/devices/pair", &form).await;
+        let code = shown_code(&made);
+        let (prefix, secret) = code.split_once('-').unwrap();
+        let (_, page) = c.get(&admin, "/console/devices").await;
+        assert!(
+            page.contains(&format!("data-code-id=\"{prefix}\"")),
+            "{page}"
+        );
+        assert!(
+            !page.contains(secret),
+            "the list never shows the secret part"
+        );
+        let start = page.find("/console/devices/codes/").unwrap();
+        let end = start + page[start..].find('"').unwrap();
+        let withdraw = page[start..end].to_owned();
+
+        let operator = c.login("XT-CC-002");
+        let (status, _, _) = c
+            .post_form(&operator, &withdraw, &[("_csrf", "csrf")])
+            .await;
+        assert_eq!(status, 403, "only administrators withdraw");
+        let (status, headers, body) = c.post_form(&admin, &withdraw, &[("_csrf", "csrf")]).await;
+        assert_eq!(status, 303, "{body}");
+        assert_eq!(headers["location"], "/console/devices");
+        let (_, page) = c.get(&admin, "/console/devices").await;
+        assert!(!page.contains("id=\"pending-codes\""), "{page}");
+        let (status, refused) = c
+            .post_json("/v1/enrol", None, &json!({ "code": code }))
+            .await;
+        assert_eq!(
+            (status.as_u16(), &refused["error"]),
+            (410, &json!("pairing_code_expired"))
+        );
+        let (status, _, body) = c.post_form(&admin, &withdraw, &[("_csrf", "csrf")]).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body.contains("pairing_code_not_pending"), "{body}");
+        let (status, _, body) = c
+            .post_form(
+                &admin,
+                "/console/devices/codes/abc/withdraw",
+                &[("_csrf", "csrf")],
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
     }
 
     #[tokio::test]
