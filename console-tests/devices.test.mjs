@@ -47,6 +47,11 @@ test('an administrator pairs a phone with a code and a QR code, sees it enrolled
   // The QR code's server address defaults to the one the browser reached the console by.
   assert.equal(await page.locator('#server_url').inputValue(), c.url);
 
+  // Nobody is chosen until the administrator chooses, and the form is not sent before.
+  assert.equal(await page.locator('#person').inputValue(), '');
+  await page.locator('form#pair [type=submit]').click();
+  assert.equal(await page.locator('#person').evaluate((e) => e.validity.valueMissing), true);
+  assert.equal(new URL(page.url()).pathname, '/console/devices');
   await page.locator('#person').selectOption('XT-GO-002');
   await page.locator('#device_name').fill('网格一组-手持12');
   await page.locator('#valid_minutes').fill('30');

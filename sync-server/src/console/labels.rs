@@ -249,6 +249,8 @@ pub const NEW_PAIRING_CODE: &str = "生成配对码";
 pub const PAIRING_HINT: &str = "为一名人员的手机生成一次性配对码：手机在“配对”页输入配对码，或用相机扫描二维码，即获得终端号和令牌，按此人的角色和网格接收案件。";
 /// Person field.
 pub const PAIR_PERSON: &str = "人员";
+/// The person select's empty choice.
+pub const CHOOSE_PERSON: &str = "请选择人员…";
 /// Device name field.
 pub const PAIR_DEVICE_NAME: &str = "终端名称（可不填，默认用手机上报的名称）";
 /// Validity field.

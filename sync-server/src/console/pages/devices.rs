@@ -155,6 +155,9 @@ fn devices_page(
                 input type="hidden" name="_csrf" value=(staff.csrf);
                 label for="person" { (L::PAIR_PERSON) }
                 select #person name="person" required {
+                    // No one is chosen until the administrator chooses: a code for the wrong
+                    // person enrols a phone into their scope.
+                    option value="" { (L::CHOOSE_PERSON) }
                     @for p in people.iter().filter(|p| p.active) {
                         option value=(p.staff_id) { (person_text(p)) }
                     }
