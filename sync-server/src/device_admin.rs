@@ -32,6 +32,9 @@ pub enum DeviceAdminError {
     /// An explicit scope list names something the street does not have.
     #[error("{0}")]
     BadScope(String),
+    /// A device name [`pairing::device_name`] refuses.
+    #[error("the device name must have {0}")]
+    DeviceName(#[from] pairing::InvalidDeviceName),
     /// A validity outside 1 to [`pairing::MAX_VALID_MINUTES`] minutes.
     #[error(
         "a pairing code valid for {0} minutes (--valid-minutes): give 1 to {max} minutes",
@@ -66,6 +69,7 @@ impl From<DeviceAdminError> for ApiError {
             E::InactivePerson(_) => "person_inactive",
             E::BadScope(_) => "invalid_scope",
             E::Validity(_) => "invalid_validity",
+            E::DeviceName(_) => "invalid_device_name",
         };
         ApiError::unprocessable(code, e.to_string())
     }
@@ -229,7 +233,8 @@ impl std::fmt::Debug for MadeCode {
 
 /// Makes a one-time pairing code for a device of `request.staff_id` (the role and scope
 /// [`device_for`] gives it) and stores its hash. Refuses a person who is not in the register
-/// or is no longer active, and a validity outside 1 to [`pairing::MAX_VALID_MINUTES`].
+/// or is no longer active, a validity outside 1 to [`pairing::MAX_VALID_MINUTES`], and a
+/// device name [`pairing::device_name`] refuses.
 pub fn make_pairing_code(
     storage: &dyn Storage,
     catalog: &Catalog,
@@ -240,10 +245,7 @@ pub fn make_pairing_code(
     }
     let (person, role, scope) =
         person_and_device(storage, catalog, request.staff_id, &request.overrides)?;
-    let name = request
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
+    let name = pairing::device_name(request.name.as_deref())?;
     let expires_at = request.now_ms + i64::from(request.valid_minutes) * 60_000;
     // A clash of ids with a code made within the day is rare (27,000 ids); try again.
     for _ in 0..20 {
@@ -349,6 +351,10 @@ mod tests {
                 "invalid_scope",
             ),
             (DeviceAdminError::Validity(0), "invalid_validity"),
+            (
+                DeviceAdminError::DeviceName(pairing::InvalidDeviceName),
+                "invalid_device_name",
+            ),
         ];
         for (e, code) in refusals {
             let api = ApiError::from(e);

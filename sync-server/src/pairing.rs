@@ -41,8 +41,26 @@ pub const MAX_VALID_MINUTES: u32 = 24 * 60;
 /// id meanwhile, so an old code typed again is answered for itself (`pairing_code_used`,
 /// `pairing_code_expired`), not taken as a wrong guess at a new one.
 pub const ID_RESERVED_MS: i64 = 24 * 3_600_000;
-/// Longest device name accepted from the app.
+/// Longest device name accepted, from the app or the back office.
 pub const MAX_DEVICE_NAME: usize = 64;
+
+/// A device name that [`device_name`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("at most {MAX_DEVICE_NAME} characters, without control characters")]
+pub struct InvalidDeviceName;
+
+/// A device name as given (by the app at `POST /v1/enrol`, or by the back office with a
+/// pairing code), checked: trimmed, blank meaning none, at most [`MAX_DEVICE_NAME`]
+/// characters, no control characters.
+pub fn device_name(name: Option<&str>) -> Result<Option<String>, InvalidDeviceName> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > MAX_DEVICE_NAME || name.chars().any(char::is_control) {
+        return Err(InvalidDeviceName);
+    }
+    Ok(Some(name.to_owned()))
+}
 
 /// A fresh random code (unformatted, 8 characters of [`ALPHABET`]).
 pub fn new_code() -> Result<String, ApiError> {
@@ -254,6 +272,18 @@ pub fn device_id_taken() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_name_is_trimmed_and_refused_when_long_or_with_control_characters() {
+        assert_eq!(device_name(None), Ok(None));
+        assert_eq!(device_name(Some("   ")), Ok(None));
+        assert_eq!(device_name(Some(" 手持09 ")), Ok(Some("手持09".into())));
+        let longest = "手".repeat(MAX_DEVICE_NAME);
+        assert_eq!(device_name(Some(&longest)), Ok(Some(longest.clone())));
+        let longer = format!("{longest}持");
+        assert_eq!(device_name(Some(&longer)), Err(InvalidDeviceName));
+        assert_eq!(device_name(Some("手持\n09")), Err(InvalidDeviceName));
+    }
 
     #[test]
     fn codes_are_eight_unambiguous_symbols_and_normalise_as_typed() {

@@ -11,27 +11,9 @@ use crate::audit::{AuditSlot, Detail};
 use crate::auth;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::pairing::{self, EnrolRequest, EnrolResponse, MAX_DEVICE_NAME, Redeem};
+use crate::pairing::{self, EnrolRequest, EnrolResponse, Redeem};
 use crate::routes::blocking;
 use crate::routes::me::MePerson;
-
-/// The app's name for itself, checked: trimmed, 1 to 64 characters, no control characters.
-fn device_name(name: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(name) = name else { return Ok(None) };
-    let name = name.trim().to_owned();
-    if name.is_empty() {
-        return Ok(None);
-    }
-    if name.chars().count() > MAX_DEVICE_NAME || name.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
-            "invalid_input",
-            format!(
-                "device_name: at most {MAX_DEVICE_NAME} characters, without control characters"
-            ),
-        ));
-    }
-    Ok(Some(name))
-}
 
 /// `POST /v1/enrol` with `{"code", "device_name"?, "device_id"?}`.
 pub async fn enrol(
@@ -58,7 +40,9 @@ pub async fn enrol(
         code_hash: pairing::hash_code(&code),
         device_id,
         device_id_from_app,
-        device_name: device_name(request.device_name)?,
+        // The app's name for itself.
+        device_name: pairing::device_name(request.device_name.as_deref())
+            .map_err(|e| ApiError::unprocessable("invalid_input", format!("device_name: {e}")))?,
         token_hash: auth::hash_token(&token),
         now_ms: state.clock.now_ms(),
     };

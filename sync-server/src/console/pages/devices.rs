@@ -324,18 +324,6 @@ pub async fn pair(
     };
     let url = server_url(fields.get("server_url"))?;
     let request_name = fields.get("device_name").map(str::to_owned);
-    if request_name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > pairing::MAX_DEVICE_NAME)
-    {
-        return Err(ApiError::unprocessable(
-            "invalid_device_name",
-            format!(
-                "the device name is longer than {} characters; shorten it",
-                pairing::MAX_DEVICE_NAME
-            ),
-        ));
-    }
     let storage = state.storage.clone();
     let catalog = state.catalog.clone();
     let now_ms = staff.now_ms;
@@ -614,6 +602,14 @@ mod tests {
             assert_eq!(status, 422, "{person} {minutes} {url}: {body}");
             let error: serde_json::Value = serde_json::from_str(&body).unwrap();
             assert_eq!(error["error"], code, "{body}");
+        }
+        let long = "手".repeat(crate::pairing::MAX_DEVICE_NAME + 1);
+        for name in [long.as_str(), "手持\u{7}09"] {
+            let mut form = pair_form("XT-GO-001", "15", "");
+            form[2] = ("device_name", name);
+            let (status, _, body) = c.post_form(&admin, "/console/devices/pair", &form).await;
+            assert_eq!(status, 422, "{name}: {body}");
+            assert!(body.contains("invalid_device_name"), "{body}");
         }
         let (status, _, body) = c
             .post_form(&admin, "/console/devices/pair", &[("_csrf", "csrf")])
